@@ -1,0 +1,37 @@
+"""The engine's one error hierarchy; the CLI maps each class to an exit code (SPEC §8)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class DibsError(Exception):
+    """Anything dibs refuses to do, with a message a user can act on."""
+
+    exit_code = 1
+
+
+class OperationFailed(DibsError):
+    """The operation is valid input but cannot be done: unknown order, wrong state (exit 1)."""
+
+    exit_code = 1
+
+
+class BadInput(DibsError):
+    """The input is malformed: usage, unreadable or invalid file, invalid value (exit 2).
+
+    `problems` lists every problem found (one line each, already naming file and line), so a
+    file with many bad rows is reported in one go.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+    def __str__(self) -> str:
+        head = super().__str__()
+        if not self.problems:
+            return head
+        return "\n".join([head, *self.problems])

@@ -1,0 +1,255 @@
+"""The pure allocation domain: orders, lines, stock, coverage and the allocation decisions.
+
+Nothing here touches a database, a clock or a file; the service feeds it rows and writes back
+what it decides. That keeps the rules of SPEC §1-4 in one place where property tests can reach
+them without any I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    """Where an order is in its life (SPEC §2)."""
+
+    AWAITING_FULFILLMENT = "awaiting_fulfillment"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+    DROPSHIPPED = "dropshipped"
+
+
+class AllocationStatus(StrEnum):
+    """How much of an order's stock is reserved and covered (SPEC §3)."""
+
+    UNALLOCATED = "unallocated"
+    ALLOCATED = "allocated"
+    PARTIALLY_ALLOCATED = "partially_allocated"
+    COULD_NOT_ALLOCATE = "could_not_allocate"
+    OVERALLOCATED = "overallocated"
+
+
+class Policy(StrEnum):
+    """How many of a line's missing units one allocation attempt may reserve (SPEC §4)."""
+
+    LINES = "lines"
+    UNITS = "units"
+    ALL_OR_NOTHING = "all_or_nothing"
+
+
+DEFAULT_WAREHOUSE = "main"
+#: Statuses that `allocate` leaves alone: done, or needing `reallocate`.
+SETTLED = frozenset({AllocationStatus.ALLOCATED, AllocationStatus.OVERALLOCATED})
+
+StockKey = tuple[str, str]  # (sku, warehouse)
+
+
+@dataclass(frozen=True)
+class ShipTo:
+    """Where an order goes; every part is optional because channels send what they have."""
+
+    name: str | None = None
+    country: str | None = None
+    state: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    """One order line; `reserved` is how many of its units hold a live reservation."""
+
+    sku: str
+    qty: int
+    reserved: int = 0
+
+    @property
+    def missing(self) -> int:
+        return self.qty - self.reserved
+
+
+@dataclass(frozen=True)
+class Order:
+    """An order as rules and the allocation core see it (the shape of SPEC §2)."""
+
+    id: str
+    channel: str
+    placed_at: datetime
+    lines: tuple[Line, ...]
+    status: str = OrderStatus.AWAITING_FULFILLMENT
+    allocation_status: str = AllocationStatus.UNALLOCATED
+    ship_to: ShipTo = field(default_factory=ShipTo)
+    shipping_method: str | None = None
+    total: Decimal | None = None
+    tags: frozenset[str] = frozenset()
+    warehouse: str = DEFAULT_WAREHOUSE
+    attributes: Mapping[str, str | int | float | bool | None] = field(default_factory=dict)
+
+    @property
+    def line_count(self) -> int:
+        return len(self.lines)
+
+    @property
+    def unit_count(self) -> int:
+        return sum(line.qty for line in self.lines)
+
+    @property
+    def skus(self) -> frozenset[str]:
+        return frozenset(line.sku for line in self.lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Coverage (SPEC §3)
+
+
+def coverage(on_hand: int, reserved_qtys: Iterable[int]) -> list[bool]:
+    """Which reservations of one (sku, warehouse) stock still covers.
+
+    `reserved_qtys` must be in the order the reservations were made. A reservation is covered
+    while the running total of reserved units, itself included, stays within `max(on_hand, 0)`:
+    the newest reservations lose cover first and get it back last.
+    """
+    limit = max(on_hand, 0)
+    running = 0
+    flags: list[bool] = []
+    for qty in reserved_qtys:
+        running += qty
+        flags.append(running <= limit)
+    return flags
+
+
+def status_from_reservations(
+    lines: Sequence[Line], any_uncovered: bool, previous: str
+) -> str:
+    """The allocation status that an order's reservations imply.
+
+    With nothing reserved the status cannot be derived from reservations alone: it stays what it
+    was (`unallocated` or `could_not_allocate`), except that a settled status falls back to
+    `unallocated` because whatever made it settled is gone.
+    """
+    if any_uncovered:
+        return AllocationStatus.OVERALLOCATED
+    reserved = sum(line.reserved for line in lines)
+    if reserved == 0:
+        if previous == AllocationStatus.COULD_NOT_ALLOCATE:
+            return previous
+        return AllocationStatus.UNALLOCATED
+    if all(line.reserved >= line.qty for line in lines):
+        return AllocationStatus.ALLOCATED
+    return AllocationStatus.PARTIALLY_ALLOCATED
+
+
+# --------------------------------------------------------------------------------------------
+# Allocation decisions (SPEC §4)
+
+
+def decide(
+    lines: Sequence[Line],
+    warehouse: str,
+    available: Mapping[StockKey, int],
+    policy: Policy,
+) -> list[int]:
+    """How many units to reserve now for each line of one order.
+
+    `available` is read, never written: the caller subtracts what it reserves. Two lines with the
+    same SKU draw on the same stock, in line order.
+    """
+    remaining: dict[StockKey, int] = {}
+    grants: list[int] = []
+    for line in lines:
+        key = (line.sku, warehouse)
+        left = remaining.get(key, available.get(key, 0))
+        missing = line.missing
+        if missing <= 0 or left <= 0:
+            grant = 0
+        elif policy is Policy.UNITS:
+            grant = min(left, missing)
+        else:
+            grant = missing if left >= missing else 0
+        remaining[key] = left - grant
+        grants.append(grant)
+    if policy is Policy.ALL_OR_NOTHING and any(
+        grant < line.missing for grant, line in zip(grants, lines, strict=True)
+    ):
+        return [0] * len(lines)
+    return grants
+
+
+def status_after_attempt(lines: Sequence[Line], grants: Sequence[int]) -> str:
+    """The status after an allocation attempt; new reservations are always covered."""
+    reserved = [line.reserved + grant for line, grant in zip(lines, grants, strict=True)]
+    if all(r >= line.qty for r, line in zip(reserved, lines, strict=True)):
+        return AllocationStatus.ALLOCATED
+    if any(reserved):
+        return AllocationStatus.PARTIALLY_ALLOCATED
+    return AllocationStatus.COULD_NOT_ALLOCATE
+
+
+# --------------------------------------------------------------------------------------------
+# Edit and split (SPEC §4)
+
+
+@dataclass(frozen=True)
+class EditPlan:
+    """What an edit does: the new lines, and how many reserved units each old line gives back.
+
+    `kept_from[i]` is the index of the old line that new line `i` continues (same SKU), or None
+    for a line that is new. `release[j]` is how many reserved units old line `j` releases.
+    """
+
+    lines: tuple[Line, ...]
+    kept_from: tuple[int | None, ...]
+    release: tuple[int, ...]
+
+
+def plan_edit(old: Sequence[Line], new: Sequence[tuple[str, int]]) -> EditPlan:
+    """Match new lines to old ones by SKU (the n-th line of a SKU continues the n-th old one).
+
+    Lowering a reserved line trims its reservation; raising it leaves the extra units
+    unreserved; a line whose SKU changed or disappeared releases everything it held.
+    """
+    unmatched: dict[str, list[int]] = {}
+    for index, line in enumerate(old):
+        unmatched.setdefault(line.sku, []).append(index)
+    release = [line.reserved for line in old]
+    lines: list[Line] = []
+    kept_from: list[int | None] = []
+    for sku, qty in new:
+        candidates = unmatched.get(sku)
+        if candidates:
+            index = candidates.pop(0)
+            keep = min(old[index].reserved, qty)
+            release[index] = old[index].reserved - keep
+            lines.append(Line(sku, qty, keep))
+            kept_from.append(index)
+        else:
+            lines.append(Line(sku, qty, 0))
+            kept_from.append(None)
+    return EditPlan(tuple(lines), tuple(kept_from), tuple(release))
+
+
+def plan_split(lines: Sequence[Line]) -> tuple[tuple[Line, ...], tuple[Line, ...]]:
+    """Split into (what the original keeps: its reserved units, the new order: the rest).
+
+    Raises ValueError when there is nothing to split: nothing reserved or nothing missing.
+    """
+    if not any(line.reserved for line in lines):
+        raise ValueError("nothing is reserved, so there is nothing to keep apart")
+    if not any(line.missing for line in lines):
+        raise ValueError("every unit is reserved, so there is nothing to move")
+    kept = tuple(Line(line.sku, line.reserved, line.reserved) for line in lines if line.reserved)
+    moved = tuple(Line(line.sku, line.missing, 0) for line in lines if line.missing > 0)
+    return kept, moved
+
+
+def split_id(order_id: str, taken: Iterable[str]) -> str:
+    """The first free `<id>-N` for a split-off order."""
+    used = set(taken)
+    n = 1
+    while f"{order_id}-{n}" in used:
+        n += 1
+    return f"{order_id}-{n}"
