@@ -1,0 +1,343 @@
+"""Storage: the SQLAlchemy 2 schema, engines for SQLite and PostgreSQL, transactions and locks.
+
+Everything is SQLAlchemy Core on purpose: the allocation core reads and writes in bulk, and the
+ORM's unit of work was measured at a fraction of Core's speed for that (GUIDE "Bulk work").
+
+Transactions: `Store.write()` opens a write transaction. On SQLite that is `BEGIN IMMEDIATE`
+(Python's sqlite3 would otherwise start the transaction lazily and let read-then-write race);
+on PostgreSQL the service locks the inventory rows it needs with `SELECT … ORDER BY sku,
+warehouse FOR UPDATE`, sorted so that two transactions never wait on each other in a circle.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from engine.errors import BadInput
+
+metadata = MetaData()
+
+inventory = Table(
+    "inventory",
+    metadata,
+    Column("sku", String(200), nullable=False),
+    Column("warehouse", String(100), nullable=False),
+    Column("on_hand", Integer, nullable=False, server_default="0"),
+    # Denormalised Σ live reservations, kept in the same transaction as the reservations so
+    # availability is one row read; property tests check it against the reservations.
+    Column("allocated", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("sku", "warehouse"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("channel", String(100), nullable=False),
+    Column("placed_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("allocation_status", String(32), nullable=False),
+    Column("ship_to_name", String(300)),
+    Column("ship_to_country", String(2)),
+    Column("ship_to_state", String(100)),
+    Column("ship_to_city", String(200)),
+    Column("ship_to_postal_code", String(32)),
+    Column("shipping_method", String(100)),
+    Column("total", Numeric(18, 4)),
+    Column("warehouse", String(100), nullable=False),
+    Column("attributes", JSON, nullable=False),
+    Column("line_count", Integer, nullable=False),
+    Column("unit_count", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_orders_open", "status", "allocation_status", "placed_at"),
+    Index("ix_orders_channel", "channel"),
+)
+
+order_tags = Table(
+    "order_tags",
+    metadata,
+    Column("order_id", String(200), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("tag", String(100), nullable=False),
+    PrimaryKeyConstraint("order_id", "tag"),
+    Index("ix_order_tags_tag", "tag"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", String(200), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("sku", String(200), nullable=False),
+    Column("qty", Integer, nullable=False),
+    # Denormalised Σ live reservations of this line: the allocation loop reads it with the line.
+    Column("reserved", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("order_id", "line_no"),
+    Index("ix_order_lines_sku", "sku"),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    # The id is the coverage sequence: first reserved, first covered (SPEC §3).
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("order_id", String(200), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("sku", String(200), nullable=False),
+    Column("warehouse", String(100), nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("covered", Boolean, nullable=False),
+    Column("reserved_at", DateTime(timezone=True), nullable=False),
+    Index("ix_reservations_stock", "sku", "warehouse", "seq"),
+    Index("ix_reservations_order", "order_id", "line_no"),
+)
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("order_id", String(200), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("sku", String(200), nullable=False),
+    Column("warehouse", String(100), nullable=False),
+    Column("delta", Integer, nullable=False),
+    Column("operation", String(32), nullable=False),
+    Column("rule", String(200)),
+    Column("ruleset", String(64)),
+    Column("actor", String(200)),
+    Index("ix_ledger_order", "order_id", "id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("type", String(50), nullable=False),
+    Column("order_id", String(200)),
+    Column("payload", JSON, nullable=False),
+    # A per-row flag, never "id > last seen": ids commit out of order (GUIDE "Outbox").
+    Column("processed", Boolean, nullable=False, server_default="0"),
+    Column("processed_at", DateTime(timezone=True)),
+    Index("ix_events_pending", "processed", "id"),
+)
+
+rule_runs = Table(
+    "rule_runs",
+    metadata,
+    Column("rule", String(200), nullable=False),
+    Column("slot", DateTime(timezone=True), nullable=False),
+    Column("ruleset", String(64), nullable=False),
+    Column("ran_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("rule", "slot", name="uq_rule_runs_rule_slot"),
+)
+
+DEFAULT_URL = "sqlite:///dibs.db"
+
+T = TypeVar("T")
+
+
+def _regexp(pattern: str, value: str | None) -> bool:
+    """SQLite's REGEXP operator; `re.search` semantics like the rule language's `matches`."""
+    if value is None:
+        return False
+    return re.search(pattern, value) is not None
+
+
+def _sqlite_engine(url: str) -> Engine:
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    kwargs: dict[str, Any] = {
+        # isolation_level=None hands transaction control to us (the pysqlite recipe), so the
+        # "begin" listener below decides between BEGIN and BEGIN IMMEDIATE.
+        "connect_args": {"isolation_level": None, "timeout": 30, "check_same_thread": False},
+    }
+    if memory:
+        kwargs["poolclass"] = StaticPool
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+        dbapi_conn.create_function("regexp", 2, _regexp, deterministic=True)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("dibs_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`, tuned for dibs: WAL and immediate write transactions on SQLite."""
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    if url.startswith(("postgresql://", "postgres://")):
+        # psycopg 3 is the driver we ship; the bare scheme would ask for psycopg2.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except Exception as exc:  # bad URL, missing driver: a user's input problem
+        raise BadInput(f"cannot use database URL {url!r}: {exc}") from exc
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    """Deadlocks and serialization failures on PostgreSQL, a busy SQLite after its timeout."""
+    code = getattr(exc.orig, "sqlstate", None)
+    if code in ("40P01", "40001", "55P03"):
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+class Store:
+    """One database: its engine, its schema, and how dibs opens transactions on it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._migrated = False
+
+    @classmethod
+    def open(cls, url: str, migrate: bool = True) -> Store:
+        """Open (and on first use create) the database at `url`."""
+        store = cls(make_engine(url))
+        if migrate:
+            store.migrate()
+        return store
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration; cheap when it already is."""
+        if self._migrated:
+            return
+        from engine.migrate import upgrade  # alembic is heavy: only load it when needed
+
+        upgrade(self)
+        self._migrated = True
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction that commits when the block ends and rolls back on any error."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(dibs_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction (always rolled back)."""
+        with self.engine.connect() as conn:
+            trans = conn.begin()
+            try:
+                yield conn
+            finally:
+                trans.rollback()
+
+    def transaction(self, work: Callable[[Connection], T], attempts: int = 5) -> T:
+        """Run `work` in one write transaction, retrying it after a deadlock or busy database."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.write() as conn:
+                    return work(conn)
+            except DBAPIError as exc:
+                if attempt == attempts or not _is_retryable(exc):
+                    raise
+                time.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
+
+    def lock_stock(self, conn: Connection, keys: Sequence[tuple[str, str]]) -> None:
+        """Lock inventory rows on PostgreSQL, in sorted order; SQLite holds its write lock."""
+        if not self.is_postgres or not keys:
+            return
+        ordered = sorted(set(keys))
+        # Create missing rows first so there is something to lock: a receipt for a SKU nobody
+        # stocked yet must not slip past an allocation of it.
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(
+            pg_insert(inventory).on_conflict_do_nothing(),
+            [{"sku": s, "warehouse": w, "on_hand": 0, "allocated": 0} for s, w in ordered],
+        )
+        skus = sorted({s for s, _ in ordered})
+        conn.execute(
+            select(inventory.c.sku)
+            .where(inventory.c.sku.in_(skus))
+            .order_by(inventory.c.sku, inventory.c.warehouse)
+            .with_for_update()
+        ).all()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def table_counts(conn: Connection) -> dict[str, int]:
+    """Row counts of every table: how tests prove that a refused operation wrote nothing."""
+    return {
+        name: int(conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one())
+        for name in sorted(metadata.tables)
+    }
+
+
+#: Rule-language fields that are plain columns of `orders` (SPEC §7), for ordering and filters.
+FIELD_COLUMNS: dict[str, Column[Any]] = {
+    "id": orders.c.id,
+    "channel": orders.c.channel,
+    "status": orders.c.status,
+    "allocation_status": orders.c.allocation_status,
+    "placed_at": orders.c.placed_at,
+    "shipping_method": orders.c.shipping_method,
+    "total": orders.c.total,
+    "ship_to.name": orders.c.ship_to_name,
+    "ship_to.country": orders.c.ship_to_country,
+    "ship_to.state": orders.c.ship_to_state,
+    "ship_to.city": orders.c.ship_to_city,
+    "ship_to.postal_code": orders.c.ship_to_postal_code,
+    "warehouse": orders.c.warehouse,
+    "line_count": orders.c.line_count,
+    "unit_count": orders.c.unit_count,
+}
