@@ -7,16 +7,15 @@ same thing compare equal; the linter relies on this to spot identical conditions
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as _meta
 from datetime import timedelta
 from decimal import Decimal
 from typing import Literal as TypingLiteral
 
 EventName = TypingLiteral["new order", "order updated", "inventory received", "inventory changed"]
 Policy = TypingLiteral["lines", "units", "all_or_nothing"]
-ActionKind = TypingLiteral[
-    "allocate", "reallocate", "deallocate", "split", "tag", "untag", "stop"
-]
+ActionKind = TypingLiteral["allocate", "reallocate", "deallocate", "split", "tag", "untag", "stop"]
 CompareOp = TypingLiteral["==", "!=", "<", "<=", ">", ">="]
 
 #: A literal's Python value: str, int or Decimal (numbers), bool, or timedelta (durations).
@@ -29,8 +28,8 @@ class Literal:
 
     value: LiteralValue
     kind: TypingLiteral["string", "number", "boolean", "duration"]
-    line: int = field(default=0, compare=False)
-    column: int = field(default=0, compare=False)
+    line: int = _meta(default=0, compare=False)
+    column: int = _meta(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -38,8 +37,8 @@ class FieldRef:
     """A field name as written (``ship_to.country``, ``attributes.gift``)."""
 
     name: str
-    line: int = field(default=0, compare=False)
-    column: int = field(default=0, compare=False)
+    line: int = _meta(default=0, compare=False)
+    column: int = _meta(default=0, compare=False)
 
 
 # ---- conditions ---------------------------------------------------------------------------
@@ -52,8 +51,8 @@ class Compare:
     field: FieldRef
     op: CompareOp
     value: Literal
-    line: int = field(default=0, compare=False)
-    column: int = field(default=0, compare=False)
+    line: int = _meta(default=0, compare=False)
+    column: int = _meta(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -63,8 +62,8 @@ class InList:
     field: FieldRef
     values: tuple[Literal, ...]
     negated: bool
-    line: int = field(default=0, compare=False)
-    column: int = field(default=0, compare=False)
+    line: int = _meta(default=0, compare=False)
+    column: int = _meta(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -74,8 +73,8 @@ class Contains:
     field: FieldRef
     value: Literal
     negated: bool
-    line: int = field(default=0, compare=False)
-    column: int = field(default=0, compare=False)
+    line: int = _meta(default=0, compare=False)
+    column: int = _meta(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -84,8 +83,8 @@ class Matches:
 
     field: FieldRef
     pattern: Literal
-    line: int = field(default=0, compare=False)
-    column: int = field(default=0, compare=False)
+    line: int = _meta(default=0, compare=False)
+    column: int = _meta(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -93,8 +92,8 @@ class And:
     """All of ``items`` (flattened: never directly contains another And)."""
 
     items: tuple[Condition, ...]
-    line: int = field(default=0, compare=False)
-    column: int = field(default=0, compare=False)
+    line: int = _meta(default=0, compare=False)
+    column: int = _meta(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -102,8 +101,8 @@ class Or:
     """Any of ``items`` (flattened: never directly contains another Or)."""
 
     items: tuple[Condition, ...]
-    line: int = field(default=0, compare=False)
-    column: int = field(default=0, compare=False)
+    line: int = _meta(default=0, compare=False)
+    column: int = _meta(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -111,8 +110,8 @@ class Not:
     """The negation of ``item``."""
 
     item: Condition
-    line: int = field(default=0, compare=False)
-    column: int = field(default=0, compare=False)
+    line: int = _meta(default=0, compare=False)
+    column: int = _meta(default=0, compare=False)
 
 
 Comparison = Compare | InList | Contains | Matches
@@ -128,8 +127,8 @@ class EventTrigger:
 
     event: EventName
     channels: tuple[str, ...] | None = None
-    line: int = field(default=0, compare=False)
-    column: int = field(default=0, compare=False)
+    line: int = _meta(default=0, compare=False)
+    column: int = _meta(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -138,8 +137,8 @@ class EveryTrigger:
 
     amount: int
     unit: TypingLiteral["minutes", "hours", "days"]
-    line: int = field(default=0, compare=False)
-    column: int = field(default=0, compare=False)
+    line: int = _meta(default=0, compare=False)
+    column: int = _meta(default=0, compare=False)
 
     @property
     def interval(self) -> timedelta:
@@ -153,8 +152,8 @@ class DailyTrigger:
 
     hour: int
     minute: int
-    line: int = field(default=0, compare=False)
-    column: int = field(default=0, compare=False)
+    line: int = _meta(default=0, compare=False)
+    column: int = _meta(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -162,10 +161,10 @@ class CronTrigger:
     """``cron "m h dom mon dow"``; ``expr_line``/``expr_column`` locate the string literal."""
 
     expr: str
-    line: int = field(default=0, compare=False)
-    column: int = field(default=0, compare=False)
-    expr_line: int = field(default=0, compare=False)
-    expr_column: int = field(default=0, compare=False)
+    line: int = _meta(default=0, compare=False)
+    column: int = _meta(default=0, compare=False)
+    expr_line: int = _meta(default=0, compare=False)
+    expr_column: int = _meta(default=0, compare=False)
 
 
 Trigger = EventTrigger | EveryTrigger | DailyTrigger | CronTrigger
@@ -186,8 +185,8 @@ class Action:
     kind: ActionKind
     policy: Policy | None = None
     tag: str | None = None
-    line: int = field(default=0, compare=False)
-    column: int = field(default=0, compare=False)
+    line: int = _meta(default=0, compare=False)
+    column: int = _meta(default=0, compare=False)
 
     @property
     def allocates(self) -> bool:
@@ -201,8 +200,8 @@ class OrderKey:
 
     field: FieldRef
     descending: bool = False
-    line: int = field(default=0, compare=False)
-    column: int = field(default=0, compare=False)
+    line: int = _meta(default=0, compare=False)
+    column: int = _meta(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -213,5 +212,5 @@ class Rule:
     condition: Condition | None
     actions: tuple[Action, ...]
     order_by: tuple[OrderKey, ...] = ()
-    line: int = field(default=1, compare=False)
-    column: int = field(default=1, compare=False)
+    line: int = _meta(default=1, compare=False)
+    column: int = _meta(default=1, compare=False)
