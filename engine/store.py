@@ -294,15 +294,9 @@ class Store:
         """Lock inventory rows on PostgreSQL, in sorted order; SQLite holds its write lock."""
         if not self.is_postgres or not keys:
             return
+        # Missing rows are not created: a SKU without a row has nothing to reserve, and the
+        # insert that later creates it only adds stock, which no reservation can race with.
         ordered = sorted(set(keys))
-        # Create missing rows first so there is something to lock: a receipt for a SKU nobody
-        # stocked yet must not slip past an allocation of it.
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        conn.execute(
-            pg_insert(inventory).on_conflict_do_nothing(),
-            [{"sku": s, "warehouse": w, "on_hand": 0, "allocated": 0} for s, w in ordered],
-        )
         skus = sorted({s for s, _ in ordered})
         conn.execute(
             select(inventory.c.sku)

@@ -1,0 +1,930 @@
+"""The operations of SPEC §4, each one database transaction that writes its ledger and events.
+
+The decisions come from `engine.model`; this module reads the rows the model needs, applies
+what it decides and keeps the denormalised counters (inventory.allocated, order_lines.reserved,
+reservations.covered) in step within the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, insert, select, tuple_, update
+from sqlalchemy.engine import Connection
+
+from engine import model
+from engine.errors import BadInput, OperationFailed
+from engine.model import AllocationStatus, Line, Order, OrderStatus, Policy, ShipTo, StockKey
+from engine.store import (
+    FIELD_COLUMNS,
+    Store,
+    events,
+    inventory,
+    ledger,
+    order_lines,
+    order_tags,
+    orders,
+    reservations,
+)
+
+Clock = Callable[[], datetime]
+Progress = Callable[[int, int], None]  # (done, total)
+
+CHUNK = 2000  # orders per read/write batch: bounded memory, few round trips
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who or what caused a change: a person at the CLI, or a rule of a rule set."""
+
+    name: str = "cli"
+    rule: str | None = None
+    ruleset: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One order to allocate, with the policy and the actor (rule) that put it there."""
+
+    order_id: str
+    policy: Policy = Policy.LINES
+    actor: Actor = Actor()
+
+
+@dataclass
+class AllocationReport:
+    """What an allocation run did: status changes in processing order, and what it skipped."""
+
+    results: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    reserved_units: int = 0
+
+    def counts(self) -> dict[str, int]:
+        tally: dict[str, int] = defaultdict(int)
+        for row in self.results:
+            tally[row["after"]] += 1
+        return dict(tally)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"results": self.results, "skipped": self.skipped}
+
+
+def parse_order_by(text: str) -> list[tuple[str, bool]]:
+    """`"total desc, placed_at"` -> [("total", True), ("placed_at", False)]; bad keys exit 2."""
+    keys: list[tuple[str, bool]] = []
+    for part in text.split(","):
+        words = part.split()
+        if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")):
+            raise BadInput(f"--order-by: cannot read {part.strip()!r}; use 'field [asc|desc]'")
+        name = words[0]
+        if name not in FIELD_COLUMNS and name != "age":
+            import difflib
+
+            close = difflib.get_close_matches(name, [*FIELD_COLUMNS, "age"], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise BadInput(f"--order-by: unknown field {name!r}{hint}")
+        keys.append((name, len(words) == 2 and words[1] == "desc"))
+    return keys
+
+
+def order_by_clauses(keys: Sequence[tuple[str, bool]]) -> list[ColumnElement[Any]]:
+    """SQL ORDER BY for order-by keys, missing values last, then id (FIFO's tie-break)."""
+    clauses: list[ColumnElement[Any]] = []
+    for name, desc in keys or [("placed_at", False)]:
+        if name == "age":  # older first means larger age: age asc is placed_at desc
+            column, desc = orders.c.placed_at, not desc
+        else:
+            column = FIELD_COLUMNS[name]
+        clauses.append((column.desc() if desc else column.asc()).nulls_last())
+    clauses.append(orders.c.id.asc())
+    return clauses
+
+
+class Service:
+    """The allocation core's operations over one store."""
+
+    def __init__(self, store: Store, clock: Clock = utcnow) -> None:
+        self.store = store
+        self.clock = clock
+
+    # ----------------------------------------------------------------------------------- stock
+
+    def change_stock(
+        self, sku: str, warehouse: str, qty: int, kind: str, actor: Actor = Actor()
+    ) -> dict[str, Any]:
+        """`kind` is `set` (absolute), `adjusted` (signed delta) or `received` (positive delta)."""
+        if kind == "received" and qty <= 0:
+            raise BadInput(f"receive: quantity must be a positive whole number, got {qty}")
+        if kind == "set" and qty < 0:
+            raise BadInput(f"set: on hand cannot be set below zero, got {qty}")
+        if not sku.strip():
+            raise BadInput("a SKU cannot be empty")
+
+        def work(conn: Connection) -> dict[str, Any]:
+            self.store.lock_stock(conn, [(sku, warehouse)])
+            self._apply_stock(conn, [(sku, warehouse, qty)], kind)
+            return self._stock_rows(conn, [(sku, warehouse)])[0]
+
+        return self.store.transaction(work)
+
+    def import_inventory(self, rows: Sequence[tuple[str, str, int]]) -> int:
+        """Set on hand for many (sku, warehouse) at once; one transaction."""
+
+        def work(conn: Connection) -> int:
+            self.store.lock_stock(conn, [(s, w) for s, w, _ in rows])
+            self._apply_stock(conn, rows, "set")
+            return len(rows)
+
+        return self.store.transaction(work)
+
+    def _apply_stock(self, conn: Connection, rows: Sequence[tuple[str, str, int]], kind: str) -> None:
+        now = self.clock()
+        keys = [(s, w) for s, w, _ in rows]
+        current = self._load_stock(conn, keys)
+        changed: list[StockKey] = []
+        event_rows = []
+        for sku, warehouse, qty in rows:
+            on_hand, allocated = current.get((sku, warehouse), (0, 0))
+            new = qty if kind == "set" else on_hand + qty
+            if (sku, warehouse) not in current:
+                conn.execute(insert(inventory).values(sku=sku, warehouse=warehouse, on_hand=new,
+                                                      allocated=0))
+            elif new != on_hand:
+                conn.execute(update(inventory).where(inventory.c.sku == sku,
+                                                     inventory.c.warehouse == warehouse)
+                             .values(on_hand=new))
+            current[(sku, warehouse)] = (new, allocated)
+            changed.append((sku, warehouse))
+            event_rows.append({"at": now, "type": "inventory.changed", "order_id": None,
+                               "payload": {"kind": kind, "sku": sku, "warehouse": warehouse,
+                                           "delta": new - on_hand, "on_hand": new}})
+        if event_rows:
+            conn.execute(insert(events), event_rows)
+        self._recover(conn, changed)
+
+    def _load_stock(self, conn: Connection, keys: Iterable[StockKey]) -> dict[StockKey, tuple[int, int]]:
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        skus = sorted({s for s, _ in wanted})
+        out: dict[StockKey, tuple[int, int]] = {}
+        for start in range(0, len(skus), 5000):
+            rows = conn.execute(
+                select(inventory.c.sku, inventory.c.warehouse, inventory.c.on_hand,
+                       inventory.c.allocated).where(inventory.c.sku.in_(skus[start:start + 5000]))
+            )
+            for sku, wh, on_hand, allocated in rows:
+                if (sku, wh) in wanted:
+                    out[(sku, wh)] = (on_hand, allocated)
+        return out
+
+    def _stock_rows(self, conn: Connection, keys: Sequence[StockKey]) -> list[dict[str, Any]]:
+        stock = self._load_stock(conn, keys)
+        out = []
+        for sku, wh in keys:
+            on_hand, allocated = stock.get((sku, wh), (0, 0))
+            out.append({"sku": sku, "warehouse": wh, "on_hand": on_hand, "allocated": allocated,
+                        "available": on_hand - allocated})
+        return out
+
+    def list_inventory(self, sku: str | None = None) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            query = select(inventory).order_by(inventory.c.sku, inventory.c.warehouse)
+            if sku:
+                query = query.where(inventory.c.sku == sku)
+            return [
+                {"sku": r.sku, "warehouse": r.warehouse, "on_hand": r.on_hand,
+                 "allocated": r.allocated, "available": r.on_hand - r.allocated}
+                for r in conn.execute(query)
+            ]
+
+    # ---------------------------------------------------------------------------------- orders
+
+    def add_orders(self, new: Sequence[Order], progress: Progress | None = None) -> int:
+        """Create new orders (import / add). Any existing id refuses the whole batch."""
+        ids = [o.id for o in new]
+        if len(set(ids)) != len(ids):
+            raise BadInput("the same order id appears twice in one import")
+
+        def work(conn: Connection) -> int:
+            taken = self._existing_ids(conn, ids)
+            if taken:
+                shown = ", ".join(sorted(taken)[:10])
+                more = f" and {len(taken) - 10} more" if len(taken) > 10 else ""
+                raise BadInput(f"order id already exists: {shown}{more}; nothing imported "
+                               "(dibs never overwrites an order on import)")
+            now = self.clock()
+            for start in range(0, len(new), CHUNK * 5):
+                self._insert_orders(conn, new[start:start + CHUNK * 5], now, "order.created")
+                if progress:
+                    progress(min(start + CHUNK * 5, len(new)), len(new))
+            return len(new)
+
+        return self.store.transaction(work)
+
+    def _existing_ids(self, conn: Connection, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start:start + 5000]
+            found.update(conn.execute(select(orders.c.id).where(orders.c.id.in_(chunk))).scalars())
+        return found
+
+    def _insert_orders(
+        self, conn: Connection, batch: Sequence[Order], now: datetime, event: str | None
+    ) -> None:
+        order_rows, line_rows, tag_rows, event_rows = [], [], [], []
+        for o in batch:
+            order_rows.append({
+                "id": o.id, "channel": o.channel, "placed_at": o.placed_at,
+                "status": o.status, "allocation_status": o.allocation_status,
+                "ship_to_name": o.ship_to.name, "ship_to_country": o.ship_to.country,
+                "ship_to_state": o.ship_to.state, "ship_to_city": o.ship_to.city,
+                "ship_to_postal_code": o.ship_to.postal_code,
+                "shipping_method": o.shipping_method, "total": o.total,
+                "warehouse": o.warehouse, "attributes": dict(o.attributes),
+                "line_count": o.line_count, "unit_count": o.unit_count,
+                "created_at": now, "updated_at": now,
+            })
+            for n, line in enumerate(o.lines, start=1):
+                line_rows.append({"order_id": o.id, "line_no": n, "sku": line.sku,
+                                  "qty": line.qty, "reserved": line.reserved})
+            tag_rows.extend({"order_id": o.id, "tag": t} for t in sorted(o.tags))
+            if event:
+                event_rows.append({"at": now, "type": event, "order_id": o.id, "payload": {}})
+        conn.execute(insert(orders), order_rows)
+        conn.execute(insert(order_lines), line_rows)
+        if tag_rows:
+            conn.execute(insert(order_tags), tag_rows)
+        if event_rows:
+            conn.execute(insert(events), event_rows)
+
+    def get_order(self, order_id: str, conn: Connection | None = None) -> Order:
+        """The order with its lines (and how much of each is reserved); exit 1 if unknown."""
+        if conn is None:
+            with self.store.read() as own:
+                return self.get_order(order_id, own)
+        found = self.load_orders(conn, [order_id])
+        if order_id not in found:
+            raise OperationFailed(f"no order with id {order_id!r}")
+        return found[order_id]
+
+    def load_orders(self, conn: Connection, ids: Sequence[str]) -> dict[str, Order]:
+        """Whole orders by id (missing ids are simply absent)."""
+        out: dict[str, Order] = {}
+        for start in range(0, len(ids), CHUNK):
+            chunk = list(ids[start:start + CHUNK])
+            rows = conn.execute(select(orders).where(orders.c.id.in_(chunk))).all()
+            lines: dict[str, list[Line]] = defaultdict(list)
+            for r in conn.execute(
+                select(order_lines).where(order_lines.c.order_id.in_(chunk))
+                .order_by(order_lines.c.order_id, order_lines.c.line_no)
+            ):
+                lines[r.order_id].append(Line(r.sku, r.qty, r.reserved))
+            tags: dict[str, set[str]] = defaultdict(set)
+            for oid, tag in conn.execute(
+                select(order_tags.c.order_id, order_tags.c.tag)
+                .where(order_tags.c.order_id.in_(chunk))
+            ):
+                tags[oid].add(tag)
+            for r in rows:
+                out[r.id] = order_from_row(r, tuple(lines[r.id]), frozenset(tags[r.id]))
+        return out
+
+    def list_orders(
+        self, statuses: Sequence[str] = (), channel: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Orders matching either kind of status (order or allocation), FIFO order."""
+        query = select(orders.c.id, orders.c.channel, orders.c.placed_at, orders.c.status,
+                       orders.c.allocation_status, orders.c.shipping_method,
+                       orders.c.ship_to_country, orders.c.line_count, orders.c.unit_count,
+                       orders.c.total)
+        if statuses:
+            query = query.where((orders.c.status.in_(statuses))
+                                | (orders.c.allocation_status.in_(statuses)))
+        if channel:
+            query = query.where(orders.c.channel == channel)
+        query = query.order_by(orders.c.placed_at, orders.c.id)
+        with self.store.read() as conn:
+            return [
+                {"id": r.id, "channel": r.channel, "placed_at": iso(r.placed_at),
+                 "status": r.status, "allocation_status": r.allocation_status,
+                 "shipping_method": r.shipping_method, "country": r.ship_to_country,
+                 "lines": r.line_count, "units": r.unit_count,
+                 "total": None if r.total is None else str(normal_decimal(r.total))}
+                for r in conn.execute(query)
+            ]
+
+    # ------------------------------------------------------------------------------ allocation
+
+    def allocate(
+        self,
+        ids: Sequence[str] | None = None,
+        where: ColumnElement[bool] | None = None,
+        order_by: Sequence[tuple[str, bool]] = (),
+        policy: Policy = Policy.LINES,
+        actor: Actor = Actor(),
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> AllocationReport:
+        """Allocate the named orders (in `order_by` order), or every open order matching `where`.
+
+        With `ids=None` the selection is every awaiting order that allocation can change
+        (not allocated, not overallocated) and that satisfies `where`.
+        """
+
+        def work(conn: Connection) -> AllocationReport:
+            report = AllocationReport()
+            queue = self._select_for_allocation(conn, ids, where, order_by, report)
+            entries = (QueueEntry(oid, policy, actor) for oid in queue)
+            self.allocate_queue(conn, entries, len(queue), report, progress)
+            if dry_run:
+                conn.rollback()
+            return report
+
+        return self.store.transaction(work)
+
+    def _select_for_allocation(
+        self,
+        conn: Connection,
+        ids: Sequence[str] | None,
+        where: ColumnElement[bool] | None,
+        order_by: Sequence[tuple[str, bool]],
+        report: AllocationReport,
+    ) -> list[str]:
+        query = select(orders.c.id)
+        if ids is not None:
+            wanted = list(dict.fromkeys(ids))
+            states = {}
+            for start in range(0, len(wanted), 5000):
+                for oid, status in conn.execute(
+                    select(orders.c.id, orders.c.status)
+                    .where(orders.c.id.in_(wanted[start:start + 5000]))
+                ):
+                    states[oid] = status
+            unknown = [oid for oid in wanted if oid not in states]
+            if unknown:
+                raise OperationFailed(f"no order with id {', '.join(map(repr, unknown))}")
+            for oid in wanted:
+                if states[oid] != OrderStatus.AWAITING_FULFILLMENT:
+                    report.skipped.append({"id": oid, "reason": f"order is {states[oid]}"})
+            open_ids = [oid for oid in wanted if states[oid] == OrderStatus.AWAITING_FULFILLMENT]
+            query = query.where(orders.c.id.in_(open_ids))
+        else:
+            query = query.where(orders.c.status == OrderStatus.AWAITING_FULFILLMENT,
+                                orders.c.allocation_status.not_in(list(model.SETTLED)))
+        if where is not None:
+            query = query.where(where)
+        return list(conn.execute(query.order_by(*order_by_clauses(order_by))).scalars())
+
+    def allocate_queue(
+        self,
+        conn: Connection,
+        entries: Iterable[QueueEntry],
+        total: int,
+        report: AllocationReport,
+        progress: Progress | None = None,
+    ) -> None:
+        """Allocate orders one by one in the queue's order, inside the caller's transaction.
+
+        Stock rows are locked (PostgreSQL) before the orders are read, so the order state we
+        decide on is the committed one; a chunk that needs stock rows not yet locked locks them
+        too (a deadlock that may cause is retried whole by `Store.transaction`).
+        """
+        now = self.clock()
+        done = 0
+        stock: dict[StockKey, list[int]] = {}
+        for chunk in _chunks(entries, CHUNK):
+            rows = self._lines_for(conn, [e.order_id for e in chunk])
+            while missing := sorted(_stock_keys(rows) - stock.keys()):
+                self.store.lock_stock(conn, missing)
+                loaded = self._load_stock(conn, missing)
+                for key in missing:
+                    stock[key] = list(loaded.get(key, (0, 0)))
+                if self.store.is_postgres:
+                    # What we read before holding the locks may be stale: read it again.
+                    rows = self._lines_for(conn, [e.order_id for e in chunk])
+            writes = _Writes()
+            for entry in chunk:
+                if entry.order_id not in rows:
+                    continue
+                before, warehouse, _placed, line_rows = rows[entry.order_id]
+                if before in model.SETTLED:
+                    report.results.append({"id": entry.order_id, "before": before,
+                                           "after": before})
+                    continue
+                lines = [Line(sku, qty, reserved) for _, sku, qty, reserved in line_rows]
+                available = {k: stock[k][0] - stock[k][1] for k in
+                             {(line.sku, warehouse) for line in lines}}
+                grants = model.decide(lines, warehouse, available, entry.policy)
+                after = str(model.status_after_attempt(lines, grants))
+                for (line_no, sku, _qty, reserved), grant in zip(line_rows, grants, strict=True):
+                    if grant:
+                        stock[(sku, warehouse)][1] += grant
+                        writes.reserve(entry, line_no, sku, warehouse, grant, reserved, now)
+                        report.reserved_units += grant
+                if after != before:
+                    writes.status[entry.order_id] = after
+                report.results.append({"id": entry.order_id, "before": before, "after": after})
+            writes.flush(conn, now)
+            touched = {k for k in writes.stock_keys}
+            if touched:
+                conn.execute(
+                    update(inventory)
+                    .where(inventory.c.sku == _bind("k_sku"),
+                           inventory.c.warehouse == _bind("k_wh"))
+                    .values(allocated=_bind("k_alloc")),
+                    [{"k_sku": s, "k_wh": w, "k_alloc": stock[(s, w)][1]} for s, w in touched],
+                )
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+
+    def _lines_for(
+        self, conn: Connection, ids: Sequence[str]
+    ) -> dict[str, tuple[str, str, datetime | None, list[tuple[int, str, int, int]]]]:
+        """allocation status, warehouse and lines of awaiting orders, read in one query."""
+        out: dict[str, tuple[str, str, datetime | None, list[tuple[int, str, int, int]]]] = {}
+        query = (
+            select(orders.c.id, orders.c.allocation_status, orders.c.warehouse,
+                   order_lines.c.line_no, order_lines.c.sku, order_lines.c.qty,
+                   order_lines.c.reserved)
+            .join(order_lines, order_lines.c.order_id == orders.c.id)
+            .where(orders.c.id.in_(ids), orders.c.status == OrderStatus.AWAITING_FULFILLMENT)
+            .order_by(orders.c.id, order_lines.c.line_no)
+        )
+        for oid, alloc, wh, line_no, sku, qty, reserved in conn.execute(query):
+            entry = out.get(oid)
+            if entry is None:
+                entry = out[oid] = (alloc, wh, None, [])
+            entry[3].append((line_no, sku, qty, reserved))
+        return out
+
+    def deallocate(
+        self,
+        ids: Sequence[str] | None = None,
+        where: ColumnElement[bool] | None = None,
+        actor: Actor = Actor(),
+    ) -> AllocationReport:
+        """Release every reservation of the named orders (or of the open orders `where` picks)."""
+
+        def work(conn: Connection) -> AllocationReport:
+            report = AllocationReport()
+            targets = self._resolve(conn, ids, where, report)
+            self.release_orders(conn, targets, "deallocate", actor, report)
+            return report
+
+        return self.store.transaction(work)
+
+    def reallocate(
+        self, ids: Sequence[str], policy: Policy = Policy.LINES, actor: Actor = Actor()
+    ) -> AllocationReport:
+        """Deallocate then allocate, in one transaction: the orders go to the back of the queue."""
+
+        def work(conn: Connection) -> AllocationReport:
+            released = AllocationReport()
+            targets = self._resolve(conn, ids, None, released)
+            self.release_orders(conn, targets, "reallocate", actor, released)
+            report = AllocationReport(skipped=released.skipped)
+            self.allocate_queue(conn, (QueueEntry(t, policy, actor) for t in targets),
+                                len(targets), report)
+            before = {r["id"]: r["before"] for r in released.results}
+            for row in report.results:
+                row["before"] = before.get(row["id"], row["before"])
+            return report
+
+        return self.store.transaction(work)
+
+    def _resolve(
+        self,
+        conn: Connection,
+        ids: Sequence[str] | None,
+        where: ColumnElement[bool] | None,
+        report: AllocationReport,
+    ) -> list[str]:
+        """Named orders (unknown → exit 1; not awaiting → skipped) or the open orders `where` picks."""
+        if ids is None:
+            query = select(orders.c.id).where(
+                orders.c.status == OrderStatus.AWAITING_FULFILLMENT)
+            if where is not None:
+                query = query.where(where)
+            return list(conn.execute(query.order_by(orders.c.placed_at, orders.c.id)).scalars())
+        wanted = list(dict.fromkeys(ids))
+        states = dict(conn.execute(select(orders.c.id, orders.c.status)
+                                   .where(orders.c.id.in_(wanted))).tuples().all())
+        unknown = [oid for oid in wanted if oid not in states]
+        if unknown:
+            raise OperationFailed(f"no order with id {', '.join(map(repr, unknown))}")
+        out = []
+        for oid in wanted:
+            if states[oid] != OrderStatus.AWAITING_FULFILLMENT:
+                report.skipped.append({"id": oid, "reason": f"order is {states[oid]}"})
+            else:
+                out.append(oid)
+        return out
+
+    def release_orders(
+        self,
+        conn: Connection,
+        ids: Sequence[str],
+        operation: str,
+        actor: Actor,
+        report: AllocationReport | None = None,
+        new_status: str | None = None,
+    ) -> None:
+        """Release every reservation of `ids`, write the ledger, recompute cover for the stock.
+
+        `new_status` sets the order status too (ship, cancel, dropship).
+        """
+        if not ids:
+            return
+        now = self.clock()
+        held = conn.execute(
+            select(reservations.c.seq, reservations.c.order_id, reservations.c.line_no,
+                   reservations.c.sku, reservations.c.warehouse, reservations.c.qty)
+            .where(reservations.c.order_id.in_(ids))
+        ).all()
+        keys = sorted({(r.sku, r.warehouse) for r in held})
+        self.store.lock_stock(conn, keys)
+        released: dict[StockKey, int] = defaultdict(int)
+        for r in held:
+            released[(r.sku, r.warehouse)] += r.qty
+        if held:
+            conn.execute(ledger.insert(), [
+                _ledger_row(now, r.order_id, r.line_no, r.sku, r.warehouse, -r.qty, operation,
+                            actor) for r in held])
+            conn.execute(delete(reservations).where(reservations.c.order_id.in_(ids)))
+            conn.execute(update(order_lines).where(order_lines.c.order_id.in_(ids))
+                         .values(reserved=0))
+            for (sku, wh), qty in released.items():
+                conn.execute(update(inventory).where(inventory.c.sku == sku,
+                                                     inventory.c.warehouse == wh)
+                             .values(allocated=inventory.c.allocated - qty))
+        before = dict(conn.execute(select(orders.c.id, orders.c.allocation_status)
+                                   .where(orders.c.id.in_(ids))).tuples().all())
+        values: dict[str, Any] = {"allocation_status": AllocationStatus.UNALLOCATED,
+                                  "updated_at": now}
+        if new_status:
+            values["status"] = new_status
+        conn.execute(update(orders).where(orders.c.id.in_(ids)).values(**values))
+        if report is not None:
+            report.results.extend({"id": oid, "before": before[oid],
+                                   "after": str(AllocationStatus.UNALLOCATED)} for oid in ids)
+        self._recover(conn, keys)
+
+    # ---------------------------------------------------------------- ship, cancel, dropship
+
+    def finish(self, ids: Sequence[str], how: str, actor: Actor = Actor()) -> list[str]:
+        """Ship, cancel or dropship orders; all of them or none (unknown/closed → exit 1)."""
+        status = {"ship": OrderStatus.SHIPPED, "cancel": OrderStatus.CANCELLED,
+                  "dropship": OrderStatus.DROPSHIPPED}[how]
+
+        def work(conn: Connection) -> list[str]:
+            wanted = list(dict.fromkeys(ids))
+            found = self.load_orders(conn, wanted)
+            for oid in wanted:
+                if oid not in found:
+                    raise OperationFailed(f"no order with id {oid!r}")
+                if found[oid].status != OrderStatus.AWAITING_FULFILLMENT:
+                    raise OperationFailed(f"cannot {how} order {oid!r}: it is {found[oid].status}")
+            now = self.clock()
+            if how == "ship":
+                consumed: dict[StockKey, int] = defaultdict(int)
+                for oid in wanted:
+                    for line in found[oid].lines:
+                        consumed[(line.sku, found[oid].warehouse)] += line.qty
+                self.store.lock_stock(conn, list(consumed))
+                self._consume(conn, consumed)
+            self.release_orders(conn, wanted, how, actor, new_status=status)
+            if how == "ship":
+                self._recover(conn, list(consumed))
+            conn.execute(insert(events), [
+                {"at": now, "type": f"order.{status}", "order_id": oid, "payload": {}}
+                for oid in wanted])
+            return wanted
+
+        return self.store.transaction(work)
+
+    def _consume(self, conn: Connection, consumed: Mapping[StockKey, int]) -> None:
+        """Take shipped units off the shelf; a SKU nobody stocked goes negative."""
+        existing = self._load_stock(conn, consumed.keys())
+        for (sku, wh), qty in sorted(consumed.items()):
+            if (sku, wh) in existing:
+                conn.execute(update(inventory).where(inventory.c.sku == sku,
+                                                     inventory.c.warehouse == wh)
+                             .values(on_hand=inventory.c.on_hand - qty))
+            else:
+                conn.execute(insert(inventory).values(sku=sku, warehouse=wh, on_hand=-qty,
+                                                      allocated=0))
+
+    # ------------------------------------------------------------------------- edit and split
+
+    def edit(self, order_id: str, new_lines: Sequence[tuple[str, int]],
+             actor: Actor = Actor()) -> Order:
+        """Replace an order's lines (SPEC §4 edit); reservations trimmed or released."""
+        if not new_lines:
+            raise BadInput("an order needs at least one line")
+        for sku, qty in new_lines:
+            if qty <= 0:
+                raise BadInput(f"line {sku}:{qty}: quantity must be a positive whole number")
+
+        def work(conn: Connection) -> Order:
+            order = self._open_order(conn, order_id, "edit")
+            plan = model.plan_edit(order.lines, new_lines)
+            keys = {(line.sku, order.warehouse) for line in (*order.lines, *plan.lines)}
+            self.store.lock_stock(conn, sorted(keys))
+            now = self.clock()
+            for index, give_back in enumerate(plan.release):
+                if give_back:
+                    self._trim_line(conn, order, index + 1, give_back, "edit", actor, now)
+            # Renumber: kept lines take their new position; reservations follow their line.
+            conn.execute(update(reservations).where(reservations.c.order_id == order_id)
+                         .values(line_no=-reservations.c.line_no))
+            for new_no, old_index in enumerate(plan.kept_from, start=1):
+                if old_index is not None:
+                    conn.execute(update(reservations).where(
+                        reservations.c.order_id == order_id,
+                        reservations.c.line_no == -(old_index + 1)).values(line_no=new_no))
+            conn.execute(delete(order_lines).where(order_lines.c.order_id == order_id))
+            conn.execute(insert(order_lines), [
+                {"order_id": order_id, "line_no": n, "sku": line.sku, "qty": line.qty,
+                 "reserved": line.reserved} for n, line in enumerate(plan.lines, start=1)])
+            # An edit starts the order's allocation story afresh (SPEC §3): its status now
+            # follows from what stays reserved, `unallocated` when nothing does.
+            conn.execute(update(orders).where(orders.c.id == order_id).values(
+                line_count=len(plan.lines), unit_count=sum(x.qty for x in plan.lines),
+                allocation_status=AllocationStatus.UNALLOCATED, updated_at=now))
+            self._recover(conn, sorted(keys), also=[order_id])
+            conn.execute(insert(events).values(at=now, type="order.updated", order_id=order_id,
+                                               payload={}))
+            return self.get_order(order_id, conn)
+
+        return self.store.transaction(work)
+
+    def _trim_line(self, conn: Connection, order: Order, line_no: int, qty: int, operation: str,
+                   actor: Actor, now: datetime) -> None:
+        """Give back `qty` reserved units of a line, newest reservation first."""
+        held = conn.execute(
+            select(reservations.c.seq, reservations.c.qty)
+            .where(reservations.c.order_id == order.id, reservations.c.line_no == line_no)
+            .order_by(reservations.c.seq.desc())).all()
+        left = qty
+        for seq, rqty in held:
+            if left <= 0:
+                break
+            take = min(left, rqty)
+            if take == rqty:
+                conn.execute(delete(reservations).where(reservations.c.seq == seq))
+            else:
+                conn.execute(update(reservations).where(reservations.c.seq == seq)
+                             .values(qty=rqty - take))
+            left -= take
+        line = order.lines[line_no - 1]
+        conn.execute(update(inventory).where(inventory.c.sku == line.sku,
+                                             inventory.c.warehouse == order.warehouse)
+                     .values(allocated=inventory.c.allocated - qty))
+        conn.execute(ledger.insert().values(**_ledger_row(
+            now, order.id, line_no, line.sku, order.warehouse, -qty, operation, actor)))
+
+    def split(self, order_id: str, actor: Actor = Actor()) -> tuple[Order, Order]:
+        """Move the unreserved units into a new order `<id>-N`; the original keeps the rest."""
+
+        def work(conn: Connection) -> tuple[Order, Order]:
+            order = self._open_order(conn, order_id, "split")
+            try:
+                kept, moved = model.plan_split(order.lines)
+            except ValueError as exc:
+                raise OperationFailed(f"cannot split order {order_id!r}: {exc}") from exc
+            taken = conn.execute(select(orders.c.id).where(
+                orders.c.id.like(order_id.replace("%", r"\%").replace("_", r"\_") + "-%",
+                                 escape="\\"))).scalars()
+            new_id = model.split_id(order_id, taken)
+            now = self.clock()
+            # Keep the reserved lines, renumbered in their original order.
+            kept_numbers = [n for n, line in enumerate(order.lines, start=1) if line.reserved]
+            conn.execute(delete(order_lines).where(order_lines.c.order_id == order_id,
+                                                   order_lines.c.line_no.not_in(kept_numbers)))
+            for new_no, old_no in enumerate(kept_numbers, start=1):
+                conn.execute(update(order_lines).where(order_lines.c.order_id == order_id,
+                                                       order_lines.c.line_no == old_no)
+                             .values(line_no=new_no, qty=kept[new_no - 1].qty))
+                conn.execute(update(reservations).where(reservations.c.order_id == order_id,
+                                                        reservations.c.line_no == old_no)
+                             .values(line_no=new_no))
+            conn.execute(update(orders).where(orders.c.id == order_id).values(
+                line_count=len(kept), unit_count=sum(x.qty for x in kept), updated_at=now))
+            child = Order(id=new_id, channel=order.channel, placed_at=order.placed_at,
+                          lines=moved, ship_to=order.ship_to,
+                          shipping_method=order.shipping_method, total=None, tags=order.tags,
+                          warehouse=order.warehouse, attributes=order.attributes)
+            self._insert_orders(conn, [child], now, "order.created")
+            self._recover(conn, [(line.sku, order.warehouse) for line in kept], also=[order_id])
+            conn.execute(insert(events).values(at=now, type="order.updated", order_id=order_id,
+                                               payload={"split_into": new_id}))
+            return self.get_order(order_id, conn), self.get_order(new_id, conn)
+
+        return self.store.transaction(work)
+
+    def _open_order(self, conn: Connection, order_id: str, what: str) -> Order:
+        if self.store.is_postgres:
+            conn.execute(select(orders.c.id).where(orders.c.id == order_id).with_for_update())
+        order = self.get_order(order_id, conn)
+        if order.status != OrderStatus.AWAITING_FULFILLMENT:
+            raise OperationFailed(f"cannot {what} order {order_id!r}: it is {order.status}")
+        return order
+
+    # --------------------------------------------------------------------------------- cover
+
+    def _recover(self, conn: Connection, keys: Iterable[StockKey],
+                 also: Sequence[str] = ()) -> None:
+        """Recompute coverage for `keys` and the status of every order whose cover changed.
+
+        Orders in `also` (edited, split) get their status recomputed whatever happened.
+        """
+        affected: set[str] = set(also)
+        for sku, wh in sorted(set(keys)):
+            row = conn.execute(select(inventory.c.on_hand, inventory.c.allocated).where(
+                inventory.c.sku == sku, inventory.c.warehouse == wh)).first()
+            on_hand = row.on_hand if row else 0
+            held = conn.execute(
+                select(reservations.c.seq, reservations.c.order_id, reservations.c.qty,
+                       reservations.c.covered)
+                .where(reservations.c.sku == sku, reservations.c.warehouse == wh)
+                .order_by(reservations.c.seq)).all()
+            flags = model.coverage(on_hand, (r.qty for r in held))
+            flips = [(r.seq, flag, r.order_id) for r, flag in zip(held, flags, strict=True)
+                     if r.covered != flag]
+            for covered in (True, False):
+                seqs = [seq for seq, flag, _ in flips if flag is covered]
+                if seqs:
+                    conn.execute(update(reservations).where(reservations.c.seq.in_(seqs))
+                                 .values(covered=covered))
+            affected.update(oid for _, _, oid in flips)
+        if affected:
+            self._refresh_status(conn, sorted(affected))
+
+    def _refresh_status(self, conn: Connection, ids: Sequence[str]) -> None:
+        """Set each order's allocation status from its reservations and their cover."""
+        found = self.load_orders(conn, ids)
+        uncovered = set(conn.execute(
+            select(reservations.c.order_id).where(reservations.c.order_id.in_(ids),
+                                                  reservations.c.covered.is_(False))
+        ).scalars())
+        now = self.clock()
+        for oid, order in found.items():
+            if order.status != OrderStatus.AWAITING_FULFILLMENT:
+                continue
+            status = model.status_from_reservations(order.lines, oid in uncovered,
+                                                    order.allocation_status)
+            if status != order.allocation_status:
+                conn.execute(update(orders).where(orders.c.id == oid)
+                             .values(allocation_status=status, updated_at=now))
+
+    # ------------------------------------------------------------------------------- history
+
+    def history(self, order_id: str) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            self.get_order(order_id, conn)
+            return [
+                {"at": iso(r.at), "order": r.order_id, "line": r.line_no, "sku": r.sku,
+                 "warehouse": r.warehouse, "delta": r.delta, "operation": r.operation,
+                 "rule": r.rule, "ruleset": r.ruleset, "actor": r.actor}
+                for r in conn.execute(select(ledger).where(ledger.c.order_id == order_id)
+                                      .order_by(ledger.c.id))
+            ]
+
+    def reservations_of(self, order_id: str) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            return [
+                {"seq": r.seq, "line": r.line_no, "sku": r.sku, "warehouse": r.warehouse,
+                 "qty": r.qty, "covered": r.covered, "reserved_at": iso(r.reserved_at)}
+                for r in conn.execute(select(reservations)
+                                      .where(reservations.c.order_id == order_id)
+                                      .order_by(reservations.c.seq))
+            ]
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+class _Writes:
+    """The rows one allocation chunk writes, flushed with one executemany per table."""
+
+    def __init__(self) -> None:
+        self.reservations: list[dict[str, Any]] = []
+        self.ledger: list[dict[str, Any]] = []
+        self.lines: list[dict[str, Any]] = []
+        self.status: dict[str, str] = {}
+        self.stock_keys: set[StockKey] = set()
+
+    def reserve(self, entry: QueueEntry, line_no: int, sku: str, warehouse: str, qty: int,
+                reserved: int, now: datetime) -> None:
+        self.reservations.append({"order_id": entry.order_id, "line_no": line_no, "sku": sku,
+                                  "warehouse": warehouse, "qty": qty, "covered": True,
+                                  "reserved_at": now})
+        self.ledger.append(_ledger_row(now, entry.order_id, line_no, sku, warehouse, qty,
+                                       "allocate", entry.actor))
+        self.lines.append({"l_order": entry.order_id, "l_no": line_no, "l_res": reserved + qty})
+        self.stock_keys.add((sku, warehouse))
+
+    def flush(self, conn: Connection, now: datetime) -> None:
+        if self.reservations:
+            conn.execute(insert(reservations), self.reservations)
+            conn.execute(insert(ledger), self.ledger)
+            conn.execute(
+                update(order_lines)
+                .where(order_lines.c.order_id == _bind("l_order"),
+                       order_lines.c.line_no == _bind("l_no"))
+                .values(reserved=_bind("l_res")),
+                self.lines,
+            )
+        if self.status:
+            conn.execute(
+                update(orders).where(orders.c.id == _bind("s_id"))
+                .values(allocation_status=_bind("s_status"), updated_at=now),
+                [{"s_id": k, "s_status": v} for k, v in self.status.items()],
+            )
+
+
+def _bind(name: str) -> Any:
+    from sqlalchemy import bindparam
+
+    return bindparam(name)
+
+
+def _stock_keys(rows: Mapping[str, tuple[str, str, Any, list[tuple[int, str, int, int]]]]
+                ) -> set[StockKey]:
+    return {(line[1], wh) for _, wh, _, lines in rows.values() for line in lines}
+
+
+def _chunks(items: Iterable[QueueEntry], size: int) -> Iterator[list[QueueEntry]]:
+    chunk: list[QueueEntry] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _ledger_row(at: datetime, order_id: str, line_no: int, sku: str, warehouse: str, delta: int,
+                operation: str, actor: Actor) -> dict[str, Any]:
+    return {"at": at, "order_id": order_id, "line_no": line_no, "sku": sku,
+            "warehouse": warehouse, "delta": delta, "operation": operation,
+            "rule": actor.rule, "ruleset": actor.ruleset, "actor": actor.name}
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite gives back naive datetimes; everything we store is UTC."""
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else aware(value).isoformat().replace("+00:00", "Z")
+
+
+def normal_decimal(value: Decimal) -> Decimal:
+    """100.5000 -> 100.50: money keeps two places at least, no trailing zeros beyond them."""
+    quantized = value.quantize(Decimal("0.01")) if value == value.quantize(Decimal("0.01")) \
+        else value.normalize()
+    return quantized
+
+
+def order_from_row(r: Any, lines: tuple[Line, ...], tags: frozenset[str]) -> Order:
+    return Order(
+        id=r.id, channel=r.channel, placed_at=aware(r.placed_at), lines=lines,
+        status=r.status, allocation_status=r.allocation_status,
+        ship_to=ShipTo(r.ship_to_name, r.ship_to_country, r.ship_to_state, r.ship_to_city,
+                       r.ship_to_postal_code),
+        shipping_method=r.shipping_method,
+        total=None if r.total is None else normal_decimal(Decimal(r.total)),
+        tags=tags, warehouse=r.warehouse, attributes=dict(r.attributes or {}),
+    )
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    """SPEC §8 `orders show --json`."""
+    return {
+        "id": order.id, "channel": order.channel, "status": order.status,
+        "allocation_status": order.allocation_status, "placed_at": iso(order.placed_at),
+        "ship_to": {"name": order.ship_to.name, "country": order.ship_to.country,
+                    "state": order.ship_to.state, "city": order.ship_to.city,
+                    "postal_code": order.ship_to.postal_code},
+        "shipping_method": order.shipping_method,
+        "total": None if order.total is None else str(order.total),
+        "tags": sorted(order.tags), "warehouse": order.warehouse,
+        "attributes": dict(order.attributes),
+        "lines": [{"sku": x.sku, "qty": x.qty, "reserved": x.reserved} for x in order.lines],
+    }
+
+
+__all__ = ["Actor", "AllocationReport", "QueueEntry", "Service", "and_", "func", "tuple_"]
