@@ -102,7 +102,14 @@ def resolve_field(ref: FieldRef, vocabulary: Vocabulary) -> FieldSpec:
         return spec
     names = list(vocabulary.fields)
     suffix = [n for n in names if n.endswith("." + ref.name)]
-    close = suffix or difflib.get_close_matches(ref.name, names, n=1, cutoff=0.6)
+    # Also compare with the last part of dotted names, so `contry` finds `ship_to.country`.
+    by_tail = {n.rsplit(".", 1)[-1]: n for n in names if "." in n}
+    tail = difflib.get_close_matches(ref.name.rsplit(".", 1)[-1], list(by_tail), n=1)
+    close = (
+        suffix
+        or difflib.get_close_matches(ref.name, names, n=1, cutoff=0.6)
+        or [by_tail[t] for t in tail]
+    )
     prefixes = [p for p in vocabulary.prefixes if ref.name.startswith(p.split(".")[0])]
     if close:
         hint = f"did you mean `{close[0]}`?"
@@ -217,8 +224,7 @@ def _check_comparison(
                 line=node.pattern.line,
                 column=node.pattern.column,
                 text=str(node.pattern.value),
-                hint="regexes use Python `re` syntax; write a backslash as \\\\ only inside "
-                "character escapes you mean",
+                hint="regexes use Python `re` syntax and match anywhere in the value",
             )
         ]
     return []

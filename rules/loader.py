@@ -1,0 +1,469 @@
+"""Rule files (SPEC §6): YAML with positions -> schema -> rule language -> RuleSet.
+
+Every problem of a file is collected into one list of :class:`Diagnostic`, each at the
+``file:line:column`` a user has to edit:
+
+* YAML is read with PyYAML's safe loader, as a node tree that keeps marks; duplicate keys are
+  refused (PyYAML silently keeps the last one); timestamps stay strings so the schema sees what
+  the user wrote.
+* JSON Schema errors are placed on the offending node (on the offending key for unknown keys).
+* Rule-string errors are translated from the rule text into the file. Plain scalars on one line,
+  literal blocks (``|``) and quoted scalars without escapes map exactly; for folded blocks
+  (``>``), multi-line plain scalars and quoted scalars with escapes the mapping aligns the
+  value's characters with the source and is exact except right at folded line breaks and escape
+  sequences (best effort: the error then points at the nearest source character).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, cast
+
+import jsonschema
+import yaml
+
+from dsl.compile import compile_condition
+from dsl.errors import DslError
+from dsl.parser import parse_rule
+from dsl.syntax import CronTrigger, Rule
+from dsl.types import check_rule, parse_datetime_literal
+from rules.cron import CronError, parse_cron
+from rules.errors import Diagnostic, RuleFileError, Severity
+from rules.ruleset import CompiledRule, RuleSet, RuleTest, lint, order_rules
+from rules.vocabulary import ORDER_VOCABULARY
+
+_CRON_HINT = 'five fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * 1"'
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
+Path_ = tuple[str | int, ...]
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe loader that keeps timestamps as the strings the user wrote."""
+
+
+def _timestamp_as_text(loader: _Loader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(cast(yaml.ScalarNode, node)))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
+# ---- public API -----------------------------------------------------------------------------
+
+
+def load_ruleset(path: str | Path) -> RuleSet:
+    """Load, validate and compile a rule file; raises :class:`RuleFileError` on any error.
+
+    Warnings (lint) do not fail the load; they are on ``RuleSet.warnings``.
+    """
+    ruleset, diagnostics = check_ruleset(path)
+    if ruleset is None:
+        raise RuleFileError(diagnostics)
+    return ruleset
+
+
+def check_ruleset(path: str | Path) -> tuple[RuleSet | None, list[Diagnostic]]:
+    """Every diagnostic of a file (errors and warnings) and the RuleSet when there is no error."""
+    name = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return None, [Diagnostic(name, 1, 1, "error", f"cannot read the file: {exc.strerror}")]
+    return check_ruleset_bytes(data, name)
+
+
+def check_ruleset_bytes(data: bytes, filename: str) -> tuple[RuleSet | None, list[Diagnostic]]:
+    """Like :func:`check_ruleset` for content already in memory (``filename`` labels it)."""
+    return _FileCheck(filename, data).run()
+
+
+def ruleset_hash(data: bytes) -> str:
+    """The short content hash of a rule file (12 hex digits of its sha256)."""
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+# ---- the check ------------------------------------------------------------------------------
+
+
+@dataclass
+class _FileCheck:
+    filename: str
+    data: bytes
+    text: str = ""
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    nodes: dict[Path_, yaml.Node] = field(default_factory=dict)
+    key_nodes: dict[Path_, yaml.Node] = field(default_factory=dict)
+
+    def error(self, line: int, column: int, message: str, hint: str | None = None) -> None:
+        self.add(line, column, "error", message, hint)
+
+    def add(
+        self, line: int, column: int, severity: Severity, message: str, hint: str | None = None
+    ) -> None:
+        self.diagnostics.append(Diagnostic(self.filename, line, column, severity, message, hint))
+
+    def at(self, node: yaml.Node) -> tuple[int, int]:
+        return node.start_mark.line + 1, node.start_mark.column + 1
+
+    def run(self) -> tuple[RuleSet | None, list[Diagnostic]]:
+        try:
+            # One line-break convention, so YAML marks and our offsets agree.
+            self.text = self.data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+        except UnicodeDecodeError as exc:
+            self.error(1, 1, f"the file is not UTF-8 text (byte {exc.start})")
+            return None, self.diagnostics
+        document = self.read_yaml()
+        if document is None:
+            return None, self.diagnostics
+        root, data = document
+        self.index(root, ())
+        self.check_schema(data)
+        rules = self.check_rules(data)
+        timezone = self.check_timezone(data)
+        tests = self.check_tests(data)
+        if any(d.severity == "error" for d in self.diagnostics) or timezone is None:
+            return None, self._sorted()
+        ordered = order_rules(rules)
+        for rule, message, hint in lint(ordered):
+            self.add(rule.line, rule.column, "warning", message, hint)
+        ruleset = RuleSet(
+            path=self.filename,
+            hash=ruleset_hash(self.data),
+            full_hash=hashlib.sha256(self.data).hexdigest(),
+            timezone_name=timezone.key,
+            timezone=timezone,
+            rules=ordered,
+            tests=tuple(tests),
+            warnings=tuple(self._sorted()),
+        )
+        return ruleset, self._sorted()
+
+    def _sorted(self) -> list[Diagnostic]:
+        return sorted(self.diagnostics, key=lambda d: (d.line, d.column))
+
+    # YAML
+    def read_yaml(self) -> tuple[yaml.Node, Any] | None:
+        loader = _Loader(self.text)
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                self.error(1, 1, "the file is empty", "a rule file starts with `version: 1`")
+                return None
+            if not self.check_keys(root, set()):
+                return None
+            data = loader.construct_document(root)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            problem = exc.problem or exc.context or "invalid YAML"
+            self.error(line, column, f"invalid YAML: {problem}")
+            return None
+        except yaml.YAMLError as exc:
+            self.error(1, 1, f"invalid YAML: {exc}")
+            return None
+        finally:
+            loader.dispose()
+        return root, data
+
+    def check_keys(self, node: yaml.Node, ancestors: set[int]) -> bool:
+        """Refuse duplicate keys and recursive aliases; False stops the check (cannot build)."""
+        if id(node) in ancestors:
+            line, column = self.at(node)
+            self.error(line, column, "an alias refers to a node that contains it")
+            return False
+        ok = True
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, yaml.Node] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if key.value in seen:
+                        first = seen[key.value].start_mark.line + 1
+                        line, column = self.at(key)
+                        self.error(
+                            line,
+                            column,
+                            f"duplicate key `{key.value}` (first at line {first})",
+                            "each key may appear once in a mapping",
+                        )
+                    else:
+                        seen[key.value] = key
+                ok = self.check_keys(key, ancestors | {id(node)}) and ok
+                ok = self.check_keys(value, ancestors | {id(node)}) and ok
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                ok = self.check_keys(item, ancestors | {id(node)}) and ok
+        return ok
+
+    def index(self, node: yaml.Node, path: Path_) -> None:
+        """Remember the node of every path (and the key node of every mapping entry)."""
+        self.nodes.setdefault(path, node)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode):
+                    continue
+                name = key.value
+                self.key_nodes[(*path, name)] = key
+                self.nodes[(*path, name)] = value
+                self.index(value, (*path, name))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.index(item, (*path, i))
+
+    def node_at(self, path: Path_) -> yaml.Node:
+        while path not in self.nodes and path:
+            path = path[:-1]
+        return self.nodes[path]
+
+    def pos(self, path: Path_) -> tuple[int, int]:
+        return self.at(self.node_at(_str_path(path)))
+
+    # schema
+    def check_schema(self, data: Any) -> None:
+        for err in _validator().iter_errors(data):
+            path = tuple(err.absolute_path)
+            if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+                allowed = set(cast(dict[str, Any], err.schema).get("properties", {}))
+                for key in err.instance:
+                    if key in allowed:
+                        continue
+                    node = self.key_nodes.get(_str_path((*path, key)))
+                    line, column = self.at(node) if node else self.pos(path)
+                    close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+                    self.error(
+                        line,
+                        column,
+                        f"unknown key `{key}`" + _where(path),
+                        f"did you mean `{close[0]}`?" if close else _known(allowed),
+                    )
+                continue
+            line, column = self.pos(path)
+            self.error(line, column, _schema_message(err, path))
+
+    # rules
+    def check_rules(self, data: Any) -> list[CompiledRule]:
+        compiled: list[CompiledRule] = []
+        items = data.get("rules") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            return compiled
+        names: dict[str, int] = {}
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            name = item.get("name")
+            if isinstance(name, str):
+                if name in names:
+                    line, column = self.pos(("rules", index, "name"))
+                    self.error(
+                        line,
+                        column,
+                        f"duplicate rule name `{name}` (first at line {names[name]})",
+                        "rule names must be unique in a file",
+                    )
+                else:
+                    names[name] = self.pos(("rules", index, "name"))[0]
+            text = item.get("rule")
+            if not isinstance(text, str):
+                continue
+            rule = self.check_rule_text(text, ("rules", index, "rule"))
+            if rule is None or not isinstance(name, str):
+                continue
+            priority = item.get("priority", 0)
+            line, column = self.pos(("rules", index, "rule"))
+            compiled.append(
+                CompiledRule(
+                    name=name,
+                    priority=priority if isinstance(priority, int) else 0,
+                    index=index,
+                    text=text,
+                    syntax=rule,
+                    predicate=compile_condition(rule.condition, ORDER_VOCABULARY),
+                    description=str(item.get("description", "")),
+                    enabled=item.get("enabled", True) is not False,
+                    line=line,
+                    column=column,
+                )
+            )
+        return compiled
+
+    def check_rule_text(self, text: str, path: Path_) -> Rule | None:
+        node = self.node_at(path)
+        try:
+            rule = parse_rule(text)
+        except DslError as exc:
+            self.dsl_error(node, exc)
+            return None
+        errors: list[DslError] = list(check_rule(rule, ORDER_VOCABULARY))
+        trigger = rule.trigger
+        if isinstance(trigger, CronTrigger):
+            try:
+                parse_cron(trigger.expr)
+            except CronError as exc:
+                errors.append(
+                    DslError(
+                        f"invalid cron expression: {exc}",
+                        line=trigger.expr_line,
+                        column=trigger.expr_column,
+                        text=trigger.expr,
+                        hint=_CRON_HINT,
+                    )
+                )
+        for err in errors:
+            self.dsl_error(node, err)
+        return None if errors else rule
+
+    def dsl_error(self, node: yaml.Node, exc: DslError) -> None:
+        line, column = self.translate(node, exc.line, exc.column)
+        self.error(line, column, exc.message, exc.hint)
+
+    def translate(self, node: yaml.Node, line: int, column: int) -> tuple[int, int]:
+        """A (line, column) of a scalar's value -> (line, column) in the file."""
+        value = str(node.value)
+        offsets = list(_value_offsets(self.text, node))
+        lines = value.split("\n")
+        index = sum(len(text) + 1 for text in lines[: line - 1]) + column - 1
+        if not offsets:
+            return self.at(node)
+        if index >= len(offsets):
+            source_index = offsets[-1] + 1 + (index - len(offsets))
+        else:
+            source_index = offsets[max(index, 0)]
+        return _line_column(self.text, source_index)
+
+    # timezone and tests
+    def check_timezone(self, data: Any) -> zoneinfo.ZoneInfo | None:
+        name = data.get("timezone", "UTC") if isinstance(data, dict) else "UTC"
+        if not isinstance(name, str):
+            return None  # the schema reported it
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            line, column = self.pos(("timezone",))
+            close = difflib.get_close_matches(name, sorted(_timezones()), n=1)
+            self.error(
+                line,
+                column,
+                f"unknown timezone `{name}`",
+                f"did you mean `{close[0]}`?" if close else "use an IANA name like Europe/Berlin",
+            )
+            return None
+
+    def check_tests(self, data: Any) -> list[RuleTest]:
+        items = data.get("tests") if isinstance(data, dict) else None
+        tests: list[RuleTest] = []
+        if not isinstance(items, list):
+            return tests
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            orders = [o for o in item.get("orders") or [] if isinstance(o, dict)]
+            ids = {o.get("id") for o in orders}
+            for j, order in enumerate(orders):
+                placed = order.get("placed_at")
+                if isinstance(placed, str) and parse_datetime_literal(placed) is None:
+                    line, column = self.pos(("tests", i, "orders", j, "placed_at"))
+                    self.error(
+                        line,
+                        column,
+                        f"`{placed}` is not an ISO-8601 date-time",
+                        'write it like "2026-01-31T09:00:00Z"',
+                    )
+            expect = item.get("expect")
+            if isinstance(expect, dict):
+                for order_id in expect:
+                    if order_id not in ids:
+                        line, column = self.at(
+                            self.key_nodes.get(("tests", i, "expect", str(order_id)))
+                            or self.node_at(("tests", i, "expect"))
+                        )
+                        self.error(line, column, f"`{order_id}` is not an order of this test")
+            inventory = item.get("inventory")
+            tests.append(
+                RuleTest(
+                    name=str(item.get("name", "")),
+                    inventory=inventory if isinstance(inventory, dict) else {},
+                    orders=tuple(orders),
+                    expect=expect if isinstance(expect, dict) else {},
+                    line=self.pos(("tests", i))[0],
+                )
+            )
+        return tests
+
+
+# ---- helpers --------------------------------------------------------------------------------
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _str_path(path: Path_) -> Path_:
+    # Mapping keys are indexed by their source text; YAML may have turned `1:` into the int 1.
+    return tuple(p if isinstance(p, int) and not isinstance(p, bool) else str(p) for p in path)
+
+
+def _where(path: Path_) -> str:
+    return f" in {_show_path(path)}" if path else ""
+
+
+def _show_path(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _known(allowed: set[str]) -> str:
+    return "allowed keys: " + ", ".join(sorted(allowed))
+
+
+def _schema_message(err: jsonschema.ValidationError, path: Path_) -> str:
+    where = _show_path(path) or "the file"
+    if err.validator == "pattern" and path[-1:] == ("name",):
+        return (
+            f"rule name `{err.instance}` may only use lowercase letters, digits, '_' and '-', "
+            "starting with a letter or digit"
+        )
+    if err.validator == "const" and path == ("version",):
+        return f"unsupported version {err.instance!r}: this dibs reads version 1"
+    return f"{where}: {err.message}"
+
+
+def _value_offsets(source: str, node: yaml.Node) -> Iterator[int]:
+    """For each character of a scalar's value, its index in the source (see module docstring)."""
+    start, end = node.start_mark.index, node.end_mark.index
+    raw = source[start:end]
+    style = getattr(node, "style", None)
+    j = 0
+    if style in ("|", ">"):
+        newline = raw.find("\n")
+        j = newline + 1 if newline >= 0 else len(raw)
+    elif style in ('"', "'"):
+        j = 1
+    for char in str(node.value):
+        k = raw.find(char, j)
+        if k < 0:
+            yield start + min(j, max(len(raw) - 1, 0))
+            continue
+        yield start + k
+        j = k + 1
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    index = max(0, min(index, len(text)))
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, column
