@@ -22,6 +22,7 @@ Semantics, shared with the SQL filter (engine.sqlfilter) and relied on by rule a
 
 from __future__ import annotations
 
+import builtins
 import operator
 import re
 from collections.abc import Callable
@@ -118,7 +119,8 @@ class _Generator:
 
     def __init__(self, vocabulary: Vocabulary) -> None:
         self.vocabulary = vocabulary
-        self.namespace: dict[str, Any] = {"__builtins__": {"isinstance": isinstance, "str": str}}
+        # Field templates come from the vocabulary and may call any builtin (len, sum, ...).
+        self.namespace: dict[str, Any] = {"__builtins__": builtins}
         self._counter = 0
 
     def _name(self, prefix: str) -> str:
