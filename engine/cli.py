@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from engine import output
 from engine.errors import BadInput, DibsError, OperationFailed
 from engine.model import DEFAULT_WAREHOUSE, Policy
-from engine.service import Actor, AllocationReport, Service, order_json, parse_order_by
+from engine.service import AllocationReport, Service, order_json, parse_order_by
 from engine.store import DEFAULT_URL, Store
 
 Handler = Callable[[argparse.Namespace], int]
@@ -155,8 +155,9 @@ def cmd_orders_finish(args: argparse.Namespace) -> int:
 
 def cmd_orders_split(args: argparse.Namespace) -> int:
     original, child = open_service(args).split(args.id)
-    print(f"{original.id} keeps {original.unit_count} reserved units ({original.allocation_status});"
-          f" {child.id} takes {child.unit_count} units", file=sys.stderr)
+    print(f"{original.id} keeps {original.unit_count} reserved units "
+          f"({original.allocation_status}); {child.id} takes {child.unit_count} units",
+          file=sys.stderr)
     return 0
 
 

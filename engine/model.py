@@ -158,25 +158,61 @@ def decide(
     `available` is read, never written: the caller subtracts what it reserves. Two lines with the
     same SKU draw on the same stock, in line order.
     """
-    remaining: dict[StockKey, int] = {}
+    stock = {key: [value, 0] for key, value in available.items()}
+    grants, _ = attempt([(line.sku, line.qty, line.reserved) for line in lines], warehouse,
+                        stock, policy, commit=False)
+    return grants
+
+
+def attempt(
+    lines: Sequence[tuple[str, int, int]],
+    warehouse: str,
+    stock: dict[StockKey, list[int]],
+    policy: Policy,
+    commit: bool = True,
+) -> tuple[list[int], str]:
+    """One allocation attempt for one order: the units granted per line and the new status.
+
+    `lines` are (sku, qty, reserved); `stock` maps (sku, warehouse) to [on_hand, allocated] and,
+    with `commit`, gets the granted units added to `allocated`, so the next order of a batch
+    sees what this one took. This is the batch allocation's inner loop, hence plain tuples.
+    """
     grants: list[int] = []
-    for line in lines:
-        key = (line.sku, warehouse)
-        left = remaining.get(key, available.get(key, 0))
-        missing = line.missing
+    taken: dict[StockKey, int] = {}
+    complete = True
+    any_reserved = False
+    for sku, qty, reserved in lines:
+        missing = qty - reserved
+        key = (sku, warehouse)
+        entry = stock.get(key)
+        left = (entry[0] - entry[1] if entry else 0) - taken.get(key, 0)
         if missing <= 0 or left <= 0:
             grant = 0
         elif policy is Policy.UNITS:
             grant = min(left, missing)
         else:
             grant = missing if left >= missing else 0
-        remaining[key] = left - grant
+        if grant:
+            taken[key] = taken.get(key, 0) + grant
+        if grant < missing:
+            complete = False
+        if reserved + grant:
+            any_reserved = True
         grants.append(grant)
-    if policy is Policy.ALL_OR_NOTHING and any(
-        grant < line.missing for grant, line in zip(grants, lines, strict=True)
-    ):
-        return [0] * len(lines)
-    return grants
+    if policy is Policy.ALL_OR_NOTHING and not complete:
+        grants = [0] * len(lines)
+        taken = {}
+        any_reserved = any(reserved for _, _, reserved in lines)
+    if commit:
+        for key, units in taken.items():
+            stock[key][1] += units
+    if complete:
+        status = AllocationStatus.ALLOCATED
+    elif any_reserved:
+        status = AllocationStatus.PARTIALLY_ALLOCATED
+    else:
+        status = AllocationStatus.COULD_NOT_ALLOCATE
+    return grants, status.value
 
 
 def status_after_attempt(lines: Sequence[Line], grants: Sequence[int]) -> str:

@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from engine import model
+from engine.bulk import Bulk
 from engine.errors import BadInput, OperationFailed
 from engine.model import AllocationStatus, Line, Order, OrderStatus, Policy, ShipTo, StockKey
 from engine.store import (
@@ -146,7 +147,9 @@ class Service:
 
         return self.store.transaction(work)
 
-    def _apply_stock(self, conn: Connection, rows: Sequence[tuple[str, str, int]], kind: str) -> None:
+    def _apply_stock(
+        self, conn: Connection, rows: Sequence[tuple[str, str, int]], kind: str
+    ) -> None:
         now = self.clock()
         keys = [(s, w) for s, w, _ in rows]
         current = self._load_stock(conn, keys)
@@ -171,7 +174,9 @@ class Service:
             conn.execute(insert(events), event_rows)
         self._recover(conn, changed)
 
-    def _load_stock(self, conn: Connection, keys: Iterable[StockKey]) -> dict[StockKey, tuple[int, int]]:
+    def _load_stock(
+        self, conn: Connection, keys: Iterable[StockKey]
+    ) -> dict[StockKey, tuple[int, int]]:
         wanted = set(keys)
         if not wanted:
             return {}
@@ -241,31 +246,35 @@ class Service:
     def _insert_orders(
         self, conn: Connection, batch: Sequence[Order], now: datetime, event: str | None
     ) -> None:
-        order_rows, line_rows, tag_rows, event_rows = [], [], [], []
+        bulk = Bulk(conn)
+        stamp = bulk.value(orders.c.created_at, now)
+        order_rows: list[tuple[Any, ...]] = []
+        line_rows: list[tuple[Any, ...]] = []
+        tag_rows: list[tuple[Any, ...]] = []
+        event_rows: list[tuple[Any, ...]] = []
+        to_time = bulk.processor(orders.c.placed_at)
+        to_json = bulk.processor(orders.c.attributes)
+        to_money = bulk.processor(orders.c.total)
+        no_attributes = to_json({})
+        empty = bulk.value(events.c.payload, {})
         for o in batch:
-            order_rows.append({
-                "id": o.id, "channel": o.channel, "placed_at": o.placed_at,
-                "status": o.status, "allocation_status": o.allocation_status,
-                "ship_to_name": o.ship_to.name, "ship_to_country": o.ship_to.country,
-                "ship_to_state": o.ship_to.state, "ship_to_city": o.ship_to.city,
-                "ship_to_postal_code": o.ship_to.postal_code,
-                "shipping_method": o.shipping_method, "total": o.total,
-                "warehouse": o.warehouse, "attributes": dict(o.attributes),
-                "line_count": o.line_count, "unit_count": o.unit_count,
-                "created_at": now, "updated_at": now,
-            })
+            order_rows.append((
+                o.id, o.channel, to_time(o.placed_at), o.status, o.allocation_status,
+                o.ship_to.name, o.ship_to.country, o.ship_to.state, o.ship_to.city,
+                o.ship_to.postal_code, o.shipping_method,
+                None if o.total is None else to_money(o.total), o.warehouse,
+                to_json(dict(o.attributes)) if o.attributes else no_attributes,
+                o.line_count, o.unit_count, stamp, stamp,
+            ))
             for n, line in enumerate(o.lines, start=1):
-                line_rows.append({"order_id": o.id, "line_no": n, "sku": line.sku,
-                                  "qty": line.qty, "reserved": line.reserved})
-            tag_rows.extend({"order_id": o.id, "tag": t} for t in sorted(o.tags))
+                line_rows.append((o.id, n, line.sku, line.qty, line.reserved))
+            tag_rows.extend((o.id, t) for t in sorted(o.tags))
             if event:
-                event_rows.append({"at": now, "type": event, "order_id": o.id, "payload": {}})
-        conn.execute(insert(orders), order_rows)
-        conn.execute(insert(order_lines), line_rows)
-        if tag_rows:
-            conn.execute(insert(order_tags), tag_rows)
-        if event_rows:
-            conn.execute(insert(events), event_rows)
+                event_rows.append((stamp, event, o.id, empty, False))
+        bulk.insert(orders, _ORDER_COLUMNS, order_rows)
+        bulk.insert(order_lines, ("order_id", "line_no", "sku", "qty", "reserved"), line_rows)
+        bulk.insert(order_tags, ("order_id", "tag"), tag_rows)
+        bulk.insert(events, ("at", "type", "order_id", "payload", "processed"), event_rows)
 
     def get_order(self, order_id: str, conn: Connection | None = None) -> Order:
         """The order with its lines (and how much of each is reserved); exit 1 if unknown."""
@@ -400,6 +409,7 @@ class Service:
         too (a deadlock that may cause is retried whole by `Store.transaction`).
         """
         now = self.clock()
+        bulk = Bulk(conn)
         done = 0
         stock: dict[StockKey, list[int]] = {}
         for chunk in _chunks(entries, CHUNK):
@@ -412,60 +422,45 @@ class Service:
                 if self.store.is_postgres:
                     # What we read before holding the locks may be stale: read it again.
                     rows = self._lines_for(conn, [e.order_id for e in chunk])
-            writes = _Writes()
+            writes = _Writes(bulk, now)
+            results = report.results
             for entry in chunk:
-                if entry.order_id not in rows:
+                found = rows.get(entry.order_id)
+                if found is None:
                     continue
-                before, warehouse, _placed, line_rows = rows[entry.order_id]
+                before, warehouse, line_rows = found
                 if before in model.SETTLED:
-                    report.results.append({"id": entry.order_id, "before": before,
-                                           "after": before})
+                    results.append({"id": entry.order_id, "before": before, "after": before})
                     continue
-                lines = [Line(sku, qty, reserved) for _, sku, qty, reserved in line_rows]
-                available = {k: stock[k][0] - stock[k][1] for k in
-                             {(line.sku, warehouse) for line in lines}}
-                grants = model.decide(lines, warehouse, available, entry.policy)
-                after = str(model.status_after_attempt(lines, grants))
+                grants, after = model.attempt([(sku, qty, res) for _, sku, qty, res in line_rows],
+                                              warehouse, stock, entry.policy)
                 for (line_no, sku, _qty, reserved), grant in zip(line_rows, grants, strict=True):
                     if grant:
-                        stock[(sku, warehouse)][1] += grant
-                        writes.reserve(entry, line_no, sku, warehouse, grant, reserved, now)
+                        writes.reserve(entry, line_no, sku, warehouse, grant, reserved)
                         report.reserved_units += grant
                 if after != before:
                     writes.status[entry.order_id] = after
-                report.results.append({"id": entry.order_id, "before": before, "after": after})
-            writes.flush(conn, now)
-            touched = {k for k in writes.stock_keys}
-            if touched:
-                conn.execute(
-                    update(inventory)
-                    .where(inventory.c.sku == _bind("k_sku"),
-                           inventory.c.warehouse == _bind("k_wh"))
-                    .values(allocated=_bind("k_alloc")),
-                    [{"k_sku": s, "k_wh": w, "k_alloc": stock[(s, w)][1]} for s, w in touched],
-                )
+                results.append({"id": entry.order_id, "before": before, "after": after})
+            writes.flush()
+            bulk.executemany(_SET_ALLOCATED, ("k_alloc", "k_sku", "k_wh"),
+                             [(stock[k][1], k[0], k[1]) for k in sorted(writes.stock_keys)])
             done += len(chunk)
             if progress:
                 progress(done, total)
 
     def _lines_for(
         self, conn: Connection, ids: Sequence[str]
-    ) -> dict[str, tuple[str, str, datetime | None, list[tuple[int, str, int, int]]]]:
-        """allocation status, warehouse and lines of awaiting orders, read in one query."""
-        out: dict[str, tuple[str, str, datetime | None, list[tuple[int, str, int, int]]]] = {}
-        query = (
-            select(orders.c.id, orders.c.allocation_status, orders.c.warehouse,
-                   order_lines.c.line_no, order_lines.c.sku, order_lines.c.qty,
-                   order_lines.c.reserved)
-            .join(order_lines, order_lines.c.order_id == orders.c.id)
-            .where(orders.c.id.in_(ids), orders.c.status == OrderStatus.AWAITING_FULFILLMENT)
-            .order_by(orders.c.id, order_lines.c.line_no)
-        )
-        for oid, alloc, wh, line_no, sku, qty, reserved in conn.execute(query):
+    ) -> dict[str, tuple[str, str, list[tuple[int, str, int, int]]]]:
+        """Allocation status, warehouse and lines (line_no, sku, qty, reserved) of awaiting orders.
+
+        Read with one query per chunk, on the raw cursor: this is the batch run's hottest read.
+        """
+        out: dict[str, tuple[str, str, list[tuple[int, str, int, int]]]] = {}
+        for oid, alloc, wh, line_no, sku, qty, reserved in Bulk(conn).fetch_in(_LINES_SQL, ids):
             entry = out.get(oid)
             if entry is None:
-                entry = out[oid] = (alloc, wh, None, [])
-            entry[3].append((line_no, sku, qty, reserved))
+                entry = out[oid] = (alloc, wh, [])
+            entry[2].append((line_no, sku, qty, reserved))
         return out
 
     def deallocate(
@@ -510,7 +505,7 @@ class Service:
         where: ColumnElement[bool] | None,
         report: AllocationReport,
     ) -> list[str]:
-        """Named orders (unknown → exit 1; not awaiting → skipped) or the open orders `where` picks."""
+        """Named orders (unknown: exit 1; not awaiting: skipped), or the open ones `where` picks."""
         if ids is None:
             query = select(orders.c.id).where(
                 orders.c.status == OrderStatus.AWAITING_FULFILLMENT)
@@ -815,54 +810,71 @@ class Service:
 # ------------------------------------------------------------------------------------ helpers
 
 
+_LINES_SQL = (
+    "SELECT o.id, o.allocation_status, o.warehouse, l.line_no, l.sku, l.qty, l.reserved "
+    "FROM orders o JOIN order_lines l ON l.order_id = o.id "
+    "WHERE o.status = 'awaiting_fulfillment' AND o.id IN ({in}) ORDER BY o.id, l.line_no"
+)
+_ORDER_COLUMNS = (
+    "id", "channel", "placed_at", "status", "allocation_status", "ship_to_name",
+    "ship_to_country", "ship_to_state", "ship_to_city", "ship_to_postal_code", "shipping_method",
+    "total", "warehouse", "attributes", "line_count", "unit_count", "created_at", "updated_at",
+)
+_SET_RESERVED = (
+    update(order_lines)
+    .where(order_lines.c.order_id == bindparam("l_order"),
+           order_lines.c.line_no == bindparam("l_no"))
+    .values(reserved=bindparam("l_res"))
+)
+_SET_STATUS = (
+    update(orders).where(orders.c.id == bindparam("s_id"))
+    .values(allocation_status=bindparam("s_status"), updated_at=bindparam("s_at"))
+)
+_SET_ALLOCATED = (
+    update(inventory)
+    .where(inventory.c.sku == bindparam("k_sku"), inventory.c.warehouse == bindparam("k_wh"))
+    .values(allocated=bindparam("k_alloc"))
+)
+_RESERVATION_COLUMNS = ("order_id", "line_no", "sku", "warehouse", "qty", "covered",
+                        "reserved_at")
+_LEDGER_COLUMNS = ("at", "order_id", "line_no", "sku", "warehouse", "delta", "operation", "rule",
+                   "ruleset", "actor")
+
+
 class _Writes:
     """The rows one allocation chunk writes, flushed with one executemany per table."""
 
-    def __init__(self) -> None:
-        self.reservations: list[dict[str, Any]] = []
-        self.ledger: list[dict[str, Any]] = []
-        self.lines: list[dict[str, Any]] = []
+    def __init__(self, bulk: Bulk, now: datetime) -> None:
+        self.bulk = bulk
+        self.stamp = bulk.value(reservations.c.reserved_at, now)
+        self.covered = bulk.value(reservations.c.covered, True)
+        self.reservations: list[tuple[Any, ...]] = []
+        self.ledger: list[tuple[Any, ...]] = []
+        self.lines: list[tuple[Any, ...]] = []
         self.status: dict[str, str] = {}
         self.stock_keys: set[StockKey] = set()
 
     def reserve(self, entry: QueueEntry, line_no: int, sku: str, warehouse: str, qty: int,
-                reserved: int, now: datetime) -> None:
-        self.reservations.append({"order_id": entry.order_id, "line_no": line_no, "sku": sku,
-                                  "warehouse": warehouse, "qty": qty, "covered": True,
-                                  "reserved_at": now})
-        self.ledger.append(_ledger_row(now, entry.order_id, line_no, sku, warehouse, qty,
-                                       "allocate", entry.actor))
-        self.lines.append({"l_order": entry.order_id, "l_no": line_no, "l_res": reserved + qty})
+                reserved: int) -> None:
+        oid, actor = entry.order_id, entry.actor
+        self.reservations.append((oid, line_no, sku, warehouse, qty, self.covered, self.stamp))
+        self.ledger.append((self.stamp, oid, line_no, sku, warehouse, qty, "allocate",
+                            actor.rule, actor.ruleset, actor.name))
+        self.lines.append((oid, line_no, reserved + qty))
         self.stock_keys.add((sku, warehouse))
 
-    def flush(self, conn: Connection, now: datetime) -> None:
-        if self.reservations:
-            conn.execute(insert(reservations), self.reservations)
-            conn.execute(insert(ledger), self.ledger)
-            conn.execute(
-                update(order_lines)
-                .where(order_lines.c.order_id == _bind("l_order"),
-                       order_lines.c.line_no == _bind("l_no"))
-                .values(reserved=_bind("l_res")),
-                self.lines,
-            )
-        if self.status:
-            conn.execute(
-                update(orders).where(orders.c.id == _bind("s_id"))
-                .values(allocation_status=_bind("s_status"), updated_at=now),
-                [{"s_id": k, "s_status": v} for k, v in self.status.items()],
-            )
+    def flush(self) -> None:
+        bulk = self.bulk
+        bulk.insert(reservations, _RESERVATION_COLUMNS, self.reservations)
+        bulk.insert(ledger, _LEDGER_COLUMNS, self.ledger)
+        bulk.executemany(_SET_RESERVED, ("l_order", "l_no", "l_res"), self.lines)
+        bulk.executemany(_SET_STATUS, ("s_status", "s_at", "s_id"),
+                         [(status, self.stamp, oid) for oid, status in self.status.items()])
 
 
-def _bind(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name)
-
-
-def _stock_keys(rows: Mapping[str, tuple[str, str, Any, list[tuple[int, str, int, int]]]]
+def _stock_keys(rows: Mapping[str, tuple[str, str, list[tuple[int, str, int, int]]]]
                 ) -> set[StockKey]:
-    return {(line[1], wh) for _, wh, _, lines in rows.values() for line in lines}
+    return {(line[1], wh) for _, wh, lines in rows.values() for line in lines}
 
 
 def _chunks(items: Iterable[QueueEntry], size: int) -> Iterator[list[QueueEntry]]:
@@ -927,4 +939,4 @@ def order_json(order: Order) -> dict[str, Any]:
     }
 
 
-__all__ = ["Actor", "AllocationReport", "QueueEntry", "Service", "and_", "func", "tuple_"]
+__all__ = ["Actor", "AllocationReport", "QueueEntry", "Service"]
