@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -51,7 +52,18 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe loader that keeps timestamps as the strings the user wrote."""
+    """Safe loader that keeps timestamps as the strings the user wrote and reads booleans the
+    YAML 1.2 way: only true/false, so a rule named `off` or a channel `no` stays a string."""
+
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _timestamp_as_text(loader: _Loader, node: yaml.Node) -> str:

@@ -1,0 +1,263 @@
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from rules.errors import Diagnostic, RuleFileError
+from rules.loader import check_ruleset, load_ruleset, ruleset_hash
+
+GOOD = """\
+version: 1
+timezone: Europe/Berlin
+rules:
+  - name: express-first
+    priority: 100
+    description: Overnight and two-day orders get stock before anything else
+    rule: when new order if shipping_method in ["overnight", "two_day"] then allocate
+  - name: everything-else
+    rule: every 5 minutes then allocate
+  - name: off
+    enabled: false
+    priority: 500
+    rule: daily at 02:00 then deallocate
+tests:
+  - name: express beats an older ground order
+    inventory: {WIDGET: 1}
+    orders:
+      - {id: A1, channel: shopify, placed_at: "2026-01-01T09:00:00Z", lines: [{sku: WIDGET, qty: 1}]}
+      - {id: A2, channel: shopify, placed_at: 2026-01-01T10:00:00Z, shipping_method: overnight, lines: [{sku: WIDGET, qty: 1}]}
+    expect: {A2: allocated, A1: unallocated}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rules.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def diags(tmp_path: Path, text: str) -> list[Diagnostic]:
+    path = write(tmp_path, text)
+    ruleset, found = check_ruleset(path)
+    errors = [d for d in found if d.severity == "error"]
+    assert (ruleset is None) == bool(errors)
+    return errors
+
+
+def positions(found: list[Diagnostic]) -> list[str]:
+    return [f"{Path(d.file).name}:{d.line}:{d.column}" for d in found]
+
+
+def test_good_file_loads(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    ruleset = load_ruleset(path)
+    assert [r.name for r in ruleset.rules] == ["off", "express-first", "everything-else"]
+    assert [r.name for r in ruleset.active] == ["express-first", "everything-else"]
+    assert ruleset.timezone_name == "Europe/Berlin"
+    assert ruleset.hash == ruleset_hash(path.read_bytes()) and len(ruleset.hash) == 12
+    test = ruleset.tests[0]
+    assert test.inventory == {"WIDGET": 1}
+    assert test.orders[1]["placed_at"] == "2026-01-01T10:00:00Z"  # kept as written
+    assert test.expect == {"A2": "allocated", "A1": "unallocated"}
+    express = ruleset.get("express-first")
+    assert (express.line, express.column) == (7, 11)
+    assert ruleset.rules_for_event("order.created") == (express,)
+    assert ruleset.scheduled_rules() == (ruleset.get("everything-else"),)
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    (d,) = diags(tmp_path, "version: 1\nrules: [\n  - name: x\n")
+    assert d.message.startswith("invalid YAML")
+    assert positions([d]) == ["rules.yaml:3:3"]
+
+
+def test_duplicate_yaml_key(tmp_path: Path) -> None:
+    found = diags(
+        tmp_path,
+        """\
+        version: 1
+        rules:
+          - name: a
+            rule: when new order then allocate
+            rule: when new order then stop
+        """,
+    )
+    assert positions(found) == ["rules.yaml:5:5"]
+    assert found[0].message == "duplicate key `rule` (first at line 4)"
+
+
+def test_schema_errors_are_positioned(tmp_path: Path) -> None:
+    found = diags(
+        tmp_path,
+        """\
+        version: 2
+        rules:
+          - name: Bad Name
+            priority: high
+            colour: red
+            rule: when new order then allocate
+          - rule: every 1 hour then allocate
+        extra: 1
+        """,
+    )
+    assert positions(found) == [
+        "rules.yaml:1:10",
+        "rules.yaml:3:11",
+        "rules.yaml:4:15",
+        "rules.yaml:5:5",
+        "rules.yaml:7:5",
+        "rules.yaml:8:1",
+    ]
+    assert "version 1" in found[0].message
+    assert found[3].message == "unknown key `colour` in rules[0]"
+    assert "'name' is a required property" in found[4].message
+
+
+def test_rule_syntax_error_in_plain_scalar(tmp_path: Path) -> None:
+    (d,) = diags(
+        tmp_path,
+        """\
+        version: 1
+        rules:
+          - name: a
+            rule: when new order if channel = "x" then allocate
+        """,
+    )
+    assert positions([d]) == ["rules.yaml:4:37"]
+    assert d.hint == "use == to compare"
+    assert str(d).startswith(f"{d.file}:4:37: error: unexpected `=`")
+
+
+def test_rule_errors_in_literal_block(tmp_path: Path) -> None:
+    found = diags(
+        tmp_path,
+        """\
+        version: 1
+        rules:
+          - name: a
+            rule: |
+              when new order
+              if contry == "US"
+                and total > "abc"
+              then allocate
+        """,
+    )
+    assert positions(found) == ["rules.yaml:6:10", "rules.yaml:7:21"]
+    assert found[0].message == "unknown field `contry`"
+    assert found[0].hint == "did you mean `ship_to.country`?"
+
+
+def test_rule_errors_in_quoted_and_folded_scalars(tmp_path: Path) -> None:
+    found = diags(
+        tmp_path,
+        """\
+        version: 1
+        rules:
+          - name: a
+            rule: "when new order if age > 5 then allocate"
+          - name: b
+            rule: 'when new order if tags == "x" then allocate'
+          - name: c
+            rule: >
+              when new order
+              if channel matches "(" then allocate
+        """,
+    )
+    assert positions(found) == ["rules.yaml:4:36", "rules.yaml:6:38", "rules.yaml:10:26"]
+    assert found[0].hint == "add a unit, e.g. `age > 5 days`"
+    assert found[2].message.startswith("invalid regular expression")
+
+
+def test_duplicate_rule_name(tmp_path: Path) -> None:
+    found = diags(
+        tmp_path,
+        """\
+        version: 1
+        rules:
+          - name: a
+            rule: when new order then allocate
+          - name: a
+            rule: when order updated then allocate
+        """,
+    )
+    assert positions(found) == ["rules.yaml:5:11"]
+    assert found[0].message == "duplicate rule name `a` (first at line 3)"
+
+
+def test_bad_timezone(tmp_path: Path) -> None:
+    (d,) = diags(tmp_path, "version: 1\ntimezone: Europe/Berln\nrules: []\n")
+    assert positions([d]) == ["rules.yaml:2:11"]
+    assert d.hint == "did you mean `Europe/Berlin`?"
+
+
+def test_bad_cron(tmp_path: Path) -> None:
+    found = diags(
+        tmp_path,
+        """\
+        version: 1
+        rules:
+          - name: a
+            rule: cron "0 25 * * *" then allocate
+          - name: b
+            rule: cron "* * *" then allocate
+        """,
+    )
+    assert positions(found) == ["rules.yaml:4:16", "rules.yaml:6:16"]
+    assert "hour: 25 is out of range 0-23" in found[0].message
+
+
+def test_all_problems_reported_in_one_run(tmp_path: Path) -> None:
+    found = diags(
+        tmp_path,
+        """\
+        version: 1
+        timezone: Nowhere/Land
+        rules:
+          - name: a
+            rule: when new order if nope == 1 then allocate
+          - name: a
+            rule: cron "61 * * * *" then allocate
+          - name: c
+            rule: when new order then allocat
+        """,
+    )
+    assert len(found) == 5
+
+
+def test_unknown_test_order_in_expect(tmp_path: Path) -> None:
+    (d,) = diags(
+        tmp_path,
+        """\
+        version: 1
+        rules: []
+        tests:
+          - name: t
+            orders: [{id: A1, lines: [{sku: W, qty: 1}]}]
+            expect: {A2: allocated}
+        """,
+    )
+    assert positions([d]) == ["rules.yaml:6:14"]
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [("", "rules.yaml:1:1"), ("- 1\n- 2\n", "rules.yaml:1:1"), ("a: 1\n---\nb: 2\n", "rules.yaml:2:1")],
+)
+def test_degenerate_documents(tmp_path: Path, text: str, where: str) -> None:
+    found = diags(tmp_path, text)
+    assert found and positions(found)[0] == where
+
+
+def test_load_ruleset_raises_with_every_diagnostic(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\nrules:\n  - {name: a, rule: when}\n  - {name: b}\n")
+    with pytest.raises(RuleFileError) as info:
+        load_ruleset(path)
+    assert len(info.value.diagnostics) == 2
+    assert str(info.value).count("rules.yaml:") == 2
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    ruleset, found = check_ruleset(tmp_path / "missing.yaml")
+    assert ruleset is None and found[0].line == 1
