@@ -35,6 +35,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
     select,
     text,
 )
@@ -166,6 +167,8 @@ rule_runs = Table(
 )
 
 DEFAULT_URL = "sqlite:///dibs.db"
+#: The newest shipped migration; a test checks it against Alembic's head.
+SCHEMA_REVISION = "0001"
 
 T = TypeVar("T")
 
@@ -250,10 +253,18 @@ class Store:
         """Bring the schema to the newest migration; cheap when it already is."""
         if self._migrated:
             return
-        from engine.migrate import upgrade  # alembic is heavy: only load it when needed
+        if self.schema_revision() != SCHEMA_REVISION:
+            from engine.migrate import upgrade  # alembic is heavy: load it only when needed
 
-        upgrade(self)
+            upgrade(self)
         self._migrated = True
+
+    def schema_revision(self) -> str | None:
+        """The migration the database is at (None for a new database)."""
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
     @property
     def is_postgres(self) -> bool:

@@ -1,0 +1,167 @@
+"""The `dibs` command as a user types it: a subprocess of the installed console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DIBS = str(Path(sys.executable).parent / "dibs")
+
+
+class Dibs:
+    """Runs `dibs` against one database; every result is checked for tracebacks."""
+
+    def __init__(self, db: str, cwd: Path) -> None:
+        self.db = db
+        self.cwd = cwd
+
+    def __call__(self, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k != "DIBS_DB"}
+        result = subprocess.run([DIBS, "--db", self.db, *args], capture_output=True, text=True,
+                                cwd=self.cwd, env=env, check=False)
+        assert "Traceback" not in result.stderr, result.stderr
+        assert result.returncode == expect, (result.returncode, result.stdout, result.stderr)
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self(*args, "--json").stdout)
+
+
+@pytest.fixture
+def dibs(tmp_path: Path) -> Dibs:
+    return Dibs(f"sqlite:///{tmp_path / 'shop.db'}", tmp_path)
+
+
+def test_seed_example_allocate_then_stock_drops(dibs: Dibs) -> None:
+    dibs("inventory", "set", "WIDGET", "1")
+    dibs("orders", "add", "A1", "--channel", "shopify", "--line", "WIDGET:1",
+         "--placed-at", "2026-01-01T09:00:00Z")
+    out = dibs.json("allocate", "A1")
+    assert out == {"results": [{"id": "A1", "before": "unallocated", "after": "allocated"}],
+                   "skipped": []}
+    assert dibs.json("inventory", "list") == [
+        {"sku": "WIDGET", "warehouse": "main", "on_hand": 1, "allocated": 1, "available": 0}]
+    dibs("inventory", "adjust", "WIDGET", "-1")
+    shown = dibs.json("orders", "show", "A1")
+    assert shown["allocation_status"] == "overallocated"
+    assert shown["lines"] == [{"sku": "WIDGET", "qty": 1, "reserved": 1}]
+    dibs("inventory", "receive", "WIDGET", "1")
+    assert dibs.json("orders", "show", "A1")["allocation_status"] == "allocated"
+
+
+def test_fifo_and_skipped_orders(dibs: Dibs) -> None:
+    dibs("inventory", "set", "MUG", "1")
+    dibs("orders", "add", "LATE", "--channel", "ebay", "--line", "MUG:1",
+         "--placed-at", "2026-01-02T00:00:00Z")
+    dibs("orders", "add", "EARLY", "--channel", "ebay", "--line", "MUG:1",
+         "--placed-at", "2026-01-01T00:00:00Z")
+    dibs("orders", "add", "GONE", "--channel", "ebay", "--line", "MUG:1")
+    dibs("orders", "cancel", "GONE")
+    out = dibs.json("allocate", "LATE", "EARLY", "GONE")
+    assert [r["id"] for r in out["results"]] == ["EARLY", "LATE"]
+    assert {r["id"]: r["after"] for r in out["results"]} == {
+        "EARLY": "allocated", "LATE": "could_not_allocate"}
+    assert out["skipped"] == [{"id": "GONE", "reason": "order is cancelled"}]
+
+
+def test_dry_run_writes_nothing(dibs: Dibs, tmp_path: Path) -> None:
+    dibs("inventory", "set", "MUG", "5")
+    dibs("orders", "add", "A", "--channel", "ebay", "--line", "MUG:2")
+    before = (tmp_path / "shop.db").read_bytes()
+    out = dibs.json("allocate", "--all", "--dry-run")
+    assert out["results"] == [{"id": "A", "before": "unallocated", "after": "allocated"}]
+    assert dibs.json("orders", "show", "A")["allocation_status"] == "unallocated"
+    assert dibs.json("history", "A") == []
+    assert len(before) > 0
+
+
+def test_exit_codes(dibs: Dibs) -> None:
+    missing = dibs("allocate", "NOPE", expect=1)
+    assert "NOPE" in missing.stderr
+    dibs("allocate", expect=2)  # which orders?
+    dibs("inventory", "receive", "X", "-3", expect=2)
+    dibs("orders", "add", "B", "--channel", "c", "--line", "X:0", expect=2)
+    dibs("orders", "add", "B", "--channel", "c", "--line", "X:1")
+    dup = dibs("orders", "add", "B", "--channel", "c", "--line", "X:1", expect=2)
+    assert "B" in dup.stderr
+    dibs("orders", "ship", "B")
+    again = dibs("orders", "ship", "B", expect=1)
+    assert "shipped" in again.stderr
+    dibs("orders", "show", "NOPE", expect=1)
+    dibs("nonsense", expect=2)
+
+
+def test_bad_import_is_refused_whole(dibs: Dibs, tmp_path: Path) -> None:
+    bad = tmp_path / "orders.csv"
+    bad.write_text("id,channel,placed_at,sku,qty\n"
+                   "A,shopify,2026-01-01T00:00:00Z,MUG,1\n"
+                   "B,shopify,2026-01-01T00:00:00Z,MUG,0\n")
+    result = dibs("orders", "import", str(bad), expect=2)
+    assert "orders.csv:3" in result.stderr
+    assert dibs.json("orders", "list") == []
+
+
+def test_import_list_ship_history(dibs: Dibs, tmp_path: Path) -> None:
+    (tmp_path / "inv.csv").write_text("sku,on_hand\nMUG,3\nCAP,1\n")
+    (tmp_path / "orders.jsonl").write_text(
+        json.dumps({"id": "A", "channel": "amazon", "placed_at": "2026-01-01T00:00:00Z",
+                    "lines": [{"sku": "MUG", "qty": 2}, {"sku": "CAP", "qty": 2}]}) + "\n")
+    dibs("inventory", "import", str(tmp_path / "inv.csv"))
+    dibs("orders", "import", str(tmp_path / "orders.jsonl"))
+    out = dibs.json("allocate", "--all", "--policy", "units")
+    assert out["results"][0]["after"] == "partially_allocated"
+    listed = dibs.json("orders", "list", "--status", "partially_allocated")
+    assert [o["id"] for o in listed] == ["A"]
+    dibs("orders", "ship", "A")
+    stock = {r["sku"]: r for r in dibs.json("inventory", "list")}
+    assert stock["MUG"]["on_hand"] == 1 and stock["MUG"]["allocated"] == 0
+    assert stock["CAP"]["on_hand"] == -1
+    history = dibs.json("history", "A")
+    assert [(h["sku"], h["delta"], h["operation"]) for h in history] == [
+        ("MUG", 2, "allocate"), ("CAP", 1, "allocate"), ("MUG", -2, "ship"), ("CAP", -1, "ship")]
+    assert set(history[0]) >= {"at", "order", "line", "sku", "warehouse", "delta", "operation",
+                               "rule", "ruleset"}
+
+
+def test_edit_split_reallocate(dibs: Dibs) -> None:
+    dibs("inventory", "set", "MUG", "2")
+    dibs("orders", "add", "A", "--channel", "c", "--line", "MUG:2", "--tag", "vip")
+    dibs("allocate", "A")
+    dibs("orders", "edit", "A", "--line", "MUG:2", "--line", "CAP:1")
+    assert dibs.json("orders", "show", "A")["allocation_status"] == "partially_allocated"
+    dibs("orders", "split", "A")
+    child = dibs.json("orders", "show", "A-1")
+    assert child["lines"] == [{"sku": "CAP", "qty": 1, "reserved": 0}]
+    assert child["tags"] == ["vip"]
+    assert dibs.json("orders", "show", "A")["allocation_status"] == "allocated"
+    dibs("orders", "split", "A", expect=1)
+    out = dibs.json("reallocate", "A")
+    assert out["results"] == [{"id": "A", "before": "allocated", "after": "allocated"}]
+
+
+def test_json_output_is_only_json(dibs: Dibs) -> None:
+    dibs("inventory", "set", "MUG", "1")
+    result = dibs("inventory", "list", "--json")
+    json.loads(result.stdout)
+    assert result.stdout.lstrip().startswith("[")
+
+
+def test_database_from_environment(tmp_path: Path) -> None:
+    env = {**os.environ, "DIBS_DB": f"sqlite:///{tmp_path / 'env.db'}"}
+    subprocess.run([DIBS, "inventory", "set", "MUG", "4"], env=env, check=True,
+                   capture_output=True)
+    assert (tmp_path / "env.db").exists()
+
+
+def test_demo_runs(tmp_path: Path) -> None:
+    result = subprocess.run([DIBS, "demo"], capture_output=True, text=True, cwd=tmp_path,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert "allocated" in result.stdout
+    assert not list(tmp_path.iterdir())  # the demo's database is thrown away
