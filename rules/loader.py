@@ -168,7 +168,12 @@ class _FileCheck:
 
     # YAML
     def read_yaml(self) -> tuple[yaml.Node, Any] | None:
-        loader = _Loader(self.text)
+        try:
+            loader = _Loader(self.text)
+        except yaml.reader.ReaderError as exc:
+            line, column = _line_column(self.text, exc.position)
+            self.error(line, column, f"invalid YAML: character {exc.character!r} is not allowed")
+            return None
         try:
             root = loader.get_single_node()
             if root is None:

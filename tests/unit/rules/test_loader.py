@@ -26,8 +26,10 @@ tests:
   - name: express beats an older ground order
     inventory: {WIDGET: 1}
     orders:
-      - {id: A1, channel: shopify, placed_at: "2026-01-01T09:00:00Z", lines: [{sku: WIDGET, qty: 1}]}
-      - {id: A2, channel: shopify, placed_at: 2026-01-01T10:00:00Z, shipping_method: overnight, lines: [{sku: WIDGET, qty: 1}]}
+      - {id: A1, channel: shopify, placed_at: "2026-01-01T09:00:00Z",
+         lines: [{sku: WIDGET, qty: 1}]}
+      - {id: A2, channel: shopify, placed_at: 2026-01-01T10:00:00Z, shipping_method: overnight,
+         lines: [{sku: WIDGET, qty: 1}]}
     expect: {A2: allocated, A1: unallocated}
 """
 
@@ -243,7 +245,11 @@ def test_unknown_test_order_in_expect(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "where"),
-    [("", "rules.yaml:1:1"), ("- 1\n- 2\n", "rules.yaml:1:1"), ("a: 1\n---\nb: 2\n", "rules.yaml:2:1")],
+    [
+        ("", "rules.yaml:1:1"),
+        ("- 1\n- 2\n", "rules.yaml:1:1"),
+        ("a: 1\n---\nb: 2\n", "rules.yaml:2:1"),
+    ],
 )
 def test_degenerate_documents(tmp_path: Path, text: str, where: str) -> None:
     found = diags(tmp_path, text)
