@@ -114,8 +114,8 @@ def test_parentheses() -> None:
 
 def test_every_comparison_and_literal() -> None:
     rule = parse_rule(
-        'when new order if total >= 10.50 and total != -3 and age > 3 days and age <= 12 hours '
-        'and age < 30 minutes and age > 1 day and age > 2 weeks and attributes.gift == true '
+        "when new order if total >= 10.50 and total != -3 and age > 3 days and age <= 12 hours "
+        "and age < 30 minutes and age > 1 day and age > 2 weeks and attributes.gift == true "
         'and attributes.x == false and channel in ["a", "b"] and id not in [] '
         'and tags contains "vip" and skus not contains "X" and ship_to.city matches "^Ber" '
         "then allocate"
