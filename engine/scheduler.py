@@ -1,0 +1,152 @@
+"""Schedules and the `dibs run` loop: the only module that imports APScheduler (3.11.x).
+
+APScheduler's triggers do the calendar arithmetic (time zones, DST, month lengths). Its job
+stores and executors are deliberately not used: several `dibs run` processes sharing one 3.x job
+store run each job several times (GUIDE), so the database is the judge instead. A scheduled rule
+runs in a tick when its next fire time after its last recorded slot is not in the future, and
+the tick records the slot in `rule_runs` under a unique (rule, slot) key: whoever fails to insert
+it does nothing. A schedule missed while nothing ran fires once, for the latest slot.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta, tzinfo
+from types import FrameType
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
+from apscheduler.triggers.cron import CronTrigger as APCron
+from apscheduler.triggers.interval import IntervalTrigger
+
+from dsl.syntax import CronTrigger, DailyTrigger, EveryTrigger, Trigger
+from rules.cron import parse_cron
+
+log = logging.getLogger("dibs.run")
+
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+#: Interval schedules are aligned to this instant, so every worker computes the same slots.
+_EPOCH = datetime(2000, 1, 1)
+
+
+def _field(values: frozenset[int] | None) -> str | None:
+    return None if values is None else ",".join(str(v) for v in sorted(values))
+
+
+def ap_trigger(trigger: Trigger, tz: tzinfo) -> BaseTrigger:
+    """The APScheduler trigger for a rule's schedule, in the rule file's time zone.
+
+    Cron day-of-week numbers mean what they mean in crontab (0 and 7 are Sunday), unlike
+    `CronTrigger.from_crontab`, whose 0 is Monday; and, as in cron, a restricted day of month
+    and a restricted day of week fire on either (APScheduler alone would require both).
+    """
+    if isinstance(trigger, EveryTrigger):
+        step = timedelta(**{trigger.unit: trigger.amount})
+        return IntervalTrigger(seconds=int(step.total_seconds()),
+                               start_date=_EPOCH.replace(tzinfo=tz), timezone=tz)
+    if isinstance(trigger, DailyTrigger):
+        return APCron(hour=trigger.hour, minute=trigger.minute, second=0, timezone=tz)
+    if isinstance(trigger, CronTrigger):
+        spec = parse_cron(trigger.expr)
+        common = {"minute": _field(spec.minutes), "hour": _field(spec.hours),
+                  "month": _field(spec.months), "second": 0, "timezone": tz}
+        weekdays = None if spec.weekdays is None else ",".join(
+            sorted({_DAY_NAMES[d % 7] for d in spec.weekdays}, key=_DAY_NAMES.index))
+        days = _field(spec.days)
+        if days is not None and weekdays is not None:
+            return OrTrigger([APCron(day=days, **common), APCron(day_of_week=weekdays, **common)])
+        return APCron(day=days, day_of_week=weekdays, **common)
+    raise TypeError(f"not a schedule: {trigger!r}")
+
+
+def next_fire(trigger: BaseTrigger, after: datetime) -> datetime | None:
+    """The first fire time strictly after `after`."""
+    fire: datetime | None = trigger.get_next_fire_time(None, after)
+    # APScheduler may return `after` itself when it is a fire time: step past it.
+    while fire is not None and fire <= after:
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return fire
+
+
+def latest_fire(trigger: BaseTrigger, now: datetime, since: datetime | None) -> datetime | None:
+    """The latest fire time in (since, now], or None when there is none."""
+    windows = [timedelta(hours=1), timedelta(days=1), timedelta(days=32), timedelta(days=367)]
+    for window in windows:
+        start = now - window
+        if since is not None and start < since:
+            start = since
+        first = next_fire(trigger, start - timedelta(microseconds=1))
+        if first is not None and first <= now and (since is None or first > since):
+            latest = first
+            while (following := next_fire(trigger, latest)) is not None and following <= now:
+                latest = following
+            return latest
+        if since is not None and start == since:
+            return None
+    return None
+
+
+def due_slot(trigger: Trigger, tz: tzinfo, last: datetime | None, now: datetime
+             ) -> datetime | None:
+    """The slot to run now, or None when the schedule is not due.
+
+    Due means: the next fire time after the last recorded slot is not in the future; a rule
+    that never ran is due at once. The slot is the latest fire time not after `now`, so missed
+    slots collapse into one run. A never-run rule whose schedule has not fired in the last year
+    runs for the current minute.
+    """
+    ap = ap_trigger(trigger, tz)
+    if last is None:
+        slot = latest_fire(ap, now, None)
+        return slot if slot is not None else now.replace(second=0, microsecond=0)
+    upcoming = next_fire(ap, last)
+    if upcoming is None or upcoming > now:
+        return None
+    return latest_fire(ap, now, last) or upcoming
+
+
+def wait_until_next(trigger: Trigger, tz: tzinfo, now: datetime) -> datetime | None:
+    """When this schedule fires next after `now` (for the run loop's sleep)."""
+    return next_fire(ap_trigger(trigger, tz), now)
+
+
+class Stopper:
+    """SIGINT/SIGTERM ask the loop to stop after the current tick; a sleep wakes at once."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s: finishing the current tick", signal.Signals(signum).name)
+        self.event.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self.event.is_set()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.event.wait(seconds)
+
+
+def run_loop(tick: Callable[[], datetime | None], every: float, clock: Callable[[], datetime],
+             stopper: Stopper) -> None:
+    """Call `tick` every `every` seconds, and right when a schedule is due, until stopped.
+
+    `tick` returns the next schedule fire time it knows of (or None).
+    """
+    while not stopper.stopped:
+        upcoming = tick()
+        if stopper.stopped:
+            break
+        pause = every
+        if upcoming is not None:
+            pause = min(pause, max((upcoming - clock()).total_seconds(), 0.0))
+        stopper.sleep(pause)
