@@ -41,7 +41,7 @@ def dump(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     with store.read() as conn:
         for table in metadata.sorted_tables:
             rows = conn.execute(select(table)).all()
-            out[table.name] = sorted((tuple(map(repr, r)) for r in rows))
+            out[table.name] = sorted(tuple(map(repr, r)) for r in rows)
     return out
 
 
