@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -35,7 +36,25 @@ def database_url(args: argparse.Namespace) -> str:
     return str(args.db or os.environ.get("DIBS_DB") or DEFAULT_URL)
 
 
+def file_clock(path: str) -> Callable[[], datetime]:
+    """A clock that reads the time from a file (`DIBS_CLOCK_FILE`): tests and simulations drive
+    `dibs run` through days of schedules in seconds. Not for production."""
+
+    def now() -> datetime:
+        try:
+            text = Path(path).read_text().strip()
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except (OSError, ValueError) as exc:
+            raise BadInput(f"DIBS_CLOCK_FILE {path}: cannot read a time from it: {exc}") from exc
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    return now
+
+
 def open_service(args: argparse.Namespace) -> Service:
+    clock_file = os.environ.get("DIBS_CLOCK_FILE")
+    if clock_file:
+        return Service(Store.open(database_url(args)), clock=file_clock(clock_file))
     return Service(Store.open(database_url(args)))
 
 
@@ -323,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", choices=[x.value for x in Policy], default=Policy.LINES.value)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_reallocate)
+    from engine.cli_rules import add_commands
+
+    add_commands(sub)
     p = sub.add_parser("history", help="the ledger entries of an order")
     p.add_argument("id")
     p.add_argument("--json", action="store_true")

@@ -584,6 +584,11 @@ class Service:
 
         def work(conn: Connection) -> list[str]:
             wanted = list(dict.fromkeys(ids))
+            if self.store.is_postgres:
+                # Lock the orders before reading their status, or two concurrent ships of one
+                # order both see it awaiting and take its units off the shelf twice.
+                conn.execute(select(orders.c.id).where(orders.c.id.in_(wanted))
+                             .order_by(orders.c.id).with_for_update())
             found = self.load_orders(conn, wanted)
             for oid in wanted:
                 if oid not in found:
@@ -691,42 +696,42 @@ class Service:
 
     def split(self, order_id: str, actor: Actor = Actor()) -> tuple[Order, Order]:
         """Move the unreserved units into a new order `<id>-N`; the original keeps the rest."""
+        return self.store.transaction(lambda conn: self.split_in(conn, order_id, actor))
 
-        def work(conn: Connection) -> tuple[Order, Order]:
-            order = self._open_order(conn, order_id, "split")
-            try:
-                kept, moved = model.plan_split(order.lines)
-            except ValueError as exc:
-                raise OperationFailed(f"cannot split order {order_id!r}: {exc}") from exc
-            taken = conn.execute(select(orders.c.id).where(
-                orders.c.id.like(order_id.replace("%", r"\%").replace("_", r"\_") + "-%",
-                                 escape="\\"))).scalars()
-            new_id = model.split_id(order_id, taken)
-            now = self.clock()
-            # Keep the reserved lines, renumbered in their original order.
-            kept_numbers = [n for n, line in enumerate(order.lines, start=1) if line.reserved]
-            conn.execute(delete(order_lines).where(order_lines.c.order_id == order_id,
-                                                   order_lines.c.line_no.not_in(kept_numbers)))
-            for new_no, old_no in enumerate(kept_numbers, start=1):
-                conn.execute(update(order_lines).where(order_lines.c.order_id == order_id,
-                                                       order_lines.c.line_no == old_no)
-                             .values(line_no=new_no, qty=kept[new_no - 1].qty))
-                conn.execute(update(reservations).where(reservations.c.order_id == order_id,
-                                                        reservations.c.line_no == old_no)
-                             .values(line_no=new_no))
-            conn.execute(update(orders).where(orders.c.id == order_id).values(
-                line_count=len(kept), unit_count=sum(x.qty for x in kept), updated_at=now))
-            child = Order(id=new_id, channel=order.channel, placed_at=order.placed_at,
-                          lines=moved, ship_to=order.ship_to,
-                          shipping_method=order.shipping_method, total=None, tags=order.tags,
-                          warehouse=order.warehouse, attributes=order.attributes)
-            self._insert_orders(conn, [child], now, "order.created")
-            self._recover(conn, [(line.sku, order.warehouse) for line in kept], also=[order_id])
-            conn.execute(insert(events).values(at=now, type="order.updated", order_id=order_id,
-                                               payload={"split_into": new_id}))
-            return self.get_order(order_id, conn), self.get_order(new_id, conn)
-
-        return self.store.transaction(work)
+    def split_in(self, conn: Connection, order_id: str, actor: Actor) -> tuple[Order, Order]:
+        """`split` inside the caller's transaction (the rule runner splits within its tick)."""
+        order = self._open_order(conn, order_id, "split")
+        try:
+            kept, moved = model.plan_split(order.lines)
+        except ValueError as exc:
+            raise OperationFailed(f"cannot split order {order_id!r}: {exc}") from exc
+        taken = conn.execute(select(orders.c.id).where(
+            orders.c.id.like(order_id.replace("%", r"\%").replace("_", r"\_") + "-%",
+                             escape="\\"))).scalars()
+        new_id = model.split_id(order_id, taken)
+        now = self.clock()
+        # Keep the reserved lines, renumbered in their original order.
+        kept_numbers = [n for n, line in enumerate(order.lines, start=1) if line.reserved]
+        conn.execute(delete(order_lines).where(order_lines.c.order_id == order_id,
+                                               order_lines.c.line_no.not_in(kept_numbers)))
+        for new_no, old_no in enumerate(kept_numbers, start=1):
+            conn.execute(update(order_lines).where(order_lines.c.order_id == order_id,
+                                                   order_lines.c.line_no == old_no)
+                         .values(line_no=new_no, qty=kept[new_no - 1].qty))
+            conn.execute(update(reservations).where(reservations.c.order_id == order_id,
+                                                    reservations.c.line_no == old_no)
+                         .values(line_no=new_no))
+        conn.execute(update(orders).where(orders.c.id == order_id).values(
+            line_count=len(kept), unit_count=sum(x.qty for x in kept), updated_at=now))
+        child = Order(id=new_id, channel=order.channel, placed_at=order.placed_at,
+                      lines=moved, ship_to=order.ship_to,
+                      shipping_method=order.shipping_method, total=None, tags=order.tags,
+                      warehouse=order.warehouse, attributes=order.attributes)
+        self._insert_orders(conn, [child], now, "order.created")
+        self._recover(conn, [(line.sku, order.warehouse) for line in kept], also=[order_id])
+        conn.execute(insert(events).values(at=now, type="order.updated", order_id=order_id,
+                                           payload={"split_into": new_id}))
+        return self.get_order(order_id, conn), self.get_order(new_id, conn)
 
     def _open_order(self, conn: Connection, order_id: str, what: str) -> Order:
         if self.store.is_postgres:
@@ -783,6 +788,21 @@ class Service:
                 conn.execute(update(orders).where(orders.c.id == oid)
                              .values(allocation_status=status, updated_at=now))
 
+    def retag(self, conn: Connection, changes: Mapping[str, tuple[Iterable[str], Iterable[str]]]
+              ) -> None:
+        """Add and remove tags (rule actions). No `order.updated` event: a rule's own tagging
+        must not fire `order updated` rules again, or two rules could tag back and forth."""
+        adds = [(oid, tag) for oid, (add, _) in changes.items() for tag in sorted(add)]
+        removes = [(oid, tag) for oid, (_, remove) in changes.items() for tag in sorted(remove)]
+        bulk = Bulk(conn)
+        if removes:
+            bulk.executemany(_DROP_TAG, ("t_order", "t_tag"), removes)
+        if adds:
+            existing = set(conn.execute(select(order_tags.c.order_id, order_tags.c.tag).where(
+                order_tags.c.order_id.in_(sorted({oid for oid, _ in adds})))).tuples())
+            bulk.insert(order_tags, ("order_id", "tag"),
+                        [row for row in adds if row not in existing])
+
     # ------------------------------------------------------------------------------- history
 
     def history(self, order_id: str) -> list[dict[str, Any]]:
@@ -815,6 +835,8 @@ _LINES_SQL = (
     "FROM orders o JOIN order_lines l ON l.order_id = o.id "
     "WHERE o.status = 'awaiting_fulfillment' AND o.id IN ({in}) ORDER BY o.id, l.line_no"
 )
+_DROP_TAG = delete(order_tags).where(order_tags.c.order_id == bindparam("t_order"),
+                                    order_tags.c.tag == bindparam("t_tag"))
 _ORDER_COLUMNS = (
     "id", "channel", "placed_at", "status", "allocation_status", "ship_to_name",
     "ship_to_country", "ship_to_state", "ship_to_city", "ship_to_postal_code", "shipping_method",

@@ -253,7 +253,10 @@ class Store:
         """Bring the schema to the newest migration; cheap when it already is."""
         if self._migrated:
             return
-        if self.schema_revision() != SCHEMA_REVISION:
+        if self.engine.url.database in (None, "", ":memory:") and self.dialect == "sqlite":
+            # A throwaway in-memory database (rule tests) has no history to migrate.
+            metadata.create_all(self.engine)
+        elif self.schema_revision() != SCHEMA_REVISION:
             from engine.migrate import upgrade  # alembic is heavy: load it only when needed
 
             upgrade(self)

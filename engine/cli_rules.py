@@ -1,0 +1,186 @@
+"""`dibs rules check|test|preview` and `dibs run`: the rule-file half of the command line.
+
+Split from cli.py to keep each module readable; like cli.py, it is allowed to print, read the
+environment and build engines (GUIDE: only the CLI and the scheduler do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine import output
+from engine.errors import BadInput, OperationFailed
+from rules.errors import Diagnostic
+from rules.loader import check_ruleset
+from rules.ruleset import RuleSet
+
+log = logging.getLogger("dibs.run")
+
+
+def load_or_fail(path: str) -> RuleSet:
+    """The rule set of `path`; every error as file:line:column (exit 2). Warnings on stderr."""
+    if not Path(path).is_file():
+        raise BadInput(f"{path}: no such rule file")
+    ruleset, diagnostics = check_ruleset(path)
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if ruleset is None or errors:
+        raise BadInput(f"{path}: {len(errors)} error(s); the rule file was not loaded",
+                       problems=[str(d) for d in errors or diagnostics])
+    for warning in diagnostics:
+        print(str(warning), file=sys.stderr)
+    return ruleset
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    ruleset = load_or_fail(args.file)
+    warnings = [d for d in ruleset.warnings] if ruleset.warnings else []
+    active = len(ruleset.active)
+    print(f"{args.file}: ok: {len(ruleset.rules)} rules ({active} enabled), "
+          f"{len(ruleset.tests)} tests, {len(warnings)} warning(s); ruleset {ruleset.hash}")
+    return 0
+
+
+def cmd_rules_test(args: argparse.Namespace) -> int:
+    from engine.ruletests import run_tests
+
+    ruleset = load_or_fail(args.file)
+    if not ruleset.tests:
+        print(f"{args.file}: no tests to run", file=sys.stderr)
+        return 0
+    outcomes = run_tests(ruleset)
+    failed = [o for o in outcomes if not o.passed]
+    if args.json:
+        output.print_json([{"name": o.name, "line": o.line, "passed": o.passed,
+                            "failures": o.failures} for o in outcomes])
+    else:
+        for o in outcomes:
+            mark = "PASS" if o.passed else "FAIL"
+            print(f"{mark}  {o.name}")
+            for failure in o.failures:
+                print(f"      {args.file}:{o.line}: {failure}")
+        print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise OperationFailed(f"{len(failed)} of {len(outcomes)} rule tests failed")
+    return 0
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+                               "level": record.levelname.lower(), "message": record.getMessage()}
+        extra = getattr(record, "tick", None)
+        if extra:
+            doc["tick"] = extra
+        return json.dumps(doc)
+
+
+def _setup_logging(fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+class _Watcher:
+    """Re-reads the rule file when its bytes change; keeps the running rules if the new is bad."""
+
+    def __init__(self, path: str, ruleset: RuleSet) -> None:
+        self.path = path
+        self.ruleset = ruleset
+        self.digest = self._digest()
+        self.rejected: str | None = None
+
+    def _digest(self) -> str | None:
+        try:
+            return hashlib.sha256(Path(self.path).read_bytes()).hexdigest()
+        except OSError:
+            return None
+
+    def poll(self) -> RuleSet | None:
+        """A newly valid rule set, or None when nothing (usable) changed."""
+        digest = self._digest()
+        if digest is None or digest == self.digest or digest == self.rejected:
+            return None
+        ruleset, diagnostics = check_ruleset(self.path)
+        errors: list[Diagnostic] = [d for d in diagnostics if d.severity == "error"]
+        if ruleset is None or errors:
+            self.rejected = digest
+            log.error("%s changed but is invalid; the running rules (%s) stay in force:\n%s",
+                      self.path, self.ruleset.hash, "\n".join(str(d) for d in errors))
+            return None
+        self.digest, self.rejected, self.ruleset = digest, None, ruleset
+        log.info("%s reloaded: ruleset %s, %d rules", self.path, ruleset.hash,
+                 len(ruleset.active))
+        return ruleset
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from engine.cli import open_service
+    from engine.runner import Runner
+    from engine.scheduler import Stopper, run_loop
+
+    _setup_logging(args.log_format)
+    ruleset = load_or_fail(args.file)
+    service = open_service(args)
+    runner = Runner(service, ruleset)
+    if args.once:
+        result = runner.tick()
+        log.info(result.summary(), extra={"tick": result.as_json()})
+        return 0
+    if args.tick <= 0:
+        raise BadInput("--tick must be a positive number of seconds")
+    watcher = _Watcher(args.file, ruleset)
+    stopper = Stopper()
+    stopper.install()
+    log.info("dibs run: %s (ruleset %s, %d rules), a tick every %ss; Ctrl-C stops after the "
+             "current tick", args.file, ruleset.hash, len(ruleset.active), args.tick)
+
+    def tick() -> datetime | None:
+        fresh = watcher.poll()
+        if fresh is not None:
+            runner.ruleset = fresh
+        try:
+            result = runner.tick()
+        except Exception as exc:  # a failed tick is rolled back whole; keep serving
+            log.error("tick failed and was rolled back: %s", exc)
+            return None
+        if result.did_something:
+            log.info(result.summary(), extra={"tick": result.as_json()})
+        return runner.next_schedule(service.clock())
+
+    run_loop(tick, args.tick, service.clock, stopper)
+    log.info("dibs run: stopped")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register `rules …` and `run` on the top-level subparsers."""
+    from engine.cli import _Parser
+
+    rules = sub.add_parser("rules", help="check, test and preview rule files").add_subparsers(
+        dest="rules_cmd", required=True, parser_class=_Parser)
+    p = rules.add_parser("check", help="validate; every problem as file:line:column")
+    p.add_argument("file")
+    p.set_defaults(handler=cmd_rules_check)
+    p = rules.add_parser("test", help="run the file's tests")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_rules_test)
+
+    p = sub.add_parser("run", help="the scheduler: events and schedules, until stopped")
+    p.add_argument("file")
+    p.add_argument("--once", action="store_true", help="one tick, then exit (for cron)")
+    p.add_argument("--tick", type=float, default=5.0, metavar="SECONDS")
+    p.add_argument("--log-format", choices=["text", "json"], default="text")
+    p.set_defaults(handler=cmd_run)

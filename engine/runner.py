@@ -1,0 +1,259 @@
+"""One rule tick: pending events and due schedules -> rule matches -> one priority queue -> service.
+
+The same `Runner.tick` serves `dibs run`, `dibs run --once`, `dibs rules test` and the dry runs
+of `dibs rules preview`. A tick is one database transaction: the effects of the rules and the
+"processed" marks of the events it consumed commit together, so an event is applied exactly once
+even if the process dies mid-tick (it is then simply pending again).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from engine.errors import OperationFailed
+from engine.model import Order, OrderStatus, Policy
+from engine.scheduler import due_slot, wait_until_next
+from engine.service import Actor, AllocationReport, QueueEntry, Service, utcnow
+from engine.store import events, order_lines, orders, rule_runs
+from rules.ruleset import CompiledRule, RuleSet
+from rules.tick import TickPlan, plan_tick
+
+#: Events one tick consumes at most; the rest wait for the next tick.
+EVENT_BATCH = 5000
+
+
+@dataclass
+class TickResult:
+    """What one tick saw and did."""
+
+    started: datetime
+    ruleset: str
+    events: int = 0
+    schedules: list[tuple[str, datetime]] = field(default_factory=list)
+    plan: TickPlan | None = None
+    report: AllocationReport = field(default_factory=AllocationReport)
+    deallocated: list[str] = field(default_factory=list)
+    splits: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    before: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def matches(self) -> dict[str, int]:
+        """Rule name -> how many orders it applied to."""
+        tally: Counter[str] = Counter()
+        if self.plan:
+            for plan in self.plan.orders.values():
+                tally.update(plan.matched_rules)
+        return dict(tally)
+
+    @property
+    def did_something(self) -> bool:
+        return bool(self.events or self.schedules or (self.plan and self.plan.orders))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "at": self.started.isoformat(), "ruleset": self.ruleset, "events": self.events,
+            "schedules": [{"rule": r, "slot": s.isoformat()} for r, s in self.schedules],
+            "matches": self.matches, "allocation": self.report.counts(),
+            "reserved_units": self.report.reserved_units, "deallocated": len(self.deallocated),
+            "splits": [{"from": a, "into": b} for a, b in self.splits],
+            "problems": self.problems, "seconds": round(self.seconds, 4),
+        }
+
+    def summary(self) -> str:
+        counts = self.report.counts()
+        parts = [f"{self.events} events"]
+        if self.schedules:
+            parts.append("schedules " + ", ".join(r for r, _ in self.schedules))
+        if self.matches:
+            parts.append("matches " + " ".join(f"{r}={n}" for r, n in self.matches.items()))
+        if counts:
+            parts.append(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+        if self.deallocated:
+            parts.append(f"{len(self.deallocated)} deallocated")
+        if self.splits:
+            parts.append(f"{len(self.splits)} split")
+        parts.extend(self.problems)
+        return f"tick [{self.ruleset}]: " + "; ".join(parts) + f" ({self.seconds:.3f} s)"
+
+
+class Runner:
+    """Runs ticks of one rule set against one store."""
+
+    def __init__(self, service: Service, ruleset: RuleSet,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.service = service
+        self.store = service.store
+        self.ruleset = ruleset
+        self.clock = clock
+        self.actor_name = "rules"
+
+    # ------------------------------------------------------------------------------ the tick
+
+    def tick(self, dry_run: bool = False, all_open: bool = False) -> TickResult:
+        """Run one tick; with `dry_run` everything is rolled back at the end.
+
+        `all_open` offers every open unallocated order to the `new order` rules, as if each had
+        just arrived (used by previews).
+        """
+
+        def work(conn: Connection) -> TickResult:
+            result = self.tick_in(conn, all_open=all_open)
+            if dry_run:
+                conn.rollback()
+            return result
+
+        return self.store.transaction(work)
+
+    def tick_in(self, conn: Connection, all_open: bool = False) -> TickResult:
+        """The tick inside the caller's transaction."""
+        started = time.perf_counter()
+        now = self.clock()
+        result = TickResult(started=now, ruleset=self.ruleset.hash)
+        claimed = self._claim_events(conn)
+        result.events = len(claimed)
+        fired_ids: list[tuple[CompiledRule, list[str]]] = []
+        fired_ids.extend(self._event_matches(conn, claimed, all_open))
+        for rule in self.ruleset.scheduled_rules():
+            slot = self._claim_slot(conn, rule, now)
+            if slot is not None:
+                result.schedules.append((rule.name, slot))
+                fired_ids.append((rule, self._open_order_ids(conn)))
+        wanted = sorted({oid for _, ids in fired_ids for oid in ids})
+        loaded = self.service.load_orders(conn, wanted)
+        fired: list[tuple[CompiledRule, list[Order]]] = [
+            (rule, [loaded[i] for i in ids if i in loaded]) for rule, ids in fired_ids]
+        plan = plan_tick(fired, now)
+        result.plan = plan
+        result.before = {oid: loaded[oid].allocation_status for oid in plan.orders}
+        self._apply(conn, plan, result)
+        if claimed:
+            conn.execute(update(events).where(events.c.id.in_([e[0] for e in claimed]))
+                         .values(processed=True, processed_at=now))
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _actor(self, rule: str | None) -> Actor:
+        return Actor(self.actor_name, rule, self.ruleset.hash)
+
+    def _apply(self, conn: Connection, plan: TickPlan, result: TickResult) -> None:
+        """Tags, then deallocations, then the allocation queue, then splits (rules/tick.py)."""
+        if plan.tag_changes:
+            self.service.retag(conn, plan.tag_changes)
+        for rule, ids in _by_rule(plan, plan.deallocations, "deallocate").items():
+            self.service.release_orders(conn, ids, "deallocate", self._actor(rule))
+            result.deallocated.extend(ids)
+        for rule, ids in _group([(r.rule, r.order_id) for r in plan.allocation_queue
+                                 if r.reallocate]).items():
+            self.service.release_orders(conn, ids, "reallocate", self._actor(rule))
+        entries = [QueueEntry(r.order_id, Policy(r.policy), self._actor(r.rule))
+                   for r in plan.allocation_queue]
+        self.service.allocate_queue(conn, entries, len(entries), result.report)
+        for rule, ids in _by_rule(plan, plan.splits, "split").items():
+            for oid in ids:
+                try:
+                    kept, child = self.service.split_in(conn, oid, self._actor(rule))
+                except OperationFailed as exc:
+                    result.problems.append(f"split {oid}: {exc}")
+                else:
+                    result.splits.append((kept.id, child.id))
+
+    # ------------------------------------------------------------------------------- inputs
+
+    def _claim_events(self, conn: Connection) -> list[tuple[int, str, str | None, dict[str, Any]]]:
+        """Pending events, oldest first; on PostgreSQL each is claimed by exactly one worker."""
+        query = (select(events.c.id, events.c.type, events.c.order_id, events.c.payload)
+                 .where(events.c.processed.is_(False)).order_by(events.c.id).limit(EVENT_BATCH))
+        if self.store.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        return [(r.id, r.type, r.order_id, r.payload or {}) for r in conn.execute(query)]
+
+    def _event_matches(
+        self, conn: Connection, claimed: Sequence[tuple[int, str, str | None, dict[str, Any]]],
+        all_open: bool,
+    ) -> list[tuple[CompiledRule, list[str]]]:
+        offered: dict[str, list[str]] = defaultdict(list)
+        rules_by_name: dict[str, CompiledRule] = {}
+        for _, kind, order_id, payload in claimed:
+            rules = self.ruleset.rules_for_event(kind, payload.get("kind"))
+            if not rules:
+                continue
+            if kind == "inventory.changed":
+                ids = self._orders_on(conn, payload["sku"], payload["warehouse"])
+            else:
+                ids = [order_id] if order_id else []
+            for rule in rules:
+                rules_by_name[rule.name] = rule
+                offered[rule.name].extend(ids)
+        if all_open:
+            open_ids = self._open_order_ids(conn, unallocated_only=True)
+            for rule in self.ruleset.rules_for_event("order.created"):
+                rules_by_name[rule.name] = rule
+                offered[rule.name].extend(open_ids)
+        return [(rules_by_name[name], list(dict.fromkeys(ids))) for name, ids in offered.items()]
+
+    def _orders_on(self, conn: Connection, sku: str, warehouse: str) -> list[str]:
+        """Awaiting orders with a line on (sku, warehouse)."""
+        query = (select(orders.c.id).distinct()
+                 .join(order_lines, order_lines.c.order_id == orders.c.id)
+                 .where(order_lines.c.sku == sku, orders.c.warehouse == warehouse,
+                        orders.c.status == OrderStatus.AWAITING_FULFILLMENT))
+        return list(conn.execute(query).scalars())
+
+    def _open_order_ids(self, conn: Connection, unallocated_only: bool = False) -> list[str]:
+        query = select(orders.c.id).where(orders.c.status == OrderStatus.AWAITING_FULFILLMENT)
+        if unallocated_only:
+            query = query.where(orders.c.allocation_status == "unallocated")
+        return list(conn.execute(query.order_by(orders.c.id)).scalars())
+
+    def _claim_slot(self, conn: Connection, rule: CompiledRule, now: datetime) -> datetime | None:
+        """Record this rule's due slot; None when it is not due or another worker has it."""
+        last = conn.execute(select(rule_runs.c.slot).where(rule_runs.c.rule == rule.name)
+                            .order_by(rule_runs.c.slot.desc()).limit(1)).scalar()
+        if last is not None and last.tzinfo is None:
+            from datetime import UTC
+
+            last = last.replace(tzinfo=UTC)
+        slot = due_slot(rule.trigger, self.ruleset.timezone, last, now)
+        if slot is None:
+            return None
+        if self.store.is_postgres:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+        inserted = conn.execute(
+            dialect_insert(rule_runs).values(rule=rule.name, slot=slot,
+                                             ruleset=self.ruleset.hash, ran_at=now)
+            .on_conflict_do_nothing())
+        return slot if inserted.rowcount == 1 else None
+
+    def next_schedule(self, now: datetime) -> datetime | None:
+        """The earliest next fire time of any scheduled rule (for the run loop's sleep)."""
+        times = [wait_until_next(r.trigger, self.ruleset.timezone, now)
+                 for r in self.ruleset.scheduled_rules()]
+        return min((t for t in times if t is not None), default=None)
+
+
+def _by_rule(plan: TickPlan, ids: Iterable[str], kind: str) -> dict[str, list[str]]:
+    """Group order ids by the rule whose `kind` action applied to them (the last such rule)."""
+    pairs = []
+    for oid in ids:
+        rule = [name for name, action in plan.orders[oid].actions if action.kind == kind][-1]
+        pairs.append((rule, oid))
+    return _group(pairs)
+
+
+def _group(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for key, value in pairs:
+        out[key].append(value)
+    return dict(out)
