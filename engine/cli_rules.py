@@ -10,6 +10,7 @@ import argparse
 import hashlib
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +69,83 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
         print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
     if failed:
         raise OperationFailed(f"{len(failed)} of {len(outcomes)} rule tests failed")
+    return 0
+
+
+def _show_preview(doc: dict[str, Any]) -> None:
+    summary = doc["summary"]
+    print(f"Preview of {doc['file']} (ruleset {doc['ruleset']}): nothing was written")
+    print(f"  {summary['events']} pending events, schedules due: "
+          f"{', '.join(summary['schedules']) or 'none'}; {summary['orders_matched']} orders "
+          f"matched; {summary['status_changes']} would change status; "
+          f"{summary['units_reserved']} units would be reserved")
+    rows = sorted(doc["orders"], key=lambda o: (o["queue_position"] is None,
+                                                o["queue_position"] or 0, o["id"]))
+    output.print_records("Orders", [
+        {**o, "rules": ", ".join(o["matched_rules"]), "queue": o["queue_position"],
+         "reserved": f"{o['reserved_before']} -> {o['reserved_after']}"} for o in rows[:200]],
+        ["queue", "id", "rules", "before", "after", "reserved"], style_column="after")
+    if len(rows) > 200:
+        print(f"  … and {len(rows) - 200} more orders (use --json for all)")
+    output.print_records("Stock", doc["stock"],
+                         ["sku", "warehouse", "available_before", "available_after"])
+
+
+def cmd_rules_preview(args: argparse.Namespace) -> int:
+    from engine.cli import open_service
+    from engine.preview import diff, preview
+
+    ruleset = load_or_fail(args.file)
+    other = load_or_fail(args.against) if args.against else None
+    service = open_service(args)
+    result = preview(service, ruleset, all_open=args.all_open)
+    doc = result.as_json()
+    if other is not None:
+        doc["diff"] = diff(result, preview(service, other, all_open=args.all_open))
+    if args.json:
+        output.print_json(doc)
+        return 0
+    _show_preview(doc)
+    if other is not None:
+        changes = doc["diff"]
+        output.print_records(
+            f"Outcome differs from {args.against} ({len(changes['differing'])} orders)",
+            changes["differing"], ["id", "after", "after_other", "reserved", "reserved_other"],
+            style_column="after")
+        victims = ", ".join(v["id"] for v in changes["victims"]) or "none"
+        print(f"Victims (less stock under {args.file} than under {args.against}): {victims}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from engine.cli import open_service
+    from engine.preview import explain
+
+    rules_file = args.rules or os.environ.get("DIBS_RULES")
+    ruleset = load_or_fail(rules_file) if rules_file else None
+    doc = explain(open_service(args), args.id, ruleset)
+    if args.json:
+        output.print_json(doc)
+        return 0
+    print(f"{doc['id']}: {doc['allocation_status']} ({doc['status']}): {doc['summary']}")
+    output.print_records("Lines", doc["lines"],
+                         ["line", "sku", "warehouse", "qty", "reserved", "on_hand", "available",
+                          "shortfall"])
+    for line in doc["lines"]:
+        if line.get("held_by"):
+            output.print_records(f"Who holds {line['sku']} @ {line['warehouse']} "
+                                 "(coverage order)", line["held_by"],
+                                 ["order", "qty", "reserved_at", "covered"])
+        for drop in line.get("cover_taken_by", []):
+            print(f"  cover of {line['sku']} taken by: {drop['change']} ({drop['delta']}) "
+                  f"at {drop['at']}")
+    for rule in doc.get("rules", []):
+        mark = "matches" if rule["matches"] else "no match"
+        why = f": {rule['reason']}" if rule["reason"] else ""
+        print(f"  rule {rule['rule']} (priority {rule['priority']}, {rule['trigger']}): "
+              f"{mark}{why}")
+    if ruleset is None:
+        print("  (pass --rules FILE or set DIBS_RULES to see which rules match this order)")
     return 0
 
 
@@ -177,6 +255,20 @@ def add_commands(sub: Any) -> None:
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_rules_test)
+
+    p = rules.add_parser("preview", help="dry run: what the rules would do now; writes nothing")
+    p.add_argument("file")
+    p.add_argument("--against", metavar="OTHER_FILE", help="diff with another rule file")
+    p.add_argument("--all-open", action="store_true",
+                   help="treat every open unallocated order as new")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_rules_preview)
+
+    p = sub.add_parser("explain", help="why an order has its status")
+    p.add_argument("id")
+    p.add_argument("--rules", metavar="FILE", help="rule file to explain against ($DIBS_RULES)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_explain)
 
     p = sub.add_parser("run", help="the scheduler: events and schedules, until stopped")
     p.add_argument("file")
