@@ -93,7 +93,7 @@ def _statuses(conn: Connection, ids: list[str]) -> dict[str, str]:
     for start in range(0, len(ids), 5000):
         chunk = ids[start:start + 5000]
         out.update(conn.execute(select(orders.c.id, orders.c.allocation_status)
-                                .where(orders.c.id.in_(chunk))).tuples().all())
+                                .where(orders.c.id.in_(chunk))).all())
     return out
 
 

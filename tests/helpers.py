@@ -19,3 +19,16 @@ def order(oid: str, *lines: tuple[str, int], minutes: int = 0, **kw: Any) -> Ord
         lines=tuple(Line(sku, qty) for sku, qty in lines),
         **kw,
     )
+
+
+def snapshot(store: Any) -> dict[str, list[str]]:
+    """Every row of every table, sorted: proof that something wrote nothing at all."""
+    from sqlalchemy import select
+
+    from engine.store import metadata
+
+    with store.read() as conn:
+        return {
+            name: sorted(repr(tuple(row)) for row in conn.execute(select(table)))
+            for name, table in metadata.tables.items()
+        }
