@@ -542,13 +542,24 @@ class Service:
         if not ids:
             return
         now = self.clock()
-        held = conn.execute(
+        held_query = (
             select(reservations.c.seq, reservations.c.order_id, reservations.c.line_no,
                    reservations.c.sku, reservations.c.warehouse, reservations.c.qty)
             .where(reservations.c.order_id.in_(ids))
-        ).all()
+        )
+        held = conn.execute(held_query).all()
         keys = sorted({(r.sku, r.warehouse) for r in held})
-        self.store.lock_stock(conn, keys)
+        if self.store.is_postgres:
+            # A concurrent allocate may reserve for these orders until we hold the stock of
+            # every line (it needs those locks too): lock them all, then read what is held again.
+            keys = sorted({*keys, *((r.sku, r.warehouse) for r in conn.execute(
+                select(order_lines.c.sku, orders.c.warehouse)
+                .join(orders, orders.c.id == order_lines.c.order_id)
+                .where(order_lines.c.order_id.in_(ids))))})
+            self.store.lock_stock(conn, keys)
+            held = conn.execute(held_query).all()
+        else:
+            self.store.lock_stock(conn, keys)
         released: dict[StockKey, int] = defaultdict(int)
         for r in held:
             released[(r.sku, r.warehouse)] += r.qty
