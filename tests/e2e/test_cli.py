@@ -5,37 +5,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-DIBS = str(Path(sys.executable).parent / "dibs")
-
-
-class Dibs:
-    """Runs `dibs` against one database; every result is checked for tracebacks."""
-
-    def __init__(self, db: str, cwd: Path) -> None:
-        self.db = db
-        self.cwd = cwd
-
-    def __call__(self, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if k != "DIBS_DB"}
-        result = subprocess.run([DIBS, "--db", self.db, *args], capture_output=True, text=True,
-                                cwd=self.cwd, env=env, check=False)
-        assert "Traceback" not in result.stderr, result.stderr
-        assert result.returncode == expect, (result.returncode, result.stdout, result.stderr)
-        return result
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self(*args, "--json").stdout)
-
-
-@pytest.fixture
-def dibs(tmp_path: Path) -> Dibs:
-    return Dibs(f"sqlite:///{tmp_path / 'shop.db'}", tmp_path)
+from tests.e2e.conftest import DIBS, Dibs
 
 
 def test_seed_example_allocate_then_stock_drops(dibs: Dibs) -> None:

@@ -1,0 +1,65 @@
+"""`dibs rules check|preview`, `dibs explain` and `--where` as a user types them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.e2e.conftest import Dibs
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _seed(dibs: Dibs) -> None:
+    dibs("inventory", "import", str(EXAMPLES / "inventory.csv"))
+    dibs("orders", "import", str(EXAMPLES / "orders.json"))
+
+
+def test_check_clean_and_with_errors(dibs: Dibs, tmp_path: Path) -> None:
+    ok = dibs("rules", "check", str(EXAMPLES / "rules.yaml"))
+    assert "ok" in ok.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('version: 1\nrules:\n  - name: x\n'
+                   '    rule: when new order if ship_to.contry == "US" then allocate\n')
+    result = dibs("rules", "check", str(bad), expect=2)
+    assert f"{bad}:4:" in result.stderr
+    assert "ship_to.country" in result.stderr  # the did-you-mean hint
+    dibs("rules", "check", str(tmp_path / "missing.yaml"), expect=2)
+
+
+def test_preview_writes_nothing_then_run_does_it(dibs: Dibs, tmp_path: Path) -> None:
+    _seed(dibs)
+    db = tmp_path / "shop.db"
+    before = db.read_bytes()
+    doc = dibs.json("rules", "preview", str(EXAMPLES / "rules.yaml"))
+    assert db.read_bytes() == before
+    predicted = {o["id"]: o["after"] for o in doc["orders"]}
+    dibs("run", str(EXAMPLES / "rules.yaml"), "--once")
+    actual = {o["id"]: o["allocation_status"] for o in dibs.json("orders", "list")}
+    assert {k: actual[k] for k in predicted} == predicted
+
+
+def test_preview_against_shows_victims(dibs: Dibs, tmp_path: Path) -> None:
+    _seed(dibs)
+    fifo = tmp_path / "fifo.yaml"
+    fifo.write_text("version: 1\nrules:\n  - name: fifo\n    rule: when new order then allocate\n")
+    doc = dibs.json("rules", "preview", str(EXAMPLES / "rules.yaml"), "--against", str(fifo))
+    assert doc["diff"]["differing"]
+    for victim in doc["diff"]["victims"]:
+        assert victim["reserved"] < victim["reserved_other"]
+    text = dibs("rules", "preview", str(EXAMPLES / "rules.yaml"), "--against", str(fifo))
+    assert "Victims" in text.stdout
+
+
+def test_explain(dibs: Dibs) -> None:
+    _seed(dibs)
+    dibs("allocate", "--all")
+    waiting = dibs.json("orders", "list", "--status", "could_not_allocate")[0]["id"]
+    doc = dibs.json("explain", waiting, "--rules", str(EXAMPLES / "rules.yaml"))
+    assert doc["allocation_status"] == "could_not_allocate"
+    assert any(line["shortfall"] > 0 for line in doc["lines"])
+    assert any(rule["matches"] for rule in doc["rules"])
+    text = dibs("explain", waiting)
+    assert "short of stock" in text.stdout
+    dibs("explain", "NOPE", expect=1)
+    json.dumps(doc)
