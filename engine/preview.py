@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
 from engine.model import AllocationStatus, Order
@@ -78,23 +78,13 @@ def _action_text(kind: str, policy: str | None, tag: str | None) -> str:
     return kind
 
 
-def _reserved(conn: Connection, ids: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start:start + 5000]
-        for oid, qty in conn.execute(select(order_lines.c.order_id, order_lines.c.reserved)
-                                     .where(order_lines.c.order_id.in_(chunk))):
-            out[oid] = out.get(oid, 0) + qty
-    return out
-
-
-def _statuses(conn: Connection, ids: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start:start + 5000]
-        out.update(conn.execute(select(orders.c.id, orders.c.allocation_status)
-                                .where(orders.c.id.in_(chunk))).all())
-    return out
+def _state(conn: Connection) -> dict[str, tuple[str, int]]:
+    """Allocation status and reserved units of every open order, in one aggregate query."""
+    query = (select(orders.c.id, orders.c.allocation_status, func.sum(order_lines.c.reserved))
+             .join(order_lines, order_lines.c.order_id == orders.c.id)
+             .where(orders.c.status == "awaiting_fulfillment")
+             .group_by(orders.c.id, orders.c.allocation_status))
+    return {oid: (status, int(units or 0)) for oid, status, units in conn.execute(query).fetchall()}
 
 
 def _stock(conn: Connection) -> dict[tuple[str, str], tuple[int, int]]:
@@ -110,29 +100,24 @@ def preview(service: Service, ruleset: RuleSet, all_open: bool = False) -> Previ
     def work(conn: Connection) -> Preview:
         before_stock = _stock(conn)
         # Every open order: a deallocate or a cover change can touch orders no rule matched.
-        open_ids = list(conn.execute(select(orders.c.id).where(
-            orders.c.status == "awaiting_fulfillment")).scalars())
-        before_status = _statuses(conn, open_ids)
-        before_reserved = _reserved(conn, open_ids)
+        before = _state(conn)
         tick = runner.tick_in(conn, all_open=all_open)
         plan = tick.plan
         assert plan is not None
-        touched = sorted(set(open_ids) | set(plan.orders) | {b for _, b in tick.splits})
-        after_status = _statuses(conn, touched)
-        after_reserved = _reserved(conn, touched)
+        after = _state(conn)
         after_stock = _stock(conn)
         conn.rollback()
         positions = {r.order_id: n for n, r in enumerate(plan.allocation_queue, start=1)}
         outcomes: dict[str, OrderOutcome] = {}
-        for oid in touched:
+        for oid in sorted(set(after) | set(plan.orders)):
             order_plan = plan.orders.get(oid)
-            before = before_status.get(oid, "(new)")
-            after = after_status.get(oid, before)
-            if order_plan is None and before == after and \
-                    before_reserved.get(oid, 0) == after_reserved.get(oid, 0):
+            status_before, units_before = before.get(oid, ("(new)", 0))
+            status_after, units_after = after.get(oid, (status_before, units_before))
+            if order_plan is None and (status_before, units_before) == (status_after,
+                                                                         units_after):
                 continue
-            outcome = OrderOutcome(oid, before, after, before_reserved.get(oid, 0),
-                                   after_reserved.get(oid, 0), queue_position=positions.get(oid))
+            outcome = OrderOutcome(oid, status_before, status_after, units_before, units_after,
+                                   queue_position=positions.get(oid))
             if order_plan is not None:
                 outcome.matched_rules = list(order_plan.matched_rules)
                 outcome.actions = [f"{rule}: {_action_text(a.kind, a.policy, a.tag)}"

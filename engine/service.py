@@ -293,16 +293,17 @@ class Service:
             chunk = list(ids[start:start + CHUNK])
             rows = conn.execute(select(orders).where(orders.c.id.in_(chunk))).all()
             lines: dict[str, list[Line]] = defaultdict(list)
-            for r in conn.execute(
-                select(order_lines).where(order_lines.c.order_id.in_(chunk))
+            for oid, sku, qty, reserved in conn.execute(
+                select(order_lines.c.order_id, order_lines.c.sku, order_lines.c.qty,
+                       order_lines.c.reserved).where(order_lines.c.order_id.in_(chunk))
                 .order_by(order_lines.c.order_id, order_lines.c.line_no)
-            ):
-                lines[r.order_id].append(Line(r.sku, r.qty, r.reserved))
+            ).fetchall():
+                lines[oid].append(Line(sku, qty, reserved))
             tags: dict[str, set[str]] = defaultdict(set)
             for oid, tag in conn.execute(
                 select(order_tags.c.order_id, order_tags.c.tag)
                 .where(order_tags.c.order_id.in_(chunk))
-            ):
+            ).fetchall():
                 tags[oid].add(tag)
             for r in rows:
                 out[r.id] = order_from_row(r, tuple(lines[r.id]), frozenset(tags[r.id]))
@@ -514,7 +515,7 @@ class Service:
             return list(conn.execute(query.order_by(orders.c.placed_at, orders.c.id)).scalars())
         wanted = list(dict.fromkeys(ids))
         states = dict(conn.execute(select(orders.c.id, orders.c.status)
-                                   .where(orders.c.id.in_(wanted))).tuples().all())
+                                   .where(orders.c.id.in_(wanted))).all())
         unknown = [oid for oid in wanted if oid not in states]
         if unknown:
             raise OperationFailed(f"no order with id {', '.join(map(repr, unknown))}")
@@ -575,7 +576,7 @@ class Service:
                                                      inventory.c.warehouse == wh)
                              .values(allocated=inventory.c.allocated - qty))
         before = dict(conn.execute(select(orders.c.id, orders.c.allocation_status)
-                                   .where(orders.c.id.in_(ids))).tuples().all())
+                                   .where(orders.c.id.in_(ids))).all())
         values: dict[str, Any] = {"allocation_status": AllocationStatus.UNALLOCATED,
                                   "updated_at": now}
         if new_status:
@@ -810,7 +811,7 @@ class Service:
             bulk.executemany(_DROP_TAG, ("t_order", "t_tag"), removes)
         if adds:
             existing = set(conn.execute(select(order_tags.c.order_id, order_tags.c.tag).where(
-                order_tags.c.order_id.in_(sorted({oid for oid, _ in adds})))).tuples())
+                order_tags.c.order_id.in_(sorted({oid for oid, _ in adds})))))
             bulk.insert(order_tags, ("order_id", "tag"),
                         [row for row in adds if row not in existing])
 
