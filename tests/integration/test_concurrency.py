@@ -103,15 +103,15 @@ def run_workers(url: str, rounds: int) -> list[list[str]]:
 def check_consistent(store: Store, shipped: list[list[str]]) -> None:
     with store.read() as conn:
         stock = {r.sku: r for r in conn.execute(select(inventory))}
-        held = dict(conn.execute(
+        held = {sku: total for sku, total in conn.execute(
             select(reservations.c.sku, func.sum(reservations.c.qty))
-            .group_by(reservations.c.sku)).tuples().all())
+            .group_by(reservations.c.sku))}
         per_line: dict[tuple[str, int], int] = defaultdict(int)
         for r in conn.execute(select(reservations)):
             per_line[(r.order_id, r.line_no)] += r.qty
         lines = conn.execute(select(order_lines)).all()
-        ship_status = dict(conn.execute(
-            select(orders.c.id, orders.c.status).where(orders.c.id.like("S%"))).tuples().all())
+        ship_status = {oid: state for oid, state in conn.execute(
+            select(orders.c.id, orders.c.status).where(orders.c.id.like("S%")))}
         ship_ledger = conn.execute(select(func.count()).select_from(ledger)
                                    .where(ledger.c.sku == "COLD")).scalar_one()
 
