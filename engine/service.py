@@ -219,6 +219,10 @@ class Service:
         ids = [o.id for o in new]
         if len(set(ids)) != len(ids):
             raise BadInput("the same order id appears twice in one import")
+        # The importers validate files; this guards every other caller (and the database).
+        bad = [o.id for o in new if not o.lines or any(x.qty <= 0 for x in o.lines)]
+        if bad:
+            raise BadInput(f"orders need at least one line and positive quantities: {bad[:10]}")
 
         def work(conn: Connection) -> int:
             taken = self._existing_ids(conn, ids)

@@ -914,3 +914,19 @@ class TestRefusals:
         assert issubclass(OperationFailed, DibsError) and issubclass(BadInput, DibsError)
         assert str(BadInput("bad file", ["f.csv:2: qty", "f.csv:3: sku"])) == (
             "bad file\nf.csv:2: qty\nf.csv:3: sku")
+
+
+def test_add_orders_refuses_empty_or_non_positive_lines(store: Store) -> None:
+    from engine.errors import BadInput
+    from engine.model import Line, Order
+    from engine.store import table_counts
+    from tests.helpers import T0
+
+    service = Service(store)
+    with store.read() as conn:
+        before = table_counts(conn)
+    for lines in ((), (Line("MUG", 0),), (Line("MUG", -2),)):
+        with pytest.raises(BadInput):
+            service.add_orders([Order("X", "shopify", T0, lines)])
+    with store.read() as conn:
+        assert table_counts(conn) == before
