@@ -136,4 +136,5 @@ def test_demo_runs(tmp_path: Path) -> None:
                             check=False)
     assert result.returncode == 0, result.stderr
     assert "allocated" in result.stdout
+    assert "What each rule did" in result.stdout and "express-first" in result.stdout
     assert not list(tmp_path.iterdir())  # the demo's database is thrown away
