@@ -8,7 +8,7 @@ reservations.covered) in step within the same transaction.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from engine import model
-from engine.bulk import Bulk
+from engine.bulk import Bulk, collector_paused
 from engine.errors import BadInput, OperationFailed
 from engine.model import AllocationStatus, Line, Order, OrderStatus, Policy, ShipTo, StockKey
 from engine.store import (
@@ -232,19 +232,23 @@ class Service:
                 raise BadInput(f"order id already exists: {shown}{more}; nothing imported "
                                "(dibs never overwrites an order on import)")
             now = self.clock()
-            for start in range(0, len(new), CHUNK * 5):
-                self._insert_orders(conn, new[start:start + CHUNK * 5], now, "order.created")
-                if progress:
-                    progress(min(start + CHUNK * 5, len(new)), len(new))
+            with collector_paused():
+                for start in range(0, len(new), CHUNK * 5):
+                    self._insert_orders(conn, new[start:start + CHUNK * 5], now,
+                                        "order.created")
+                    if progress:
+                        progress(min(start + CHUNK * 5, len(new)), len(new))
             return len(new)
 
         return self.store.transaction(work)
 
     def _existing_ids(self, conn: Connection, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
+        bulk = Bulk(conn)
         for start in range(0, len(ids), 5000):
             chunk = ids[start:start + 5000]
-            found.update(conn.execute(select(orders.c.id).where(orders.c.id.in_(chunk))).scalars())
+            found.update(r[0] for r in bulk.fetch_in("SELECT id FROM orders WHERE id IN ({in})",
+                                                     chunk))
         return found
 
     def _insert_orders(
@@ -413,12 +417,26 @@ class Service:
         decide on is the committed one; a chunk that needs stock rows not yet locked locks them
         too (a deadlock that may cause is retried whole by `Store.transaction`).
         """
+        with collector_paused():
+            self._allocate_chunks(conn, entries, total, report, progress)
+
+    def _allocate_chunks(
+        self,
+        conn: Connection,
+        entries: Iterable[QueueEntry],
+        total: int,
+        report: AllocationReport,
+        progress: Progress | None,
+    ) -> None:
         now = self.clock()
         bulk = Bulk(conn)
+        queue = list(entries)
+        bulk.stage_queue([e.order_id for e in queue])
         done = 0
         stock: dict[StockKey, list[int]] = {}
-        for chunk in _chunks(entries, CHUNK):
-            rows = self._lines_for(conn, [e.order_id for e in chunk])
+        for start in range(0, len(queue), CHUNK):
+            chunk = queue[start:start + CHUNK]
+            rows = self._lines_for(bulk, start, start + len(chunk) - 1)
             while missing := sorted(_stock_keys(rows) - stock.keys()):
                 self.store.lock_stock(conn, missing)
                 loaded = self._load_stock(conn, missing)
@@ -426,7 +444,7 @@ class Service:
                     stock[key] = list(loaded.get(key, (0, 0)))
                 if self.store.is_postgres:
                     # What we read before holding the locks may be stale: read it again.
-                    rows = self._lines_for(conn, [e.order_id for e in chunk])
+                    rows = self._lines_for(bulk, start, start + len(chunk) - 1)
             writes = _Writes(bulk, now)
             results = report.results
             for entry in chunk:
@@ -454,14 +472,13 @@ class Service:
                 progress(done, total)
 
     def _lines_for(
-        self, conn: Connection, ids: Sequence[str]
+        self, bulk: Bulk, first: int, last: int
     ) -> dict[str, tuple[str, str, list[tuple[int, str, int, int]]]]:
-        """Allocation status, warehouse and lines (line_no, sku, qty, reserved) of awaiting orders.
-
-        Read with one query per chunk, on the raw cursor: this is the batch run's hottest read.
-        """
+        """Allocation status, warehouse and lines (line_no, sku, qty, reserved) of the awaiting
+        orders at queue positions first..last (see `Bulk.stage_queue`): the hottest read of a
+        batch, so it runs on the raw cursor."""
         out: dict[str, tuple[str, str, list[tuple[int, str, int, int]]]] = {}
-        for oid, alloc, wh, line_no, sku, qty, reserved in Bulk(conn).fetch_in(_LINES_SQL, ids):
+        for oid, alloc, wh, line_no, sku, qty, reserved in bulk.query(_LINES_SQL, (first, last)):
             entry = out.get(oid)
             if entry is None:
                 entry = out[oid] = (alloc, wh, [])
@@ -848,8 +865,10 @@ class Service:
 
 _LINES_SQL = (
     "SELECT o.id, o.allocation_status, o.warehouse, l.line_no, l.sku, l.qty, l.reserved "
-    "FROM orders o JOIN order_lines l ON l.order_id = o.id "
-    "WHERE o.status = 'awaiting_fulfillment' AND o.id IN ({in}) ORDER BY o.id, l.line_no"
+    "FROM dibs_queue q JOIN orders o ON o.id = q.order_id "
+    "JOIN order_lines l ON l.order_id = o.id "
+    "WHERE q.pos BETWEEN ? AND ? AND o.status = 'awaiting_fulfillment' "
+    "ORDER BY q.pos, l.line_no"
 )
 _DROP_TAG = delete(order_tags).where(order_tags.c.order_id == bindparam("t_order"),
                                     order_tags.c.tag == bindparam("t_tag"))
@@ -913,17 +932,6 @@ class _Writes:
 def _stock_keys(rows: Mapping[str, tuple[str, str, list[tuple[int, str, int, int]]]]
                 ) -> set[StockKey]:
     return {(line[1], wh) for _, wh, lines in rows.values() for line in lines}
-
-
-def _chunks(items: Iterable[QueueEntry], size: int) -> Iterator[list[QueueEntry]]:
-    chunk: list[QueueEntry] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _ledger_row(at: datetime, order_id: str, line_no: int, sku: str, warehouse: str, delta: int,
