@@ -434,6 +434,7 @@ class Service:
         bulk.stage_queue([e.order_id for e in queue])
         done = 0
         stock: dict[StockKey, list[int]] = {}
+        touched: set[StockKey] = set()
         for start in range(0, len(queue), CHUNK):
             chunk = queue[start:start + CHUNK]
             rows = self._lines_for(bulk, start, start + len(chunk) - 1)
@@ -465,11 +466,14 @@ class Service:
                     writes.status[entry.order_id] = after
                 results.append({"id": entry.order_id, "before": before, "after": after})
             writes.flush()
-            bulk.executemany(_SET_ALLOCATED, ("k_alloc", "k_sku", "k_wh"),
-                             [(stock[k][1], k[0], k[1]) for k in sorted(writes.stock_keys)])
+            touched |= writes.stock_keys
             done += len(chunk)
             if progress:
                 progress(done, total)
+        # Counters last, once per (sku, warehouse): the transaction holds their locks anyway,
+        # and writing them per chunk was 20 times the updates for a 100k-order run.
+        bulk.executemany(_SET_ALLOCATED, ("k_alloc", "k_sku", "k_wh"),
+                         [(stock[k][1], k[0], k[1]) for k in sorted(touched)])
 
     def _lines_for(
         self, bulk: Bulk, first: int, last: int
