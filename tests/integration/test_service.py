@@ -930,3 +930,14 @@ def test_add_orders_refuses_empty_or_non_positive_lines(store: Store) -> None:
             service.add_orders([Order("X", "shopify", T0, lines)])
     with store.read() as conn:
         assert table_counts(conn) == before
+
+
+def test_batch_allocation_reports_progress(store: Store) -> None:
+    service = Service(store)
+    service.change_stock("MUG", "main", 10_000, "set")
+    service.add_orders([order(f"P{n:05d}", ("MUG", 1), minutes=n) for n in range(4500)])
+    seen: list[tuple[int, int]] = []
+    report = service.allocate(progress=lambda done, total: seen.append((done, total)))
+    assert len(report.results) == 4500
+    assert seen[-1] == (4500, 4500)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and len(seen) >= 3
