@@ -19,7 +19,8 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from engine import output
 from engine.errors import BadInput, DibsError, OperationFailed
 from engine.model import DEFAULT_WAREHOUSE, Policy
-from engine.service import AllocationReport, Service, order_json, parse_order_by
+from engine.records import AllocationReport, order_json, parse_order_by
+from engine.service import Service
 from engine.store import DEFAULT_URL, Store
 
 Handler = Callable[[argparse.Namespace], int]

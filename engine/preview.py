@@ -16,8 +16,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
 from engine.model import AllocationStatus, Order
+from engine.records import iso
 from engine.runner import Runner, TickResult
-from engine.service import Service, iso
+from engine.service import Service
 from engine.store import events, inventory, order_lines, orders, reservations
 from rules.explain import verdict
 from rules.ruleset import RuleSet

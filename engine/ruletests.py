@@ -16,8 +16,9 @@ from sqlalchemy import update
 from engine.errors import BadInput
 from engine.imports import check_order_mapping
 from engine.model import Order
+from engine.records import utcnow
 from engine.runner import Runner, TickResult
-from engine.service import Service, utcnow
+from engine.service import Service
 from engine.store import Store, events
 from rules.ruleset import RuleSet, RuleTest
 

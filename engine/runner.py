@@ -20,8 +20,9 @@ from sqlalchemy.engine import Connection
 
 from engine.errors import OperationFailed
 from engine.model import Order, OrderStatus, Policy
+from engine.records import Actor, AllocationReport, QueueEntry, utcnow
 from engine.scheduler import due_slot, wait_until_next
-from engine.service import Actor, AllocationReport, QueueEntry, Service, utcnow
+from engine.service import Service
 from engine.store import events, order_lines, orders, rule_runs
 from rules.ruleset import CompiledRule, RuleSet
 from rules.tick import TickPlan, plan_tick

@@ -2,27 +2,40 @@
 
 The decisions come from `engine.model`; this module reads the rows the model needs, applies
 what it decides and keeps the denormalised counters (inventory.allocated, order_lines.reserved,
-reservations.covered) in step within the same transaction.
+reservations.covered) in step within the same transaction. Batch allocation lives in
+`engine.batch`, bulk row access in `engine.rows`, the records it returns in `engine.records`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
-from engine import model
+from engine import batch, model
 from engine.bulk import Bulk, collector_paused
 from engine.errors import BadInput, OperationFailed
-from engine.model import AllocationStatus, Line, Order, OrderStatus, Policy, ShipTo, StockKey
+from engine.model import AllocationStatus, Order, OrderStatus, Policy, StockKey
+from engine.records import (
+    Actor,
+    AllocationReport,
+    Clock,
+    Progress,
+    QueueEntry,
+    iso,
+    ledger_row,
+    normal_decimal,
+    order_by_clauses,
+    order_json,
+    parse_order_by,
+    utcnow,
+)
+from engine.rows import existing_ids, insert_orders, load_orders, load_stock
 from engine.store import (
-    FIELD_COLUMNS,
     Store,
     events,
     inventory,
@@ -33,81 +46,7 @@ from engine.store import (
     reservations,
 )
 
-Clock = Callable[[], datetime]
-Progress = Callable[[int, int], None]  # (done, total)
-
-CHUNK = 2000  # orders per read/write batch: bounded memory, few round trips
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who or what caused a change: a person at the CLI, or a rule of a rule set."""
-
-    name: str = "cli"
-    rule: str | None = None
-    ruleset: str | None = None
-
-
-@dataclass(frozen=True)
-class QueueEntry:
-    """One order to allocate, with the policy and the actor (rule) that put it there."""
-
-    order_id: str
-    policy: Policy = Policy.LINES
-    actor: Actor = Actor()
-
-
-@dataclass
-class AllocationReport:
-    """What an allocation run did: status changes in processing order, and what it skipped."""
-
-    results: list[dict[str, str]] = field(default_factory=list)
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    reserved_units: int = 0
-
-    def counts(self) -> dict[str, int]:
-        tally: dict[str, int] = defaultdict(int)
-        for row in self.results:
-            tally[row["after"]] += 1
-        return dict(tally)
-
-    def as_json(self) -> dict[str, Any]:
-        return {"results": self.results, "skipped": self.skipped}
-
-
-def parse_order_by(text: str) -> list[tuple[str, bool]]:
-    """`"total desc, placed_at"` -> [("total", True), ("placed_at", False)]; bad keys exit 2."""
-    keys: list[tuple[str, bool]] = []
-    for part in text.split(","):
-        words = part.split()
-        if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")):
-            raise BadInput(f"--order-by: cannot read {part.strip()!r}; use 'field [asc|desc]'")
-        name = words[0]
-        if name not in FIELD_COLUMNS and name != "age":
-            import difflib
-
-            close = difflib.get_close_matches(name, [*FIELD_COLUMNS, "age"], n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise BadInput(f"--order-by: unknown field {name!r}{hint}")
-        keys.append((name, len(words) == 2 and words[1] == "desc"))
-    return keys
-
-
-def order_by_clauses(keys: Sequence[tuple[str, bool]]) -> list[ColumnElement[Any]]:
-    """SQL ORDER BY for order-by keys, missing values last, then id (FIFO's tie-break)."""
-    clauses: list[ColumnElement[Any]] = []
-    for name, desc in keys or [("placed_at", False)]:
-        if name == "age":  # older first means larger age: age asc is placed_at desc
-            column, desc = orders.c.placed_at, not desc
-        else:
-            column = FIELD_COLUMNS[name]
-        clauses.append((column.desc() if desc else column.asc()).nulls_last())
-    clauses.append(orders.c.id.asc())
-    return clauses
+CHUNK = batch.CHUNK
 
 
 class Service:
@@ -152,7 +91,7 @@ class Service:
     ) -> None:
         now = self.clock()
         keys = [(s, w) for s, w, _ in rows]
-        current = self._load_stock(conn, keys)
+        current = load_stock(conn, keys)
         changed: list[StockKey] = []
         event_rows = []
         for sku, warehouse, qty in rows:
@@ -174,26 +113,9 @@ class Service:
             conn.execute(insert(events), event_rows)
         self._recover(conn, changed)
 
-    def _load_stock(
-        self, conn: Connection, keys: Iterable[StockKey]
-    ) -> dict[StockKey, tuple[int, int]]:
-        wanted = set(keys)
-        if not wanted:
-            return {}
-        skus = sorted({s for s, _ in wanted})
-        out: dict[StockKey, tuple[int, int]] = {}
-        for start in range(0, len(skus), 5000):
-            rows = conn.execute(
-                select(inventory.c.sku, inventory.c.warehouse, inventory.c.on_hand,
-                       inventory.c.allocated).where(inventory.c.sku.in_(skus[start:start + 5000]))
-            )
-            for sku, wh, on_hand, allocated in rows:
-                if (sku, wh) in wanted:
-                    out[(sku, wh)] = (on_hand, allocated)
-        return out
 
     def _stock_rows(self, conn: Connection, keys: Sequence[StockKey]) -> list[dict[str, Any]]:
-        stock = self._load_stock(conn, keys)
+        stock = load_stock(conn, keys)
         out = []
         for sku, wh in keys:
             on_hand, allocated = stock.get((sku, wh), (0, 0))
@@ -225,7 +147,7 @@ class Service:
             raise BadInput(f"orders need at least one line and positive quantities: {bad[:10]}")
 
         def work(conn: Connection) -> int:
-            taken = self._existing_ids(conn, ids)
+            taken = existing_ids(conn, ids)
             if taken:
                 shown = ", ".join(sorted(taken)[:10])
                 more = f" and {len(taken) - 10} more" if len(taken) > 10 else ""
@@ -234,7 +156,7 @@ class Service:
             now = self.clock()
             with collector_paused():
                 for start in range(0, len(new), CHUNK * 5):
-                    self._insert_orders(conn, new[start:start + CHUNK * 5], now,
+                    insert_orders(conn, new[start:start + CHUNK * 5], now,
                                         "order.created")
                     if progress:
                         progress(min(start + CHUNK * 5, len(new)), len(new))
@@ -242,47 +164,7 @@ class Service:
 
         return self.store.transaction(work)
 
-    def _existing_ids(self, conn: Connection, ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        bulk = Bulk(conn)
-        for start in range(0, len(ids), 5000):
-            chunk = ids[start:start + 5000]
-            found.update(r[0] for r in bulk.fetch_in("SELECT id FROM orders WHERE id IN ({in})",
-                                                     chunk))
-        return found
 
-    def _insert_orders(
-        self, conn: Connection, batch: Sequence[Order], now: datetime, event: str | None
-    ) -> None:
-        bulk = Bulk(conn)
-        stamp = bulk.value(orders.c.created_at, now)
-        order_rows: list[tuple[Any, ...]] = []
-        line_rows: list[tuple[Any, ...]] = []
-        tag_rows: list[tuple[Any, ...]] = []
-        event_rows: list[tuple[Any, ...]] = []
-        to_time = bulk.processor(orders.c.placed_at)
-        to_json = bulk.processor(orders.c.attributes)
-        to_money = bulk.processor(orders.c.total)
-        no_attributes = to_json({})
-        empty = bulk.value(events.c.payload, {})
-        for o in batch:
-            order_rows.append((
-                o.id, o.channel, to_time(o.placed_at), o.status, o.allocation_status,
-                o.ship_to.name, o.ship_to.country, o.ship_to.state, o.ship_to.city,
-                o.ship_to.postal_code, o.shipping_method,
-                None if o.total is None else to_money(o.total), o.warehouse,
-                to_json(dict(o.attributes)) if o.attributes else no_attributes,
-                o.line_count, o.unit_count, stamp, stamp,
-            ))
-            for n, line in enumerate(o.lines, start=1):
-                line_rows.append((o.id, n, line.sku, line.qty, line.reserved))
-            tag_rows.extend((o.id, t) for t in sorted(o.tags))
-            if event:
-                event_rows.append((stamp, event, o.id, empty, False))
-        bulk.insert(orders, _ORDER_COLUMNS, order_rows)
-        bulk.insert(order_lines, ("order_id", "line_no", "sku", "qty", "reserved"), line_rows)
-        bulk.insert(order_tags, ("order_id", "tag"), tag_rows)
-        bulk.insert(events, ("at", "type", "order_id", "payload", "processed"), event_rows)
 
     def get_order(self, order_id: str, conn: Connection | None = None) -> Order:
         """The order with its lines (and how much of each is reserved); exit 1 if unknown."""
@@ -294,28 +176,21 @@ class Service:
             raise OperationFailed(f"no order with id {order_id!r}")
         return found[order_id]
 
+
     def load_orders(self, conn: Connection, ids: Sequence[str]) -> dict[str, Order]:
         """Whole orders by id (missing ids are simply absent)."""
-        out: dict[str, Order] = {}
-        for start in range(0, len(ids), CHUNK):
-            chunk = list(ids[start:start + CHUNK])
-            rows = conn.execute(select(orders).where(orders.c.id.in_(chunk))).all()
-            lines: dict[str, list[Line]] = defaultdict(list)
-            for oid, sku, qty, reserved in conn.execute(
-                select(order_lines.c.order_id, order_lines.c.sku, order_lines.c.qty,
-                       order_lines.c.reserved).where(order_lines.c.order_id.in_(chunk))
-                .order_by(order_lines.c.order_id, order_lines.c.line_no)
-            ).fetchall():
-                lines[oid].append(Line(sku, qty, reserved))
-            tags: dict[str, set[str]] = defaultdict(set)
-            for oid, tag in conn.execute(
-                select(order_tags.c.order_id, order_tags.c.tag)
-                .where(order_tags.c.order_id.in_(chunk))
-            ).fetchall():
-                tags[oid].add(tag)
-            for r in rows:
-                out[r.id] = order_from_row(r, tuple(lines[r.id]), frozenset(tags[r.id]))
-        return out
+        return load_orders(conn, ids)
+
+    def allocate_queue(
+        self,
+        conn: Connection,
+        entries: Iterable[QueueEntry],
+        total: int,
+        report: AllocationReport,
+        progress: Progress | None = None,
+    ) -> None:
+        """Allocate `entries` in queue order inside the caller's transaction (engine.batch)."""
+        batch.allocate_queue(self.store, conn, entries, report, self.clock, progress)
 
     def list_orders(
         self, statuses: Sequence[str] = (), channel: str | None = None
@@ -403,91 +278,8 @@ class Service:
             query = query.where(where)
         return list(conn.execute(query.order_by(*order_by_clauses(order_by))).scalars())
 
-    def allocate_queue(
-        self,
-        conn: Connection,
-        entries: Iterable[QueueEntry],
-        total: int,
-        report: AllocationReport,
-        progress: Progress | None = None,
-    ) -> None:
-        """Allocate orders one by one in the queue's order, inside the caller's transaction.
 
-        Stock rows are locked (PostgreSQL) before the orders are read, so the order state we
-        decide on is the committed one; a chunk that needs stock rows not yet locked locks them
-        too (a deadlock that may cause is retried whole by `Store.transaction`).
-        """
-        with collector_paused():
-            self._allocate_chunks(conn, entries, total, report, progress)
 
-    def _allocate_chunks(
-        self,
-        conn: Connection,
-        entries: Iterable[QueueEntry],
-        total: int,
-        report: AllocationReport,
-        progress: Progress | None,
-    ) -> None:
-        now = self.clock()
-        bulk = Bulk(conn)
-        queue = list(entries)
-        bulk.stage_queue([e.order_id for e in queue])
-        done = 0
-        stock: dict[StockKey, list[int]] = {}
-        touched: set[StockKey] = set()
-        for start in range(0, len(queue), CHUNK):
-            chunk = queue[start:start + CHUNK]
-            rows = self._lines_for(bulk, start, start + len(chunk) - 1)
-            while missing := sorted(_stock_keys(rows) - stock.keys()):
-                self.store.lock_stock(conn, missing)
-                loaded = self._load_stock(conn, missing)
-                for key in missing:
-                    stock[key] = list(loaded.get(key, (0, 0)))
-                if self.store.is_postgres:
-                    # What we read before holding the locks may be stale: read it again.
-                    rows = self._lines_for(bulk, start, start + len(chunk) - 1)
-            writes = _Writes(bulk, now)
-            results = report.results
-            for entry in chunk:
-                found = rows.get(entry.order_id)
-                if found is None:
-                    continue
-                before, warehouse, line_rows = found
-                if before in model.SETTLED:
-                    results.append({"id": entry.order_id, "before": before, "after": before})
-                    continue
-                grants, after = model.attempt([(sku, qty, res) for _, sku, qty, res in line_rows],
-                                              warehouse, stock, entry.policy)
-                for (line_no, sku, _qty, reserved), grant in zip(line_rows, grants, strict=True):
-                    if grant:
-                        writes.reserve(entry, line_no, sku, warehouse, grant, reserved)
-                        report.reserved_units += grant
-                if after != before:
-                    writes.status[entry.order_id] = after
-                results.append({"id": entry.order_id, "before": before, "after": after})
-            writes.flush()
-            touched |= writes.stock_keys
-            done += len(chunk)
-            if progress:
-                progress(done, total)
-        # Counters last, once per (sku, warehouse): the transaction holds their locks anyway,
-        # and writing them per chunk was 20 times the updates for a 100k-order run.
-        bulk.executemany(_SET_ALLOCATED, ("k_alloc", "k_sku", "k_wh"),
-                         [(stock[k][1], k[0], k[1]) for k in sorted(touched)])
-
-    def _lines_for(
-        self, bulk: Bulk, first: int, last: int
-    ) -> dict[str, tuple[str, str, list[tuple[int, str, int, int]]]]:
-        """Allocation status, warehouse and lines (line_no, sku, qty, reserved) of the awaiting
-        orders at queue positions first..last (see `Bulk.stage_queue`): the hottest read of a
-        batch, so it runs on the raw cursor."""
-        out: dict[str, tuple[str, str, list[tuple[int, str, int, int]]]] = {}
-        for oid, alloc, wh, line_no, sku, qty, reserved in bulk.query(_LINES_SQL, (first, last)):
-            entry = out.get(oid)
-            if entry is None:
-                entry = out[oid] = (alloc, wh, [])
-            entry[2].append((line_no, sku, qty, reserved))
-        return out
 
     def deallocate(
         self,
@@ -591,7 +383,7 @@ class Service:
             released[(r.sku, r.warehouse)] += r.qty
         if held:
             conn.execute(ledger.insert(), [
-                _ledger_row(now, r.order_id, r.line_no, r.sku, r.warehouse, -r.qty, operation,
+                ledger_row(now, r.order_id, r.line_no, r.sku, r.warehouse, -r.qty, operation,
                             actor) for r in held])
             conn.execute(delete(reservations).where(reservations.c.order_id.in_(ids)))
             conn.execute(update(order_lines).where(order_lines.c.order_id.in_(ids))
@@ -652,7 +444,7 @@ class Service:
 
     def _consume(self, conn: Connection, consumed: Mapping[StockKey, int]) -> None:
         """Take shipped units off the shelf; a SKU nobody stocked goes negative."""
-        existing = self._load_stock(conn, consumed.keys())
+        existing = load_stock(conn, consumed.keys())
         for (sku, wh), qty in sorted(consumed.items()):
             if (sku, wh) in existing:
                 conn.execute(update(inventory).where(inventory.c.sku == sku,
@@ -728,7 +520,7 @@ class Service:
         conn.execute(update(inventory).where(inventory.c.sku == line.sku,
                                              inventory.c.warehouse == order.warehouse)
                      .values(allocated=inventory.c.allocated - qty))
-        conn.execute(ledger.insert().values(**_ledger_row(
+        conn.execute(ledger.insert().values(**ledger_row(
             now, order.id, line_no, line.sku, order.warehouse, -qty, operation, actor)))
 
     def split(self, order_id: str, actor: Actor = Actor()) -> tuple[Order, Order]:
@@ -764,7 +556,7 @@ class Service:
                       lines=moved, ship_to=order.ship_to,
                       shipping_method=order.shipping_method, total=None, tags=order.tags,
                       warehouse=order.warehouse, attributes=order.attributes)
-        self._insert_orders(conn, [child], now, "order.created")
+        insert_orders(conn, [child], now, "order.created")
         self._recover(conn, [(line.sku, order.warehouse) for line in kept], also=[order_id])
         conn.execute(insert(events).values(at=now, type="order.updated", order_id=order_id,
                                            payload={"split_into": new_id}))
@@ -867,126 +659,9 @@ class Service:
 # ------------------------------------------------------------------------------------ helpers
 
 
-_LINES_SQL = (
-    "SELECT o.id, o.allocation_status, o.warehouse, l.line_no, l.sku, l.qty, l.reserved "
-    "FROM dibs_queue q JOIN orders o ON o.id = q.order_id "
-    "JOIN order_lines l ON l.order_id = o.id "
-    "WHERE q.pos BETWEEN ? AND ? AND o.status = 'awaiting_fulfillment' "
-    "ORDER BY q.pos, l.line_no"
-)
 _DROP_TAG = delete(order_tags).where(order_tags.c.order_id == bindparam("t_order"),
                                     order_tags.c.tag == bindparam("t_tag"))
-_ORDER_COLUMNS = (
-    "id", "channel", "placed_at", "status", "allocation_status", "ship_to_name",
-    "ship_to_country", "ship_to_state", "ship_to_city", "ship_to_postal_code", "shipping_method",
-    "total", "warehouse", "attributes", "line_count", "unit_count", "created_at", "updated_at",
-)
-_SET_RESERVED = (
-    update(order_lines)
-    .where(order_lines.c.order_id == bindparam("l_order"),
-           order_lines.c.line_no == bindparam("l_no"))
-    .values(reserved=bindparam("l_res"))
-)
-_SET_STATUS = (
-    update(orders).where(orders.c.id == bindparam("s_id"))
-    .values(allocation_status=bindparam("s_status"), updated_at=bindparam("s_at"))
-)
-_SET_ALLOCATED = (
-    update(inventory)
-    .where(inventory.c.sku == bindparam("k_sku"), inventory.c.warehouse == bindparam("k_wh"))
-    .values(allocated=bindparam("k_alloc"))
-)
-_RESERVATION_COLUMNS = ("order_id", "line_no", "sku", "warehouse", "qty", "covered",
-                        "reserved_at")
-_LEDGER_COLUMNS = ("at", "order_id", "line_no", "sku", "warehouse", "delta", "operation", "rule",
-                   "ruleset", "actor")
 
 
-class _Writes:
-    """The rows one allocation chunk writes, flushed with one executemany per table."""
-
-    def __init__(self, bulk: Bulk, now: datetime) -> None:
-        self.bulk = bulk
-        self.stamp = bulk.value(reservations.c.reserved_at, now)
-        self.covered = bulk.value(reservations.c.covered, True)
-        self.reservations: list[tuple[Any, ...]] = []
-        self.ledger: list[tuple[Any, ...]] = []
-        self.lines: list[tuple[Any, ...]] = []
-        self.status: dict[str, str] = {}
-        self.stock_keys: set[StockKey] = set()
-
-    def reserve(self, entry: QueueEntry, line_no: int, sku: str, warehouse: str, qty: int,
-                reserved: int) -> None:
-        oid, actor = entry.order_id, entry.actor
-        self.reservations.append((oid, line_no, sku, warehouse, qty, self.covered, self.stamp))
-        self.ledger.append((self.stamp, oid, line_no, sku, warehouse, qty, "allocate",
-                            actor.rule, actor.ruleset, actor.name))
-        self.lines.append((oid, line_no, reserved + qty))
-        self.stock_keys.add((sku, warehouse))
-
-    def flush(self) -> None:
-        bulk = self.bulk
-        bulk.insert(reservations, _RESERVATION_COLUMNS, self.reservations)
-        bulk.insert(ledger, _LEDGER_COLUMNS, self.ledger)
-        bulk.executemany(_SET_RESERVED, ("l_order", "l_no", "l_res"), self.lines)
-        bulk.executemany(_SET_STATUS, ("s_status", "s_at", "s_id"),
-                         [(status, self.stamp, oid) for oid, status in self.status.items()])
-
-
-def _stock_keys(rows: Mapping[str, tuple[str, str, list[tuple[int, str, int, int]]]]
-                ) -> set[StockKey]:
-    return {(line[1], wh) for _, wh, lines in rows.values() for line in lines}
-
-
-def _ledger_row(at: datetime, order_id: str, line_no: int, sku: str, warehouse: str, delta: int,
-                operation: str, actor: Actor) -> dict[str, Any]:
-    return {"at": at, "order_id": order_id, "line_no": line_no, "sku": sku,
-            "warehouse": warehouse, "delta": delta, "operation": operation,
-            "rule": actor.rule, "ruleset": actor.ruleset, "actor": actor.name}
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite gives back naive datetimes; everything we store is UTC."""
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def iso(value: datetime | None) -> str | None:
-    return None if value is None else aware(value).isoformat().replace("+00:00", "Z")
-
-
-def normal_decimal(value: Decimal) -> Decimal:
-    """100.5000 -> 100.50: money keeps two places at least, no trailing zeros beyond them."""
-    quantized = value.quantize(Decimal("0.01")) if value == value.quantize(Decimal("0.01")) \
-        else value.normalize()
-    return quantized
-
-
-def order_from_row(r: Any, lines: tuple[Line, ...], tags: frozenset[str]) -> Order:
-    return Order(
-        id=r.id, channel=r.channel, placed_at=aware(r.placed_at), lines=lines,
-        status=r.status, allocation_status=r.allocation_status,
-        ship_to=ShipTo(r.ship_to_name, r.ship_to_country, r.ship_to_state, r.ship_to_city,
-                       r.ship_to_postal_code),
-        shipping_method=r.shipping_method,
-        total=None if r.total is None else normal_decimal(Decimal(r.total)),
-        tags=tags, warehouse=r.warehouse, attributes=dict(r.attributes or {}),
-    )
-
-
-def order_json(order: Order) -> dict[str, Any]:
-    """SPEC §8 `orders show --json`."""
-    return {
-        "id": order.id, "channel": order.channel, "status": order.status,
-        "allocation_status": order.allocation_status, "placed_at": iso(order.placed_at),
-        "ship_to": {"name": order.ship_to.name, "country": order.ship_to.country,
-                    "state": order.ship_to.state, "city": order.ship_to.city,
-                    "postal_code": order.ship_to.postal_code},
-        "shipping_method": order.shipping_method,
-        "total": None if order.total is None else str(order.total),
-        "tags": sorted(order.tags), "warehouse": order.warehouse,
-        "attributes": dict(order.attributes),
-        "lines": [{"sku": x.sku, "qty": x.qty, "reserved": x.reserved} for x in order.lines],
-    }
-
-
-__all__ = ["Actor", "AllocationReport", "QueueEntry", "Service"]
+__all__ = ["Actor", "AllocationReport", "QueueEntry", "Service", "iso", "order_json",
+           "parse_order_by", "utcnow"]
