@@ -1,4 +1,4 @@
-"""Fixtures for the dsl tests: order doubles, plain dataclasses with the attributes rules read.
+"""Unit-test fixtures for dsl and rules: order doubles with the attributes rules read.
 
 The suite runs with --import-mode=importlib, so tests reach these through fixtures, not imports.
 """
