@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.engine import Connection
 
+from dsl.syntax import And, Condition, Matches, Not, Or
 from engine.errors import OperationFailed
 from engine.model import Order, OrderStatus, Policy
 from engine.records import Actor, AllocationReport, QueueEntry, utcnow
 from engine.scheduler import due_slot, wait_until_next
 from engine.service import Service
+from engine.sqlfilter import condition_clause
 from engine.store import events, order_lines, orders, rule_runs
 from rules.ruleset import CompiledRule, RuleSet
 from rules.tick import TickPlan, plan_tick
@@ -128,7 +130,7 @@ class Runner:
             slot = self._claim_slot(conn, rule, now)
             if slot is not None:
                 result.schedules.append((rule.name, slot))
-                fired_ids.append((rule, self._open_order_ids(conn)))
+                fired_ids.append((rule, self._open_order_ids(conn, self._prefilter(rule, now))))
         wanted = sorted({oid for _, ids in fired_ids for oid in ids})
         loaded = self.service.load_orders(conn, wanted)
         fired: list[tuple[CompiledRule, list[Order]]] = [
@@ -210,11 +212,27 @@ class Runner:
                         orders.c.status == OrderStatus.AWAITING_FULFILLMENT))
         return list(conn.execute(query).scalars())
 
-    def _open_order_ids(self, conn: Connection, unallocated_only: bool = False) -> list[str]:
+    def _open_order_ids(self, conn: Connection, where: ColumnElement[bool] | None = None,
+                        unallocated_only: bool = False) -> list[str]:
         query = select(orders.c.id).where(orders.c.status == OrderStatus.AWAITING_FULFILLMENT)
+        if where is not None:
+            query = query.where(where)
         if unallocated_only:
             query = query.where(orders.c.allocation_status == "unallocated")
         return list(conn.execute(query.order_by(orders.c.id)).scalars())
+
+    def _prefilter(self, rule: CompiledRule, now: datetime) -> ColumnElement[bool] | None:
+        """The rule's condition as SQL, so a schedule loads only the orders it can match.
+
+        The compiled predicate still decides (rules.tick), so this may only ever narrow to a
+        superset of the matches. PostgreSQL's regex dialect differs from Python's, so a
+        condition using `matches` is not pushed down there.
+        """
+        if rule.condition is None:
+            return None
+        if self.store.is_postgres and _uses_regex(rule.condition):
+            return None
+        return condition_clause(rule.condition, now)
 
     def _claim_slot(self, conn: Connection, rule: CompiledRule, now: datetime) -> datetime | None:
         """Record this rule's due slot; None when it is not due or another worker has it."""
@@ -231,17 +249,28 @@ class Runner:
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-        inserted = conn.execute(
+        # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
+        claimed = conn.execute(
             dialect_insert(rule_runs).values(rule=rule.name, slot=slot,
                                              ruleset=self.ruleset.hash, ran_at=now)
-            .on_conflict_do_nothing())
-        return slot if inserted.rowcount == 1 else None
+            .on_conflict_do_nothing().returning(rule_runs.c.rule)).first()
+        return slot if claimed is not None else None
 
     def next_schedule(self, now: datetime) -> datetime | None:
         """The earliest next fire time of any scheduled rule (for the run loop's sleep)."""
         times = [wait_until_next(r.trigger, self.ruleset.timezone, now)
                  for r in self.ruleset.scheduled_rules()]
         return min((t for t in times if t is not None), default=None)
+
+
+def _uses_regex(condition: Condition) -> bool:
+    if isinstance(condition, Matches):
+        return True
+    if isinstance(condition, And | Or):
+        return any(_uses_regex(item) for item in condition.items)
+    if isinstance(condition, Not):
+        return _uses_regex(condition.item)
+    return False
 
 
 def _by_rule(plan: TickPlan, ids: Iterable[str], kind: str) -> dict[str, list[str]]:
