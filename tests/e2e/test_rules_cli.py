@@ -63,3 +63,19 @@ def test_explain(dibs: Dibs) -> None:
     assert "short of stock" in text.stdout
     dibs("explain", "NOPE", expect=1)
     json.dumps(doc)
+
+
+def test_allocate_and_deallocate_where(dibs: Dibs) -> None:
+    _seed(dibs)
+    out = dibs.json("allocate", "--all", "--where", 'channel == "amazon"')
+    assert out["results"]
+    listed = {o["id"]: o for o in dibs.json("orders", "list")}
+    assert all(listed[r["id"]]["channel"] == "amazon" for r in out["results"])
+    untouched = [o for o in listed.values() if o["channel"] != "amazon"]
+    assert all(o["allocation_status"] == "unallocated" for o in untouched)
+    dibs("deallocate", "--where", 'channel == "amazon" and allocation_status == "allocated"')
+    after = dibs.json("orders", "list", "--channel", "amazon")
+    assert all(o["allocation_status"] in ("unallocated", "could_not_allocate",
+                                          "partially_allocated") for o in after)
+    bad = dibs("allocate", "--all", "--where", 'chanel == "amazon"', expect=2)
+    assert "--where:1:1" in bad.stderr and "channel" in bad.stderr
