@@ -1,0 +1,421 @@
+"""Order fields: validating each value, building an `Order` from a mapping, and the messages.
+
+Shared by every reader. The JSON and JSON Lines readers (`engine.import_json`) hand each object
+to `check_order_mapping`; the CSV reader (`engine.import_csv`) runs the same validators cell by
+cell; `dibs orders add` and rule-file test fixtures come in through
+`engine.imports.order_from_mapping`. A validator returns the clean value or raises `Invalid`
+with the rest of the sentence ("must be ..."), which the caller prefixes with where and what.
+
+Decisions (also in tests/unit/engine/test_imports.py):
+
+- Surrounding whitespace is stripped from every string value; an empty string is "absent".
+- `country` is normalised to upper case ("us" -> "US"); it must be two ASCII letters.
+- `placed_at`: ISO-8601; `Z` accepted; no zone means UTC; a bare date means midnight UTC;
+  absent means `now` (one instant for the whole file).
+- `total`: a decimal >= 0 with at most 4 decimal places, given as a number or a string.
+- `qty` / `on_hand`: integers, also accepted as digit strings; `qty` >= 1, `on_hand` >= 0 on
+  import (a negative count in a file is a mistake; `inventory adjust` can go below zero).
+  Both are capped at 2**31 - 1 so they fit a database INTEGER.
+- `id` may be given as a JSON integer (stored as its decimal string).
+- `status` is accepted only as `awaiting_fulfillment`, `allocation_status` only as
+  `unallocated`: an import creates new orders.
+- Attribute numbers with a fraction (JSON/JSONL) become `float` attributes: attributes are
+  free-form, with no money semantics. CSV attribute values stay strings (`engine.import_csv`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from engine.model import (
+    DEFAULT_WAREHOUSE,
+    AllocationStatus,
+    Line,
+    Order,
+    OrderStatus,
+    ShipTo,
+)
+
+Scalar = str | int | float | bool | None
+_T = TypeVar("_T")
+
+#: Top-level keys of an order object (SPEC §2).
+ORDER_KEYS = (
+    "id",
+    "channel",
+    "placed_at",
+    "status",
+    "allocation_status",
+    "ship_to",
+    "shipping_method",
+    "total",
+    "tags",
+    "warehouse",
+    "attributes",
+    "lines",
+)
+SHIP_TO_KEYS = ("name", "country", "state", "city", "postal_code")
+LINE_KEYS = ("sku", "qty")
+#: Largest quantity accepted: what a 32-bit database INTEGER holds.
+MAX_QTY = 2**31 - 1
+#: Money keeps 4 decimal places at most (the storage precision).
+_MONEY_STEP = Decimal("0.0001")
+
+
+class Invalid(Exception):
+    """One field is wrong; the message completes "<label> ..."."""
+
+
+_ORDER_KEY_SET = frozenset(ORDER_KEYS)
+_SHIP_TO_KEY_SET = frozenset(SHIP_TO_KEYS)
+_LINE_KEY_SET = frozenset(LINE_KEYS)
+NO_ADDRESS = ShipTo()
+NO_TAGS: frozenset[str] = frozenset()
+
+
+# --------------------------------------------------------------------------------------------
+# Building one order from a mapping (JSON, JSONL, YAML fixtures, the CLI)
+
+
+def check_order_mapping(
+    obj: object, where: str, now: datetime, problems: list[str]
+) -> Order | None:
+    """Like `engine.imports.order_from_mapping`, but appends problems and returns None instead."""
+    if not isinstance(obj, Mapping):
+        problems.append(f"{where}: expected an order object, got {_kind(obj)}")
+        return None
+    start = len(problems)
+    for key in obj:
+        if key not in _ORDER_KEY_SET:
+            problems.append(f"{where}: {_order_ref(obj)}{unknown_key(key, ORDER_KEYS)}")
+    # Validate the known fields even after an unknown key, so one pass reports everything.
+    order = _build_order(obj, where, now, problems)
+    return order if len(problems) == start else None
+
+
+def _build_order(
+    obj: Mapping[str, Any], where: str, now: datetime, problems: list[str]
+) -> Order | None:
+    """Validate every field of one order mapping; None (with problems added) if any is wrong."""
+    start = len(problems)
+    ref = _order_ref(obj)
+
+    def check(
+        column: str, convert: Callable[[object], _T], default: _T, required: bool = False
+    ) -> _T:
+        value = obj.get(column)
+        try:
+            if value is None:
+                if required:
+                    raise Invalid("is required")
+                return default
+            return convert(value)
+        except Invalid as exc:
+            problems.append(f"{where}: {ref}{column} {exc}")
+            return default
+
+    order_id = check("id", order_id_of, "", required=True)
+    channel = check("channel", _required_text, "", required=True)
+    placed_at = check("placed_at", _timestamp, now)
+    check("status", _new_status, None)
+    check("allocation_status", _new_allocation_status, None)
+    shipping_method = check("shipping_method", _text, None)
+    total = check("total", money, None)
+    tags: frozenset[str] = check("tags", _tags, NO_TAGS)
+    warehouse = check("warehouse", _text, None) or DEFAULT_WAREHOUSE
+    attributes: dict[str, Scalar] = check("attributes", _attributes, {})
+    ship_to = _ship_to(obj.get("ship_to"), where, ref, problems)
+    lines = _lines(obj.get("lines"), where, ref, problems)
+    if len(problems) > start:
+        return None
+    assert ship_to is not None and lines is not None  # else a problem was recorded
+    return Order(
+        id=order_id,
+        channel=channel,
+        placed_at=placed_at,
+        lines=lines,
+        ship_to=ship_to,
+        shipping_method=shipping_method,
+        total=total,
+        tags=tags,
+        warehouse=warehouse,
+        attributes=attributes,
+    )
+
+
+def _ship_to(value: object, where: str, ref: str, problems: list[str]) -> ShipTo | None:
+    if value is None:
+        return NO_ADDRESS
+    if not isinstance(value, Mapping):
+        problems.append(f"{where}: {ref}ship_to must be an object, got {_kind(value)}")
+        return None
+    ok = True
+    parts: dict[str, str | None] = {}
+    for key, part in value.items():
+        if key not in _SHIP_TO_KEY_SET:
+            problems.append(f"{where}: {ref}{unknown_key(key, SHIP_TO_KEYS, 'ship_to.')}")
+            ok = False
+            continue
+        try:
+            if part is not None:
+                parts[key] = country(part) if key == "country" else _text(part)
+        except Invalid as exc:
+            problems.append(f"{where}: {ref}ship_to.{key} {exc}")
+            ok = False
+    return ShipTo(**parts) if ok else None
+
+
+def _lines(value: object, where: str, ref: str, problems: list[str]) -> tuple[Line, ...] | None:
+    if value is None or (isinstance(value, list) and not value):
+        problems.append(f"{where}: {ref}needs at least one line")
+        return None
+    if not isinstance(value, list):
+        problems.append(f"{where}: {ref}lines must be a list, got {_kind(value)}")
+        return None
+    ok = True
+    lines: list[Line] = []
+    for index, item in enumerate(value):
+        prefix = f"lines[{index}]."
+        if not isinstance(item, Mapping):
+            problems.append(
+                f"{where}: {ref}lines[{index}] must be an object {{sku, qty}}, got {_kind(item)}"
+            )
+            ok = False
+            continue
+        for key in item:
+            if key not in _LINE_KEY_SET:
+                problems.append(f"{where}: {ref}{unknown_key(key, LINE_KEYS, prefix)}")
+                ok = False
+        sku: str | None = None
+        quantity = 0
+        try:
+            raw_sku = item.get("sku")
+            sku = None if raw_sku is None else _text(raw_sku)
+            if sku is None:
+                raise Invalid("is required")
+        except Invalid as exc:
+            problems.append(f"{where}: {ref}{prefix}sku {exc}")
+            ok = False
+        try:
+            quantity = qty(item.get("qty"))
+        except Invalid as exc:
+            problems.append(f"{where}: {ref}{prefix}qty {exc}")
+            ok = False
+        if ok and sku is not None:
+            lines.append(Line(sku, quantity))
+    return tuple(lines) if ok else None
+
+
+# --------------------------------------------------------------------------------------------
+# Field validators: value -> clean value, or raise Invalid("<rest of the sentence>")
+
+
+def _text(value: object) -> str | None:
+    if not isinstance(value, str):
+        raise Invalid(f"must be a string, got {_show(value)}")
+    return value.strip() or None
+
+
+def _required_text(value: object) -> str:
+    text = _text(value)
+    if text is None:
+        raise Invalid("must not be empty")
+    return text
+
+
+def order_id_of(value: object) -> str:
+    """An order id: a non-empty string, or an integer (kept as its decimal string)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # numeric ids are common in channel exports
+    return _required_text(value)
+
+
+def country(value: object) -> str | None:
+    """A two-letter country code, upper-cased; None when blank."""
+    text = _text(value)
+    if text is None:
+        return None
+    if len(text) != 2 or not text.isascii() or not text.isalpha():
+        hint = " (use the ISO-3166 alpha-2 code, e.g. US, GB, DE)"
+        raise Invalid(f"must be a two-letter country code, got {text!r}{hint}")
+    return text.upper()
+
+
+def _timestamp(value: object) -> datetime:
+    if isinstance(value, datetime):  # YAML fixtures parse unquoted timestamps themselves
+        return utc(value)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if not isinstance(value, str):
+        raise Invalid(f"must be an ISO-8601 timestamp string, got {_show(value)}")
+    return timestamp_text(value.strip())
+
+
+def timestamp_text(text: str) -> datetime:
+    """An ISO-8601 timestamp (already stripped) as an aware UTC datetime."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise Invalid(
+            f"must be an ISO-8601 timestamp such as 2026-11-28T14:30:00Z, got {text!r}"
+        ) from None
+    return utc(parsed)
+
+
+def utc(moment: datetime) -> datetime:
+    """The same instant in UTC; a naive datetime is taken to be UTC already."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return moment.replace(tzinfo=UTC)  # SPEC §2: no zone means UTC
+    return moment.astimezone(UTC)
+
+
+def money(value: object) -> Decimal:
+    """An amount >= 0 with at most 4 decimal places, from a number or a string."""
+    if isinstance(value, bool):
+        raise Invalid(f"must be a decimal number, got {_show(value)}")
+    try:
+        if isinstance(value, Decimal | int):
+            amount = Decimal(value)
+        elif isinstance(value, float):
+            amount = Decimal(repr(value))  # repr: 19.99, not 19.989999999999998436805981327779591
+        elif isinstance(value, str):
+            amount = Decimal(value.strip())
+        else:
+            raise Invalid(f"must be a decimal number, got {_show(value)}")
+    except InvalidOperation:
+        raise Invalid(f"must be a decimal number, got {_show(value)}") from None
+    if not amount.is_finite():
+        raise Invalid(f"must be a finite number, got {_show(value)}")
+    if amount < 0:
+        raise Invalid(f"must not be negative, got {_show(value)}")
+    try:
+        exact = amount.quantize(_MONEY_STEP) == amount
+    except InvalidOperation:  # too many digits to quantize: far beyond any real total
+        raise Invalid(f"is too large, got {_show(value)}") from None
+    if not exact:
+        raise Invalid(f"has more than 4 decimal places, got {_show(value)}")
+    return amount
+
+
+def qty(value: object) -> int:
+    """A line quantity: an integer (or digit string) from 1 to `MAX_QTY`."""
+    return count(value, minimum=1, what="a positive integer")
+
+
+def count(value: object, minimum: int, what: str) -> int:
+    """An integer (or digit string) from `minimum` to `MAX_QTY`; `what` describes it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and (text := value.strip()).isascii() and text.isdigit():
+        number = int(text)
+    else:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise Invalid("is required")
+        raise Invalid(f"must be {what}, got {_show(value)}")
+    if number < minimum:
+        raise Invalid(f"must be {what}, got {number}")
+    if number > MAX_QTY:
+        raise Invalid(f"is too large (at most {MAX_QTY}), got {number}")
+    return number
+
+
+def _tags(value: object) -> frozenset[str]:
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise Invalid(f"must be a list of strings, got {_show(value)}")
+    tags: set[str] = set()
+    for tag in value:
+        if not isinstance(tag, str):
+            raise Invalid(f"must be a list of strings, got an element {_show(tag)}")
+        cleaned = tag.strip()
+        if cleaned:  # "vip;;gift" and trailing separators are harmless
+            tags.add(cleaned)
+    return frozenset(tags)
+
+
+def _attributes(value: object) -> dict[str, Scalar]:
+    if not isinstance(value, Mapping):
+        raise Invalid(f"must be an object of scalar values, got {_show(value)}")
+    clean: dict[str, Scalar] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key.strip():
+            raise Invalid(f"keys must be non-empty strings, got {_show(key)}")
+        if isinstance(item, Decimal):
+            item = float(item)  # attributes are free-form: no money semantics
+        if isinstance(item, float) and not math.isfinite(item):
+            raise Invalid(f"{key!r} must be a finite number, got {item}")
+        if item is not None and not isinstance(item, str | int | float | bool):
+            raise Invalid(
+                f"{key!r} must be a string, number, true/false or null, got {_kind(item)}"
+            )
+        clean[key] = item
+    return clean
+
+
+def _new_status(value: object) -> None:
+    if value != OrderStatus.AWAITING_FULFILLMENT:
+        raise Invalid(
+            f"must be 'awaiting_fulfillment' (an import creates new orders), got {_show(value)}"
+        )
+
+
+def _new_allocation_status(value: object) -> None:
+    if value != AllocationStatus.UNALLOCATED:
+        raise Invalid(f"must be 'unallocated' (an import creates new orders), got {_show(value)}")
+
+
+# --------------------------------------------------------------------------------------------
+# Messages
+
+
+def unknown_key(key: object, known: Sequence[str], prefix: str = "", what: str = "key") -> str:
+    """'unknown key ...' with the closest known name as a hint, or the list of known ones."""
+    text = str(key)
+    close = difflib.get_close_matches(text, known, n=1, cutoff=0.6)
+    hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; known: {', '.join(known)}"
+    return f"unknown {what} '{prefix}{text}'{hint}"
+
+
+def _order_ref(obj: Mapping[str, Any]) -> str:
+    raw_id = obj.get("id")
+    if isinstance(raw_id, str) and raw_id.strip():
+        return f"order {raw_id.strip()!r}: "
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        return f"order '{raw_id}': "
+    return ""
+
+
+def _show(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, str | int | float | bool) or value is None:
+        return json.dumps(value) if not isinstance(value, str) else repr(value)
+    return _kind(value)
+
+
+def _kind(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false"}
+    for kind, label in names.items():
+        if isinstance(value, kind):
+            return label
+    if value is None:
+        return "null"
+    if isinstance(value, int | float | Decimal):
+        return "a number"
+    return type(value).__name__
+
+
+def plural(number: int, noun: str) -> str:
+    """"1 problem", "2 problems"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def line_of(where: str) -> str:
+    """"line 12" from "<file>:12", for pointing at an earlier row of the same file."""
+    # `where` is "<file>:<line>"; the file is already named at the start of the message.
+    return f"line {where.rpartition(':')[2]}"

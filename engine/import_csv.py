@@ -1,0 +1,406 @@
+"""Reading CSV files: orders (one row per order *line*) and inventory.
+
+- Orders: required columns `id,channel,placed_at,sku,qty`; optional
+  `ship_to_name,country,state,city,postal_code,shipping_method,total,tags,warehouse`
+  (also spelled `ship_to.<part>` / `ship_to_<part>`), and `attr.<key>` or `attributes.<key>` for
+  attributes. Rows sharing an `id` form one order. Line 1 is the header.
+- Inventory: `sku,on_hand[,warehouse]`, header required. The warehouse defaults to `main`; the
+  same `(sku, warehouse)` twice is a problem.
+
+Every problem is appended as `<file>:<line>: <message>` (the physical line a row starts on) for
+`engine.imports`, which refuses the whole file. Cells are validated by `engine.fields`.
+
+Decisions (also in tests/unit/engine/test_imports.py):
+
+- Order-level cells may be left blank on an order's continuation rows (as shop exports do);
+  a non-blank cell must equal the order's other non-blank cells for that column.
+- `tags` are separated by `;` or `|` (both accepted, so neither can appear inside a tag).
+- Attribute values stay strings (no type guessing: "00123" must not become 123); use JSON
+  for typed attributes.
+"""
+
+from __future__ import annotations
+
+import csv
+import operator
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple, TextIO
+
+from engine.fields import (
+    MAX_QTY,
+    NO_ADDRESS,
+    NO_TAGS,
+    SHIP_TO_KEYS,
+    Invalid,
+    count,
+    country,
+    line_of,
+    money,
+    qty,
+    timestamp_text,
+    unknown_key,
+)
+from engine.model import DEFAULT_WAREHOUSE, Line, Order, ShipTo
+
+_TAG_SPLIT = re.compile(r"[;|]")
+
+
+# --------------------------------------------------------------------------------------------
+# Orders CSV
+
+# Accepted spellings of the ship_to columns: the short names, and the rule-language names.
+_SHIP_TO_COLUMNS = {
+    **{part: part for part in ("country", "state", "city", "postal_code")},
+    **{f"ship_to_{part}": part for part in SHIP_TO_KEYS},
+    **{f"ship_to.{part}": part for part in SHIP_TO_KEYS},
+}
+_ORDER_LEVEL_COLUMNS = ("channel", "placed_at", "shipping_method", "total", "tags", "warehouse")
+_REQUIRED_COLUMNS = ("id", "channel", "placed_at", "sku", "qty")
+_KNOWN_COLUMNS = (
+    *_REQUIRED_COLUMNS,
+    "ship_to_name",
+    "country",
+    "state",
+    "city",
+    "postal_code",
+    "shipping_method",
+    "total",
+    "tags",
+    "warehouse",
+)
+_ATTRIBUTE_PREFIXES = ("attr.", "attributes.")
+
+
+def _split_tags(text: str) -> frozenset[str]:
+    return frozenset(tag for part in _TAG_SPLIT.split(text) if (tag := part.strip()))
+
+
+# How an order-level column's (stripped, non-blank) text becomes a value; others stay text.
+_COLUMN_CONVERTERS: dict[str, Callable[[str], object]] = {
+    "placed_at": timestamp_text,
+    "total": money,
+    "tags": _split_tags,
+    "country": country,
+}
+
+
+_TOP, _SHIP_TO, _ATTRIBUTES = 0, 1, 2
+
+
+class _Column(NamedTuple):
+    """An order-level CSV column: its name in messages, and where its value goes.
+
+    A tuple, not a dataclass: the per-order loop unpacks it, which is the cheapest access.
+    """
+
+    header: str
+    target: int  # _TOP | _SHIP_TO | _ATTRIBUTES
+    key: str
+    convert: Callable[[str], object] | None
+
+
+@dataclass(frozen=True)
+class _CsvLayout:
+    i_sku: int
+    i_qty: int
+    # Cells 0.. of `pick(row)` are: the id, then one per column of `columns[1:]`.
+    pick: Callable[[Sequence[str]], tuple[str, ...]]
+    columns: tuple[_Column, ...]
+
+
+class _CsvOrder:
+    """The rows of one order id collected so far."""
+
+    __slots__ = ("first", "lines", "raw", "values")
+
+    def __init__(self, first: int, raw: tuple[str, ...]) -> None:
+        self.first = first  # line of its first row
+        self.raw = raw  # order-level cells of the first row
+        # Built only once a later row's cells differ from `raw`: position -> (value, line).
+        self.values: dict[int, tuple[str, int]] | None = None
+        self.lines: list[Line] | None = []  # None once a line was invalid
+
+
+def read_orders_csv(handle: TextIO, name: str, now: datetime, problems: list[str]) -> list[Order]:
+    """The valid orders of an orders CSV; every problem is appended to `problems`."""
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None:
+        problems.append(f"{name}:1: empty file, expected a header: {','.join(_REQUIRED_COLUMNS)}")
+        return []
+    layout = _orders_layout(header, f"{name}:1", problems)
+    if layout is None:
+        return []
+    i_sku, i_qty, pick = layout.i_sku, layout.i_qty, layout.pick
+    width = len(header)
+    groups: dict[str, _CsvOrder] = {}
+    previous_end = reader.line_num
+    # The hot loop: plain local names and string methods only, since a benchmark file has
+    # hundreds of thousands of rows.
+    for row in reader:
+        # A row starts on the physical line after the previous one ended (quoted fields may
+        # span lines), which is the line a user sees in an editor.
+        line = previous_end + 1
+        previous_end = reader.line_num
+        if len(row) != width:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line
+            problems.append(
+                f"{name}:{line}: expected {width} columns as in the header, got {len(row)}"
+            )
+            continue
+        raw = pick(row)
+        order_id = raw[0].strip()
+        if not order_id:
+            problems.append(f"{name}:{line}: id is required")
+            continue
+        group = groups.get(order_id)
+        if group is None:
+            group = groups[order_id] = _CsvOrder(line, raw)
+        elif raw != group.raw:
+            _merge_row(group, layout.columns, raw, line, f"{name}:{line}", order_id, problems)
+        sku = row[i_sku].strip()
+        qty_text = row[i_qty].strip()
+        if sku and qty_text.isdigit() and qty_text.isascii() and group.lines is not None:
+            qty = int(qty_text)
+            if 0 < qty <= MAX_QTY:
+                group.lines.append(Line(sku, qty))
+                continue
+        if _line_problems(sku, qty_text, f"{name}:{line}: order {order_id!r}: ", problems):
+            group.lines = None
+    orders: list[Order] = []
+    for order_id, group in groups.items():
+        order = _csv_order(order_id, group, layout.columns, name, now, problems)
+        if order is not None:
+            orders.append(order)
+    return orders
+
+
+def _line_problems(sku: str, qty_text: str, prefix: str, problems: list[str]) -> bool:
+    """Report what is wrong with one CSV line; False when nothing is (a valid later line)."""
+    start = len(problems)
+    if not sku:
+        problems.append(f"{prefix}sku is required")
+    try:
+        qty(qty_text)
+    except Invalid as exc:
+        problems.append(f"{prefix}qty {exc}")
+    return len(problems) > start
+
+
+def _orders_layout(header: list[str], where: str, problems: list[str]) -> _CsvLayout | None:
+    start = len(problems)
+    index: dict[str, int] = {}
+    positions: list[int] = []
+    columns: list[_Column] = [_Column("id", _TOP, "id", None)]
+    attribute_columns: dict[str, str] = {}
+    for i, cell in enumerate(header):
+        raw_name = cell.strip()
+        lower = raw_name.lower()
+        prefix = next((p for p in _ATTRIBUTE_PREFIXES if lower.startswith(p)), None)
+        if prefix is not None:
+            key = raw_name[len(prefix) :]  # attribute keys keep their case
+            if not key.strip():
+                problems.append(f"{where}: column {raw_name!r} names no attribute")
+            elif key in attribute_columns:
+                problems.append(
+                    f"{where}: attribute {key!r} appears twice "
+                    f"(columns {attribute_columns[key]!r} and {raw_name!r})"
+                )
+            else:
+                attribute_columns[key] = raw_name
+                positions.append(i)
+                columns.append(_Column(raw_name, _ATTRIBUTES, key, None))
+            continue
+        part = _SHIP_TO_COLUMNS.get(lower)
+        canonical = lower if part is None else ("ship_to_name" if part == "name" else part)
+        if part is None and canonical not in _KNOWN_COLUMNS:
+            known = [*_KNOWN_COLUMNS, "attr.<key>"]
+            problems.append(f"{where}: {unknown_key(raw_name, known, what='column')}")
+            continue
+        if canonical in index:
+            problems.append(f"{where}: column {canonical!r} appears twice")
+            continue
+        index[canonical] = i
+        convert = _COLUMN_CONVERTERS.get(canonical)
+        if part is not None:
+            positions.append(i)
+            columns.append(_Column(canonical, _SHIP_TO, part, convert))
+        elif canonical in _ORDER_LEVEL_COLUMNS:
+            positions.append(i)
+            columns.append(_Column(canonical, _TOP, canonical, convert))
+    missing = [c for c in _REQUIRED_COLUMNS if c not in index]
+    if missing:
+        problems.append(
+            f"{where}: missing required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} (the header needs {','.join(_REQUIRED_COLUMNS)})"
+        )
+    if len(problems) > start:
+        return None
+    # itemgetter picks the cells in C; with the id always first it returns a tuple.
+    pick = operator.itemgetter(index["id"], *positions)
+    return _CsvLayout(index["sku"], index["qty"], pick, tuple(columns))
+
+
+def _merge_row(
+    group: _CsvOrder,
+    columns: Sequence[_Column],
+    raw: tuple[str, ...],
+    line: int,
+    where: str,
+    order_id: str,
+    problems: list[str],
+) -> None:
+    """Fold a continuation row's order-level cells in; a blank cell means "as the other rows"."""
+    values = group.values
+    if values is None:
+        values = group.values = {
+            pos: (text, group.first)
+            for pos, cell in enumerate(group.raw)
+            if pos and (text := cell.strip())
+        }
+    for pos in range(1, len(raw)):
+        value = raw[pos].strip()
+        if not value:
+            continue
+        known = values.get(pos)
+        if known is None:
+            values[pos] = (value, line)
+        elif known[0] != value:
+            problems.append(
+                f"{where}: order {order_id!r}: {columns[pos].header} {value!r} differs from "
+                f"{known[0]!r} on line {known[1]} (every row of an order must agree)"
+            )
+
+
+def _csv_order(
+    order_id: str,
+    group: _CsvOrder,
+    columns: Sequence[_Column],
+    name: str,
+    now: datetime,
+    problems: list[str],
+) -> Order | None:
+    """Convert one order's merged order-level cells, reporting each at the row it came from."""
+    first = group.first
+    if group.values is None:  # every row agreed with the first: the common, fast case
+        texts = [cell.strip() for cell in group.raw]
+        from_line = None
+    else:
+        blank = ("", first)
+        merged = [group.values.get(pos, blank) for pos in range(len(group.raw))]
+        texts = [text for text, _ in merged]
+        from_line = [line for _, line in merged]
+    ok = group.lines is not None
+    top: dict[str, Any] = {}
+    ship_to: dict[str, Any] = {}
+    attributes: dict[str, Any] = {}  # CSV attribute values are always text
+    targets = (top, ship_to, attributes)
+    for pos in range(1, len(texts)):
+        text = texts[pos]
+        if not text:
+            continue
+        header, target, key, convert = columns[pos]
+        if convert is None:
+            targets[target][key] = text
+            continue
+        try:
+            targets[target][key] = convert(text)
+        except Invalid as exc:
+            line = first if from_line is None else from_line[pos]
+            problems.append(f"{name}:{line}: order {order_id!r}: {header} {exc}")
+            ok = False
+    if "channel" not in top:
+        problems.append(f"{name}:{first}: order {order_id!r}: channel is required")
+        return None
+    if not ok or group.lines is None:
+        return None
+    return Order(
+        id=order_id,
+        channel=top["channel"],
+        placed_at=top.get("placed_at", now),
+        lines=tuple(group.lines),
+        ship_to=ShipTo(**ship_to) if ship_to else NO_ADDRESS,
+        shipping_method=top.get("shipping_method"),
+        total=top.get("total"),
+        tags=top.get("tags", NO_TAGS),
+        warehouse=top.get("warehouse", DEFAULT_WAREHOUSE),
+        attributes=attributes,
+    )
+
+
+
+# --------------------------------------------------------------------------------------------
+# Inventory CSV
+
+_INVENTORY_COLUMNS = ("sku", "on_hand", "warehouse")
+
+
+def read_inventory_csv(
+    handle: TextIO, name: str, problems: list[str]
+) -> list[tuple[str, str, int]]:
+    """`(sku, warehouse, on_hand)` rows of an inventory CSV; problems go to `problems`."""
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None:
+        problems.append(f"{name}:1: empty file, expected a header: sku,on_hand[,warehouse]")
+        return []
+    index: dict[str, int] = {}
+    for i, cell in enumerate(header):
+        column = cell.strip().lower()
+        if column not in _INVENTORY_COLUMNS:
+            problems.append(
+                f"{name}:1: {unknown_key(cell.strip(), _INVENTORY_COLUMNS, what='column')}"
+            )
+        elif column in index:
+            problems.append(f"{name}:1: column {column!r} appears twice")
+        else:
+            index[column] = i
+    missing = [c for c in ("sku", "on_hand") if c not in index]
+    if missing:
+        problems.append(
+            f"{name}:1: missing required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} (the header needs sku,on_hand[,warehouse])"
+        )
+    if problems:
+        return []
+    i_sku, i_on_hand, i_warehouse = index["sku"], index["on_hand"], index.get("warehouse")
+    width = len(header)
+    rows: list[tuple[str, str, int]] = []
+    seen: dict[tuple[str, str], str] = {}
+    previous_end = reader.line_num
+    for row in reader:
+        where = f"{name}:{previous_end + 1}"
+        previous_end = reader.line_num
+        if len(row) != width:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            problems.append(f"{where}: expected {width} columns as in the header, got {len(row)}")
+            continue
+        sku = row[i_sku].strip()
+        warehouse = (row[i_warehouse].strip() if i_warehouse is not None else "") or (
+            DEFAULT_WAREHOUSE
+        )
+        ok = True
+        if not sku:
+            problems.append(f"{where}: sku is required")
+            ok = False
+        try:
+            on_hand = count(row[i_on_hand], minimum=0, what="a whole number >= 0")
+        except Invalid as exc:
+            problems.append(f"{where}: on_hand {exc}")
+            ok = False
+        if not ok:
+            continue
+        first = seen.setdefault((sku, warehouse), where)
+        if first is not where:
+            problems.append(
+                f"{where}: duplicate sku {sku!r} in warehouse {warehouse!r} "
+                f"(first on {line_of(first)})"
+            )
+            continue
+        rows.append((sku, warehouse, on_hand))
+    return rows
