@@ -14,7 +14,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from types import FrameType
 
 from apscheduler.triggers.base import BaseTrigger
@@ -48,7 +48,8 @@ def ap_trigger(trigger: Trigger, tz: tzinfo) -> BaseTrigger:
         return IntervalTrigger(seconds=int(step.total_seconds()),
                                start_date=_EPOCH.replace(tzinfo=tz), timezone=tz)
     if isinstance(trigger, DailyTrigger):
-        return APCron(hour=trigger.hour, minute=trigger.minute, second=0, timezone=tz)
+        return _OncePerWallTime(APCron(hour=trigger.hour, minute=trigger.minute, second=0,
+                                       timezone=tz))
     if isinstance(trigger, CronTrigger):
         spec = parse_cron(trigger.expr)
         common = {"minute": _field(spec.minutes), "hour": _field(spec.hours),
@@ -56,19 +57,53 @@ def ap_trigger(trigger: Trigger, tz: tzinfo) -> BaseTrigger:
         weekdays = None if spec.weekdays is None else ",".join(
             sorted({_DAY_NAMES[d % 7] for d in spec.weekdays}, key=_DAY_NAMES.index))
         days = _field(spec.days)
+        cron: BaseTrigger = APCron(day=days, day_of_week=weekdays, **common)
         if days is not None and weekdays is not None:
-            return OrTrigger([APCron(day=days, **common), APCron(day_of_week=weekdays, **common)])
-        return APCron(day=days, day_of_week=weekdays, **common)
+            cron = OrTrigger([APCron(day=days, **common), APCron(day_of_week=weekdays, **common)])
+        # As in cron: a job at a fixed hour runs once when DST repeats that hour; an hourly
+        # (`*` hour) job runs in both real hours.
+        return cron if spec.hours is None else _OncePerWallTime(cron)
     raise TypeError(f"not a schedule: {trigger!r}")
 
 
+class _OncePerWallTime(BaseTrigger):  # type: ignore[misc]
+    """A fixed wall-clock schedule that fires once when a DST fall-back repeats its time.
+
+    APScheduler's CronTrigger fires at 01:30 EDT and again at 01:30 EST on the fall-back day,
+    so `daily at 01:30` would run twice that day; the second (fold=1) occurrence is skipped.
+    """
+
+    def __init__(self, inner: BaseTrigger) -> None:
+        self.inner = inner
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime
+                           ) -> datetime | None:
+        fire: datetime | None = self.inner.get_next_fire_time(None, now)
+        while fire is not None and _repeated_wall_time(fire):
+            fire = self.inner.get_next_fire_time(None, fire.astimezone(UTC) + timedelta(seconds=1))
+        return fire
+
+
+def _repeated_wall_time(moment: datetime) -> bool:
+    """True for the second occurrence of a wall time that a DST fall-back repeats."""
+    first = moment.replace(fold=0)
+    return moment.fold == 1 and first.utcoffset() != moment.utcoffset()
+
+
 def next_fire(trigger: BaseTrigger, after: datetime) -> datetime | None:
-    """The first fire time strictly after `after`."""
+    """The first fire time strictly after `after`, in UTC.
+
+    All stepping and comparing is done in UTC: two aware datetimes of the same zone compare by
+    wall clock (fold ignored), so in a DST fall-back hour 01:30 EST would not count as later
+    than 01:30 EDT and the loop below never ended. Slots are stored in UTC too (SQLite keeps
+    no offset, and the runner reads a stored slot back as UTC).
+    """
+    after = after.astimezone(UTC)
     fire: datetime | None = trigger.get_next_fire_time(None, after)
     # APScheduler may return `after` itself when it is a fire time: step past it.
-    while fire is not None and fire <= after:
-        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
-    return fire
+    while fire is not None and fire.astimezone(UTC) <= after:
+        fire = trigger.get_next_fire_time(None, fire.astimezone(UTC) + timedelta(seconds=1))
+    return None if fire is None else fire.astimezone(UTC)
 
 
 def latest_fire(trigger: BaseTrigger, now: datetime, since: datetime | None) -> datetime | None:
