@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from dsl.syntax import And, Condition, Matches, Not, Or
 from engine.errors import OperationFailed
 from engine.model import Order, OrderStatus, Policy
-from engine.records import Actor, AllocationReport, QueueEntry, utcnow
+from engine.records import Actor, AllocationReport, QueueEntry
 from engine.scheduler import due_slot, wait_until_next
 from engine.service import Service
 from engine.sqlfilter import condition_clause
@@ -93,11 +93,13 @@ class Runner:
     """Runs ticks of one rule set against one store."""
 
     def __init__(self, service: Service, ruleset: RuleSet,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.service = service
         self.store = service.store
         self.ruleset = ruleset
-        self.clock = clock
+        # Default to the service's clock: `dibs run` builds Runner(service, ruleset), and with
+        # DIBS_CLOCK_FILE the schedules must follow the same clock as the ledger and events.
+        self.clock = clock or service.clock
         self.actor_name = "rules"
 
     # ------------------------------------------------------------------------------ the tick
