@@ -416,3 +416,33 @@ def test_where_clause_errors_name_the_column(text: str, column: int, words: list
     for word in words:
         assert word in shown, shown
     assert "then allocate" not in shown and "when new order" not in shown
+
+
+ROUNDING = [
+    ("total < 100.00005", {"R0"}),
+    ("total <= 100.00005", {"R0"}),
+    ("total > 100.00005", {"R1", "R2"}),
+    ("total >= 100.00005", {"R1", "R2"}),
+    ("total > 100.00015", {"R2"}),
+    ("total < 100.00015", {"R0", "R1"}),
+    ("total == 100.0001", {"R1"}),
+    ("total != 100.00005", {"R0", "R1", "R2"}),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ROUNDING, ids=[c[0] for c in ROUNDING])
+def test_literals_finer_than_the_column_round_the_exact_way(
+        store: Store, text: str, expected: set[str]) -> None:
+    from decimal import Decimal
+
+    from tests.helpers import order
+
+    batch = [order("R0", ("A", 1), total=Decimal("100.0000")),
+             order("R1", ("A", 1), total=Decimal("100.0001")),
+             order("R2", ("A", 1), total=Decimal("100.0002"))]
+    Service(store).add_orders(batch)
+    condition = parse_rule(f"when new order if {text} then allocate").condition
+    assert condition is not None
+    ids = [o.id for o in batch]
+    assert _selected(store, condition, ids) == expected
+    assert _accepted(store, condition, ids) == expected
