@@ -21,6 +21,7 @@ from dsl.syntax import (
     Compare,
     Condition,
     Contains,
+    EveryTrigger,
     FieldRef,
     InList,
     Literal,
@@ -126,9 +127,27 @@ def resolve_field(ref: FieldRef, vocabulary: Vocabulary) -> FieldSpec:
     )
 
 
+#: The longest `every` interval, per unit: ten years. Longer ones overflow date arithmetic, and
+#: nobody schedules a rule less often than that.
+MAX_EVERY = {"minutes": 3650 * 24 * 60, "hours": 3650 * 24, "days": 3650}
+
+
 def check_rule(rule: Rule, vocabulary: Vocabulary) -> list[DslTypeError]:
-    """Every type problem of a rule: its condition and its ``order by`` keys."""
+    """Every type problem of a rule: its schedule, its condition and its ``order by`` keys."""
     errors = check_condition(rule.condition, vocabulary)
+    trigger = rule.trigger
+    if isinstance(trigger, EveryTrigger):
+        limit = MAX_EVERY[trigger.unit]
+        if trigger.amount > limit:
+            errors.append(
+                DslTypeError(
+                    f"`every {trigger.amount} {trigger.unit}` is too long an interval",
+                    line=trigger.line,
+                    column=trigger.column,
+                    text=f"every {trigger.amount} {trigger.unit}",
+                    hint=f"at most {limit} {trigger.unit} (ten years); for rare dates use cron",
+                )
+            )
     for key in rule.order_by:
         try:
             spec = resolve_field(key.field, vocabulary)

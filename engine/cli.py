@@ -7,6 +7,7 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -17,8 +18,8 @@ from typing import Any, NoReturn
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from engine import output
-from engine.errors import BadInput, DibsError, OperationFailed
-from engine.model import DEFAULT_WAREHOUSE, Policy
+from engine.errors import BadInput, DibsError, OperationFailed, OrdersExist
+from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, OrderStatus, Policy
 from engine.records import AllocationReport, order_json, parse_order_by
 from engine.service import Service
 from engine.store import DEFAULT_URL, Store
@@ -98,10 +99,17 @@ def cmd_inventory_list(args: argparse.Namespace) -> int:
 def cmd_orders_import(args: argparse.Namespace) -> int:
     from engine.imports import read_orders
 
-    new = read_orders(Path(args.file))
+    places: dict[str, str] = {}
+    new = read_orders(Path(args.file), places=places)
     service = open_service(args)
-    with output.progress_bar("importing", enabled=True) as progress:
-        count = service.add_orders(new, progress)
+    try:
+        with output.progress_bar("importing", enabled=True) as progress:
+            count = service.add_orders(new, progress)
+    except OrdersExist as exc:
+        raise BadInput(f"{args.file}: {len(exc.ids)} order id(s) already exist; nothing imported"
+                       " (dibs never overwrites an order on import)",
+                       problems=[f"{places.get(oid, args.file)}: order {oid!r} already exists"
+                                 for oid in exc.ids]) from exc
     print(f"imported {count} orders from {args.file}", file=sys.stderr)
     return 0
 
@@ -133,6 +141,12 @@ def cmd_orders_add(args: argparse.Namespace) -> int:
 
 def cmd_orders_list(args: argparse.Namespace) -> int:
     statuses = [s.strip() for s in (args.status or "").split(",") if s.strip()]
+    known = [*(x.value for x in OrderStatus), *(x.value for x in AllocationStatus)]
+    for status in statuses:
+        if status not in known:
+            close = difflib.get_close_matches(status, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; one of {', '.join(known)}"
+            raise BadInput(f"--status: unknown status {status!r}{hint}")
     rows = open_service(args).list_orders(statuses, args.channel)
     if args.json:
         output.print_json(rows)
@@ -201,8 +215,10 @@ def _show_report(report: AllocationReport, as_json: bool, title: str) -> None:
         output.print_records(title, changed, ["id", "before", "after"], style_column="after")
     counts = report.counts()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    print(f"{len(report.results)} orders processed: {summary or 'nothing to do'}; "
-          f"{report.reserved_units} units reserved", file=sys.stderr)
+    dry = title.startswith("Dry run")
+    print(f"{'Dry run, nothing was written: ' if dry else ''}{len(report.results)} orders "
+          f"processed: {summary or 'nothing to do'}; {report.reserved_units} units "
+          f"{'would be ' if dry else ''}reserved", file=sys.stderr)
     for row in report.skipped:
         print(f"skipped {row['id']}: {row['reason']}", file=sys.stderr)
 

@@ -10,6 +10,7 @@ import argparse
 import hashlib
 import json
 import logging
+import math
 import os
 import sys
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ log = logging.getLogger("dibs.run")
 
 def load_or_fail(path: str) -> RuleSet:
     """The rule set of `path`; every error as file:line:column (exit 2). Warnings on stderr."""
+    if Path(path).is_dir():
+        raise BadInput(f"{path}: is a directory, not a rule file")
     if not Path(path).is_file():
         raise BadInput(f"{path}: no such rule file")
     ruleset, diagnostics = check_ruleset(path)
@@ -216,8 +219,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = runner.tick()
         log.info(result.summary(), extra={"tick": result.as_json()})
         return 0
-    if args.tick <= 0:
-        raise BadInput("--tick must be a positive number of seconds")
+    if not math.isfinite(args.tick) or args.tick <= 0:
+        raise BadInput(f"--tick must be a positive number of seconds, got {args.tick}")
     watcher = _Watcher(args.file, ruleset)
     stopper = Stopper()
     stopper.install()

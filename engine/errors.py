@@ -35,3 +35,11 @@ class BadInput(DibsError):
         if not self.problems:
             return head
         return "\n".join([head, *self.problems])
+
+
+class OrdersExist(BadInput):
+    """New orders whose ids are already taken (exit 2); `ids` lets a caller say where they are."""
+
+    def __init__(self, message: str, ids: Sequence[str]) -> None:
+        super().__init__(message)
+        self.ids = list(ids)

@@ -124,7 +124,8 @@ class _CsvOrder:
         self.lines: list[Line] | None = []  # None once a line was invalid
 
 
-def read_orders_csv(handle: TextIO, name: str, now: datetime, problems: list[str]) -> list[Order]:
+def read_orders_csv(handle: TextIO, name: str, now: datetime, problems: list[str],
+                    places: dict[str, str] | None = None) -> list[Order]:
     """The valid orders of an orders CSV; every problem is appended to `problems`."""
     reader = csv.reader(handle)
     header = next(reader, None)
@@ -176,6 +177,8 @@ def read_orders_csv(handle: TextIO, name: str, now: datetime, problems: list[str
         order = _csv_order(order_id, group, layout.columns, name, now, problems)
         if order is not None:
             orders.append(order)
+            if places is not None:
+                places[order.id] = f"{name}:{group.first}"
     return orders
 
 

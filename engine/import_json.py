@@ -29,7 +29,8 @@ _JSON_WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder(parse_float=Decimal)
 
 
-def read_json_array(handle: TextIO, name: str, now: datetime, problems: list[str]) -> list[Order]:
+def read_json_array(handle: TextIO, name: str, now: datetime, problems: list[str],
+                    places: dict[str, str] | None = None) -> list[Order]:
     """The valid orders of a `.json` array; every problem is appended to `problems`."""
     text = handle.read()
     pos = _JSON_WS.match(text, 0).end()  # type: ignore[union-attr]  # [ \t\n\r]* always matches
@@ -63,6 +64,8 @@ def read_json_array(handle: TextIO, name: str, now: datetime, problems: list[str
         order = check_order_mapping(obj, where, now, problems)
         if order is not None:
             orders.append(order)
+            if places is not None:
+                places[order.id] = where
         pos = _JSON_WS.match(text, end).end()  # type: ignore[union-attr]
         if text.startswith(",", pos):
             pos = _JSON_WS.match(text, pos + 1).end()  # type: ignore[union-attr]
@@ -85,7 +88,8 @@ def _after_array(
     return orders
 
 
-def read_jsonl(handle: TextIO, name: str, now: datetime, problems: list[str]) -> list[Order]:
+def read_jsonl(handle: TextIO, name: str, now: datetime, problems: list[str],
+               places: dict[str, str] | None = None) -> list[Order]:
     """The valid orders of a JSON Lines file; every problem is appended to `problems`."""
     orders: list[Order] = []
     seen: dict[str, str] = {}
@@ -103,6 +107,8 @@ def read_jsonl(handle: TextIO, name: str, now: datetime, problems: list[str]) ->
         order = check_order_mapping(obj, where, now, problems)
         if order is not None:
             orders.append(order)
+            if places is not None:
+                places[order.id] = where
     return orders
 
 

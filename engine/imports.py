@@ -63,14 +63,17 @@ _T = TypeVar("_T")
 # Public entry points
 
 
-def read_orders(path: Path, now: datetime | None = None) -> list[Order]:
+def read_orders(path: Path, now: datetime | None = None,
+                places: dict[str, str] | None = None) -> list[Order]:
     """Parse and validate an order file (`.json`, `.jsonl`/`.ndjson` or `.csv`).
 
     `now` is the `placed_at` of orders that give none (default: the current time, taken once).
+    `places`, when given, receives `file:line` of each order (where it starts), so a later
+    refusal (an id that already exists) can point into the file.
     Raises `BadInput` listing every problem when anything in the file is invalid; then no
     order is returned at all.
     """
-    readers: dict[str, Callable[[TextIO, str, datetime, list[str]], list[Order]]] = {
+    readers: dict[str, Callable[..., list[Order]]] = {
         ".json": read_json_array,
         ".jsonl": read_jsonl,
         ".ndjson": read_jsonl,
@@ -86,7 +89,7 @@ def read_orders(path: Path, now: datetime | None = None) -> list[Order]:
     when = utc(now) if now is not None else datetime.now(UTC)
     problems: list[str] = []
     with _open_text(path) as handle, collector_paused():
-        orders = _guard_decoding(lambda: reader(handle, name, when, problems), name)
+        orders = _guard_decoding(lambda: reader(handle, name, when, problems, places), name)
     _refuse_if(problems, name)
     return orders
 

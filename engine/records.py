@@ -70,18 +70,22 @@ def parse_order_by(text: str) -> list[tuple[str, bool]]:
         if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")):
             raise BadInput(f"--order-by: cannot read {part.strip()!r}; use 'field [asc|desc]'")
         name = words[0]
-        if name not in FIELD_COLUMNS and name != "age":
+        if name.startswith("attributes.") and len(name) > len("attributes."):
+            pass  # sorted in Python (engine.service), like a rule's `order by`
+        elif name not in FIELD_COLUMNS and name != "age":
             import difflib
 
             close = difflib.get_close_matches(name, [*FIELD_COLUMNS, "age"], n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = f" (did you mean {close[0]!r}?)" if close else " (or attributes.<key>)"
             raise BadInput(f"--order-by: unknown field {name!r}{hint}")
         keys.append((name, len(words) == 2 and words[1] == "desc"))
     return keys
 
 
 def order_by_clauses(keys: Sequence[tuple[str, bool]]) -> list[ColumnElement[Any]]:
-    """SQL ORDER BY for order-by keys, missing values last, then id (FIFO's tie-break)."""
+    """SQL ORDER BY for order-by keys, missing values last, then id (FIFO's tie-break).
+
+    Attribute keys have no column: callers sort those in Python (`needs_python_sort`)."""
     clauses: list[ColumnElement[Any]] = []
     for name, desc in keys or [("placed_at", False)]:
         if name == "age":  # older first means larger age: age asc is placed_at desc
@@ -91,6 +95,12 @@ def order_by_clauses(keys: Sequence[tuple[str, bool]]) -> list[ColumnElement[Any
         clauses.append((column.desc() if desc else column.asc()).nulls_last())
     clauses.append(orders.c.id.asc())
     return clauses
+
+
+def needs_python_sort(keys: Sequence[tuple[str, bool]]) -> bool:
+    """True when a key is `attributes.<key>`: untyped JSON values sort like a rule's `order by`
+    (numbers, then text, then booleans), which SQL cannot express portably."""
+    return any(name.startswith("attributes.") for name, _ in keys)
 
 
 def aware(value: datetime) -> datetime:

@@ -124,6 +124,16 @@ def latest_fire(trigger: BaseTrigger, now: datetime, since: datetime | None) -> 
     return None
 
 
+def can_fire(trigger: Trigger) -> bool:
+    """False for the schedules `dibs rules check` warns can never fire: `every 0 …`, and a cron
+    date that never exists (31 February). They never run, as the warning says."""
+    if isinstance(trigger, EveryTrigger):
+        return trigger.amount > 0
+    if isinstance(trigger, CronTrigger):
+        return parse_cron(trigger.expr).can_fire()
+    return True
+
+
 def due_slot(trigger: Trigger, tz: tzinfo, last: datetime | None, now: datetime
              ) -> datetime | None:
     """The slot to run now, or None when the schedule is not due.
@@ -133,6 +143,8 @@ def due_slot(trigger: Trigger, tz: tzinfo, last: datetime | None, now: datetime
     slots collapse into one run. A never-run rule whose schedule has not fired in the last year
     runs for the current minute.
     """
+    if not can_fire(trigger):
+        return None
     ap = ap_trigger(trigger, tz)
     if last is None:
         slot = latest_fire(ap, now, None)
@@ -145,7 +157,7 @@ def due_slot(trigger: Trigger, tz: tzinfo, last: datetime | None, now: datetime
 
 def wait_until_next(trigger: Trigger, tz: tzinfo, now: datetime) -> datetime | None:
     """When this schedule fires next after `now` (for the run loop's sleep)."""
-    return next_fire(ap_trigger(trigger, tz), now)
+    return next_fire(ap_trigger(trigger, tz), now) if can_fire(trigger) else None
 
 
 class Stopper:

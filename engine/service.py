@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection
 
 from engine import batch, model
 from engine.bulk import Bulk, collector_paused
-from engine.errors import BadInput, OperationFailed
+from engine.errors import BadInput, OperationFailed, OrdersExist
+from engine.fields import MAX_QTY
 from engine.model import AllocationStatus, Order, OrderStatus, Policy, StockKey
 from engine.records import (
     Actor,
@@ -28,6 +29,7 @@ from engine.records import (
     QueueEntry,
     iso,
     ledger_row,
+    needs_python_sort,
     normal_decimal,
     order_by_clauses,
     order_json,
@@ -45,6 +47,7 @@ from engine.store import (
     orders,
     reservations,
 )
+from rules.tick import sort_order_ids
 
 CHUNK = batch.CHUNK
 
@@ -68,6 +71,10 @@ class Service:
             raise BadInput(f"set: on hand cannot be set below zero, got {qty}")
         if not sku.strip():
             raise BadInput("a SKU cannot be empty")
+        if not warehouse.strip():
+            raise BadInput("a warehouse name cannot be empty (the default is main)")
+        if abs(qty) > MAX_QTY:
+            raise BadInput(f"{kind}: quantity {qty} is out of range (at most {MAX_QTY:,})")
 
         def work(conn: Connection) -> dict[str, Any]:
             self.store.lock_stock(conn, [(sku, warehouse)])
@@ -97,6 +104,9 @@ class Service:
         for sku, warehouse, qty in rows:
             on_hand, allocated = current.get((sku, warehouse), (0, 0))
             new = qty if kind == "set" else on_hand + qty
+            if abs(new) > MAX_QTY:  # the column is a 32-bit integer on every backend
+                raise BadInput(f"{sku} @ {warehouse}: on hand would become {new}, out of range "
+                               f"(at most {MAX_QTY:,} either way); nothing changed")
             if (sku, warehouse) not in current:
                 conn.execute(insert(inventory).values(sku=sku, warehouse=warehouse, on_hand=new,
                                                       allocated=0))
@@ -151,8 +161,8 @@ class Service:
             if taken:
                 shown = ", ".join(sorted(taken)[:10])
                 more = f" and {len(taken) - 10} more" if len(taken) > 10 else ""
-                raise BadInput(f"order id already exists: {shown}{more}; nothing imported "
-                               "(dibs never overwrites an order on import)")
+                raise OrdersExist(f"order id already exists: {shown}{more}; nothing imported "
+                                  "(dibs never overwrites an order on import)", sorted(taken))
             now = self.clock()
             with collector_paused():
                 for start in range(0, len(new), CHUNK * 5):
@@ -276,6 +286,9 @@ class Service:
                                 orders.c.allocation_status.not_in(list(model.SETTLED)))
         if where is not None:
             query = query.where(where)
+        if needs_python_sort(order_by):
+            selected = list(conn.execute(query).scalars())
+            return sort_order_ids(selected, load_orders(conn, selected), order_by, self.clock())
         return list(conn.execute(query.order_by(*order_by_clauses(order_by))).scalars())
 
 

@@ -24,7 +24,7 @@ last whatever the direction, like SQL's NULLS LAST.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -200,22 +200,37 @@ def _sort_queue(
         groups.setdefault((-request.priority, request.rule_index), []).append(request)
     out: list[AllocationRequest] = []
     for rank in sorted(groups):
-        group = sorted(groups[rank], key=lambda r: r.order_id)
-        keys = group[0].order_by
-        # Stable sorts from the last key to the first give a multi-key sort with mixed
-        # directions, without having to negate strings or datetimes.
-        for field_name, descending in reversed(keys):
-            get = _getter(field_name)
-            group.sort(key=_none_last(get, orders, now, descending), reverse=descending)
-        out.extend(group)
+        by_id = {r.order_id: r for r in groups[rank]}
+        keys = groups[rank][0].order_by
+        out.extend(by_id[oid] for oid in sort_order_ids(by_id, orders, keys, now))
     return out
+
+
+def sort_order_ids(
+    ids: Iterable[str],
+    orders: Mapping[str, Any],
+    keys: Sequence[tuple[str, bool]],
+    now: datetime,
+) -> list[str]:
+    """`ids` sorted by `order by` keys ((field, descending) pairs), then id.
+
+    Missing values sort last in either direction; attribute values of mixed types sort numbers,
+    then text, then booleans. Shared by the tick's queue and `dibs allocate --order-by`.
+    """
+    ordered = sorted(ids)
+    # Stable sorts from the last key to the first give a multi-key sort with mixed
+    # directions, without having to negate strings or datetimes.
+    for field_name, descending in reversed(keys):
+        get = _getter(field_name)
+        ordered.sort(key=_none_last(get, orders, now, descending), reverse=descending)
+    return ordered
 
 
 def _none_last(
     get: Getter, orders: Mapping[str, Any], now: datetime, descending: bool
-) -> Callable[[AllocationRequest], tuple[int, Any]]:
-    def key(request: AllocationRequest) -> tuple[int, Any]:
-        value = _comparable(get(orders[request.order_id], now))
+) -> Callable[[str], tuple[int, Any]]:
+    def key(order_id: str) -> tuple[int, Any]:
+        value = _comparable(get(orders[order_id], now))
         present = value is not None
         # With reverse=True the flag must be inverted for None to stay last.
         flag = int(present) if descending else int(not present)

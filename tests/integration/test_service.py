@@ -941,3 +941,17 @@ def test_batch_allocation_reports_progress(store: Store) -> None:
     assert len(report.results) == 4500
     assert seen[-1] == (4500, 4500)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen) and len(seen) >= 3
+
+
+def test_order_by_attribute_sorts_like_a_rule(store: Store) -> None:
+    service = Service(store)
+    service.change_stock("MUG", "main", 2, "set")
+    service.add_orders([
+        order("LOW", ("MUG", 1), attributes={"priority": 1}),
+        order("NONE", ("MUG", 1), minutes=1),
+        order("HIGH", ("MUG", 1), minutes=2, attributes={"priority": 5}),
+        order("MID", ("MUG", 1), minutes=3, attributes={"priority": 3}),
+    ])
+    report = service.allocate(order_by=parse_order_by("attributes.priority desc"))
+    assert [r["id"] for r in report.results] == ["HIGH", "MID", "LOW", "NONE"]
+    assert [r["after"] for r in report.results][:2] == ["allocated", "allocated"]
