@@ -191,7 +191,13 @@ class _Watcher:
     def poll(self) -> RuleSet | None:
         """A newly valid rule set, or None when nothing (usable) changed."""
         digest = self._digest()
-        if digest is None or digest == self.digest or digest == self.rejected:
+        if digest is None:
+            if self.rejected != "missing":
+                log.warning("%s cannot be read (moved or deleted?); the running rules (%s) "
+                            "stay in force", self.path, self.ruleset.hash)
+                self.rejected = "missing"
+            return None
+        if digest == self.digest or digest == self.rejected:
             return None
         ruleset, diagnostics = check_ruleset(self.path)
         errors: list[Diagnostic] = [d for d in diagnostics if d.severity == "error"]

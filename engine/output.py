@@ -29,7 +29,11 @@ STATUS_STYLE = {
 
 
 def console(stream: TextIO | None = None) -> Console:
-    return Console(file=stream or sys.stdout, highlight=False, soft_wrap=False)
+    """A console on `stream`; piped or under cron it is 160 columns wide, not Rich's 80, so
+    timestamps and ids are not cut to `2026-…` in logs and mails."""
+    out = stream or sys.stdout
+    width = None if out.isatty() else 160
+    return Console(file=out, highlight=False, soft_wrap=False, width=width)
 
 
 def print_json(document: Any, stream: TextIO | None = None) -> None:

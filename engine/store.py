@@ -214,6 +214,9 @@ def _sqlite_engine(url: str) -> Engine:
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`, tuned for dibs: WAL and immediate write transactions on SQLite."""
+    if url in ("sqlite:///", "sqlite:"):
+        raise BadInput(f"database URL {url!r} names no file; use sqlite:///path/to/dibs.db "
+                       "(or sqlite:// for a throwaway in-memory database)")
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
     if url.startswith(("postgresql://", "postgres://")):

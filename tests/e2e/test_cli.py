@@ -138,3 +138,9 @@ def test_demo_runs(tmp_path: Path) -> None:
     assert "allocated" in result.stdout
     assert "What each rule did" in result.stdout and "express-first" in result.stdout
     assert not list(tmp_path.iterdir())  # the demo's database is thrown away
+
+
+def test_empty_sqlite_path_is_bad_input(tmp_path: Path) -> None:
+    result = subprocess.run([DIBS, "--db", "sqlite:///", "inventory", "list"],
+                            capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert result.returncode == 2 and "names no file" in result.stderr
