@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from dsl.syntax import And, Condition, Matches, Not, Or
+from engine.bulk import Bulk
 from engine.errors import OperationFailed
 from engine.model import Order, OrderStatus, Policy
 from engine.records import Actor, AllocationReport, QueueEntry
@@ -28,9 +29,6 @@ from engine.sqlfilter import condition_clause
 from engine.store import events, order_lines, orders, rule_runs
 from rules.ruleset import CompiledRule, RuleSet
 from rules.tick import TickPlan, plan_tick
-
-#: Events one tick consumes at most; the rest wait for the next tick.
-EVENT_BATCH = 5000
 
 
 @dataclass
@@ -142,8 +140,10 @@ class Runner:
         result.before = {oid: loaded[oid].allocation_status for oid in plan.orders}
         self._apply(conn, plan, result)
         if claimed:
-            conn.execute(update(events).where(events.c.id.in_([e[0] for e in claimed]))
-                         .values(processed=True, processed_at=now))
+            stamp = Bulk(conn).value(events.c.processed_at, now)
+            done = Bulk(conn).value(events.c.processed, True)
+            Bulk(conn).executemany(_MARK_PROCESSED, ("e_id", "e_done", "e_at"),
+                                   [(e[0], done, stamp) for e in claimed])
         result.seconds = time.perf_counter() - started
         return result
 
@@ -177,7 +177,7 @@ class Runner:
     def _claim_events(self, conn: Connection) -> list[tuple[int, str, str | None, dict[str, Any]]]:
         """Pending events, oldest first; on PostgreSQL each is claimed by exactly one worker."""
         query = (select(events.c.id, events.c.type, events.c.order_id, events.c.payload)
-                 .where(events.c.processed.is_(False)).order_by(events.c.id).limit(EVENT_BATCH))
+                 .where(events.c.processed.is_(False)).order_by(events.c.id))
         if self.store.is_postgres:
             query = query.with_for_update(skip_locked=True)
         return [(r.id, r.type, r.order_id, r.payload or {}) for r in conn.execute(query)]
@@ -263,6 +263,10 @@ class Runner:
         times = [wait_until_next(r.trigger, self.ruleset.timezone, now)
                  for r in self.ruleset.scheduled_rules()]
         return min((t for t in times if t is not None), default=None)
+
+
+_MARK_PROCESSED = (update(events).where(events.c.id == bindparam("e_id"))
+                   .values(processed=bindparam("e_done"), processed_at=bindparam("e_at")))
 
 
 def _uses_regex(condition: Condition) -> bool:

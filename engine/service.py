@@ -370,6 +370,11 @@ class Service:
 
         `new_status` sets the order status too (ship, cancel, dropship).
         """
+        if len(ids) > CHUNK:  # bounded IN lists (PostgreSQL takes at most 65,535 parameters)
+            for start in range(0, len(ids), CHUNK):
+                self.release_orders(conn, ids[start:start + CHUNK], operation, actor, report,
+                                    new_status)
+            return
         if not ids:
             return
         now = self.clock()
@@ -606,8 +611,9 @@ class Service:
                      if r.covered != flag]
             for covered in (True, False):
                 seqs = [seq for seq, flag, _ in flips if flag is covered]
-                if seqs:
-                    conn.execute(update(reservations).where(reservations.c.seq.in_(seqs))
+                for start in range(0, len(seqs), CHUNK):
+                    conn.execute(update(reservations)
+                                 .where(reservations.c.seq.in_(seqs[start:start + CHUNK]))
                                  .values(covered=covered))
             affected.update(oid for _, _, oid in flips)
         if affected:
@@ -615,6 +621,10 @@ class Service:
 
     def _refresh_status(self, conn: Connection, ids: Sequence[str]) -> None:
         """Set each order's allocation status from its reservations and their cover."""
+        if len(ids) > CHUNK:
+            for start in range(0, len(ids), CHUNK):
+                self._refresh_status(conn, ids[start:start + CHUNK])
+            return
         found = self.load_orders(conn, ids)
         uncovered = set(conn.execute(
             select(reservations.c.order_id).where(reservations.c.order_id.in_(ids),
@@ -640,8 +650,12 @@ class Service:
         if removes:
             bulk.executemany(_DROP_TAG, ("t_order", "t_tag"), removes)
         if adds:
-            existing = set(conn.execute(select(order_tags.c.order_id, order_tags.c.tag).where(
-                order_tags.c.order_id.in_(sorted({oid for oid, _ in adds})))))
+            existing: set[tuple[str, str]] = set()
+            owners = sorted({oid for oid, _ in adds})
+            for start in range(0, len(owners), CHUNK):
+                existing.update((oid, tag) for oid, tag in conn.execute(
+                    select(order_tags.c.order_id, order_tags.c.tag)
+                    .where(order_tags.c.order_id.in_(owners[start:start + CHUNK]))))
             bulk.insert(order_tags, ("order_id", "tag"),
                         [row for row in adds if row not in existing])
 

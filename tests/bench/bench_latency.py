@@ -145,7 +145,7 @@ def bench_capacity(folder: Path, rules: Path, count: int) -> None:
     store.dispose()
     allocated = tick["allocation"].get("allocated", 0)
     print(f"capacity: {before} pending order.created events; one `dibs run --once` tick took "
-          f"{tick['events']} of them ({after} still pending: engine.runner.EVENT_BATCH)")
+          f"{tick['events']} of them ({after} still pending)")
     print(f"  allocated {allocated} orders: tick {tick['seconds']:.2f} s "
           f"({allocated / tick['seconds']:.0f} orders/s), whole command {wall:.2f} s "
           f"({allocated / wall:.0f} orders/s)")
