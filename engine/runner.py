@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from dsl.syntax import And, Condition, Matches, Not, Or
-from engine.bulk import Bulk
+from engine.bulk import Bulk, collector_paused
 from engine.errors import OperationFailed
 from engine.model import Order, OrderStatus, Policy
 from engine.records import Actor, AllocationReport, QueueEntry
@@ -119,6 +119,10 @@ class Runner:
 
     def tick_in(self, conn: Connection, all_open: bool = False) -> TickResult:
         """The tick inside the caller's transaction."""
+        with collector_paused():  # a big tick builds many objects and no cycles
+            return self._tick(conn, all_open)
+
+    def _tick(self, conn: Connection, all_open: bool) -> TickResult:
         started = time.perf_counter()
         now = self.clock()
         result = TickResult(started=now, ruleset=self.ruleset.hash)
