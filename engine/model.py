@@ -215,16 +215,6 @@ def attempt(
     return grants, status.value
 
 
-def status_after_attempt(lines: Sequence[Line], grants: Sequence[int]) -> str:
-    """The status after an allocation attempt; new reservations are always covered."""
-    reserved = [line.reserved + grant for line, grant in zip(lines, grants, strict=True)]
-    if all(r >= line.qty for r, line in zip(reserved, lines, strict=True)):
-        return AllocationStatus.ALLOCATED
-    if any(reserved):
-        return AllocationStatus.PARTIALLY_ALLOCATED
-    return AllocationStatus.COULD_NOT_ALLOCATE
-
-
 # --------------------------------------------------------------------------------------------
 # Edit and split (SPEC §4)
 

@@ -8,12 +8,12 @@ from engine.model import (
     AllocationStatus,
     Line,
     Policy,
+    attempt,
     coverage,
     decide,
     plan_edit,
     plan_split,
     split_id,
-    status_after_attempt,
     status_from_reservations,
 )
 from tests.helpers import order
@@ -169,21 +169,34 @@ class TestStatusFromReservations:
         assert status_from_reservations([Line("A", 2)], False, previous) == expected
 
 
-class TestStatusAfterAttempt:
+class TestAttemptStatus:
+    """The status `attempt` reports; new reservations are always covered."""
+
+    @staticmethod
+    def status(lines: list[tuple[str, int, int]], stock: dict[str, int]) -> str:
+        _, status = attempt(lines, WH, {(k, WH): [v, 0] for k, v in stock.items()},
+                            Policy.UNITS)
+        return status
+
     def test_all_granted(self) -> None:
-        assert status_after_attempt([Line("A", 2), Line("B", 1)], [2, 1]) == A.ALLOCATED
+        assert self.status([("A", 2, 0), ("B", 1, 0)], {"A": 2, "B": 1}) == A.ALLOCATED
 
     def test_completed_by_earlier_reservations(self) -> None:
-        assert status_after_attempt([Line("A", 2, reserved=1)], [1]) == A.ALLOCATED
+        assert self.status([("A", 2, 1)], {"A": 1}) == A.ALLOCATED
 
     def test_some_granted(self) -> None:
-        assert status_after_attempt([Line("A", 2), Line("B", 1)], [0, 1]) == A.PARTIALLY_ALLOCATED
+        assert self.status([("A", 2, 0), ("B", 1, 0)], {"B": 1}) == A.PARTIALLY_ALLOCATED
 
     def test_nothing_new_but_something_held_is_partial(self) -> None:
-        assert status_after_attempt([Line("A", 2, reserved=1)], [0]) == A.PARTIALLY_ALLOCATED
+        assert self.status([("A", 2, 1)], {}) == A.PARTIALLY_ALLOCATED
 
     def test_nothing_at_all(self) -> None:
-        assert status_after_attempt([Line("A", 2), Line("B", 1)], [0, 0]) == A.COULD_NOT_ALLOCATE
+        assert self.status([("A", 2, 0), ("B", 1, 0)], {}) == A.COULD_NOT_ALLOCATE
+
+    def test_commit_takes_the_granted_units_from_stock(self) -> None:
+        stock = {("A", WH): [3, 1]}
+        grants, _ = attempt([("A", 2, 0)], WH, stock, Policy.LINES)
+        assert grants == [2] and stock[("A", WH)] == [3, 3]
 
 
 # ---------------------------------------------------------------------------------------- edit

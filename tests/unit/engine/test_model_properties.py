@@ -9,12 +9,12 @@ from engine.model import (
     AllocationStatus,
     Line,
     Policy,
+    attempt,
     coverage,
     decide,
     plan_edit,
     plan_split,
     split_id,
-    status_after_attempt,
 )
 
 WH = "main"
@@ -103,11 +103,12 @@ def test_units_policy_leaves_nothing_on_the_shelf_that_a_line_wanted(
 
 
 @given(lines_st(), available_st, policies)
-def test_status_after_attempt_matches_the_reserved_units(
+def test_attempt_status_matches_the_reserved_units(
     lines: list[Line], available: dict[tuple[str, str], int], policy: Policy
 ) -> None:
-    grants = decide(lines, WH, available, policy)
-    status = status_after_attempt(lines, grants)
+    stock = {key: [units, 0] for key, units in available.items()}
+    grants, status = attempt([(x.sku, x.qty, x.reserved) for x in lines], WH, stock, policy)
+    assert grants == decide(lines, WH, available, policy)
     reserved = [line.reserved + g for line, g in zip(lines, grants, strict=True)]
     if all(r == line.qty for r, line in zip(reserved, lines, strict=True)):
         assert status == AllocationStatus.ALLOCATED
