@@ -168,3 +168,27 @@ rules:
     assert by_rule["amazon"]["reason"] == 'channel was "shopify", the rule takes "amazon"'
     assert by_rule["rest"]["matches"] is True
     assert "never-shown" not in by_rule  # below the first matching rule and not matching
+
+
+def test_all_open_treats_every_open_unallocated_order_as_new(store: Store, clock,
+                                                             tmp_path: Path) -> None:
+    service = Service(store, clock)
+    service.change_stock("MUG", "main", 5, "set")
+    service.add_orders([order("A", ("MUG", 1)), order("B", ("MUG", 1), minutes=1),
+                        order("DONE", ("MUG", 1), minutes=2)])
+    service.allocate(["DONE"])
+    Runner(service, load_ruleset(_rules(tmp_path, "noop.yaml", """version: 1
+rules:
+  - name: noop
+    rule: when order updated then tag "x"
+""")), clock).tick()  # consume the pending order.created events
+    rules = load_ruleset(_rules(tmp_path, "r.yaml", """version: 1
+rules:
+  - name: new
+    rule: when new order then allocate
+"""))
+    assert preview(service, rules).orders == {}  # nothing pending: nothing to do
+    result = preview(service, rules, all_open=True)
+    assert {oid: o.after for oid, o in result.orders.items()} == {"A": "allocated",
+                                                                  "B": "allocated"}
+    assert "DONE" not in result.orders  # already allocated, so not offered as new
