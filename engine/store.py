@@ -328,14 +328,6 @@ class Store:
         self.engine.dispose()
 
 
-def table_counts(conn: Connection) -> dict[str, int]:
-    """Row counts of every table: how tests prove that a refused operation wrote nothing."""
-    return {
-        name: int(conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one())
-        for name in sorted(metadata.tables)
-    }
-
-
 #: Rule-language fields that are plain columns of `orders` (SPEC §7), for ordering and filters.
 FIELD_COLUMNS: dict[str, Column[Any]] = {
     "id": orders.c.id,

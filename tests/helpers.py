@@ -32,3 +32,15 @@ def snapshot(store: Any) -> dict[str, list[str]]:
             name: sorted(repr(tuple(row)) for row in conn.execute(select(table)))
             for name, table in metadata.tables.items()
         }
+
+
+def table_counts(conn: Any) -> dict[str, int]:
+    """Row counts of every table: how tests prove that a refused operation wrote nothing."""
+    from sqlalchemy import text
+
+    from engine.store import metadata
+
+    return {
+        name: int(conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one())
+        for name in sorted(metadata.tables)
+    }

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.service import Service
-from engine.store import Store, events, metadata, table_counts
+from engine.store import Store, events, metadata
+from tests.helpers import table_counts
 
 
 def stock(svc: Service, sku: str, warehouse: str = "main") -> tuple[int, int, int]:

@@ -36,8 +36,8 @@ from engine.store import (
     order_lines,
     orders,
     reservations,
-    table_counts,
 )
+from tests.helpers import table_counts
 
 A = AllocationStatus
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -919,8 +919,7 @@ class TestRefusals:
 def test_add_orders_refuses_empty_or_non_positive_lines(store: Store) -> None:
     from engine.errors import BadInput
     from engine.model import Line, Order
-    from engine.store import table_counts
-    from tests.helpers import T0
+    from tests.helpers import T0, table_counts
 
     service = Service(store)
     with store.read() as conn:
