@@ -131,6 +131,12 @@ def order_from_row(r: Any, lines: tuple[Line, ...], tags: frozenset[str]) -> Ord
     )
 
 
+def stock_row(sku: str, warehouse: str, on_hand: int, allocated: int) -> dict[str, Any]:
+    """SPEC §8 `inventory list --json` row."""
+    return {"sku": sku, "warehouse": warehouse, "on_hand": on_hand, "allocated": allocated,
+            "available": on_hand - allocated}
+
+
 def order_json(order: Order) -> dict[str, Any]:
     """SPEC §8 `orders show --json`."""
     return {

@@ -22,7 +22,7 @@ from dsl.syntax import And, Condition, Matches, Not, Or
 from engine.bulk import Bulk, collector_paused
 from engine.errors import OperationFailed
 from engine.model import Order, OrderStatus, Policy
-from engine.records import Actor, AllocationReport, QueueEntry
+from engine.records import Actor, AllocationReport, QueueEntry, aware
 from engine.scheduler import due_slot, wait_until_next
 from engine.service import Service
 from engine.sqlfilter import condition_clause
@@ -144,10 +144,11 @@ class Runner:
         result.before = {oid: loaded[oid].allocation_status for oid in plan.orders}
         self._apply(conn, plan, result)
         if claimed:
-            stamp = Bulk(conn).value(events.c.processed_at, now)
-            done = Bulk(conn).value(events.c.processed, True)
-            Bulk(conn).executemany(_MARK_PROCESSED, ("e_id", "e_done", "e_at"),
-                                   [(e[0], done, stamp) for e in claimed])
+            bulk = Bulk(conn)
+            stamp = bulk.value(events.c.processed_at, now)
+            done = bulk.value(events.c.processed, True)
+            bulk.executemany(_MARK_PROCESSED, ("e_id", "e_done", "e_at"),
+                             [(e[0], done, stamp) for e in claimed])
         result.seconds = time.perf_counter() - started
         return result
 
@@ -244,10 +245,8 @@ class Runner:
         """Record this rule's due slot; None when it is not due or another worker has it."""
         last = conn.execute(select(rule_runs.c.slot).where(rule_runs.c.rule == rule.name)
                             .order_by(rule_runs.c.slot.desc()).limit(1)).scalar()
-        if last is not None and last.tzinfo is None:
-            from datetime import UTC
-
-            last = last.replace(tzinfo=UTC)
+        if last is not None:
+            last = aware(last)  # SQLite gives back naive UTC
         slot = due_slot(rule.trigger, self.ruleset.timezone, last, now)
         if slot is None:
             return None

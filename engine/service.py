@@ -34,6 +34,7 @@ from engine.records import (
     order_by_clauses,
     order_json,
     parse_order_by,
+    stock_row,
     utcnow,
 )
 from engine.rows import existing_ids, insert_orders, load_orders, load_stock
@@ -126,23 +127,15 @@ class Service:
 
     def _stock_rows(self, conn: Connection, keys: Sequence[StockKey]) -> list[dict[str, Any]]:
         stock = load_stock(conn, keys)
-        out = []
-        for sku, wh in keys:
-            on_hand, allocated = stock.get((sku, wh), (0, 0))
-            out.append({"sku": sku, "warehouse": wh, "on_hand": on_hand, "allocated": allocated,
-                        "available": on_hand - allocated})
-        return out
+        return [stock_row(sku, wh, *stock.get((sku, wh), (0, 0))) for sku, wh in keys]
 
     def list_inventory(self, sku: str | None = None) -> list[dict[str, Any]]:
         with self.store.read() as conn:
             query = select(inventory).order_by(inventory.c.sku, inventory.c.warehouse)
             if sku:
                 query = query.where(inventory.c.sku == sku)
-            return [
-                {"sku": r.sku, "warehouse": r.warehouse, "on_hand": r.on_hand,
-                 "allocated": r.allocated, "available": r.on_hand - r.allocated}
-                for r in conn.execute(query)
-            ]
+            return [stock_row(r.sku, r.warehouse, r.on_hand, r.allocated)
+                    for r in conn.execute(query)]
 
     # ---------------------------------------------------------------------------------- orders
 
@@ -265,22 +258,7 @@ class Service:
     ) -> list[str]:
         query = select(orders.c.id)
         if ids is not None:
-            wanted = list(dict.fromkeys(ids))
-            states = {}
-            for start in range(0, len(wanted), 5000):
-                for oid, status in conn.execute(
-                    select(orders.c.id, orders.c.status)
-                    .where(orders.c.id.in_(wanted[start:start + 5000]))
-                ):
-                    states[oid] = status
-            unknown = [oid for oid in wanted if oid not in states]
-            if unknown:
-                raise OperationFailed(f"no order with id {', '.join(map(repr, unknown))}")
-            for oid in wanted:
-                if states[oid] != OrderStatus.AWAITING_FULFILLMENT:
-                    report.skipped.append({"id": oid, "reason": f"order is {states[oid]}"})
-            open_ids = [oid for oid in wanted if states[oid] == OrderStatus.AWAITING_FULFILLMENT]
-            query = query.where(orders.c.id.in_(open_ids))
+            query = query.where(orders.c.id.in_(self._resolve(conn, ids, None, report)))
         else:
             query = query.where(orders.c.status == OrderStatus.AWAITING_FULFILLMENT,
                                 orders.c.allocation_status.not_in(list(model.SETTLED)))
@@ -290,9 +268,6 @@ class Service:
             selected = list(conn.execute(query).scalars())
             return sort_order_ids(selected, load_orders(conn, selected), order_by, self.clock())
         return list(conn.execute(query.order_by(*order_by_clauses(order_by))).scalars())
-
-
-
 
     def deallocate(
         self,
@@ -344,8 +319,11 @@ class Service:
                 query = query.where(where)
             return list(conn.execute(query.order_by(orders.c.placed_at, orders.c.id)).scalars())
         wanted = list(dict.fromkeys(ids))
-        states = dict(conn.execute(select(orders.c.id, orders.c.status)
-                                   .where(orders.c.id.in_(wanted))).all())
+        states: dict[str, str] = {}
+        for start in range(0, len(wanted), CHUNK):
+            states.update((oid, status) for oid, status in conn.execute(
+                select(orders.c.id, orders.c.status)
+                .where(orders.c.id.in_(wanted[start:start + CHUNK]))))
         unknown = [oid for oid in wanted if oid not in states]
         if unknown:
             raise OperationFailed(f"no order with id {', '.join(map(repr, unknown))}")
@@ -365,15 +343,17 @@ class Service:
         actor: Actor,
         report: AllocationReport | None = None,
         new_status: str | None = None,
+        also_recover: Iterable[StockKey] = (),
     ) -> None:
         """Release every reservation of `ids`, write the ledger, recompute cover for the stock.
 
-        `new_status` sets the order status too (ship, cancel, dropship).
+        `new_status` sets the order status too (ship, cancel, dropship); `also_recover` names
+        stock the caller changed too (shipping), so cover is recomputed once for all of it.
         """
         if len(ids) > CHUNK:  # bounded IN lists (PostgreSQL takes at most 65,535 parameters)
             for start in range(0, len(ids), CHUNK):
                 self.release_orders(conn, ids[start:start + CHUNK], operation, actor, report,
-                                    new_status)
+                                    new_status, also_recover)
             return
         if not ids:
             return
@@ -420,7 +400,7 @@ class Service:
         if report is not None:
             report.results.extend({"id": oid, "before": before[oid],
                                    "after": str(AllocationStatus.UNALLOCATED)} for oid in ids)
-        self._recover(conn, keys)
+        self._recover(conn, {*keys, *also_recover})
 
     # ---------------------------------------------------------------- ship, cancel, dropship
 
@@ -443,16 +423,15 @@ class Service:
                 if found[oid].status != OrderStatus.AWAITING_FULFILLMENT:
                     raise OperationFailed(f"cannot {how} order {oid!r}: it is {found[oid].status}")
             now = self.clock()
+            consumed: dict[StockKey, int] = defaultdict(int)
             if how == "ship":
-                consumed: dict[StockKey, int] = defaultdict(int)
                 for oid in wanted:
                     for line in found[oid].lines:
                         consumed[(line.sku, found[oid].warehouse)] += line.qty
                 self.store.lock_stock(conn, list(consumed))
                 self._consume(conn, consumed)
-            self.release_orders(conn, wanted, how, actor, new_status=status)
-            if how == "ship":
-                self._recover(conn, list(consumed))
+            self.release_orders(conn, wanted, how, actor, new_status=status,
+                                also_recover=consumed)
             conn.execute(insert(events), [
                 {"at": now, "type": f"order.{status}", "order_id": oid, "payload": {}}
                 for oid in wanted])
