@@ -41,11 +41,31 @@ class Policy(StrEnum):
     ALL_OR_NOTHING = "all_or_nothing"
 
 
+class EventType(StrEnum):
+    """The events every write records in its transaction (SPEC §5, the outbox)."""
+
+    ORDER_CREATED = "order.created"
+    ORDER_UPDATED = "order.updated"
+    ORDER_SHIPPED = "order.shipped"
+    ORDER_CANCELLED = "order.cancelled"
+    ORDER_DROPSHIPPED = "order.dropshipped"
+    INVENTORY_CHANGED = "inventory.changed"
+
+
 DEFAULT_WAREHOUSE = "main"
 #: Statuses that `allocate` leaves alone: done, or needing `reallocate`.
 SETTLED = frozenset({AllocationStatus.ALLOCATED, AllocationStatus.OVERALLOCATED})
 
 StockKey = tuple[str, str]  # (sku, warehouse)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who or what caused a change: a person at the CLI, or a rule of a rule set."""
+
+    name: str = "cli"
+    rule: str | None = None
+    ruleset: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,46 +142,40 @@ def coverage(on_hand: int, reserved_qtys: Iterable[int]) -> list[bool]:
     return flags
 
 
-def status_from_reservations(
-    lines: Sequence[Line], any_uncovered: bool, previous: str
+def status_of(
+    *, complete: bool, any_reserved: bool, any_uncovered: bool, tried: bool, previous: str
 ) -> str:
-    """The allocation status that an order's reservations imply.
+    """The one rule for an order's allocation status (SPEC §3), from what its reservations say.
 
-    With nothing reserved the status cannot be derived from reservations alone: it stays what it
-    was (`unallocated` or `could_not_allocate`), except that a settled status falls back to
-    `unallocated` because whatever made it settled is gone.
+    `complete`: every line fully reserved; `any_reserved`: some unit is; `any_uncovered`: a
+    reservation lost its cover; `tried`: this is the outcome of an allocation attempt. With
+    nothing reserved and no attempt, the status cannot be derived from reservations alone: it
+    stays `could_not_allocate` if it was, else `unallocated` (whatever settled it is gone).
     """
     if any_uncovered:
         return AllocationStatus.OVERALLOCATED
-    reserved = sum(line.reserved for line in lines)
-    if reserved == 0:
-        if previous == AllocationStatus.COULD_NOT_ALLOCATE:
-            return previous
-        return AllocationStatus.UNALLOCATED
-    if all(line.reserved >= line.qty for line in lines):
+    if complete:
         return AllocationStatus.ALLOCATED
-    return AllocationStatus.PARTIALLY_ALLOCATED
+    if any_reserved:
+        return AllocationStatus.PARTIALLY_ALLOCATED
+    if tried or previous == AllocationStatus.COULD_NOT_ALLOCATE:
+        return AllocationStatus.COULD_NOT_ALLOCATE
+    return AllocationStatus.UNALLOCATED
+
+
+def status_from_reservations(lines: Sequence[Line], any_uncovered: bool, previous: str) -> str:
+    """The allocation status that an order's reservations imply (see `status_of`)."""
+    return status_of(
+        complete=all(line.reserved >= line.qty for line in lines),
+        any_reserved=any(line.reserved for line in lines),
+        any_uncovered=any_uncovered,
+        tried=False,
+        previous=previous,
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Allocation decisions (SPEC §4)
-
-
-def decide(
-    lines: Sequence[Line],
-    warehouse: str,
-    available: Mapping[StockKey, int],
-    policy: Policy,
-) -> list[int]:
-    """How many units to reserve now for each line of one order.
-
-    `available` is read, never written: the caller subtracts what it reserves. Two lines with the
-    same SKU draw on the same stock, in line order.
-    """
-    stock = {key: [value, 0] for key, value in available.items()}
-    grants, _ = attempt([(line.sku, line.qty, line.reserved) for line in lines], warehouse,
-                        stock, policy, commit=False)
-    return grants
 
 
 def attempt(
@@ -206,13 +220,9 @@ def attempt(
     if commit:
         for key, units in taken.items():
             stock[key][1] += units
-    if complete:
-        status = AllocationStatus.ALLOCATED
-    elif any_reserved:
-        status = AllocationStatus.PARTIALLY_ALLOCATED
-    else:
-        status = AllocationStatus.COULD_NOT_ALLOCATE
-    return grants, status.value
+    status = status_of(complete=complete, any_reserved=any_reserved, any_uncovered=False,
+                       tried=True, previous=AllocationStatus.UNALLOCATED)
+    return grants, str(status)
 
 
 # --------------------------------------------------------------------------------------------
@@ -279,3 +289,69 @@ def split_id(order_id: str, taken: Iterable[str]) -> str:
     while f"{order_id}-{n}" in used:
         n += 1
     return f"{order_id}-{n}"
+
+
+# --------------------------------------------------------------------------------------------
+# Release, trim and ship (SPEC §4)
+
+
+@dataclass(frozen=True)
+class Held:
+    """One live reservation as the release decisions see it."""
+
+    seq: int
+    order_id: str
+    line_no: int
+    sku: str
+    warehouse: str
+    qty: int
+
+
+def released_stock(held: Iterable[Held]) -> dict[StockKey, int]:
+    """Units each (sku, warehouse) gets back when these reservations are released."""
+    out: dict[StockKey, int] = {}
+    for r in held:
+        out[(r.sku, r.warehouse)] = out.get((r.sku, r.warehouse), 0) + r.qty
+    return out
+
+
+def plan_trim(held_newest_first: Iterable[tuple[int, int]], qty: int) -> list[tuple[int, int]]:
+    """Give back `qty` units of one line, newest reservation first (it keeps its older place in
+    the coverage queue). `held_newest_first` is (seq, qty); returns (seq, qty left), 0 meaning
+    the reservation goes."""
+    out: list[tuple[int, int]] = []
+    left = qty
+    for seq, rqty in held_newest_first:
+        if left <= 0:
+            break
+        take = min(left, rqty)
+        out.append((seq, rqty - take))
+        left -= take
+    return out
+
+
+def shipped_stock(orders: Iterable[Order]) -> dict[StockKey, int]:
+    """Units that shipping these orders takes off the shelf, per (sku, warehouse)."""
+    out: dict[StockKey, int] = {}
+    for order in orders:
+        for line in order.lines:
+            key = (line.sku, order.warehouse)
+            out[key] = out.get(key, 0) + line.qty
+    return out
+
+
+#: The order status each closing operation leaves (SPEC §4), and the event it writes.
+CLOSING: dict[str, tuple[OrderStatus, EventType]] = {
+    "ship": (OrderStatus.SHIPPED, EventType.ORDER_SHIPPED),
+    "cancel": (OrderStatus.CANCELLED, EventType.ORDER_CANCELLED),
+    "dropship": (OrderStatus.DROPSHIPPED, EventType.ORDER_DROPSHIPPED),
+}
+
+
+def closing_problem(order: Order | None, order_id: str, how: str) -> str | None:
+    """Why `how` (ship, cancel, dropship) cannot close this order, or None when it can."""
+    if order is None:
+        return f"no order with id {order_id!r}"
+    if order.status != OrderStatus.AWAITING_FULFILLMENT:
+        return f"cannot {how} order {order_id!r}: it is {order.status}"
+    return None

@@ -94,6 +94,7 @@ ORDER_FIELDS: dict[str, FieldSpec] = {
         _field("age", D, "(now - o.placed_at)", "now minus placed_at"),
         _field("shipping_method", S, "o.shipping_method", "e.g. ground, overnight", nullable=True),
         _field("total", N, "o.total", "the order total (decimal)", nullable=True),
+        _field("ship_to.name", S, "o.ship_to.name", "the recipient's name", nullable=True),
         _field("ship_to.country", S, "o.ship_to.country", "ISO-3166 alpha-2", nullable=True),
         _field("ship_to.state", S, "o.ship_to.state", "state or region", nullable=True),
         _field("ship_to.city", S, "o.ship_to.city", "city", nullable=True),
@@ -105,6 +106,32 @@ ORDER_FIELDS: dict[str, FieldSpec] = {
         _field("unit_count", INT, "sum(line.qty for line in o.lines)", "units over all lines"),
     )
 }
+
+
+#: The fields stored as a plain column of the `orders` table, and that column's name. This is the
+#: one table the SQL filter, `--order-by` and the storage schema read (engine.store.schema builds
+#: its field-to-column map from it; a test checks that every column exists). The other fields
+#: are computed from the order: `age` from `placed_at`, `tags` and `skus` from their own tables.
+ORDER_COLUMNS: dict[str, str] = {
+    "id": "id",
+    "channel": "channel",
+    "status": "status",
+    "allocation_status": "allocation_status",
+    "placed_at": "placed_at",
+    "shipping_method": "shipping_method",
+    "total": "total",
+    "ship_to.name": "ship_to_name",
+    "ship_to.country": "ship_to_country",
+    "ship_to.state": "ship_to_state",
+    "ship_to.city": "ship_to_city",
+    "ship_to.postal_code": "ship_to_postal_code",
+    "warehouse": "warehouse",
+    "line_count": "line_count",
+    "unit_count": "unit_count",
+}
+
+#: Fields with no column of their own (see ORDER_COLUMNS).
+COMPUTED_FIELDS = frozenset({"age", "tags", "skus"})
 
 
 def _attribute(key: str) -> FieldSpec:

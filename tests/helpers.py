@@ -44,3 +44,14 @@ def table_counts(conn: Any) -> dict[str, int]:
         name: int(conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one())
         for name in sorted(metadata.tables)
     }
+
+
+def decide(lines: Any, warehouse: str, available: Any, policy: Any) -> list[int]:
+    """The grants of one allocation attempt against read-only availability (model.attempt
+    without committing): how many units each line would reserve now."""
+    from engine.model import attempt
+
+    stock = {key: [value, 0] for key, value in available.items()}
+    grants, _ = attempt([(line.sku, line.qty, line.reserved) for line in lines], warehouse,
+                        stock, policy, commit=False)
+    return grants

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from engine.imports import read_orders  # noqa: E402
+from engine.io.imports import read_orders  # noqa: E402
 from engine.service import Service  # noqa: E402
 from engine.store import Store  # noqa: E402
 
@@ -148,7 +148,7 @@ def main() -> None:
         seeded = folder / "seeded.db"
         store = Store.open(f"sqlite:///{seeded}")
         service = Service(store)
-        from engine.imports import read_inventory
+        from engine.io.imports import read_inventory
 
         service.import_inventory(read_inventory(inventory_path))
         t0 = time.perf_counter()

@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT / "tests" / "bench"))
 
 from bench_allocate import write_data  # noqa: E402
 
-from engine.imports import read_inventory, read_orders  # noqa: E402
-from engine.preview import preview  # noqa: E402
-from engine.runner import Runner  # noqa: E402
+from engine.io.imports import read_inventory, read_orders  # noqa: E402
+from engine.run.preview import preview  # noqa: E402
+from engine.run.runner import Runner  # noqa: E402
 from engine.service import Service  # noqa: E402
 from engine.store import Store  # noqa: E402
 from rules.loader import load_ruleset  # noqa: E402

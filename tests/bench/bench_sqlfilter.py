@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 
 from engine.model import Line, Order, ShipTo
 from engine.service import Service
-from engine.sqlfilter import where_clause
 from engine.store import Store, orders
+from engine.store.where import where_clause
 
 CONDITION = 'channel == "amazon" and ship_to.country in ["US", "CA"] and total > 100'
 HAND_WRITTEN = ("SELECT id FROM orders WHERE channel = 'amazon' "

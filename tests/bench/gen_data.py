@@ -6,7 +6,7 @@
 N orders of 1-4 lines (2.5 on average) over K SKUs whose popularity is skewed (a few hot SKUs,
 a long tail, as in real shops), and `inventory.csv` whose stock covers roughly 60-70% of the
 demand, so allocation runs meet both success and shortage. The same arguments always write
-the same bytes. `--time-parse` then times `engine.imports.read_orders` on the orders file.
+the same bytes. `--time-parse` then times `engine.io.imports.read_orders` on the orders file.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def generate(
 def time_parse(path: Path, repeat: int = 3) -> tuple[int, float]:
     """Best-of-`repeat` wall time of `read_orders(path)`; returns (orders, seconds)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from engine.imports import read_orders
+    from engine.io.imports import read_orders
 
     best = float("inf")
     count = 0

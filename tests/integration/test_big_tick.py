@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine.runner import Runner
+from engine.run.runner import Runner
 from engine.service import Service
 from engine.store import Store, events
 from rules.loader import load_ruleset

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import inspect
 
-from engine.migrate import head_revision
 from engine.store import SCHEMA_REVISION, Store, metadata
+from engine.store.migrate import head_revision
 
 
 def test_code_knows_the_newest_migration() -> None:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.imports import read_inventory, read_orders
-from engine.preview import diff, explain, preview
-from engine.runner import Runner
+from engine.io.imports import read_inventory, read_orders
+from engine.run.explain import explain
+from engine.run.preview import diff, preview
+from engine.run.runner import Runner
 from engine.service import Service
 from engine.store import Store
 from rules.loader import load_ruleset

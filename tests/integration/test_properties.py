@@ -28,15 +28,7 @@ from sqlalchemy import delete, select
 from engine.errors import OperationFailed
 from engine.model import AllocationStatus, Line, Order, Policy, coverage
 from engine.service import Service
-from engine.store import (
-    Store,
-    inventory,
-    ledger,
-    metadata,
-    order_lines,
-    orders,
-    reservations,
-)
+from engine.store import Store, inventory, ledger, metadata, order_lines, orders, reservations
 from tests.helpers import table_counts
 
 A = AllocationStatus

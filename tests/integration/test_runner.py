@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine.runner import Runner
+from engine.run.runner import Runner
 from engine.service import Service
 from engine.store import Store, events, ledger, rule_runs
 from rules.loader import load_ruleset

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.model import Order, ShipTo
-from engine.runner import Runner
+from engine.run.runner import Runner
 from engine.service import Service
 from engine.store import Store
 from rules.loader import load_ruleset

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from engine.runner import Runner
+from engine.run.runner import Runner
 from engine.service import Service
 from engine.store import Store, rule_runs
 from rules.loader import load_ruleset

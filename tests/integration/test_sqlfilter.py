@@ -33,10 +33,11 @@ from dsl.syntax import (
 )
 from engine.errors import BadInput
 from engine.model import Line, Order, ShipTo
-from engine.rows import load_orders
 from engine.service import Service
-from engine.sqlfilter import condition_clause, where_clause
 from engine.store import Store, orders
+from engine.store.rows import load_orders
+from engine.store.sqlfilter import condition_clause
+from engine.store.where import where_clause
 from rules.vocabulary import ORDER_VOCABULARY
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)

@@ -14,12 +14,7 @@ from typing import Any
 import pytest
 
 from engine.errors import BadInput
-from engine.imports import (
-    order_from_mapping,
-    parse_line_spec,
-    read_inventory,
-    read_orders,
-)
+from engine.io.imports import order_from_mapping, parse_line_spec, read_inventory, read_orders
 from engine.model import AllocationStatus, Line, OrderStatus, ShipTo
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -10,13 +10,12 @@ from engine.model import (
     Policy,
     attempt,
     coverage,
-    decide,
     plan_edit,
     plan_split,
     split_id,
     status_from_reservations,
 )
-from tests.helpers import order
+from tests.helpers import decide, order
 
 A = AllocationStatus
 WH = "main"

@@ -11,11 +11,11 @@ from engine.model import (
     Policy,
     attempt,
     coverage,
-    decide,
     plan_edit,
     plan_split,
     split_id,
 )
+from tests.helpers import decide
 
 WH = "main"
 SKUS = st.sampled_from(["A", "B", "C"])

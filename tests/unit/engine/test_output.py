@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from engine import output
+from engine.cli import output
 
 
 def test_table_shows_every_row_and_column() -> None:

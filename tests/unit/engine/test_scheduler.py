@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dsl.syntax import CronTrigger, DailyTrigger, EveryTrigger
-from engine.scheduler import Stopper, ap_trigger, due_slot, next_fire, run_loop
+from engine.run.scheduler import Stopper, ap_trigger, due_slot, next_fire, run_loop
 
 NY = ZoneInfo("America/New_York")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli_rules import _Watcher
+from engine.cli.rules import _Watcher
 from rules.loader import load_ruleset
 
 GOOD = "version: 1\nrules:\n  - name: a\n    rule: when new order then allocate\n"

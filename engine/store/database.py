@@ -1,7 +1,4 @@
-"""Storage: the SQLAlchemy 2 schema, engines for SQLite and PostgreSQL, transactions and locks.
-
-Everything is SQLAlchemy Core on purpose: the allocation core reads and writes in bulk, and the
-ORM's unit of work was measured at a fraction of Core's speed for that (GUIDE "Bulk work").
+"""Engines for SQLite and PostgreSQL, transactions and locks (the schema is `engine.store.schema`).
 
 Transactions: `Store.write()` opens a write transaction. On SQLite that is `BEGIN IMMEDIATE`
 (Python's sqlite3 would otherwise start the transaction lazily and let read-then-write race);
@@ -17,154 +14,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Column,
-    DateTime,
-    Engine,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    Numeric,
-    PrimaryKeyConstraint,
-    String,
-    Table,
-    UniqueConstraint,
-    create_engine,
-    event,
-    inspect,
-    select,
-    text,
-)
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from engine.errors import BadInput
-
-metadata = MetaData()
-
-inventory = Table(
-    "inventory",
-    metadata,
-    Column("sku", String(200), nullable=False),
-    Column("warehouse", String(100), nullable=False),
-    Column("on_hand", Integer, nullable=False, server_default="0"),
-    # Denormalised Σ live reservations, kept in the same transaction as the reservations so
-    # availability is one row read; property tests check it against the reservations.
-    Column("allocated", Integer, nullable=False, server_default="0"),
-    PrimaryKeyConstraint("sku", "warehouse"),
-)
-
-orders = Table(
-    "orders",
-    metadata,
-    Column("id", String(200), primary_key=True),
-    Column("channel", String(100), nullable=False),
-    Column("placed_at", DateTime(timezone=True), nullable=False),
-    Column("status", String(32), nullable=False),
-    Column("allocation_status", String(32), nullable=False),
-    Column("ship_to_name", String(300)),
-    Column("ship_to_country", String(2)),
-    Column("ship_to_state", String(100)),
-    Column("ship_to_city", String(200)),
-    Column("ship_to_postal_code", String(32)),
-    Column("shipping_method", String(100)),
-    Column("total", Numeric(18, 4)),
-    Column("warehouse", String(100), nullable=False),
-    Column("attributes", JSON, nullable=False),
-    Column("line_count", Integer, nullable=False),
-    Column("unit_count", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Index("ix_orders_open", "status", "allocation_status", "placed_at"),
-    Index("ix_orders_channel", "channel"),
-)
-
-order_tags = Table(
-    "order_tags",
-    metadata,
-    Column("order_id", String(200), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
-    Column("tag", String(100), nullable=False),
-    PrimaryKeyConstraint("order_id", "tag"),
-    Index("ix_order_tags_tag", "tag"),
-)
-
-order_lines = Table(
-    "order_lines",
-    metadata,
-    Column("order_id", String(200), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
-    Column("line_no", Integer, nullable=False),
-    Column("sku", String(200), nullable=False),
-    Column("qty", Integer, nullable=False),
-    # Denormalised Σ live reservations of this line: the allocation loop reads it with the line.
-    Column("reserved", Integer, nullable=False, server_default="0"),
-    PrimaryKeyConstraint("order_id", "line_no"),
-    Index("ix_order_lines_sku", "sku"),
-)
-
-reservations = Table(
-    "reservations",
-    metadata,
-    # The id is the coverage sequence: first reserved, first covered (SPEC §3).
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
-    Column("order_id", String(200), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
-    Column("line_no", Integer, nullable=False),
-    Column("sku", String(200), nullable=False),
-    Column("warehouse", String(100), nullable=False),
-    Column("qty", Integer, nullable=False),
-    Column("covered", Boolean, nullable=False),
-    Column("reserved_at", DateTime(timezone=True), nullable=False),
-    Index("ix_reservations_stock", "sku", "warehouse", "seq"),
-    Index("ix_reservations_order", "order_id", "line_no"),
-)
-
-ledger = Table(
-    "ledger",
-    metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("order_id", String(200), nullable=False),
-    Column("line_no", Integer, nullable=False),
-    Column("sku", String(200), nullable=False),
-    Column("warehouse", String(100), nullable=False),
-    Column("delta", Integer, nullable=False),
-    Column("operation", String(32), nullable=False),
-    Column("rule", String(200)),
-    Column("ruleset", String(64)),
-    Column("actor", String(200)),
-    Index("ix_ledger_order", "order_id", "id"),
-)
-
-events = Table(
-    "events",
-    metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("type", String(50), nullable=False),
-    Column("order_id", String(200)),
-    Column("payload", JSON, nullable=False),
-    # A per-row flag, never "id > last seen": ids commit out of order (GUIDE "Outbox").
-    Column("processed", Boolean, nullable=False, server_default="0"),
-    Column("processed_at", DateTime(timezone=True)),
-    Index("ix_events_pending", "processed", "id"),
-)
-
-rule_runs = Table(
-    "rule_runs",
-    metadata,
-    Column("rule", String(200), nullable=False),
-    Column("slot", DateTime(timezone=True), nullable=False),
-    Column("ruleset", String(64), nullable=False),
-    Column("ran_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("rule", "slot", name="uq_rule_runs_rule_slot"),
-)
+from engine.store.schema import inventory, metadata, orders
 
 DEFAULT_URL = "sqlite:///dibs.db"
 #: The newest shipped migration; a test checks it against Alembic's head.
@@ -263,9 +119,9 @@ class Store:
             # A throwaway in-memory database (rule tests) has no history to migrate.
             metadata.create_all(self.engine)
         elif self.schema_revision() != SCHEMA_REVISION:
-            from engine.migrate import upgrade  # alembic is heavy: load it only when needed
+            from engine.store.migrate import upgrade
 
-            upgrade(self)
+            upgrade(self.engine)
         self._migrated = True
 
     def schema_revision(self) -> str | None:
@@ -297,12 +153,21 @@ class Store:
             finally:
                 trans.rollback()
 
-    def transaction(self, work: Callable[[Connection], T], attempts: int = 5) -> T:
-        """Run `work` in one write transaction, retrying it after a deadlock or busy database."""
+    def transaction(
+        self, work: Callable[[Connection], T], attempts: int = 5, dry_run: bool = False
+    ) -> T:
+        """Run `work` in one write transaction, retrying it after a deadlock or busy database.
+
+        With `dry_run` the same transaction is rolled back instead of committed: what a dry run
+        reports is exactly what the real run would do at that moment.
+        """
         for attempt in range(1, attempts + 1):
             try:
                 with self.write() as conn:
-                    return work(conn)
+                    result = work(conn)
+                    if dry_run:
+                        conn.rollback()
+                    return result
             except DBAPIError as exc:
                 if attempt == attempts or not _is_retryable(exc):
                     raise
@@ -324,25 +189,14 @@ class Store:
             .with_for_update()
         ).all()
 
+    def lock_orders(self, conn: Connection, ids: Sequence[str]) -> None:
+        """Lock order rows on PostgreSQL, in id order; SQLite holds its write lock."""
+        if not self.is_postgres or not ids:
+            return
+        conn.execute(select(orders.c.id).where(orders.c.id.in_(sorted(set(ids))))
+                     .order_by(orders.c.id).with_for_update()).all()
+
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-#: Rule-language fields that are plain columns of `orders` (SPEC §7), for ordering and filters.
-FIELD_COLUMNS: dict[str, Column[Any]] = {
-    "id": orders.c.id,
-    "channel": orders.c.channel,
-    "status": orders.c.status,
-    "allocation_status": orders.c.allocation_status,
-    "placed_at": orders.c.placed_at,
-    "shipping_method": orders.c.shipping_method,
-    "total": orders.c.total,
-    "ship_to.name": orders.c.ship_to_name,
-    "ship_to.country": orders.c.ship_to_country,
-    "ship_to.state": orders.c.ship_to_state,
-    "ship_to.city": orders.c.ship_to_city,
-    "ship_to.postal_code": orders.c.ship_to_postal_code,
-    "warehouse": orders.c.warehouse,
-    "line_count": orders.c.line_count,
-    "unit_count": orders.c.unit_count,
-}

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import update
-
 from engine.errors import BadInput
-from engine.imports import check_order_mapping
+from engine.io.imports import check_order_mapping
 from engine.model import Order
-from engine.records import utcnow
-from engine.runner import Runner, TickResult
+from engine.run.runner import Runner, TickResult
 from engine.service import Service
-from engine.store import Store, events
+from engine.service.records import utcnow
+from engine.store import Store, outbox
 from rules.ruleset import RuleSet, RuleTest
 
 
@@ -61,7 +59,7 @@ def run_test(ruleset: RuleSet, test: RuleTest) -> TestOutcome:
         if test.inventory:
             service.import_inventory([(sku, "main", qty) for sku, qty in test.inventory.items()])
         with store.write() as conn:
-            conn.execute(update(events).values(processed=True))
+            outbox.mark_all_processed(conn)
         if new_orders:
             service.add_orders(new_orders)
         outcome.tick = Runner(service, ruleset).tick()

@@ -29,20 +29,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, TextIO
 
-from engine.fields import (
+from engine.io.fields import (
     MAX_QTY,
     NO_ADDRESS,
     NO_TAGS,
     SHIP_TO_KEYS,
     Invalid,
-    count,
     country,
-    line_of,
     money,
     qty,
     timestamp_text,
-    unknown_key,
 )
+from engine.io.messages import unknown_key
 from engine.model import DEFAULT_WAREHOUSE, Line, Order, ShipTo
 
 _TAG_SPLIT = re.compile(r"[;|]")
@@ -333,77 +331,3 @@ def _csv_order(
         warehouse=top.get("warehouse", DEFAULT_WAREHOUSE),
         attributes=attributes,
     )
-
-
-
-# --------------------------------------------------------------------------------------------
-# Inventory CSV
-
-_INVENTORY_COLUMNS = ("sku", "on_hand", "warehouse")
-
-
-def read_inventory_csv(
-    handle: TextIO, name: str, problems: list[str]
-) -> list[tuple[str, str, int]]:
-    """`(sku, warehouse, on_hand)` rows of an inventory CSV; problems go to `problems`."""
-    reader = csv.reader(handle)
-    header = next(reader, None)
-    if header is None:
-        problems.append(f"{name}:1: empty file, expected a header: sku,on_hand[,warehouse]")
-        return []
-    index: dict[str, int] = {}
-    for i, cell in enumerate(header):
-        column = cell.strip().lower()
-        if column not in _INVENTORY_COLUMNS:
-            problems.append(
-                f"{name}:1: {unknown_key(cell.strip(), _INVENTORY_COLUMNS, what='column')}"
-            )
-        elif column in index:
-            problems.append(f"{name}:1: column {column!r} appears twice")
-        else:
-            index[column] = i
-    missing = [c for c in ("sku", "on_hand") if c not in index]
-    if missing:
-        problems.append(
-            f"{name}:1: missing required column{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(missing)} (the header needs sku,on_hand[,warehouse])"
-        )
-    if problems:
-        return []
-    i_sku, i_on_hand, i_warehouse = index["sku"], index["on_hand"], index.get("warehouse")
-    width = len(header)
-    rows: list[tuple[str, str, int]] = []
-    seen: dict[tuple[str, str], str] = {}
-    previous_end = reader.line_num
-    for row in reader:
-        where = f"{name}:{previous_end + 1}"
-        previous_end = reader.line_num
-        if len(row) != width:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            problems.append(f"{where}: expected {width} columns as in the header, got {len(row)}")
-            continue
-        sku = row[i_sku].strip()
-        warehouse = (row[i_warehouse].strip() if i_warehouse is not None else "") or (
-            DEFAULT_WAREHOUSE
-        )
-        ok = True
-        if not sku:
-            problems.append(f"{where}: sku is required")
-            ok = False
-        try:
-            on_hand = count(row[i_on_hand], minimum=0, what="a whole number >= 0")
-        except Invalid as exc:
-            problems.append(f"{where}: on_hand {exc}")
-            ok = False
-        if not ok:
-            continue
-        first = seen.setdefault((sku, warehouse), where)
-        if first is not where:
-            problems.append(
-                f"{where}: duplicate sku {sku!r} in warehouse {warehouse!r} "
-                f"(first on {line_of(first)})"
-            )
-            continue
-        rows.append((sku, warehouse, on_hand))
-    return rows

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine import output
+from engine.cli import output
 from engine.errors import BadInput, OperationFailed
 from rules.errors import Diagnostic
 from rules.loader import check_ruleset
@@ -52,7 +52,7 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_test(args: argparse.Namespace) -> int:
-    from engine.ruletests import run_tests
+    from engine.run.ruletests import run_tests
 
     ruleset = load_or_fail(args.file)
     if not ruleset.tests:
@@ -95,8 +95,8 @@ def _show_preview(doc: dict[str, Any]) -> None:
 
 
 def cmd_rules_preview(args: argparse.Namespace) -> int:
-    from engine.cli import open_service
-    from engine.preview import diff, preview
+    from engine.cli.common import open_service
+    from engine.run.preview import diff, preview
 
     ruleset = load_or_fail(args.file)
     other = load_or_fail(args.against) if args.against else None
@@ -121,8 +121,8 @@ def cmd_rules_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from engine.cli import open_service
-    from engine.preview import explain
+    from engine.cli.common import open_service
+    from engine.run.explain import explain
 
     rules_file = args.rules or os.environ.get("DIBS_RULES")
     ruleset = load_or_fail(rules_file) if rules_file else None
@@ -213,9 +213,9 @@ class _Watcher:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from engine.cli import open_service
-    from engine.runner import Runner
-    from engine.scheduler import Stopper, run_loop
+    from engine.cli.common import open_service
+    from engine.run.runner import Runner
+    from engine.run.scheduler import Stopper, run_loop
 
     _setup_logging(args.log_format)
     ruleset = load_or_fail(args.file)
@@ -253,7 +253,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     """Register `rules …` and `run` on the top-level subparsers."""
-    from engine.cli import _Parser
+    from engine.cli.common import Parser as _Parser
 
     rules = sub.add_parser("rules", help="check, test and preview rule files").add_subparsers(
         dest="rules_cmd", required=True, parser_class=_Parser)

@@ -15,18 +15,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, select, update
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.engine import Connection
 
-from dsl.syntax import And, Condition, Matches, Not, Or
-from engine.bulk import Bulk, collector_paused
 from engine.errors import OperationFailed
-from engine.model import Order, OrderStatus, Policy
-from engine.records import Actor, AllocationReport, QueueEntry, aware
-from engine.scheduler import due_slot, wait_until_next
+from engine.memory import collector_paused
+from engine.model import Actor, Order, OrderStatus, Policy
+from engine.run.scheduler import due_slot, wait_until_next
 from engine.service import Service
-from engine.sqlfilter import condition_clause
-from engine.store import events, order_lines, orders, rule_runs
+from engine.service import orders as order_ops
+from engine.service.allocation import allocate_queue
+from engine.service.records import AllocationReport, QueueEntry
+from engine.service.release import release_orders
+from engine.service.tx import Tx
+from engine.store import order_lines, orders, outbox
+from engine.store.rows import load_orders
+from engine.store.sqlfilter import prefilter_clause
 from rules.ruleset import CompiledRule, RuleSet
 from rules.tick import TickPlan, plan_tick
 
@@ -109,24 +113,19 @@ class Runner:
         just arrived (used by previews).
         """
 
-        def work(conn: Connection) -> TickResult:
-            result = self.tick_in(conn, all_open=all_open)
-            if dry_run:
-                conn.rollback()
-            return result
+        return self.service.run(lambda tx: self.tick_in(tx, all_open=all_open), dry_run=dry_run)
 
-        return self.store.transaction(work)
-
-    def tick_in(self, conn: Connection, all_open: bool = False) -> TickResult:
+    def tick_in(self, tx: Tx, all_open: bool = False) -> TickResult:
         """The tick inside the caller's transaction."""
         with collector_paused():  # a big tick builds many objects and no cycles
-            return self._tick(conn, all_open)
+            return self._tick(tx, all_open)
 
-    def _tick(self, conn: Connection, all_open: bool) -> TickResult:
+    def _tick(self, tx: Tx, all_open: bool) -> TickResult:
         started = time.perf_counter()
+        conn = tx.conn
         now = self.clock()
         result = TickResult(started=now, ruleset=self.ruleset.hash)
-        claimed = self._claim_events(conn)
+        claimed = outbox.claim_pending(conn)
         result.events = len(claimed)
         fired_ids: list[tuple[CompiledRule, list[str]]] = []
         fired_ids.extend(self._event_matches(conn, claimed, all_open))
@@ -136,42 +135,37 @@ class Runner:
                 result.schedules.append((rule.name, slot))
                 fired_ids.append((rule, self._open_order_ids(conn, self._prefilter(rule, now))))
         wanted = sorted({oid for _, ids in fired_ids for oid in ids})
-        loaded = self.service.load_orders(conn, wanted)
+        loaded = load_orders(conn, wanted)
         fired: list[tuple[CompiledRule, list[Order]]] = [
             (rule, [loaded[i] for i in ids if i in loaded]) for rule, ids in fired_ids]
         plan = plan_tick(fired, now)
         result.plan = plan
         result.before = {oid: loaded[oid].allocation_status for oid in plan.orders}
-        self._apply(conn, plan, result)
-        if claimed:
-            bulk = Bulk(conn)
-            stamp = bulk.value(events.c.processed_at, now)
-            done = bulk.value(events.c.processed, True)
-            bulk.executemany(_MARK_PROCESSED, ("e_id", "e_done", "e_at"),
-                             [(e[0], done, stamp) for e in claimed])
+        self._apply(tx, plan, result)
+        outbox.mark_processed(conn, [e[0] for e in claimed], now)
         result.seconds = time.perf_counter() - started
         return result
 
     def _actor(self, rule: str | None) -> Actor:
         return Actor(self.actor_name, rule, self.ruleset.hash)
 
-    def _apply(self, conn: Connection, plan: TickPlan, result: TickResult) -> None:
+    def _apply(self, tx: Tx, plan: TickPlan, result: TickResult) -> None:
         """Tags, then deallocations, then the allocation queue, then splits (rules/tick.py)."""
         if plan.tag_changes:
-            self.service.retag(conn, plan.tag_changes)
+            order_ops.retag(tx, plan.tag_changes)
         for rule, ids in _by_rule(plan, plan.deallocations, "deallocate").items():
-            self.service.release_orders(conn, ids, "deallocate", self._actor(rule))
+            release_orders(tx, ids, "deallocate", self._actor(rule))
             result.deallocated.extend(ids)
         for rule, ids in _group([(r.rule, r.order_id) for r in plan.allocation_queue
                                  if r.reallocate]).items():
-            self.service.release_orders(conn, ids, "reallocate", self._actor(rule))
+            release_orders(tx, ids, "reallocate", self._actor(rule))
         entries = [QueueEntry(r.order_id, Policy(r.policy), self._actor(r.rule))
                    for r in plan.allocation_queue]
-        self.service.allocate_queue(conn, entries, len(entries), result.report)
+        allocate_queue(tx, entries, result.report)
         for rule, ids in _by_rule(plan, plan.splits, "split").items():
             for oid in ids:
                 try:
-                    kept, child = self.service.split_in(conn, oid, self._actor(rule))
+                    kept, child = order_ops.split(tx, oid, self._actor(rule))
                 except OperationFailed as exc:
                     result.problems.append(f"split {oid}: {exc}")
                 else:
@@ -179,16 +173,8 @@ class Runner:
 
     # ------------------------------------------------------------------------------- inputs
 
-    def _claim_events(self, conn: Connection) -> list[tuple[int, str, str | None, dict[str, Any]]]:
-        """Pending events, oldest first; on PostgreSQL each is claimed by exactly one worker."""
-        query = (select(events.c.id, events.c.type, events.c.order_id, events.c.payload)
-                 .where(events.c.processed.is_(False)).order_by(events.c.id))
-        if self.store.is_postgres:
-            query = query.with_for_update(skip_locked=True)
-        return [(r.id, r.type, r.order_id, r.payload or {}) for r in conn.execute(query)]
-
     def _event_matches(
-        self, conn: Connection, claimed: Sequence[tuple[int, str, str | None, dict[str, Any]]],
+        self, conn: Connection, claimed: Sequence[outbox.Pending],
         all_open: bool,
     ) -> list[tuple[CompiledRule, list[str]]]:
         offered: dict[str, list[str]] = defaultdict(list)
@@ -237,49 +223,21 @@ class Runner:
         """
         if rule.condition is None:
             return None
-        if self.store.is_postgres and _uses_regex(rule.condition):
-            return None
-        return condition_clause(rule.condition, now)
+        return prefilter_clause(rule.condition, now, self.store.dialect)
 
     def _claim_slot(self, conn: Connection, rule: CompiledRule, now: datetime) -> datetime | None:
         """Record this rule's due slot; None when it is not due or another worker has it."""
-        last = conn.execute(select(rule_runs.c.slot).where(rule_runs.c.rule == rule.name)
-                            .order_by(rule_runs.c.slot.desc()).limit(1)).scalar()
-        if last is not None:
-            last = aware(last)  # SQLite gives back naive UTC
+        last = outbox.last_slot(conn, rule.name)
         slot = due_slot(rule.trigger, self.ruleset.timezone, last, now)
         if slot is None:
             return None
-        if self.store.is_postgres:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-        # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
-        claimed = conn.execute(
-            dialect_insert(rule_runs).values(rule=rule.name, slot=slot,
-                                             ruleset=self.ruleset.hash, ran_at=now)
-            .on_conflict_do_nothing().returning(rule_runs.c.rule)).first()
-        return slot if claimed is not None else None
+        return slot if outbox.claim_slot(conn, rule.name, slot, self.ruleset.hash, now) else None
 
     def next_schedule(self, now: datetime) -> datetime | None:
         """The earliest next fire time of any scheduled rule (for the run loop's sleep)."""
         times = [wait_until_next(r.trigger, self.ruleset.timezone, now)
                  for r in self.ruleset.scheduled_rules()]
         return min((t for t in times if t is not None), default=None)
-
-
-_MARK_PROCESSED = (update(events).where(events.c.id == bindparam("e_id"))
-                   .values(processed=bindparam("e_done"), processed_at=bindparam("e_at")))
-
-
-def _uses_regex(condition: Condition) -> bool:
-    if isinstance(condition, Matches):
-        return True
-    if isinstance(condition, And | Or):
-        return any(_uses_regex(item) for item in condition.items)
-    if isinstance(condition, Not):
-        return _uses_regex(condition.item)
-    return False
 
 
 def _by_rule(plan: TickPlan, ids: Iterable[str], kind: str) -> dict[str, list[str]]:

@@ -15,11 +15,12 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Connection
 
 from engine import model
-from engine.bulk import Bulk, collector_paused
+from engine.memory import collector_paused
 from engine.model import StockKey
-from engine.records import AllocationReport, Clock, Progress, QueueEntry
-from engine.rows import load_stock
+from engine.service.records import AllocationReport, Clock, Progress, QueueEntry
 from engine.store import Store, inventory, ledger, order_lines, orders, reservations
+from engine.store.bulk import Bulk
+from engine.store.rows import load_stock
 
 CHUNK = 2000  # orders per read/write batch: bounded memory, few round trips
 

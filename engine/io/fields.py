@@ -3,7 +3,7 @@
 Shared by every reader. The JSON and JSON Lines readers (`engine.import_json`) hand each object
 to `check_order_mapping`; the CSV reader (`engine.import_csv`) runs the same validators cell by
 cell; `dibs orders add` and rule-file test fixtures come in through
-`engine.imports.order_from_mapping`. A validator returns the clean value or raises `Invalid`
+`engine.io.imports.order_from_mapping`. A validator returns the clean value or raises `Invalid`
 with the rest of the sentence ("must be ..."), which the caller prefixes with where and what.
 
 Decisions (also in tests/unit/engine/test_imports.py):
@@ -25,22 +25,14 @@ Decisions (also in tests/unit/engine/test_imports.py):
 
 from __future__ import annotations
 
-import difflib
-import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from engine.model import (
-    DEFAULT_WAREHOUSE,
-    AllocationStatus,
-    Line,
-    Order,
-    OrderStatus,
-    ShipTo,
-)
+from engine.io.messages import kind_of, order_ref, show, unknown_key
+from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, Line, Order, OrderStatus, ShipTo
 
 Scalar = str | int | float | bool | None
 _T = TypeVar("_T")
@@ -86,14 +78,14 @@ NO_TAGS: frozenset[str] = frozenset()
 def check_order_mapping(
     obj: object, where: str, now: datetime, problems: list[str]
 ) -> Order | None:
-    """Like `engine.imports.order_from_mapping`, but appends problems and returns None instead."""
+    """Like `engine.io.imports.order_from_mapping`, but appends problems and returns None."""
     if not isinstance(obj, Mapping):
-        problems.append(f"{where}: expected an order object, got {_kind(obj)}")
+        problems.append(f"{where}: expected an order object, got {kind_of(obj)}")
         return None
     start = len(problems)
     for key in obj:
         if key not in _ORDER_KEY_SET:
-            problems.append(f"{where}: {_order_ref(obj)}{unknown_key(key, ORDER_KEYS)}")
+            problems.append(f"{where}: {order_ref(obj)}{unknown_key(key, ORDER_KEYS)}")
     # Validate the known fields even after an unknown key, so one pass reports everything.
     order = _build_order(obj, where, now, problems)
     return order if len(problems) == start else None
@@ -104,7 +96,7 @@ def _build_order(
 ) -> Order | None:
     """Validate every field of one order mapping; None (with problems added) if any is wrong."""
     start = len(problems)
-    ref = _order_ref(obj)
+    ref = order_ref(obj)
 
     def check(
         column: str, convert: Callable[[object], _T], default: _T, required: bool = False
@@ -153,7 +145,7 @@ def _ship_to(value: object, where: str, ref: str, problems: list[str]) -> ShipTo
     if value is None:
         return NO_ADDRESS
     if not isinstance(value, Mapping):
-        problems.append(f"{where}: {ref}ship_to must be an object, got {_kind(value)}")
+        problems.append(f"{where}: {ref}ship_to must be an object, got {kind_of(value)}")
         return None
     ok = True
     parts: dict[str, str | None] = {}
@@ -176,7 +168,7 @@ def _lines(value: object, where: str, ref: str, problems: list[str]) -> tuple[Li
         problems.append(f"{where}: {ref}needs at least one line")
         return None
     if not isinstance(value, list):
-        problems.append(f"{where}: {ref}lines must be a list, got {_kind(value)}")
+        problems.append(f"{where}: {ref}lines must be a list, got {kind_of(value)}")
         return None
     ok = True
     lines: list[Line] = []
@@ -184,7 +176,7 @@ def _lines(value: object, where: str, ref: str, problems: list[str]) -> tuple[Li
         prefix = f"lines[{index}]."
         if not isinstance(item, Mapping):
             problems.append(
-                f"{where}: {ref}lines[{index}] must be an object {{sku, qty}}, got {_kind(item)}"
+                f"{where}: {ref}lines[{index}] must be an object {{sku, qty}}, got {kind_of(item)}"
             )
             ok = False
             continue
@@ -218,7 +210,7 @@ def _lines(value: object, where: str, ref: str, problems: list[str]) -> tuple[Li
 
 def _text(value: object) -> str | None:
     if not isinstance(value, str):
-        raise Invalid(f"must be a string, got {_show(value)}")
+        raise Invalid(f"must be a string, got {show(value)}")
     return value.strip() or None
 
 
@@ -253,7 +245,7 @@ def _timestamp(value: object) -> datetime:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if not isinstance(value, str):
-        raise Invalid(f"must be an ISO-8601 timestamp string, got {_show(value)}")
+        raise Invalid(f"must be an ISO-8601 timestamp string, got {show(value)}")
     return timestamp_text(value.strip())
 
 
@@ -278,7 +270,7 @@ def utc(moment: datetime) -> datetime:
 def money(value: object) -> Decimal:
     """An amount >= 0 with at most 4 decimal places, from a number or a string."""
     if isinstance(value, bool):
-        raise Invalid(f"must be a decimal number, got {_show(value)}")
+        raise Invalid(f"must be a decimal number, got {show(value)}")
     try:
         if isinstance(value, Decimal | int):
             amount = Decimal(value)
@@ -287,19 +279,19 @@ def money(value: object) -> Decimal:
         elif isinstance(value, str):
             amount = Decimal(value.strip())
         else:
-            raise Invalid(f"must be a decimal number, got {_show(value)}")
+            raise Invalid(f"must be a decimal number, got {show(value)}")
     except InvalidOperation:
-        raise Invalid(f"must be a decimal number, got {_show(value)}") from None
+        raise Invalid(f"must be a decimal number, got {show(value)}") from None
     if not amount.is_finite():
-        raise Invalid(f"must be a finite number, got {_show(value)}")
+        raise Invalid(f"must be a finite number, got {show(value)}")
     if amount < 0:
-        raise Invalid(f"must not be negative, got {_show(value)}")
+        raise Invalid(f"must not be negative, got {show(value)}")
     try:
         exact = amount.quantize(_MONEY_STEP) == amount
     except InvalidOperation:  # too many digits to quantize: far beyond any real total
-        raise Invalid(f"is too large, got {_show(value)}") from None
+        raise Invalid(f"is too large, got {show(value)}") from None
     if not exact:
-        raise Invalid(f"has more than 4 decimal places, got {_show(value)}")
+        raise Invalid(f"has more than 4 decimal places, got {show(value)}")
     return amount
 
 
@@ -317,7 +309,7 @@ def count(value: object, minimum: int, what: str) -> int:
     else:
         if value is None or (isinstance(value, str) and not value.strip()):
             raise Invalid("is required")
-        raise Invalid(f"must be {what}, got {_show(value)}")
+        raise Invalid(f"must be {what}, got {show(value)}")
     if number < minimum:
         raise Invalid(f"must be {what}, got {number}")
     if number > MAX_QTY:
@@ -327,11 +319,11 @@ def count(value: object, minimum: int, what: str) -> int:
 
 def _tags(value: object) -> frozenset[str]:
     if not isinstance(value, list | tuple | set | frozenset):
-        raise Invalid(f"must be a list of strings, got {_show(value)}")
+        raise Invalid(f"must be a list of strings, got {show(value)}")
     tags: set[str] = set()
     for tag in value:
         if not isinstance(tag, str):
-            raise Invalid(f"must be a list of strings, got an element {_show(tag)}")
+            raise Invalid(f"must be a list of strings, got an element {show(tag)}")
         cleaned = tag.strip()
         if cleaned:  # "vip;;gift" and trailing separators are harmless
             tags.add(cleaned)
@@ -340,18 +332,18 @@ def _tags(value: object) -> frozenset[str]:
 
 def _attributes(value: object) -> dict[str, Scalar]:
     if not isinstance(value, Mapping):
-        raise Invalid(f"must be an object of scalar values, got {_show(value)}")
+        raise Invalid(f"must be an object of scalar values, got {show(value)}")
     clean: dict[str, Scalar] = {}
     for key, item in value.items():
         if not isinstance(key, str) or not key.strip():
-            raise Invalid(f"keys must be non-empty strings, got {_show(key)}")
+            raise Invalid(f"keys must be non-empty strings, got {show(key)}")
         if isinstance(item, Decimal):
             item = float(item)  # attributes are free-form: no money semantics
         if isinstance(item, float) and not math.isfinite(item):
             raise Invalid(f"{key!r} must be a finite number, got {item}")
         if item is not None and not isinstance(item, str | int | float | bool):
             raise Invalid(
-                f"{key!r} must be a string, number, true/false or null, got {_kind(item)}"
+                f"{key!r} must be a string, number, true/false or null, got {kind_of(item)}"
             )
         clean[key] = item
     return clean
@@ -360,62 +352,10 @@ def _attributes(value: object) -> dict[str, Scalar]:
 def _new_status(value: object) -> None:
     if value != OrderStatus.AWAITING_FULFILLMENT:
         raise Invalid(
-            f"must be 'awaiting_fulfillment' (an import creates new orders), got {_show(value)}"
+            f"must be 'awaiting_fulfillment' (an import creates new orders), got {show(value)}"
         )
 
 
 def _new_allocation_status(value: object) -> None:
     if value != AllocationStatus.UNALLOCATED:
-        raise Invalid(f"must be 'unallocated' (an import creates new orders), got {_show(value)}")
-
-
-# --------------------------------------------------------------------------------------------
-# Messages
-
-
-def unknown_key(key: object, known: Sequence[str], prefix: str = "", what: str = "key") -> str:
-    """'unknown key ...' with the closest known name as a hint, or the list of known ones."""
-    text = str(key)
-    close = difflib.get_close_matches(text, known, n=1, cutoff=0.6)
-    hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; known: {', '.join(known)}"
-    return f"unknown {what} '{prefix}{text}'{hint}"
-
-
-def _order_ref(obj: Mapping[str, Any]) -> str:
-    raw_id = obj.get("id")
-    if isinstance(raw_id, str) and raw_id.strip():
-        return f"order {raw_id.strip()!r}: "
-    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
-        return f"order '{raw_id}': "
-    return ""
-
-
-def _show(value: object) -> str:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, str | int | float | bool) or value is None:
-        return json.dumps(value) if not isinstance(value, str) else repr(value)
-    return _kind(value)
-
-
-def _kind(value: object) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false"}
-    for kind, label in names.items():
-        if isinstance(value, kind):
-            return label
-    if value is None:
-        return "null"
-    if isinstance(value, int | float | Decimal):
-        return "a number"
-    return type(value).__name__
-
-
-def plural(number: int, noun: str) -> str:
-    """"1 problem", "2 problems"."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def line_of(where: str) -> str:
-    """"line 12" from "<file>:12", for pointing at an earlier row of the same file."""
-    # `where` is "<file>:<line>"; the file is already named at the start of the message.
-    return f"line {where.rpartition(':')[2]}"
+        raise Invalid(f"must be 'unallocated' (an import creates new orders), got {show(value)}")

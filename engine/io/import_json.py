@@ -1,7 +1,7 @@
 """Reading order files in JSON: `.json` (an array of orders) and `.jsonl` / `.ndjson`.
 
-Each object is validated by `engine.fields.check_order_mapping`; every problem is appended as
-`<file>:<line>: <message>` for `engine.imports.read_orders`, which refuses the whole file.
+Each object is validated by `engine.io.fields.check_order_mapping`; every problem is appended as
+`<file>:<line>: <message>` for `engine.io.imports.read_orders`, which refuses the whole file.
 
 - `.json`: an array of order objects; problems name the line where the object starts.
 - `.jsonl` / `.ndjson`: one order object per line; blank lines are ignored.
@@ -19,7 +19,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TextIO
 
-from engine.fields import Invalid, check_order_mapping, line_of, order_id_of
+from engine.io.fields import Invalid, check_order_mapping, order_id_of
+from engine.io.messages import line_of
 from engine.model import Order
 
 # The JSON module's own notion of whitespace between tokens.

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from engine import output
+from engine.cli import output
 from engine.errors import BadInput
-from engine.imports import read_inventory, read_orders
-from engine.runner import Runner, TickResult
+from engine.io.imports import read_inventory, read_orders
+from engine.run.runner import Runner, TickResult
 from engine.service import Service
 from engine.store import Store
 from rules.loader import load_ruleset
@@ -24,7 +24,7 @@ from rules.loader import load_ruleset
 
 def examples_dir() -> Path:
     """The examples/ folder next to the installed packages (dibs is installed from a checkout)."""
-    here = Path(__file__).resolve().parent.parent / "examples"
+    here = Path(__file__).resolve().parents[2] / "examples"
     if not (here / "orders.json").is_file():
         raise BadInput(f"the demo needs the example data, looked for it in {here}; "
                        "install dibs from a checkout (pip install -e .)")

@@ -37,7 +37,6 @@ Known divergences (documented, not tested as equal):
 from __future__ import annotations
 
 import operator
-import re
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -46,7 +45,6 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Float,
-    Integer,
     String,
     and_,
     bindparam,
@@ -58,12 +56,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
-from dsl.errors import DslError
-from dsl.parser import parse_rule
 from dsl.syntax import (
     And,
     Compare,
@@ -77,8 +70,8 @@ from dsl.syntax import (
     Or,
 )
 from dsl.types import FieldSpec, FieldType, check_condition, parse_datetime_literal, resolve_field
-from engine.errors import BadInput
 from engine.store import FIELD_COLUMNS, order_lines, order_tags, orders
+from engine.store.sqlfunctions import Bytewise, Found, JsonBool, JsonNumber, JsonText
 from rules.vocabulary import ORDER_VOCABULARY
 
 Clause = ColumnElement[bool]
@@ -109,178 +102,22 @@ def condition_clause(cond: Condition, now: datetime) -> Clause:
     return clause
 
 
-_PREFIX = "when new order if "
-_SUFFIX = " then allocate"
-_THEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|(?<![\w.])then(?![\w.-])')
+def prefilter_clause(cond: Condition, now: datetime, dialect: str) -> Clause | None:
+    """The condition as SQL for narrowing a schedule's candidates, or None when it cannot be
+    pushed down exactly: PostgreSQL's regex dialect differs from the rule language's."""
+    if dialect == "postgresql" and _uses_regex(cond):
+        return None
+    return condition_clause(cond, now)
 
 
-def where_clause(text: str, now: datetime | None = None) -> Clause:
-    """The clause for a `--where CONDITION` (SPEC §7 condition syntax), evaluated at `now`.
-
-    Any problem raises :class:`BadInput` as `--where:LINE:COLUMN: message`, with a hint line.
-    """
-    for found in _THEN.finditer(text):
-        if found.group(0) == "then":
-            line, column = _position(text, found.start())
-            raise _bad(line, column, "unexpected `then`: --where takes a condition only",
-                       'e.g. --where \'channel == "amazon" and total > 100\'')
-    try:
-        rule = parse_rule(_PREFIX + text + _SUFFIX)
-        assert rule.condition is not None
-        errors = check_condition(rule.condition, ORDER_VOCABULARY)
-        if errors:
-            raise errors[0]
-    except DslError as exc:
-        raise _translate(text, exc) from None
-    return condition_clause(rule.condition, now or datetime.now(UTC))
-
-
-# ---- --where errors --------------------------------------------------------------------------
-
-
-def _position(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
-
-
-def _bad(line: int, column: int, message: str, hint: str | None) -> BadInput:
-    return BadInput(f"--where:{line}:{column}: {message}", [f"  hint: {hint}"] if hint else [])
-
-
-def _translate(text: str, exc: DslError) -> BadInput:
-    """Move a position in the wrapped rule back into the user's text; hide the wrapper."""
-    line, column = exc.line, exc.column
-    if line == 1:
-        column -= len(_PREFIX)
-    lines = text.split("\n")
-    past_end = line > len(lines) or (line == len(lines) and column > len(lines[-1]))
-    message, hint = exc.message, exc.hint
-    if hint and "then" in hint:
-        hint = None
-    if message.startswith("unexpected"):
-        expected = [e for e in exc.expected if e not in ('"then"', "the end of the rule")]
-        if past_end or column < 1:
-            message = "unexpected end of condition"
-            line, column = len(lines), len(lines[-1].rstrip()) + 1
-        else:
-            message = f"unexpected `{exc.text}`" if exc.text else "unexpected input"
-        if expected:
-            shown = expected[0] if len(expected) == 1 else (
-                ", ".join(expected[:-1]) + " or " + expected[-1])
-            message += f", expected {shown}"
-    if not text.strip():
-        message, hint = "empty condition", 'e.g. --where \'channel == "amazon"\''
-        line, column = 1, 1
-    return _bad(line, max(column, 1), message, hint)
-
-
-# ---- dialect-specific pieces ------------------------------------------------------------------
-
-
-class _Found(FunctionElement[bool]):
-    """`needle` occurs in `haystack` (NULL when haystack is NULL); case-sensitive everywhere,
-    unlike SQLite's LIKE."""
-
-    type = Boolean()
-    inherit_cache = True
-
-
-@compiles(_Found)
-def _found_default(element: _Found, compiler: SQLCompiler, **kw: Any) -> str:
-    haystack, needle = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(instr({haystack}, {needle}) > 0)"
-
-
-@compiles(_Found, "postgresql")
-def _found_pg(element: _Found, compiler: SQLCompiler, **kw: Any) -> str:
-    haystack, needle = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(strpos({haystack}, {needle}) > 0)"
-
-
-class _Bytewise(FunctionElement[str]):
-    """A string compared by code point: `COLLATE "C"` on PostgreSQL, as is on SQLite."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(_Bytewise)
-def _bytewise_default(element: _Bytewise, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(next(iter(element.clauses)), **kw)
-
-
-@compiles(_Bytewise, "postgresql")
-def _bytewise_pg(element: _Bytewise, compiler: SQLCompiler, **kw: Any) -> str:
-    return f'({compiler.process(next(iter(element.clauses)), **kw)} COLLATE "C")'
-
-
-class _JsonText(FunctionElement[str]):
-    """attributes[key] when it is a JSON string, else NULL."""
-
-    type = String()
-    inherit_cache = True
-
-
-class _JsonNumber(FunctionElement[float]):
-    """attributes[key] as a double when it is a JSON number or boolean (1/0), else NULL."""
-
-    type = Float()
-    inherit_cache = True
-
-
-class _JsonBool(FunctionElement[int]):
-    """attributes[key] as 1/0 when it is a JSON boolean, else NULL."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-def _json_args(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> tuple[str, str]:
-    column, key = (compiler.process(c, **kw) for c in element.clauses)
-    return column, key
-
-
-_SQLITE_TYPES = {
-    _JsonText: "'text'",
-    _JsonNumber: "'integer', 'real', 'true', 'false'",
-    _JsonBool: "'true', 'false'",
-}
-
-
-@compiles(_JsonText)
-@compiles(_JsonNumber)
-@compiles(_JsonBool)
-def _json_sqlite(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
-    # json_extract gives 1/0 for JSON true/false, which is exactly the number view wanted.
-    column, key = _json_args(element, compiler, **kw)
-    path = f"""('$."' || {key} || '"')"""
-    kinds = _SQLITE_TYPES[type(element)]
-    return (f"(CASE WHEN json_type({column}, {path}) IN ({kinds}) "
-            f"THEN json_extract({column}, {path}) END)")
-
-
-@compiles(_JsonText, "postgresql")
-def _json_text_pg(element: _JsonText, compiler: SQLCompiler, **kw: Any) -> str:
-    column, key = _json_args(element, compiler, **kw)
-    return f"(CASE WHEN json_typeof({column} -> {key}) = 'string' THEN {column} ->> {key} END)"
-
-
-@compiles(_JsonNumber, "postgresql")
-def _json_number_pg(element: _JsonNumber, compiler: SQLCompiler, **kw: Any) -> str:
-    # CASE, not AND: PostgreSQL may evaluate AND's operands in any order, and the cast of a
-    # non-number would raise.
-    column, key = _json_args(element, compiler, **kw)
-    return (f"(CASE json_typeof({column} -> {key}) "
-            f"WHEN 'number' THEN CAST({column} ->> {key} AS DOUBLE PRECISION) "
-            f"WHEN 'boolean' THEN CASE WHEN {column} ->> {key} = 'true' "
-            f"THEN CAST(1 AS DOUBLE PRECISION) ELSE CAST(0 AS DOUBLE PRECISION) END END)")
-
-
-@compiles(_JsonBool, "postgresql")
-def _json_bool_pg(element: _JsonBool, compiler: SQLCompiler, **kw: Any) -> str:
-    column, key = _json_args(element, compiler, **kw)
-    return (f"(CASE WHEN json_typeof({column} -> {key}) = 'boolean' "
-            f"THEN CASE WHEN {column} ->> {key} = 'true' THEN 1 ELSE 0 END END)")
+def _uses_regex(condition: Condition) -> bool:
+    if isinstance(condition, Matches):
+        return True
+    if isinstance(condition, And | Or):
+        return any(_uses_regex(item) for item in condition.items)
+    if isinstance(condition, Not):
+        return _uses_regex(condition.item)
+    return False
 
 
 # ---- exact numeric bounds -------------------------------------------------------------------
@@ -388,7 +225,7 @@ class _Builder:
             positive = column.in_(kept) if kept else false()
             return negated(positive) if node.negated else (positive, nullable)
         if isinstance(node, Contains):
-            found = _Found(column, literal(str(node.value.value), String()))
+            found = Found(column, literal(str(node.value.value), String()))
             return negated(found) if node.negated else (found, nullable)
         assert isinstance(node, Matches)
         return column.regexp_match(str(node.pattern.value)), nullable
@@ -415,7 +252,7 @@ class _Builder:
             op, limit = bound
             return _apply(op, column, limit if spec.type is FieldType.NUMBER else int(limit))
         if spec.type is FieldType.STRING and op not in ("==", "!="):
-            return _apply(op, _Bytewise(column), literal(value.value, String()))
+            return _apply(op, Bytewise(column), literal(value.value, String()))
         return _apply(op, column, self._column_value(spec, value))
 
     # -- age: now - placed_at OP duration  <=>  placed_at OP' now - duration
@@ -450,8 +287,8 @@ class _Builder:
     def _attribute(self, key: str, node: Condition) -> tuple[Clause, bool]:
         source = orders.c.attributes
         name = bindparam(None, key, type_=String())
-        text, number, flag = _JsonText(source, name), _JsonNumber(source, name), \
-            _JsonBool(source, name)
+        text, number, flag = JsonText(source, name), JsonNumber(source, name), \
+            JsonBool(source, name)
         if isinstance(node, Compare):
             value = node.value.value
             op: CompareOp = "==" if node.op == "!=" else node.op
@@ -459,7 +296,7 @@ class _Builder:
             if isinstance(value, bool):
                 positive = flag == int(value)  # `is`: only a JSON boolean equals true/false
             elif isinstance(value, str):
-                left = text if op in ("==", "!=") else _Bytewise(text)
+                left = text if op in ("==", "!=") else Bytewise(text)
                 positive = _apply(op, left, literal(value, String()))
             else:
                 positive = _double_compare(op, number, _number(value))
@@ -480,7 +317,7 @@ class _Builder:
             positive = or_(*parts) if parts else false()
             return (_negate(positive, True), False) if node.negated else (positive, True)
         if isinstance(node, Contains):
-            found = _Found(text, literal(str(node.value.value), String()))
+            found = Found(text, literal(str(node.value.value), String()))
             return (_negate(found, True), False) if node.negated else (found, True)
         assert isinstance(node, Matches)
         return text.regexp_match(str(node.pattern.value)), True

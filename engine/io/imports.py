@@ -28,21 +28,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from engine.bulk import collector_paused
 from engine.errors import BadInput
-from engine.fields import (
+from engine.io.fields import (
     LINE_KEYS,
     MAX_QTY,
     ORDER_KEYS,
     SHIP_TO_KEYS,
     Invalid,
     check_order_mapping,
-    plural,
     qty,
     utc,
 )
-from engine.import_csv import read_inventory_csv, read_orders_csv
-from engine.import_json import read_json_array, read_jsonl
+from engine.io.import_csv import read_orders_csv
+from engine.io.import_inventory import read_inventory_csv
+from engine.io.import_json import read_json_array, read_jsonl
+from engine.io.messages import plural
+from engine.memory import collector_paused
 from engine.model import Order
 
 __all__ = [

@@ -7,23 +7,18 @@ first uses are serialised: a PostgreSQL advisory lock, or SQLite's immediate wri
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
-
-if TYPE_CHECKING:
-    from engine.store import Store
+from sqlalchemy import Engine, text
 
 _MIGRATION_LOCK = 0x6D696772  # "migr": one key for every dibs database
 
 
 def _config() -> Config:
     config = Config()
-    config.set_main_option("script_location", "engine:migrations")
+    config.set_main_option("script_location", "engine.store:migrations")
     return config
 
 
@@ -32,18 +27,18 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
-def upgrade(store: Store) -> None:
-    """Upgrade the schema of `store` to the head revision, if it is not there yet."""
+def upgrade(engine: Engine) -> None:
+    """Upgrade the schema of the database behind `engine` to the head revision, if needed."""
     head = head_revision()
-    with store.engine.connect() as conn:
+    with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
     if current == head:
         return
     config = _config()
-    with store.engine.connect() as conn:
+    with engine.connect() as conn:
         conn = conn.execution_options(dibs_write=True)
         with conn.begin():
-            if store.is_postgres:
+            if engine.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
             config.attributes["connection"] = conn
             command.upgrade(config, "head")

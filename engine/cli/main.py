@@ -8,56 +8,23 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from engine import output
+from engine.cli import output
+from engine.cli.common import Parser, open_service
 from engine.errors import BadInput, DibsError, OperationFailed, OrdersExist
 from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, OrderStatus, Policy
-from engine.records import AllocationReport, order_json, parse_order_by
-from engine.service import Service
-from engine.store import DEFAULT_URL, Store
+from engine.service.records import AllocationReport
+from engine.service.shapes import order_json
+from engine.store import DEFAULT_URL
+from engine.store.ordering import parse_order_by
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as BadInput (exit 2) in our one-message style."""
-
-    def error(self, message: str) -> NoReturn:
-        raise BadInput(f"{self.prog}: {message} (see '{self.prog} --help')")
-
-
-def database_url(args: argparse.Namespace) -> str:
-    return str(args.db or os.environ.get("DIBS_DB") or DEFAULT_URL)
-
-
-def file_clock(path: str) -> Callable[[], datetime]:
-    """A clock that reads the time from a file (`DIBS_CLOCK_FILE`): tests and simulations drive
-    `dibs run` through days of schedules in seconds. Not for production."""
-
-    def now() -> datetime:
-        try:
-            text = Path(path).read_text().strip()
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except (OSError, ValueError) as exc:
-            raise BadInput(f"DIBS_CLOCK_FILE {path}: cannot read a time from it: {exc}") from exc
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-    return now
-
-
-def open_service(args: argparse.Namespace) -> Service:
-    clock_file = os.environ.get("DIBS_CLOCK_FILE")
-    if clock_file:
-        return Service(Store.open(database_url(args)), clock=file_clock(clock_file))
-    return Service(Store.open(database_url(args)))
 
 
 # ------------------------------------------------------------------------------------ inventory
@@ -75,7 +42,7 @@ def cmd_inventory_change(args: argparse.Namespace) -> int:
 
 
 def cmd_inventory_import(args: argparse.Namespace) -> int:
-    from engine.imports import read_inventory
+    from engine.io.imports import read_inventory
 
     rows = read_inventory(Path(args.file))
     count = open_service(args).import_inventory(rows)
@@ -97,7 +64,7 @@ def cmd_inventory_list(args: argparse.Namespace) -> int:
 
 
 def cmd_orders_import(args: argparse.Namespace) -> int:
-    from engine.imports import read_orders
+    from engine.io.imports import read_orders
 
     places: dict[str, str] = {}
     new = read_orders(Path(args.file), places=places)
@@ -115,7 +82,7 @@ def cmd_orders_import(args: argparse.Namespace) -> int:
 
 
 def cmd_orders_add(args: argparse.Namespace) -> int:
-    from engine.imports import order_from_mapping, parse_line_spec
+    from engine.io.imports import order_from_mapping, parse_line_spec
 
     lines = [parse_line_spec(spec) for spec in args.line]
     record: dict[str, Any] = {
@@ -173,7 +140,7 @@ def cmd_orders_show(args: argparse.Namespace) -> int:
 
 
 def cmd_orders_edit(args: argparse.Namespace) -> int:
-    from engine.imports import parse_line_spec
+    from engine.io.imports import parse_line_spec
 
     order = open_service(args).edit(args.id, [parse_line_spec(s) for s in args.line])
     print(f"{order.id}: {order.allocation_status}", file=sys.stderr)
@@ -201,7 +168,7 @@ def cmd_orders_split(args: argparse.Namespace) -> int:
 def _where_clause(text: str | None) -> Any:
     if not text:
         return None
-    from engine.sqlfilter import where_clause
+    from engine.store.where import where_clause
 
     return where_clause(text)
 
@@ -269,7 +236,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from engine.demo import run_demo
+    from engine.cli.demo import run_demo
 
     return run_demo(output.console())
 
@@ -278,15 +245,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="dibs", description="Reserve stock for orders, by rules you can test.")
+    parser = Parser(prog="dibs", description="Reserve stock for orders, by rules you can test.")
     parser.add_argument("--db", help=f"database URL (else $DIBS_DB, else {DEFAULT_URL})")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     sub.add_parser("demo", help="a self-contained tour on a throwaway database").set_defaults(
         handler=cmd_demo)
+    _inventory_commands(sub)
+    _order_commands(sub)
+    _allocation_commands(sub)
+    from engine.cli.rules import add_commands
 
+    add_commands(sub)
+    p = sub.add_parser("history", help="the ledger entries of an order")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_history)
+    return parser
+
+
+def _inventory_commands(sub: Any) -> None:
     inv = sub.add_parser("inventory", help="stock on hand").add_subparsers(
-        dest="inventory_cmd", required=True, parser_class=_Parser)
+        dest="inventory_cmd", required=True, parser_class=Parser)
     for name, label in (("set", "QTY"), ("adjust", "DELTA"), ("receive", "QTY")):
         p = inv.add_parser(name)
         p.add_argument("sku")
@@ -302,8 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_inventory_list)
 
+
+def _order_commands(sub: Any) -> None:
     orders = sub.add_parser("orders", help="sales orders").add_subparsers(
-        dest="orders_cmd", required=True, parser_class=_Parser)
+        dest="orders_cmd", required=True, parser_class=Parser)
     p = orders.add_parser("import", help=".json (array), .jsonl or .csv (one row per line)")
     p.add_argument("file")
     p.set_defaults(handler=cmd_orders_import)
@@ -340,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.set_defaults(handler=cmd_orders_split)
 
+
+def _allocation_commands(sub: Any) -> None:
     p = sub.add_parser("allocate", help="reserve stock for orders (FIFO by default)")
     p.add_argument("ids", nargs="*", metavar="ID")
     p.add_argument("--all", action="store_true", help="every open order that needs stock")
@@ -359,14 +343,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", choices=[x.value for x in Policy], default=Policy.LINES.value)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_reallocate)
-    from engine.cli_rules import add_commands
-
-    add_commands(sub)
-    p = sub.add_parser("history", help="the ledger entries of an order")
-    p.add_argument("id")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_history)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,86 @@
+"""Inventory CSV (`sku,on_hand[,warehouse]`): every problem with its file:line, refused whole."""
+
+from __future__ import annotations
+
+import csv
+from typing import TextIO
+
+from engine.io.fields import Invalid, count
+from engine.io.messages import line_of, unknown_key
+from engine.model import DEFAULT_WAREHOUSE
+
+_INVENTORY_COLUMNS = ("sku", "on_hand", "warehouse")
+
+
+def read_inventory_csv(
+    handle: TextIO, name: str, problems: list[str]
+) -> list[tuple[str, str, int]]:
+    """`(sku, warehouse, on_hand)` rows of an inventory CSV; problems go to `problems`."""
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None:
+        problems.append(f"{name}:1: empty file, expected a header: sku,on_hand[,warehouse]")
+        return []
+    index = _header_index(header, name, problems)
+    if problems:
+        return []
+    i_sku, i_on_hand, i_warehouse = index["sku"], index["on_hand"], index.get("warehouse")
+
+    width = len(header)
+    rows: list[tuple[str, str, int]] = []
+    seen: dict[tuple[str, str], str] = {}
+    previous_end = reader.line_num
+    for row in reader:
+        where = f"{name}:{previous_end + 1}"
+        previous_end = reader.line_num
+        if len(row) != width:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            problems.append(f"{where}: expected {width} columns as in the header, got {len(row)}")
+            continue
+        sku = row[i_sku].strip()
+        warehouse = (row[i_warehouse].strip() if i_warehouse is not None else "") or (
+            DEFAULT_WAREHOUSE
+        )
+        ok = True
+        if not sku:
+            problems.append(f"{where}: sku is required")
+            ok = False
+        try:
+            on_hand = count(row[i_on_hand], minimum=0, what="a whole number >= 0")
+        except Invalid as exc:
+            problems.append(f"{where}: on_hand {exc}")
+            ok = False
+        if not ok:
+            continue
+        first = seen.setdefault((sku, warehouse), where)
+        if first is not where:
+            problems.append(
+                f"{where}: duplicate sku {sku!r} in warehouse {warehouse!r} "
+                f"(first on {line_of(first)})"
+            )
+            continue
+        rows.append((sku, warehouse, on_hand))
+    return rows
+
+
+def _header_index(header: list[str], name: str, problems: list[str]) -> dict[str, int]:
+    """Column name -> position; unknown, repeated and missing columns go to `problems`."""
+    index: dict[str, int] = {}
+    for i, cell in enumerate(header):
+        column = cell.strip().lower()
+        if column not in _INVENTORY_COLUMNS:
+            problems.append(
+                f"{name}:1: {unknown_key(cell.strip(), _INVENTORY_COLUMNS, what='column')}"
+            )
+        elif column in index:
+            problems.append(f"{name}:1: column {column!r} appears twice")
+        else:
+            index[column] = i
+    missing = [c for c in ("sku", "on_hand") if c not in index]
+    if missing:
+        problems.append(
+            f"{name}:1: missing required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} (the header needs sku,on_hand[,warehouse])"
+        )
+    return index

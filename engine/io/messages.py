@@ -1,0 +1,57 @@
+"""How the readers word their problems: values shown short, did-you-mean hints, plurals."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+
+def unknown_key(key: object, known: Sequence[str], prefix: str = "", what: str = "key") -> str:
+    """'unknown key ...' with the closest known name as a hint, or the list of known ones."""
+    text = str(key)
+    close = difflib.get_close_matches(text, known, n=1, cutoff=0.6)
+    hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; known: {', '.join(known)}"
+    return f"unknown {what} '{prefix}{text}'{hint}"
+
+
+def order_ref(obj: Mapping[str, Any]) -> str:
+    raw_id = obj.get("id")
+    if isinstance(raw_id, str) and raw_id.strip():
+        return f"order {raw_id.strip()!r}: "
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        return f"order '{raw_id}': "
+    return ""
+
+
+def show(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, str | int | float | bool) or value is None:
+        return json.dumps(value) if not isinstance(value, str) else repr(value)
+    return kind_of(value)
+
+
+def kind_of(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false"}
+    for kind, label in names.items():
+        if isinstance(value, kind):
+            return label
+    if value is None:
+        return "null"
+    if isinstance(value, int | float | Decimal):
+        return "a number"
+    return type(value).__name__
+
+
+def plural(number: int, noun: str) -> str:
+    """"1 problem", "2 problems"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def line_of(where: str) -> str:
+    """"line 12" from "<file>:12", for pointing at an earlier row of the same file."""
+    # `where` is "<file>:<line>"; the file is already named at the start of the message.
+    return f"line {where.rpartition(':')[2]}"

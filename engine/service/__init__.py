@@ -1,0 +1,142 @@
+"""The allocation core's operations (SPEC §4), one module per use case.
+
+`stock`, `orders` (create, tags, edit, split), `allocation` (allocate, deallocate, reallocate;
+the batch hot path in `batch`), `release` (release and close: ship, cancel, dropship), `cover`
+(coverage and statuses after any change) and `read` (listings, with the JSON shapes in
+`shapes`). Each use case is a function of a `Tx`, the open transaction; `Service` is the thin
+facade the command line calls, which opens that transaction (and retries it whole after a
+deadlock). The rule runner opens one `Tx` for a whole tick and calls the use cases inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.engine import Connection
+
+from engine.model import Actor, Order, Policy
+from engine.service import allocation, read, release, stock
+from engine.service import orders as order_ops
+from engine.service.records import AllocationReport, Clock, Progress, QueueEntry, utcnow
+from engine.service.shapes import iso, order_json
+from engine.service.tx import Tx
+from engine.store import Store
+from engine.store.ordering import parse_order_by
+from engine.store.rows import load_orders
+
+T = TypeVar("T")
+
+
+class Service:
+    """The operations over one store, each one transaction (SPEC §4)."""
+
+    def __init__(self, store: Store, clock: Clock = utcnow) -> None:
+        self.store = store
+        self.clock = clock
+
+    # ------------------------------------------------------------------------- transactions
+
+    def run(self, work: Callable[[Tx], T], dry_run: bool = False) -> T:
+        """Run `work` in one write transaction (rolled back when `dry_run`)."""
+        return self.store.transaction(lambda conn: work(self.tx(conn)), dry_run=dry_run)
+
+    def tx(self, conn: Connection) -> Tx:
+        """The transaction object for a connection the caller already holds."""
+        return Tx(conn, self.store, self.clock)
+
+    # ---------------------------------------------------------------------------- stock
+
+    def change_stock(self, sku: str, warehouse: str, qty: int, kind: str,
+                     actor: Actor = Actor()) -> dict[str, Any]:
+        """`kind` is `set` (absolute), `adjusted` (signed delta) or `received` (positive)."""
+        stock.check_change(sku, warehouse, qty, kind)
+        return self.run(lambda tx: stock.change(tx, sku, warehouse, qty, kind))
+
+    def import_inventory(self, rows: Sequence[tuple[str, str, int]]) -> int:
+        """Set on hand for many (sku, warehouse) at once; one transaction."""
+        return self.run(lambda tx: stock.import_rows(tx, rows))
+
+    def list_inventory(self, sku: str | None = None) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            return read.list_inventory(conn, sku)
+
+    # --------------------------------------------------------------------------- orders
+
+    def add_orders(self, new: Sequence[Order], progress: Progress | None = None) -> int:
+        """Create new orders (import / add). Any existing id refuses the whole batch."""
+        order_ops.check_new(new)
+        return self.run(lambda tx: order_ops.add(tx, new, progress))
+
+    def get_order(self, order_id: str, conn: Connection | None = None) -> Order:
+        """The order with its lines (and how much of each is reserved); exit 1 if unknown."""
+        if conn is not None:
+            return order_ops.get(self.tx(conn), order_id)
+        with self.store.read() as own:
+            return order_ops.get(self.tx(own), order_id)
+
+    def load_orders(self, conn: Connection, ids: Sequence[str]) -> dict[str, Order]:
+        """Whole orders by id (missing ids are simply absent)."""
+        return load_orders(conn, ids)
+
+    def list_orders(self, statuses: Sequence[str] = (),
+                    channel: str | None = None) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            return read.list_orders(conn, statuses, channel)
+
+    def edit(self, order_id: str, new_lines: Sequence[tuple[str, int]],
+             actor: Actor = Actor()) -> Order:
+        """Replace an order's lines (SPEC §4 edit); reservations trimmed or released."""
+        order_ops.check_lines(new_lines)
+        return self.run(lambda tx: order_ops.edit(tx, order_id, new_lines, actor))
+
+    def split(self, order_id: str, actor: Actor = Actor()) -> tuple[Order, Order]:
+        """Move the unreserved units into a new order `<id>-N`; the original keeps the rest."""
+        return self.run(lambda tx: order_ops.split(tx, order_id, actor))
+
+    # ------------------------------------------------------------------------ allocation
+
+    def allocate(
+        self,
+        ids: Sequence[str] | None = None,
+        where: ColumnElement[bool] | None = None,
+        order_by: Sequence[tuple[str, bool]] = (),
+        policy: Policy = Policy.LINES,
+        actor: Actor = Actor(),
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> AllocationReport:
+        """Allocate the named orders, or every open order matching `where` (SPEC §4)."""
+        return self.run(lambda tx: allocation.allocate(tx, ids, where, order_by, policy, actor,
+                                                       progress), dry_run=dry_run)
+
+    def deallocate(self, ids: Sequence[str] | None = None,
+                   where: ColumnElement[bool] | None = None,
+                   actor: Actor = Actor()) -> AllocationReport:
+        """Release every reservation of the named orders (or of the open orders `where` picks)."""
+        return self.run(lambda tx: allocation.deallocate(tx, ids, where, actor))
+
+    def reallocate(self, ids: Sequence[str], policy: Policy = Policy.LINES,
+                   actor: Actor = Actor()) -> AllocationReport:
+        """Deallocate then allocate, in one transaction: the orders go to the back of the queue."""
+        return self.run(lambda tx: allocation.reallocate(tx, ids, policy, actor))
+
+    def finish(self, ids: Sequence[str], how: str, actor: Actor = Actor()) -> list[str]:
+        """Ship, cancel or dropship orders; all of them or none (unknown/closed -> exit 1)."""
+        return self.run(lambda tx: release.finish(tx, ids, how, actor))
+
+    # -------------------------------------------------------------------------- history
+
+    def history(self, order_id: str) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            self.get_order(order_id, conn)
+            return read.history(conn, order_id)
+
+    def reservations_of(self, order_id: str) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            return read.reservations_of(conn, order_id)
+
+
+__all__ = ["Actor", "AllocationReport", "QueueEntry", "Service", "Tx", "iso", "order_json",
+           "parse_order_by", "utcnow"]

@@ -1,0 +1,39 @@
+"""Storage: the only room that knows SQL dialects.
+
+`schema` names the tables; `database` opens engines and transactions and takes locks; `rows`
+reads and writes orders and stock in bulk and turns rows into domain objects; `bulk` is the raw
+DB-API cursor for the hot paths; `outbox` writes and claims events; `ordering` and `sqlfilter`
+turn `--order-by` keys and rule conditions into SQL; `migrate` applies the shipped Alembic
+migrations on first use.
+"""
+
+from engine.store.database import DEFAULT_URL, SCHEMA_REVISION, Store, make_engine
+from engine.store.schema import (
+    FIELD_COLUMNS,
+    events,
+    inventory,
+    ledger,
+    metadata,
+    order_lines,
+    order_tags,
+    orders,
+    reservations,
+    rule_runs,
+)
+
+__all__ = [
+    "DEFAULT_URL",
+    "FIELD_COLUMNS",
+    "SCHEMA_REVISION",
+    "Store",
+    "events",
+    "inventory",
+    "ledger",
+    "make_engine",
+    "metadata",
+    "order_lines",
+    "order_tags",
+    "orders",
+    "reservations",
+    "rule_runs",
+]

@@ -1,0 +1,59 @@
+"""One table of order fields, one enum of policies, one of event types: the copies agree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import get_args
+
+import pytest
+
+from dsl.syntax import Policy as RulePolicy
+from engine.errors import BadInput
+from engine.model import EventType, Policy
+from engine.store import FIELD_COLUMNS, orders
+from engine.store.ordering import parse_order_by
+from engine.store.where import where_clause
+from rules.ruleset import _EVENT_RULES as EVENT_TRIGGERS
+from rules.vocabulary import COMPUTED_FIELDS, ORDER_COLUMNS, ORDER_FIELDS
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_every_field_is_a_column_or_computed() -> None:
+    assert set(ORDER_COLUMNS) | COMPUTED_FIELDS == set(ORDER_FIELDS)
+    assert not set(ORDER_COLUMNS) & COMPUTED_FIELDS
+
+
+def test_the_schema_has_every_column_the_field_table_names() -> None:
+    assert set(FIELD_COLUMNS) == set(ORDER_COLUMNS)
+    for field, column in ORDER_COLUMNS.items():
+        assert column in orders.c, field
+        assert FIELD_COLUMNS[field] is orders.c[column]
+
+
+@pytest.mark.parametrize("field", sorted(ORDER_COLUMNS) + ["age"])
+def test_order_by_and_where_accept_the_same_fields(field: str) -> None:
+    assert parse_order_by(f"{field} desc") == [(field, True)]
+    spec = ORDER_FIELDS[field]
+    literal = {"string": '"x"', "number": "1", "integer": "1", "datetime": '"2026-01-01"',
+               "duration": "3 days"}[spec.type.value]
+    where_clause(f"{field} == {literal}" if field != "age" else f"age > {literal}", NOW)
+
+
+def test_ship_to_name_is_a_field_everywhere() -> None:
+    """The drift that started this: --order-by took it, --where refused it."""
+    assert "ship_to.name" in ORDER_FIELDS
+    where_clause('ship_to.name == "Ann"', NOW)
+
+
+def test_order_by_refuses_a_field_the_table_lacks() -> None:
+    with pytest.raises(BadInput, match="unknown field"):
+        parse_order_by("ship_to.street")
+
+
+def test_policies_agree_between_rule_language_and_model() -> None:
+    assert set(get_args(RulePolicy)) == {p.value for p in Policy}
+
+
+def test_rule_triggers_name_real_event_types() -> None:
+    assert set(EVENT_TRIGGERS) <= {e.value for e in EventType}
