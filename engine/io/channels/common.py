@@ -132,15 +132,10 @@ def decode_text(data: bytes | str, name: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise ChannelError(
-            [
-                Problem(
-                    f"{name}:{line}",
-                    None,
-                    f"is not UTF-8 text (byte {exc.start + 1}: {exc.reason})",
-                )
-            ]
-        ) from None
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        bad = data[exc.start : exc.start + 1].hex()
+        message = f"is not UTF-8 text ({exc.reason}, byte 0x{bad}); save the file as UTF-8"
+        raise ChannelError([Problem(f"{name}:{line}:{column}", None, message)]) from None
 
 
 def _parse_int(text: str) -> int | Decimal:
@@ -152,18 +147,25 @@ def _parse_int(text: str) -> int | Decimal:
 JSON_DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=_parse_int)
 
 
-def json_value(text: str, where: str) -> object:
-    """One JSON text, or `Invalid` saying why not (never RecursionError or ValueError)."""
+class BadJson(Invalid):
+    """A JSON text does not parse; `line` and `column` (1-based) say where, when known."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+def json_value(text: str) -> object:
+    """One JSON text, or `BadJson` saying why not (never RecursionError or ValueError)."""
     try:
         return JSON_DECODER.decode(text)
     except json.JSONDecodeError as exc:
-        raise Invalid(
-            f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
+        raise BadJson(f"is not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except RecursionError:
-        raise Invalid("is nested too deeply to be an order") from None
+        raise BadJson("is nested too deeply to be an order") from None
     except ValueError as exc:  # defensive: any other refusal by the decoder
-        raise Invalid(f"is not valid JSON: {exc}") from None
+        raise BadJson(f"is not valid JSON: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -186,11 +188,11 @@ def json_orders(data: bytes | str, name: str, problems: list[Problem]) -> Iterat
         problems.append(Problem(f"{name}:1", None, "is empty: expected channel order JSON"))
         return
     try:
-        value = json_value(text, name)
-    except Invalid as whole:
+        value = json_value(text)
+    except BadJson as whole:
         # Not one JSON text: try JSON Lines, where a string cannot span lines.
         if "Extra data" not in str(whole):
-            problems.append(Problem(name, None, f"{whole}"))
+            problems.append(Problem(f"{name}:{whole.line}:{whole.column}", None, str(whole)))
             return
         yield from _json_lines(text, name, problems)
         return
@@ -203,9 +205,9 @@ def _json_lines(text: str, name: str, problems: list[Problem]) -> Iterator[Locat
             continue
         where = f"{name}:{number}"
         try:
-            value = json_value(raw, where)
-        except Invalid as exc:
-            problems.append(Problem(where, None, f"line {exc}"))
+            value = json_value(raw)
+        except BadJson as exc:
+            problems.append(Problem(f"{where}:{exc.column}", None, str(exc)))
             continue
         yield from _unwrap(value, where, problems, join=" ")
 
