@@ -298,8 +298,10 @@ def money(value: object) -> str | None:
     """An amount >= 0 with at most 4 decimal places, as its decimal string; None when blank."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise Invalid(f'must be a decimal amount such as "19.99", got {show(value)}')
+    if isinstance(value, float):
+        value = repr(value)  # a caller's json.loads: 19.99, not 19.989999999999998436...
     try:
         amount = Decimal(value.strip() if isinstance(value, str) else value)
     except (InvalidOperation, ValueError):

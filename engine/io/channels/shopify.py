@@ -148,26 +148,21 @@ def read_shopify_json(data: bytes | str, name: str, channel: str | None = None) 
 
 
 def shopify_order(obj: object, where: str, channel: str | None = None) -> ChannelOrder | Skipped:
-    """One already-parsed Shopify order object (a webhook payload); `ChannelError` if bad."""
-    read = read_shopify_json_objects([obj], where, channel)
-    return read.orders[0] if read.orders else read.skipped[0]
+    """One already-parsed Shopify order object (a webhook payload), located as `where`.
 
-
-def read_shopify_json_objects(
-    objects: Sequence[object], where: str, channel: str | None = None
-) -> ChannelRead:
-    """Already-parsed Shopify order objects; located as `where[index]` (or `where` for one)."""
+    Raises `ChannelError` listing every problem. Prefer `read_shopify_json` on the raw body:
+    it also accepts the wrappers and decodes amounts without a binary float.
+    """
     label = channel_name(channel, DEFAULT_CHANNEL)
     problems: list[Problem] = []
     orders: list[ChannelOrder] = []
     skipped: list[Skipped] = []
-    for index, obj in enumerate(objects):
-        place = where if len(objects) == 1 else f"{where}[{index}]"
-        if not isinstance(obj, dict):
-            problems.append(Problem(place, None, f"expected an order object, got {kind(obj)}"))
-            continue
-        _collect(_from_json(obj, place, problems), label, orders, skipped, problems)
-    return finish(orders, skipped, problems)
+    if isinstance(obj, dict):
+        _collect(_from_json(obj, where, problems), label, orders, skipped, problems)
+    else:
+        problems.append(Problem(where, None, f"expected an order object, got {kind(obj)}"))
+    read = finish(orders, skipped, problems)
+    return read.orders[0] if read.orders else read.skipped[0]
 
 
 def _from_json(obj: object, where: str, problems: list[Problem]) -> _Raw | None:

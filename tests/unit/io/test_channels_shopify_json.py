@@ -339,3 +339,10 @@ def test_a_bad_json_line_is_located_and_the_rest_still_checked(
         "2026-03-02T09:15:00-05:00, got 'never'",
         "hooks.jsonl:2:18: is not valid JSON: Expecting property name enclosed in double quotes",
     ]
+
+
+def test_a_payload_parsed_with_plain_floats_keeps_its_total(shopify_order: dict[str, Any]) -> None:
+    shopify_order["total_price"] = 19.99  # what json.loads makes of a numeric total
+    order = parse_one(shopify_order, "webhook")
+    assert not isinstance(order, Skipped)
+    assert order.mapping["total"] == "19.99"
