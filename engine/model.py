@@ -220,8 +220,13 @@ def attempt(
     if commit:
         for key, units in taken.items():
             stock[key][1] += units
-    status = status_of(complete=complete, any_reserved=any_reserved, any_uncovered=False,
-                       tried=True, previous=AllocationStatus.UNALLOCATED)
+    status = status_of(
+        complete=complete,
+        any_reserved=any_reserved,
+        any_uncovered=False,
+        tried=True,
+        previous=AllocationStatus.UNALLOCATED,
+    )
     return grants, str(status)
 
 

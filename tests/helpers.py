@@ -52,6 +52,11 @@ def decide(lines: Any, warehouse: str, available: Any, policy: Any) -> list[int]
     from engine.model import attempt
 
     stock = {key: [value, 0] for key, value in available.items()}
-    grants, _ = attempt([(line.sku, line.qty, line.reserved) for line in lines], warehouse,
-                        stock, policy, commit=False)
+    grants, _ = attempt(
+        [(line.sku, line.qty, line.reserved) for line in lines],
+        warehouse,
+        stock,
+        policy,
+        commit=False,
+    )
     return grants

@@ -89,7 +89,7 @@ def test_no_import_cycles() -> None:
         stack.append(node)
         for nxt in sorted(GRAPH[node]):
             if state.get(nxt) == 1:
-                cycle = [*stack[stack.index(nxt):], nxt]
+                cycle = [*stack[stack.index(nxt) :], nxt]
                 pytest.fail("import cycle: " + " -> ".join(cycle))
             if nxt not in state:
                 visit(nxt)
@@ -102,11 +102,19 @@ def test_no_import_cycles() -> None:
 
 
 def test_dsl_and_rules_never_import_engine() -> None:
-    wrong = sorted((m, t) for m, targets in GRAPH.items() for t in targets
-                   if m.split(".")[0] in ("dsl", "rules") and t.startswith("engine"))
+    wrong = sorted(
+        (m, t)
+        for m, targets in GRAPH.items()
+        for t in targets
+        if m.split(".")[0] in ("dsl", "rules") and t.startswith("engine")
+    )
     assert not wrong, wrong
-    assert not [(m, t) for m, ts in GRAPH.items() for t in ts
-                if m.startswith("dsl") and t.startswith("rules")]
+    assert not [
+        (m, t)
+        for m, ts in GRAPH.items()
+        for t in ts
+        if m.startswith("dsl") and t.startswith("rules")
+    ]
 
 
 def test_engine_rooms_import_one_way() -> None:

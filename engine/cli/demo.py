@@ -26,8 +26,10 @@ def examples_dir() -> Path:
     """The examples/ folder next to the installed packages (dibs is installed from a checkout)."""
     here = Path(__file__).resolve().parents[2] / "examples"
     if not (here / "orders.json").is_file():
-        raise BadInput(f"the demo needs the example data, looked for it in {here}; "
-                       "install dibs from a checkout (pip install -e .)")
+        raise BadInput(
+            f"the demo needs the example data, looked for it in {here}; "
+            "install dibs from a checkout (pip install -e .)"
+        )
     return here
 
 
@@ -41,33 +43,49 @@ def run_demo(console: Console) -> int:
         ruleset = load_ruleset(data / "rules.yaml")
         service.import_inventory(stock)
         service.add_orders(new)
-        console.print(f"[bold]dibs demo[/]: {len(new)} new orders from {data / 'orders.json'}, "
-                      f"{len(stock)} stock rows from {data / 'inventory.csv'}, "
-                      f"on a throwaway database in {tmp}\n")
-        output.print_table(f"The rules ({data / 'rules.yaml'}, ruleset {ruleset.hash})",
-                           ["priority", "name", "rule"],
-                           [[r.priority, r.name, " ".join(r.text.split())]
-                            for r in ruleset.active])
-        console.print("\n$ dibs run examples/rules.yaml --once   [dim]# one tick: every pending "
-                      "event, every due schedule[/]")
+        console.print(
+            f"[bold]dibs demo[/]: {len(new)} new orders from {data / 'orders.json'}, "
+            f"{len(stock)} stock rows from {data / 'inventory.csv'}, "
+            f"on a throwaway database in {tmp}\n"
+        )
+        output.print_table(
+            f"The rules ({data / 'rules.yaml'}, ruleset {ruleset.hash})",
+            ["priority", "name", "rule"],
+            [[r.priority, r.name, " ".join(r.text.split())] for r in ruleset.active],
+        )
+        console.print(
+            "\n$ dibs run examples/rules.yaml --once   [dim]# one tick: every pending "
+            "event, every due schedule[/]"
+        )
         result = Runner(service, ruleset).tick()
         console.print(result.summary())
-        output.print_table("What each rule did", ["rule", "orders matched", "allocated",
-                                                  "partially", "could not"],
-                           _per_rule(result))
+        output.print_table(
+            "What each rule did",
+            ["rule", "orders matched", "allocated", "partially", "could not"],
+            _per_rule(result),
+        )
         counts = Counter(o["allocation_status"] for o in service.list_orders())
-        output.print_table("Allocation status", ["status", "orders"],
-                           sorted(counts.items(), key=lambda kv: -kv[1]), style_column="status")
+        output.print_table(
+            "Allocation status",
+            ["status", "orders"],
+            sorted(counts.items(), key=lambda kv: -kv[1]),
+            style_column="status",
+        )
         short = [r for r in service.list_inventory() if r["available"] <= 0]
-        output.print_records("Stock that ran out", short,
-                             ["sku", "warehouse", "on_hand", "allocated", "available"])
+        output.print_records(
+            "Stock that ran out", short, ["sku", "warehouse", "on_hand", "allocated", "available"]
+        )
         waiting = service.list_orders(["could_not_allocate", "partially_allocated"])
-        output.print_records(f"Orders still waiting for stock ({len(waiting)}, first 10)",
-                             waiting[:10], ["id", "channel", "placed_at", "allocation_status",
-                                            "shipping_method", "units"])
+        output.print_records(
+            f"Orders still waiting for stock ({len(waiting)}, first 10)",
+            waiting[:10],
+            ["id", "channel", "placed_at", "allocation_status", "shipping_method", "units"],
+        )
         store.dispose()
-    console.print("\nNext: [bold]dibs rules preview examples/rules.yaml[/] on your own data, "
-                  "[bold]dibs explain ORDER --rules examples/rules.yaml[/] for any order.")
+    console.print(
+        "\nNext: [bold]dibs rules preview examples/rules.yaml[/] on your own data, "
+        "[bold]dibs explain ORDER --rules examples/rules.yaml[/] for any order."
+    )
     return 0
 
 
@@ -81,6 +99,13 @@ def _per_rule(result: TickResult) -> list[list[object]]:
     rows: list[list[object]] = []
     for rule, matched in result.matches.items():
         tally = decided.get(rule, Counter())
-        rows.append([rule, matched, tally["allocated"], tally["partially_allocated"],
-                     tally["could_not_allocate"]])
+        rows.append(
+            [
+                rule,
+                matched,
+                tally["allocated"],
+                tally["partially_allocated"],
+                tally["could_not_allocate"],
+            ]
+        )
     return rows

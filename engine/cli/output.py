@@ -73,8 +73,9 @@ def print_records(
     stream: TextIO | None = None,
     style_column: str | None = "allocation_status",
 ) -> None:
-    print_table(title, columns, [[r.get(c) for c in columns] for r in records], stream,
-                style_column)
+    print_table(
+        title, columns, [[r.get(c) for c in columns] for r in records], stream, style_column
+    )
 
 
 @contextmanager
@@ -83,8 +84,14 @@ def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], Non
     if not enabled or not sys.stderr.isatty():
         yield None
         return
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   console=Console(file=sys.stderr), transient=True)
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(file=sys.stderr),
+        transient=True,
+    )
     task = bar.add_task(label, total=None)
 
     def update(done: int, total: int) -> None:

@@ -35,8 +35,10 @@ def load_or_fail(path: str) -> RuleSet:
     ruleset, diagnostics = check_ruleset(path)
     errors = [d for d in diagnostics if d.severity == "error"]
     if ruleset is None or errors:
-        raise BadInput(f"{path}: {len(errors)} error(s); the rule file was not loaded",
-                       problems=[str(d) for d in errors or diagnostics])
+        raise BadInput(
+            f"{path}: {len(errors)} error(s); the rule file was not loaded",
+            problems=[str(d) for d in errors or diagnostics],
+        )
     for warning in diagnostics:
         print(str(warning), file=sys.stderr)
     return ruleset
@@ -46,8 +48,10 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     ruleset = load_or_fail(args.file)
     warnings = [d for d in ruleset.warnings] if ruleset.warnings else []
     active = len(ruleset.active)
-    print(f"{args.file}: ok: {len(ruleset.rules)} rules ({active} enabled), "
-          f"{len(ruleset.tests)} tests, {len(warnings)} warning(s); ruleset {ruleset.hash}")
+    print(
+        f"{args.file}: ok: {len(ruleset.rules)} rules ({active} enabled), "
+        f"{len(ruleset.tests)} tests, {len(warnings)} warning(s); ruleset {ruleset.hash}"
+    )
     return 0
 
 
@@ -61,8 +65,12 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     outcomes = run_tests(ruleset)
     failed = [o for o in outcomes if not o.passed]
     if args.json:
-        output.print_json([{"name": o.name, "line": o.line, "passed": o.passed,
-                            "failures": o.failures} for o in outcomes])
+        output.print_json(
+            [
+                {"name": o.name, "line": o.line, "passed": o.passed, "failures": o.failures}
+                for o in outcomes
+            ]
+        )
     else:
         for o in outcomes:
             mark = "PASS" if o.passed else "FAIL"
@@ -78,20 +86,35 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
 def _show_preview(doc: dict[str, Any]) -> None:
     summary = doc["summary"]
     print(f"Preview of {doc['file']} (ruleset {doc['ruleset']}): nothing was written")
-    print(f"  {summary['events']} pending events, schedules due: "
-          f"{', '.join(summary['schedules']) or 'none'}; {summary['orders_matched']} orders "
-          f"matched; {summary['status_changes']} would change status; "
-          f"{summary['units_reserved']} units would be reserved")
-    rows = sorted(doc["orders"], key=lambda o: (o["queue_position"] is None,
-                                                o["queue_position"] or 0, o["id"]))
-    output.print_records("Orders", [
-        {**o, "rules": ", ".join(o["matched_rules"]), "queue": o["queue_position"],
-         "reserved": f"{o['reserved_before']} -> {o['reserved_after']}"} for o in rows[:200]],
-        ["queue", "id", "rules", "before", "after", "reserved"], style_column="after")
+    print(
+        f"  {summary['events']} pending events, schedules due: "
+        f"{', '.join(summary['schedules']) or 'none'}; {summary['orders_matched']} orders "
+        f"matched; {summary['status_changes']} would change status; "
+        f"{summary['units_reserved']} units would be reserved"
+    )
+    rows = sorted(
+        doc["orders"],
+        key=lambda o: (o["queue_position"] is None, o["queue_position"] or 0, o["id"]),
+    )
+    output.print_records(
+        "Orders",
+        [
+            {
+                **o,
+                "rules": ", ".join(o["matched_rules"]),
+                "queue": o["queue_position"],
+                "reserved": f"{o['reserved_before']} -> {o['reserved_after']}",
+            }
+            for o in rows[:200]
+        ],
+        ["queue", "id", "rules", "before", "after", "reserved"],
+        style_column="after",
+    )
     if len(rows) > 200:
         print(f"  … and {len(rows) - 200} more orders (use --json for all)")
-    output.print_records("Stock", doc["stock"],
-                         ["sku", "warehouse", "available_before", "available_after"])
+    output.print_records(
+        "Stock", doc["stock"], ["sku", "warehouse", "available_before", "available_after"]
+    )
 
 
 def cmd_rules_preview(args: argparse.Namespace) -> int:
@@ -113,8 +136,10 @@ def cmd_rules_preview(args: argparse.Namespace) -> int:
         changes = doc["diff"]
         output.print_records(
             f"Outcome differs from {args.against} ({len(changes['differing'])} orders)",
-            changes["differing"], ["id", "after", "after_other", "reserved", "reserved_other"],
-            style_column="after")
+            changes["differing"],
+            ["id", "after", "after_other", "reserved", "reserved_other"],
+            style_column="after",
+        )
         victims = ", ".join(v["id"] for v in changes["victims"]) or "none"
         print(f"Victims (less stock under {args.file} than under {args.against}): {victims}")
     return 0
@@ -131,22 +156,29 @@ def cmd_explain(args: argparse.Namespace) -> int:
         output.print_json(doc)
         return 0
     print(f"{doc['id']}: {doc['allocation_status']} ({doc['status']}): {doc['summary']}")
-    output.print_records("Lines", doc["lines"],
-                         ["line", "sku", "warehouse", "qty", "reserved", "on_hand", "available",
-                          "shortfall"])
+    output.print_records(
+        "Lines",
+        doc["lines"],
+        ["line", "sku", "warehouse", "qty", "reserved", "on_hand", "available", "shortfall"],
+    )
     for line in doc["lines"]:
         if line.get("held_by"):
-            output.print_records(f"Who holds {line['sku']} @ {line['warehouse']} "
-                                 "(coverage order)", line["held_by"],
-                                 ["order", "qty", "reserved_at", "covered"])
+            output.print_records(
+                f"Who holds {line['sku']} @ {line['warehouse']} (coverage order)",
+                line["held_by"],
+                ["order", "qty", "reserved_at", "covered"],
+            )
         for drop in line.get("cover_taken_by", []):
-            print(f"  cover of {line['sku']} taken by: {drop['change']} ({drop['delta']}) "
-                  f"at {drop['at']}")
+            print(
+                f"  cover of {line['sku']} taken by: {drop['change']} ({drop['delta']}) "
+                f"at {drop['at']}"
+            )
     for rule in doc.get("rules", []):
         mark = "matches" if rule["matches"] else "no match"
         why = f": {rule['reason']}" if rule["reason"] else ""
-        print(f"  rule {rule['rule']} (priority {rule['priority']}, {rule['trigger']}): "
-              f"{mark}{why}")
+        print(
+            f"  rule {rule['rule']} (priority {rule['priority']}, {rule['trigger']}): {mark}{why}"
+        )
     if ruleset is None:
         print("  (pass --rules FILE or set DIBS_RULES to see which rules match this order)")
     return 0
@@ -154,8 +186,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        doc: dict[str, Any] = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(),
-                               "level": record.levelname.lower(), "message": record.getMessage()}
+        doc: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "message": record.getMessage(),
+        }
         extra = getattr(record, "tick", None)
         if extra:
             doc["tick"] = extra
@@ -193,8 +228,11 @@ class _Watcher:
         digest = self._digest()
         if digest is None:
             if self.rejected != "missing":
-                log.warning("%s cannot be read (moved or deleted?); the running rules (%s) "
-                            "stay in force", self.path, self.ruleset.hash)
+                log.warning(
+                    "%s cannot be read (moved or deleted?); the running rules (%s) stay in force",
+                    self.path,
+                    self.ruleset.hash,
+                )
                 self.rejected = "missing"
             return None
         if digest == self.digest or digest == self.rejected:
@@ -203,12 +241,15 @@ class _Watcher:
         errors: list[Diagnostic] = [d for d in diagnostics if d.severity == "error"]
         if ruleset is None or errors:
             self.rejected = digest
-            log.error("%s changed but is invalid; the running rules (%s) stay in force:\n%s",
-                      self.path, self.ruleset.hash, "\n".join(str(d) for d in errors))
+            log.error(
+                "%s changed but is invalid; the running rules (%s) stay in force:\n%s",
+                self.path,
+                self.ruleset.hash,
+                "\n".join(str(d) for d in errors),
+            )
             return None
         self.digest, self.rejected, self.ruleset = digest, None, ruleset
-        log.info("%s reloaded: ruleset %s, %d rules", self.path, ruleset.hash,
-                 len(ruleset.active))
+        log.info("%s reloaded: ruleset %s, %d rules", self.path, ruleset.hash, len(ruleset.active))
         return ruleset
 
 
@@ -230,8 +271,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     watcher = _Watcher(args.file, ruleset)
     stopper = Stopper()
     stopper.install()
-    log.info("dibs run: %s (ruleset %s, %d rules), a tick every %ss; Ctrl-C stops after the "
-             "current tick", args.file, ruleset.hash, len(ruleset.active), args.tick)
+    log.info(
+        "dibs run: %s (ruleset %s, %d rules), a tick every %ss; Ctrl-C stops after the "
+        "current tick",
+        args.file,
+        ruleset.hash,
+        len(ruleset.active),
+        args.tick,
+    )
 
     def tick() -> datetime | None:
         fresh = watcher.poll()
@@ -256,7 +303,8 @@ def add_commands(sub: Any) -> None:
     from engine.cli.common import Parser as _Parser
 
     rules = sub.add_parser("rules", help="check, test and preview rule files").add_subparsers(
-        dest="rules_cmd", required=True, parser_class=_Parser)
+        dest="rules_cmd", required=True, parser_class=_Parser
+    )
     p = rules.add_parser("check", help="validate; every problem as file:line:column")
     p.add_argument("file")
     p.set_defaults(handler=cmd_rules_check)
@@ -268,8 +316,9 @@ def add_commands(sub: Any) -> None:
     p = rules.add_parser("preview", help="dry run: what the rules would do now; writes nothing")
     p.add_argument("file")
     p.add_argument("--against", metavar="OTHER_FILE", help="diff with another rule file")
-    p.add_argument("--all-open", action="store_true",
-                   help="treat every open unallocated order as new")
+    p.add_argument(
+        "--all-open", action="store_true", help="treat every open unallocated order as new"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_rules_preview)
 

@@ -122,8 +122,13 @@ class _CsvOrder:
         self.lines: list[Line] | None = []  # None once a line was invalid
 
 
-def read_orders_csv(handle: TextIO, name: str, now: datetime, problems: list[str],
-                    places: dict[str, str] | None = None) -> list[Order]:
+def read_orders_csv(
+    handle: TextIO,
+    name: str,
+    now: datetime,
+    problems: list[str],
+    places: dict[str, str] | None = None,
+) -> list[Order]:
     """The valid orders of an orders CSV; every problem is appended to `problems`."""
     reader = csv.reader(handle)
     header = next(reader, None)

@@ -30,8 +30,13 @@ _JSON_WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder(parse_float=Decimal)
 
 
-def read_json_array(handle: TextIO, name: str, now: datetime, problems: list[str],
-                    places: dict[str, str] | None = None) -> list[Order]:
+def read_json_array(
+    handle: TextIO,
+    name: str,
+    now: datetime,
+    problems: list[str],
+    places: dict[str, str] | None = None,
+) -> list[Order]:
     """The valid orders of a `.json` array; every problem is appended to `problems`."""
     text = handle.read()
     pos = _JSON_WS.match(text, 0).end()  # type: ignore[union-attr]  # [ \t\n\r]* always matches
@@ -89,8 +94,13 @@ def _after_array(
     return orders
 
 
-def read_jsonl(handle: TextIO, name: str, now: datetime, problems: list[str],
-               places: dict[str, str] | None = None) -> list[Order]:
+def read_jsonl(
+    handle: TextIO,
+    name: str,
+    now: datetime,
+    problems: list[str],
+    places: dict[str, str] | None = None,
+) -> list[Order]:
     """The valid orders of a JSON Lines file; every problem is appended to `problems`."""
     orders: list[Order] = []
     seen: dict[str, str] = {}
@@ -130,7 +140,6 @@ def _note_id(obj: object, where: str, seen: dict[str, str], problems: list[str])
     first = seen.setdefault(order_id, where)
     if first is not where:
         problems.append(f"{where}: duplicate order id {order_id!r} (first on {line_of(first)})")
-
 
 
 def _line_col(text: str, pos: int) -> tuple[int, int]:

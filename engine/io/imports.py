@@ -64,8 +64,9 @@ _T = TypeVar("_T")
 # Public entry points
 
 
-def read_orders(path: Path, now: datetime | None = None,
-                places: dict[str, str] | None = None) -> list[Order]:
+def read_orders(
+    path: Path, now: datetime | None = None, places: dict[str, str] | None = None
+) -> list[Order]:
     """Parse and validate an order file (`.json`, `.jsonl`/`.ndjson` or `.csv`).
 
     `now` is the `placed_at` of orders that give none (default: the current time, taken once).

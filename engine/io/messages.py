@@ -47,11 +47,11 @@ def kind_of(value: object) -> str:
 
 
 def plural(number: int, noun: str) -> str:
-    """"1 problem", "2 problems"."""
+    """ "1 problem", "2 problems"."""
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def line_of(where: str) -> str:
-    """"line 12" from "<file>:12", for pointing at an earlier row of the same file."""
+    """ "line 12" from "<file>:12", for pointing at an earlier row of the same file."""
     # `where` is "<file>:<line>"; the file is already named at the start of the message.
     return f"line {where.rpartition(':')[2]}"

@@ -33,10 +33,17 @@ class OrderOutcome:
     deciding_rule: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "before": self.before, "after": self.after,
-                "reserved_before": self.reserved_before, "reserved_after": self.reserved_after,
-                "matched_rules": self.matched_rules, "actions": self.actions,
-                "queue_position": self.queue_position, "deciding_rule": self.deciding_rule}
+        return {
+            "id": self.id,
+            "before": self.before,
+            "after": self.after,
+            "reserved_before": self.reserved_before,
+            "reserved_after": self.reserved_after,
+            "matched_rules": self.matched_rules,
+            "actions": self.actions,
+            "queue_position": self.queue_position,
+            "deciding_rule": self.deciding_rule,
+        }
 
 
 @dataclass
@@ -54,17 +61,26 @@ class Preview:
         after: dict[str, int] = defaultdict(int)
         for o in changed:
             after[o.after] += 1
-        return {"events": self.tick.events,
-                "schedules": [r for r, _ in self.tick.schedules],
-                "orders_matched": len(self.tick.plan.orders) if self.tick.plan else 0,
-                "status_changes": len(changed), "after": dict(after),
-                "units_reserved": sum(max(o.reserved_after - o.reserved_before, 0)
-                                      for o in self.orders.values()),
-                "matches": self.tick.matches}
+        return {
+            "events": self.tick.events,
+            "schedules": [r for r, _ in self.tick.schedules],
+            "orders_matched": len(self.tick.plan.orders) if self.tick.plan else 0,
+            "status_changes": len(changed),
+            "after": dict(after),
+            "units_reserved": sum(
+                max(o.reserved_after - o.reserved_before, 0) for o in self.orders.values()
+            ),
+            "matches": self.tick.matches,
+        }
 
     def as_json(self) -> dict[str, Any]:
-        return {"file": self.file, "ruleset": self.ruleset, "summary": self.summary(),
-                "orders": [o.as_json() for o in self.orders.values()], "stock": self.stock}
+        return {
+            "file": self.file,
+            "ruleset": self.ruleset,
+            "summary": self.summary(),
+            "orders": [o.as_json() for o in self.orders.values()],
+            "stock": self.stock,
+        }
 
 
 def _action_text(kind: str, policy: str | None, tag: str | None) -> str:
@@ -77,17 +93,24 @@ def _action_text(kind: str, policy: str | None, tag: str | None) -> str:
 
 def _state(conn: Connection) -> dict[str, tuple[str, int]]:
     """Allocation status and reserved units of every open order, in one aggregate query."""
-    query = (select(orders.c.id, orders.c.allocation_status, func.sum(order_lines.c.reserved))
-             .join(order_lines, order_lines.c.order_id == orders.c.id)
-             .where(orders.c.status == "awaiting_fulfillment")
-             .group_by(orders.c.id, orders.c.allocation_status))
+    query = (
+        select(orders.c.id, orders.c.allocation_status, func.sum(order_lines.c.reserved))
+        .join(order_lines, order_lines.c.order_id == orders.c.id)
+        .where(orders.c.status == "awaiting_fulfillment")
+        .group_by(orders.c.id, orders.c.allocation_status)
+    )
     return {oid: (status, int(units or 0)) for oid, status, units in conn.execute(query).fetchall()}
 
 
 def _stock(conn: Connection) -> dict[tuple[str, str], tuple[int, int]]:
-    return {(r.sku, r.warehouse): (r.on_hand, r.allocated) for r in conn.execute(
-        select(inventory.c.sku, inventory.c.warehouse, inventory.c.on_hand,
-               inventory.c.allocated))}
+    return {
+        (r.sku, r.warehouse): (r.on_hand, r.allocated)
+        for r in conn.execute(
+            select(
+                inventory.c.sku, inventory.c.warehouse, inventory.c.on_hand, inventory.c.allocated
+            )
+        )
+    }
 
 
 def preview(service: Service, ruleset: RuleSet, all_open: bool = False) -> Preview:
@@ -110,15 +133,22 @@ def preview(service: Service, ruleset: RuleSet, all_open: bool = False) -> Previ
             order_plan = plan.orders.get(oid)
             status_before, units_before = before.get(oid, ("(new)", 0))
             status_after, units_after = after.get(oid, (status_before, units_before))
-            if order_plan is None and (status_before, units_before) == (status_after,
-                                                                         units_after):
+            if order_plan is None and (status_before, units_before) == (status_after, units_after):
                 continue
-            outcome = OrderOutcome(oid, status_before, status_after, units_before, units_after,
-                                   queue_position=positions.get(oid))
+            outcome = OrderOutcome(
+                oid,
+                status_before,
+                status_after,
+                units_before,
+                units_after,
+                queue_position=positions.get(oid),
+            )
             if order_plan is not None:
                 outcome.matched_rules = list(order_plan.matched_rules)
-                outcome.actions = [f"{rule}: {_action_text(a.kind, a.policy, a.tag)}"
-                                   for rule, a in order_plan.actions]
+                outcome.actions = [
+                    f"{rule}: {_action_text(a.kind, a.policy, a.tag)}"
+                    for rule, a in order_plan.actions
+                ]
                 if order_plan.allocation is not None:
                     outcome.deciding_rule = order_plan.allocation.rule
             outcomes[oid] = outcome
@@ -126,8 +156,14 @@ def preview(service: Service, ruleset: RuleSet, all_open: bool = False) -> Previ
         for key in sorted(set(before_stock) | set(after_stock)):
             b, a = before_stock.get(key, (0, 0)), after_stock.get(key, (0, 0))
             if b != a:
-                stock.append({"sku": key[0], "warehouse": key[1],
-                              "available_before": b[0] - b[1], "available_after": a[0] - a[1]})
+                stock.append(
+                    {
+                        "sku": key[0],
+                        "warehouse": key[1],
+                        "available_before": b[0] - b[1],
+                        "available_after": a[0] - a[1],
+                    }
+                )
         return Preview(ruleset.path, ruleset.hash, tick, outcomes, stock)
 
     return service.run(work, dry_run=True)
@@ -144,10 +180,15 @@ def diff(new: Preview, old: Preview) -> dict[str, Any]:
         new_units = a.reserved_after if a else (b.reserved_before if b else 0)
         old_units = b.reserved_after if b else (a.reserved_before if a else 0)
         if new_after != old_after or new_units != old_units:
-            row = {"id": oid, "after": new_after, "after_other": old_after,
-                   "reserved": new_units, "reserved_other": old_units,
-                   "rules": a.matched_rules if a else [],
-                   "rules_other": b.matched_rules if b else []}
+            row = {
+                "id": oid,
+                "after": new_after,
+                "after_other": old_after,
+                "reserved": new_units,
+                "reserved_other": old_units,
+                "rules": a.matched_rules if a else [],
+                "rules_other": b.matched_rules if b else [],
+            }
             differing.append(row)
             if new_units < old_units:
                 victims.append(row)

@@ -40,13 +40,15 @@ def _orders_of(test: RuleTest, ruleset: RuleSet) -> list[Order]:
     built: list[Order] = []
     now = utcnow()
     for raw in test.orders:
-        order = check_order_mapping(raw, f"{ruleset.path}:{test.line}: test {test.name!r}", now,
-                                    problems)
+        order = check_order_mapping(
+            raw, f"{ruleset.path}:{test.line}: test {test.name!r}", now, problems
+        )
         if order is not None:
             built.append(order)
     if problems:
-        raise BadInput(f"{ruleset.path}:{test.line}: test {test.name!r} has invalid orders",
-                       problems=problems)
+        raise BadInput(
+            f"{ruleset.path}:{test.line}: test {test.name!r} has invalid orders", problems=problems
+        )
     return built
 
 
@@ -70,7 +72,8 @@ def run_test(ruleset: RuleSet, test: RuleTest) -> TestOutcome:
                 outcome.failures.append(f"{oid}: expected {expected}, but there is no such order")
             elif found[oid].allocation_status != expected:
                 outcome.failures.append(
-                    f"{oid}: expected {expected}, got {found[oid].allocation_status}")
+                    f"{oid}: expected {expected}, got {found[oid].allocation_status}"
+                )
     finally:
         store.dispose()
     return outcome

@@ -66,12 +66,17 @@ class TickResult:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "at": self.started.isoformat(), "ruleset": self.ruleset, "events": self.events,
+            "at": self.started.isoformat(),
+            "ruleset": self.ruleset,
+            "events": self.events,
             "schedules": [{"rule": r, "slot": s.isoformat()} for r, s in self.schedules],
-            "matches": self.matches, "allocation": self.report.counts(),
-            "reserved_units": self.report.reserved_units, "deallocated": len(self.deallocated),
+            "matches": self.matches,
+            "allocation": self.report.counts(),
+            "reserved_units": self.report.reserved_units,
+            "deallocated": len(self.deallocated),
             "splits": [{"from": a, "into": b} for a, b in self.splits],
-            "problems": self.problems, "seconds": round(self.seconds, 4),
+            "problems": self.problems,
+            "seconds": round(self.seconds, 4),
         }
 
     def summary(self) -> str:
@@ -94,8 +99,9 @@ class TickResult:
 class Runner:
     """Runs ticks of one rule set against one store."""
 
-    def __init__(self, service: Service, ruleset: RuleSet,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, service: Service, ruleset: RuleSet, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.service = service
         self.store = service.store
         self.ruleset = ruleset
@@ -137,7 +143,8 @@ class Runner:
         wanted = sorted({oid for _, ids in fired_ids for oid in ids})
         loaded = load_orders(conn, wanted)
         fired: list[tuple[CompiledRule, list[Order]]] = [
-            (rule, [loaded[i] for i in ids if i in loaded]) for rule, ids in fired_ids]
+            (rule, [loaded[i] for i in ids if i in loaded]) for rule, ids in fired_ids
+        ]
         plan = plan_tick(fired, now)
         result.plan = plan
         result.before = {oid: loaded[oid].allocation_status for oid in plan.orders}
@@ -156,11 +163,14 @@ class Runner:
         for rule, ids in _by_rule(plan, plan.deallocations, "deallocate").items():
             release_orders(tx, ids, "deallocate", self._actor(rule))
             result.deallocated.extend(ids)
-        for rule, ids in _group([(r.rule, r.order_id) for r in plan.allocation_queue
-                                 if r.reallocate]).items():
+        for rule, ids in _group(
+            [(r.rule, r.order_id) for r in plan.allocation_queue if r.reallocate]
+        ).items():
             release_orders(tx, ids, "reallocate", self._actor(rule))
-        entries = [QueueEntry(r.order_id, Policy(r.policy), self._actor(r.rule))
-                   for r in plan.allocation_queue]
+        entries = [
+            QueueEntry(r.order_id, Policy(r.policy), self._actor(r.rule))
+            for r in plan.allocation_queue
+        ]
         allocate_queue(tx, entries, result.report)
         for rule, ids in _by_rule(plan, plan.splits, "split").items():
             for oid in ids:
@@ -174,7 +184,9 @@ class Runner:
     # ------------------------------------------------------------------------------- inputs
 
     def _event_matches(
-        self, conn: Connection, claimed: Sequence[outbox.Pending],
+        self,
+        conn: Connection,
+        claimed: Sequence[outbox.Pending],
         all_open: bool,
     ) -> list[tuple[CompiledRule, list[str]]]:
         offered: dict[str, list[str]] = defaultdict(list)
@@ -199,14 +211,24 @@ class Runner:
 
     def _orders_on(self, conn: Connection, sku: str, warehouse: str) -> list[str]:
         """Awaiting orders with a line on (sku, warehouse)."""
-        query = (select(orders.c.id).distinct()
-                 .join(order_lines, order_lines.c.order_id == orders.c.id)
-                 .where(order_lines.c.sku == sku, orders.c.warehouse == warehouse,
-                        orders.c.status == OrderStatus.AWAITING_FULFILLMENT))
+        query = (
+            select(orders.c.id)
+            .distinct()
+            .join(order_lines, order_lines.c.order_id == orders.c.id)
+            .where(
+                order_lines.c.sku == sku,
+                orders.c.warehouse == warehouse,
+                orders.c.status == OrderStatus.AWAITING_FULFILLMENT,
+            )
+        )
         return list(conn.execute(query).scalars())
 
-    def _open_order_ids(self, conn: Connection, where: ColumnElement[bool] | None = None,
-                        unallocated_only: bool = False) -> list[str]:
+    def _open_order_ids(
+        self,
+        conn: Connection,
+        where: ColumnElement[bool] | None = None,
+        unallocated_only: bool = False,
+    ) -> list[str]:
         query = select(orders.c.id).where(orders.c.status == OrderStatus.AWAITING_FULFILLMENT)
         if where is not None:
             query = query.where(where)
@@ -235,8 +257,10 @@ class Runner:
 
     def next_schedule(self, now: datetime) -> datetime | None:
         """The earliest next fire time of any scheduled rule (for the run loop's sleep)."""
-        times = [wait_until_next(r.trigger, self.ruleset.timezone, now)
-                 for r in self.ruleset.scheduled_rules()]
+        times = [
+            wait_until_next(r.trigger, self.ruleset.timezone, now)
+            for r in self.ruleset.scheduled_rules()
+        ]
         return min((t for t in times if t is not None), default=None)
 
 

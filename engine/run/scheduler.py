@@ -45,17 +45,27 @@ def ap_trigger(trigger: Trigger, tz: tzinfo) -> BaseTrigger:
     """
     if isinstance(trigger, EveryTrigger):
         step = timedelta(**{trigger.unit: trigger.amount})
-        return IntervalTrigger(seconds=int(step.total_seconds()),
-                               start_date=_EPOCH.replace(tzinfo=tz), timezone=tz)
+        return IntervalTrigger(
+            seconds=int(step.total_seconds()), start_date=_EPOCH.replace(tzinfo=tz), timezone=tz
+        )
     if isinstance(trigger, DailyTrigger):
-        return _OncePerWallTime(APCron(hour=trigger.hour, minute=trigger.minute, second=0,
-                                       timezone=tz))
+        return _OncePerWallTime(
+            APCron(hour=trigger.hour, minute=trigger.minute, second=0, timezone=tz)
+        )
     if isinstance(trigger, CronTrigger):
         spec = parse_cron(trigger.expr)
-        common = {"minute": _field(spec.minutes), "hour": _field(spec.hours),
-                  "month": _field(spec.months), "second": 0, "timezone": tz}
-        weekdays = None if spec.weekdays is None else ",".join(
-            sorted({_DAY_NAMES[d % 7] for d in spec.weekdays}, key=_DAY_NAMES.index))
+        common = {
+            "minute": _field(spec.minutes),
+            "hour": _field(spec.hours),
+            "month": _field(spec.months),
+            "second": 0,
+            "timezone": tz,
+        }
+        weekdays = (
+            None
+            if spec.weekdays is None
+            else ",".join(sorted({_DAY_NAMES[d % 7] for d in spec.weekdays}, key=_DAY_NAMES.index))
+        )
         days = _field(spec.days)
         cron: BaseTrigger = APCron(day=days, day_of_week=weekdays, **common)
         if days is not None and weekdays is not None:
@@ -76,8 +86,9 @@ class _OncePerWallTime(BaseTrigger):  # type: ignore[misc]
     def __init__(self, inner: BaseTrigger) -> None:
         self.inner = inner
 
-    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime
-                           ) -> datetime | None:
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
         fire: datetime | None = self.inner.get_next_fire_time(None, now)
         while fire is not None and _repeated_wall_time(fire):
             fire = self.inner.get_next_fire_time(None, fire.astimezone(UTC) + timedelta(seconds=1))
@@ -134,8 +145,7 @@ def can_fire(trigger: Trigger) -> bool:
     return True
 
 
-def due_slot(trigger: Trigger, tz: tzinfo, last: datetime | None, now: datetime
-             ) -> datetime | None:
+def due_slot(trigger: Trigger, tz: tzinfo, last: datetime | None, now: datetime) -> datetime | None:
     """The slot to run now, or None when the schedule is not due.
 
     Due means: the next fire time after the last recorded slot is not in the future; a rule
@@ -183,8 +193,12 @@ class Stopper:
             self.event.wait(seconds)
 
 
-def run_loop(tick: Callable[[], datetime | None], every: float, clock: Callable[[], datetime],
-             stopper: Stopper) -> None:
+def run_loop(
+    tick: Callable[[], datetime | None],
+    every: float,
+    clock: Callable[[], datetime],
+    stopper: Stopper,
+) -> None:
     """Call `tick` every `every` seconds, and right when a schedule is due, until stopped.
 
     `tick` returns the next schedule fire time it knows of (or None).

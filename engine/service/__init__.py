@@ -48,8 +48,9 @@ class Service:
 
     # ---------------------------------------------------------------------------- stock
 
-    def change_stock(self, sku: str, warehouse: str, qty: int, kind: str,
-                     actor: Actor = Actor()) -> dict[str, Any]:
+    def change_stock(
+        self, sku: str, warehouse: str, qty: int, kind: str, actor: Actor = Actor()
+    ) -> dict[str, Any]:
         """`kind` is `set` (absolute), `adjusted` (signed delta) or `received` (positive)."""
         stock.check_change(sku, warehouse, qty, kind)
         return self.run(lambda tx: stock.change(tx, sku, warehouse, qty, kind))
@@ -80,13 +81,15 @@ class Service:
         """Whole orders by id (missing ids are simply absent)."""
         return load_orders(conn, ids)
 
-    def list_orders(self, statuses: Sequence[str] = (),
-                    channel: str | None = None) -> list[dict[str, Any]]:
+    def list_orders(
+        self, statuses: Sequence[str] = (), channel: str | None = None
+    ) -> list[dict[str, Any]]:
         with self.store.read() as conn:
             return read.list_orders(conn, statuses, channel)
 
-    def edit(self, order_id: str, new_lines: Sequence[tuple[str, int]],
-             actor: Actor = Actor()) -> Order:
+    def edit(
+        self, order_id: str, new_lines: Sequence[tuple[str, int]], actor: Actor = Actor()
+    ) -> Order:
         """Replace an order's lines (SPEC §4 edit); reservations trimmed or released."""
         order_ops.check_lines(new_lines)
         return self.run(lambda tx: order_ops.edit(tx, order_id, new_lines, actor))
@@ -108,17 +111,23 @@ class Service:
         progress: Progress | None = None,
     ) -> AllocationReport:
         """Allocate the named orders, or every open order matching `where` (SPEC §4)."""
-        return self.run(lambda tx: allocation.allocate(tx, ids, where, order_by, policy, actor,
-                                                       progress), dry_run=dry_run)
+        return self.run(
+            lambda tx: allocation.allocate(tx, ids, where, order_by, policy, actor, progress),
+            dry_run=dry_run,
+        )
 
-    def deallocate(self, ids: Sequence[str] | None = None,
-                   where: ColumnElement[bool] | None = None,
-                   actor: Actor = Actor()) -> AllocationReport:
+    def deallocate(
+        self,
+        ids: Sequence[str] | None = None,
+        where: ColumnElement[bool] | None = None,
+        actor: Actor = Actor(),
+    ) -> AllocationReport:
         """Release every reservation of the named orders (or of the open orders `where` picks)."""
         return self.run(lambda tx: allocation.deallocate(tx, ids, where, actor))
 
-    def reallocate(self, ids: Sequence[str], policy: Policy = Policy.LINES,
-                   actor: Actor = Actor()) -> AllocationReport:
+    def reallocate(
+        self, ids: Sequence[str], policy: Policy = Policy.LINES, actor: Actor = Actor()
+    ) -> AllocationReport:
         """Deallocate then allocate, in one transaction: the orders go to the back of the queue."""
         return self.run(lambda tx: allocation.reallocate(tx, ids, policy, actor))
 
@@ -138,5 +147,14 @@ class Service:
             return read.reservations_of(conn, order_id)
 
 
-__all__ = ["Actor", "AllocationReport", "QueueEntry", "Service", "Tx", "iso", "order_json",
-           "parse_order_by", "utcnow"]
+__all__ = [
+    "Actor",
+    "AllocationReport",
+    "QueueEntry",
+    "Service",
+    "Tx",
+    "iso",
+    "order_json",
+    "parse_order_by",
+    "utcnow",
+]

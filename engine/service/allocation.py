@@ -20,8 +20,12 @@ from engine.store.rows import CHUNK, load_orders
 from rules.tick import sort_order_ids
 
 
-def allocate_queue(tx: Tx, entries: Iterable[QueueEntry], report: AllocationReport,
-                   progress: Progress | None = None) -> None:
+def allocate_queue(
+    tx: Tx,
+    entries: Iterable[QueueEntry],
+    report: AllocationReport,
+    progress: Progress | None = None,
+) -> None:
     """Allocate `entries` in queue order (the batch hot path)."""
     batch.allocate_queue(tx.store, tx.conn, entries, report, tx.clock, progress)
 
@@ -46,14 +50,21 @@ def allocate(
     return report
 
 
-def _select(tx: Tx, ids: Sequence[str] | None, where: ColumnElement[bool] | None,
-            order_by: Sequence[tuple[str, bool]], report: AllocationReport) -> list[str]:
+def _select(
+    tx: Tx,
+    ids: Sequence[str] | None,
+    where: ColumnElement[bool] | None,
+    order_by: Sequence[tuple[str, bool]],
+    report: AllocationReport,
+) -> list[str]:
     query = select(orders.c.id)
     if ids is not None:
         query = query.where(orders.c.id.in_(resolve(tx, ids, None, report)))
     else:
-        query = query.where(orders.c.status == OrderStatus.AWAITING_FULFILLMENT,
-                            orders.c.allocation_status.not_in(list(model.SETTLED)))
+        query = query.where(
+            orders.c.status == OrderStatus.AWAITING_FULFILLMENT,
+            orders.c.allocation_status.not_in(list(model.SETTLED)),
+        )
     if where is not None:
         query = query.where(where)
     if needs_python_sort(order_by):
@@ -62,8 +73,9 @@ def _select(tx: Tx, ids: Sequence[str] | None, where: ColumnElement[bool] | None
     return list(tx.conn.execute(query.order_by(*order_by_clauses(order_by))).scalars())
 
 
-def deallocate(tx: Tx, ids: Sequence[str] | None, where: ColumnElement[bool] | None,
-               actor: Actor) -> AllocationReport:
+def deallocate(
+    tx: Tx, ids: Sequence[str] | None, where: ColumnElement[bool] | None, actor: Actor
+) -> AllocationReport:
     """Release every reservation of the named orders (or of the open orders `where` picks)."""
     report = AllocationReport()
     release_orders(tx, resolve(tx, ids, where, report), "deallocate", actor, report)
@@ -83,8 +95,9 @@ def reallocate(tx: Tx, ids: Sequence[str], policy: Policy, actor: Actor) -> Allo
     return report
 
 
-def resolve(tx: Tx, ids: Sequence[str] | None, where: ColumnElement[bool] | None,
-            report: AllocationReport) -> list[str]:
+def resolve(
+    tx: Tx, ids: Sequence[str] | None, where: ColumnElement[bool] | None, report: AllocationReport
+) -> list[str]:
     """Named orders (unknown: exit 1; not awaiting: skipped), or the open ones `where` picks."""
     if ids is None:
         query = select(orders.c.id).where(orders.c.status == OrderStatus.AWAITING_FULFILLMENT)
@@ -94,9 +107,14 @@ def resolve(tx: Tx, ids: Sequence[str] | None, where: ColumnElement[bool] | None
     wanted = list(dict.fromkeys(ids))
     states: dict[str, str] = {}
     for start in range(0, len(wanted), CHUNK):
-        states.update((oid, status) for oid, status in tx.conn.execute(
-            select(orders.c.id, orders.c.status)
-            .where(orders.c.id.in_(wanted[start:start + CHUNK]))))
+        states.update(
+            (oid, status)
+            for oid, status in tx.conn.execute(
+                select(orders.c.id, orders.c.status).where(
+                    orders.c.id.in_(wanted[start : start + CHUNK])
+                )
+            )
+        )
     unknown = [oid for oid in wanted if oid not in states]
     if unknown:
         raise OperationFailed(f"no order with id {', '.join(map(repr, unknown))}")

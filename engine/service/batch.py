@@ -34,13 +34,15 @@ _LINES_SQL = (
 
 _SET_RESERVED = (
     update(order_lines)
-    .where(order_lines.c.order_id == bindparam("l_order"),
-           order_lines.c.line_no == bindparam("l_no"))
+    .where(
+        order_lines.c.order_id == bindparam("l_order"), order_lines.c.line_no == bindparam("l_no")
+    )
     .values(reserved=bindparam("l_res"))
 )
 
 _SET_STATUS = (
-    update(orders).where(orders.c.id == bindparam("s_id"))
+    update(orders)
+    .where(orders.c.id == bindparam("s_id"))
     .values(allocation_status=bindparam("s_status"), updated_at=bindparam("s_at"))
 )
 
@@ -50,11 +52,20 @@ _SET_ALLOCATED = (
     .values(allocated=bindparam("k_alloc"))
 )
 
-_RESERVATION_COLUMNS = ("order_id", "line_no", "sku", "warehouse", "qty", "covered",
-                        "reserved_at")
+_RESERVATION_COLUMNS = ("order_id", "line_no", "sku", "warehouse", "qty", "covered", "reserved_at")
 
-_LEDGER_COLUMNS = ("at", "order_id", "line_no", "sku", "warehouse", "delta", "operation", "rule",
-                   "ruleset", "actor")
+_LEDGER_COLUMNS = (
+    "at",
+    "order_id",
+    "line_no",
+    "sku",
+    "warehouse",
+    "delta",
+    "operation",
+    "rule",
+    "ruleset",
+    "actor",
+)
 
 
 class _Writes:
@@ -70,12 +81,25 @@ class _Writes:
         self.status: dict[str, str] = {}
         self.stock_keys: set[StockKey] = set()
 
-    def reserve(self, entry: QueueEntry, line_no: int, sku: str, warehouse: str, qty: int,
-                reserved: int) -> None:
+    def reserve(
+        self, entry: QueueEntry, line_no: int, sku: str, warehouse: str, qty: int, reserved: int
+    ) -> None:
         oid, actor = entry.order_id, entry.actor
         self.reservations.append((oid, line_no, sku, warehouse, qty, self.covered, self.stamp))
-        self.ledger.append((self.stamp, oid, line_no, sku, warehouse, qty, "allocate",
-                            actor.rule, actor.ruleset, actor.name))
+        self.ledger.append(
+            (
+                self.stamp,
+                oid,
+                line_no,
+                sku,
+                warehouse,
+                qty,
+                "allocate",
+                actor.rule,
+                actor.ruleset,
+                actor.name,
+            )
+        )
         self.lines.append((oid, line_no, reserved + qty))
         self.stock_keys.add((sku, warehouse))
 
@@ -84,12 +108,16 @@ class _Writes:
         bulk.insert(reservations, _RESERVATION_COLUMNS, self.reservations)
         bulk.insert(ledger, _LEDGER_COLUMNS, self.ledger)
         bulk.executemany(_SET_RESERVED, ("l_order", "l_no", "l_res"), self.lines)
-        bulk.executemany(_SET_STATUS, ("s_status", "s_at", "s_id"),
-                         [(status, self.stamp, oid) for oid, status in self.status.items()])
+        bulk.executemany(
+            _SET_STATUS,
+            ("s_status", "s_at", "s_id"),
+            [(status, self.stamp, oid) for oid, status in self.status.items()],
+        )
 
 
-def _stock_keys(rows: Mapping[str, tuple[str, str, list[tuple[int, str, int, int]]]]
-                ) -> set[StockKey]:
+def _stock_keys(
+    rows: Mapping[str, tuple[str, str, list[tuple[int, str, int, int]]]],
+) -> set[StockKey]:
     return {(line[1], wh) for _, wh, lines in rows.values() for line in lines}
 
 
@@ -126,7 +154,7 @@ def _allocate(
     stock: dict[StockKey, list[int]] = {}
     touched: set[StockKey] = set()
     for start in range(0, len(queue), CHUNK):
-        chunk = queue[start:start + CHUNK]
+        chunk = queue[start : start + CHUNK]
         rows = _lines_for(bulk, start, start + len(chunk) - 1)
         while missing := sorted(_stock_keys(rows) - stock.keys()):
             store.lock_stock(conn, missing)
@@ -144,8 +172,11 @@ def _allocate(
             progress(start + len(chunk), len(queue))
     # Counters last, once per (sku, warehouse): the transaction holds their locks anyway,
     # and writing them per chunk was 20 times the updates for a 100k-order run.
-    bulk.executemany(_SET_ALLOCATED, ("k_alloc", "k_sku", "k_wh"),
-                     [(stock[k][1], k[0], k[1]) for k in sorted(touched)])
+    bulk.executemany(
+        _SET_ALLOCATED,
+        ("k_alloc", "k_sku", "k_wh"),
+        [(stock[k][1], k[0], k[1]) for k in sorted(touched)],
+    )
 
 
 def _decide_chunk(
@@ -164,8 +195,9 @@ def _decide_chunk(
         if before in model.SETTLED:
             results.append({"id": entry.order_id, "before": before, "after": before})
             continue
-        grants, after = model.attempt([(sku, qty, res) for _, sku, qty, res in line_rows],
-                                      warehouse, stock, entry.policy)
+        grants, after = model.attempt(
+            [(sku, qty, res) for _, sku, qty, res in line_rows], warehouse, stock, entry.policy
+        )
         for (line_no, sku, _qty, reserved), grant in zip(line_rows, grants, strict=True):
             if grant:
                 writes.reserve(entry, line_no, sku, warehouse, grant, reserved)

@@ -22,23 +22,34 @@ def recover(tx: Tx, keys: Iterable[StockKey], also: Sequence[str] = ()) -> None:
     conn = tx.conn
     affected: set[str] = set(also)
     for sku, wh in sorted(set(keys)):
-        row = conn.execute(select(inventory.c.on_hand).where(
-            inventory.c.sku == sku, inventory.c.warehouse == wh)).first()
+        row = conn.execute(
+            select(inventory.c.on_hand).where(inventory.c.sku == sku, inventory.c.warehouse == wh)
+        ).first()
         on_hand = row.on_hand if row else 0
         held = conn.execute(
-            select(reservations.c.seq, reservations.c.order_id, reservations.c.qty,
-                   reservations.c.covered)
+            select(
+                reservations.c.seq,
+                reservations.c.order_id,
+                reservations.c.qty,
+                reservations.c.covered,
+            )
             .where(reservations.c.sku == sku, reservations.c.warehouse == wh)
-            .order_by(reservations.c.seq)).all()
+            .order_by(reservations.c.seq)
+        ).all()
         flags = model.coverage(on_hand, (r.qty for r in held))
-        flips = [(r.seq, flag, r.order_id) for r, flag in zip(held, flags, strict=True)
-                 if r.covered != flag]
+        flips = [
+            (r.seq, flag, r.order_id)
+            for r, flag in zip(held, flags, strict=True)
+            if r.covered != flag
+        ]
         for covered in (True, False):
             seqs = [seq for seq, flag, _ in flips if flag is covered]
             for start in range(0, len(seqs), CHUNK):
-                conn.execute(update(reservations)
-                             .where(reservations.c.seq.in_(seqs[start:start + CHUNK]))
-                             .values(covered=covered))
+                conn.execute(
+                    update(reservations)
+                    .where(reservations.c.seq.in_(seqs[start : start + CHUNK]))
+                    .values(covered=covered)
+                )
         affected.update(oid for _, _, oid in flips)
     if affected:
         refresh_status(tx, sorted(affected))
@@ -47,15 +58,16 @@ def recover(tx: Tx, keys: Iterable[StockKey], also: Sequence[str] = ()) -> None:
 def refresh_status(tx: Tx, ids: Sequence[str]) -> None:
     """Set each open order's allocation status from its reservations and their cover."""
     for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
+        chunk = ids[start : start + CHUNK]
         found = load_orders(tx.conn, chunk)
         uncovered = orders_with_uncovered(tx.conn, chunk)
         changes = {}
         for oid, order in found.items():
             if order.status != OrderStatus.AWAITING_FULFILLMENT:
                 continue
-            status = model.status_from_reservations(order.lines, oid in uncovered,
-                                                    order.allocation_status)
+            status = model.status_from_reservations(
+                order.lines, oid in uncovered, order.allocation_status
+            )
             if status != order.allocation_status:
                 changes[oid] = status
         set_statuses(tx.conn, changes, tx.now())

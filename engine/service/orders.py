@@ -27,8 +27,9 @@ from engine.store.rows import (
     write_ledger,
 )
 
-_DROP_TAG = delete(order_tags).where(order_tags.c.order_id == bindparam("t_order"),
-                                    order_tags.c.tag == bindparam("t_tag"))
+_DROP_TAG = delete(order_tags).where(
+    order_tags.c.order_id == bindparam("t_order"), order_tags.c.tag == bindparam("t_tag")
+)
 
 
 def check_new(new: Sequence[Order]) -> None:
@@ -48,13 +49,16 @@ def add(tx: Tx, new: Sequence[Order], progress: Progress | None = None) -> int:
     if taken:
         shown = ", ".join(sorted(taken)[:10])
         more = f" and {len(taken) - 10} more" if len(taken) > 10 else ""
-        raise OrdersExist(f"order id already exists: {shown}{more}; nothing imported "
-                          "(dibs never overwrites an order on import)", sorted(taken))
+        raise OrdersExist(
+            f"order id already exists: {shown}{more}; nothing imported "
+            "(dibs never overwrites an order on import)",
+            sorted(taken),
+        )
     now = tx.now()
     step = CHUNK * 5
     with collector_paused():
         for start in range(0, len(new), step):
-            insert_orders(tx.conn, new[start:start + step], now, EventType.ORDER_CREATED)
+            insert_orders(tx.conn, new[start : start + step], now, EventType.ORDER_CREATED)
             if progress:
                 progress(min(start + step, len(new)), len(new))
     return len(new)
@@ -89,9 +93,14 @@ def retag(tx: Tx, changes: Mapping[str, tuple[Iterable[str], Iterable[str]]]) ->
         existing: set[tuple[str, str]] = set()
         owners = sorted({oid for oid, _ in adds})
         for start in range(0, len(owners), CHUNK):
-            existing.update((oid, tag) for oid, tag in tx.conn.execute(
-                select(order_tags.c.order_id, order_tags.c.tag)
-                .where(order_tags.c.order_id.in_(owners[start:start + CHUNK]))))
+            existing.update(
+                (oid, tag)
+                for oid, tag in tx.conn.execute(
+                    select(order_tags.c.order_id, order_tags.c.tag).where(
+                        order_tags.c.order_id.in_(owners[start : start + CHUNK])
+                    )
+                )
+            )
         bulk.insert(order_tags, ("order_id", "tag"), [row for row in adds if row not in existing])
 
 
@@ -115,37 +124,66 @@ def edit(tx: Tx, order_id: str, new_lines: Sequence[tuple[str, int]], actor: Act
         if give_back:
             _trim_line(tx, order, index + 1, give_back, "edit", actor)
     # Renumber: kept lines take their new position; reservations follow their line.
-    conn.execute(update(reservations).where(reservations.c.order_id == order_id)
-                 .values(line_no=-reservations.c.line_no))
+    conn.execute(
+        update(reservations)
+        .where(reservations.c.order_id == order_id)
+        .values(line_no=-reservations.c.line_no)
+    )
     for new_no, old_index in enumerate(plan.kept_from, start=1):
         if old_index is not None:
-            conn.execute(update(reservations).where(
-                reservations.c.order_id == order_id,
-                reservations.c.line_no == -(old_index + 1)).values(line_no=new_no))
+            conn.execute(
+                update(reservations)
+                .where(
+                    reservations.c.order_id == order_id, reservations.c.line_no == -(old_index + 1)
+                )
+                .values(line_no=new_no)
+            )
     conn.execute(delete(order_lines).where(order_lines.c.order_id == order_id))
-    conn.execute(insert(order_lines), [
-        {"order_id": order_id, "line_no": n, "sku": line.sku, "qty": line.qty,
-         "reserved": line.reserved} for n, line in enumerate(plan.lines, start=1)])
+    conn.execute(
+        insert(order_lines),
+        [
+            {
+                "order_id": order_id,
+                "line_no": n,
+                "sku": line.sku,
+                "qty": line.qty,
+                "reserved": line.reserved,
+            }
+            for n, line in enumerate(plan.lines, start=1)
+        ],
+    )
     now = tx.now()
     # An edit starts the order's allocation story afresh (SPEC §3): its status now follows
     # from what stays reserved, `unallocated` when nothing does.
-    conn.execute(update(orders).where(orders.c.id == order_id).values(
-        line_count=len(plan.lines), unit_count=sum(x.qty for x in plan.lines),
-        allocation_status=AllocationStatus.UNALLOCATED, updated_at=now))
+    conn.execute(
+        update(orders)
+        .where(orders.c.id == order_id)
+        .values(
+            line_count=len(plan.lines),
+            unit_count=sum(x.qty for x in plan.lines),
+            allocation_status=AllocationStatus.UNALLOCATED,
+            updated_at=now,
+        )
+    )
     recover(tx, sorted(keys), also=[order_id])
     outbox.record(conn, [outbox.event_row(now, EventType.ORDER_UPDATED, order_id)])
     return get(tx, order_id)
 
 
-def _trim_line(tx: Tx, order: Order, line_no: int, qty: int, operation: str,
-               actor: Actor) -> None:
+def _trim_line(tx: Tx, order: Order, line_no: int, qty: int, operation: str, actor: Actor) -> None:
     """Give back `qty` reserved units of a line, newest reservation first (model.plan_trim)."""
     held = line_reservations_newest_first(tx.conn, order.id, line_no)
     apply_trim(tx.conn, model.plan_trim(held, qty))
     line = order.lines[line_no - 1]
     add_allocated(tx.conn, {(line.sku, order.warehouse): -qty})
-    write_ledger(tx.conn, [ledger_row(tx.now(), order.id, line_no, line.sku, order.warehouse,
-                                      -qty, operation, actor)])
+    write_ledger(
+        tx.conn,
+        [
+            ledger_row(
+                tx.now(), order.id, line_no, line.sku, order.warehouse, -qty, operation, actor
+            )
+        ],
+    )
 
 
 def split(tx: Tx, order_id: str, actor: Actor) -> tuple[Order, Order]:
@@ -156,30 +194,51 @@ def split(tx: Tx, order_id: str, actor: Actor) -> tuple[Order, Order]:
         kept, moved = model.plan_split(order.lines)
     except ValueError as exc:
         raise OperationFailed(f"cannot split order {order_id!r}: {exc}") from exc
-    taken = conn.execute(select(orders.c.id).where(
-        orders.c.id.like(order_id.replace("%", r"\%").replace("_", r"\_") + "-%",
-                         escape="\\"))).scalars()
+    taken = conn.execute(
+        select(orders.c.id).where(
+            orders.c.id.like(order_id.replace("%", r"\%").replace("_", r"\_") + "-%", escape="\\")
+        )
+    ).scalars()
     new_id = model.split_id(order_id, taken)
     now = tx.now()
     # Keep the reserved lines, renumbered in their original order.
     kept_numbers = [n for n, line in enumerate(order.lines, start=1) if line.reserved]
-    conn.execute(delete(order_lines).where(order_lines.c.order_id == order_id,
-                                           order_lines.c.line_no.not_in(kept_numbers)))
+    conn.execute(
+        delete(order_lines).where(
+            order_lines.c.order_id == order_id, order_lines.c.line_no.not_in(kept_numbers)
+        )
+    )
     for new_no, old_no in enumerate(kept_numbers, start=1):
-        conn.execute(update(order_lines).where(order_lines.c.order_id == order_id,
-                                               order_lines.c.line_no == old_no)
-                     .values(line_no=new_no, qty=kept[new_no - 1].qty))
-        conn.execute(update(reservations).where(reservations.c.order_id == order_id,
-                                                reservations.c.line_no == old_no)
-                     .values(line_no=new_no))
-    conn.execute(update(orders).where(orders.c.id == order_id).values(
-        line_count=len(kept), unit_count=sum(x.qty for x in kept), updated_at=now))
-    child = Order(id=new_id, channel=order.channel, placed_at=order.placed_at,
-                  lines=moved, ship_to=order.ship_to,
-                  shipping_method=order.shipping_method, total=None, tags=order.tags,
-                  warehouse=order.warehouse, attributes=order.attributes)
+        conn.execute(
+            update(order_lines)
+            .where(order_lines.c.order_id == order_id, order_lines.c.line_no == old_no)
+            .values(line_no=new_no, qty=kept[new_no - 1].qty)
+        )
+        conn.execute(
+            update(reservations)
+            .where(reservations.c.order_id == order_id, reservations.c.line_no == old_no)
+            .values(line_no=new_no)
+        )
+    conn.execute(
+        update(orders)
+        .where(orders.c.id == order_id)
+        .values(line_count=len(kept), unit_count=sum(x.qty for x in kept), updated_at=now)
+    )
+    child = Order(
+        id=new_id,
+        channel=order.channel,
+        placed_at=order.placed_at,
+        lines=moved,
+        ship_to=order.ship_to,
+        shipping_method=order.shipping_method,
+        total=None,
+        tags=order.tags,
+        warehouse=order.warehouse,
+        attributes=order.attributes,
+    )
     insert_orders(conn, [child], now, EventType.ORDER_CREATED)
     recover(tx, [(line.sku, order.warehouse) for line in kept], also=[order_id])
-    outbox.record(conn, [outbox.event_row(now, EventType.ORDER_UPDATED, order_id,
-                                          {"split_into": new_id})])
+    outbox.record(
+        conn, [outbox.event_row(now, EventType.ORDER_UPDATED, order_id, {"split_into": new_id})]
+    )
     return get(tx, order_id), get(tx, new_id)

@@ -20,25 +20,42 @@ def list_inventory(conn: Connection, sku: str | None = None) -> list[dict[str, A
     return [stock_row(r.sku, r.warehouse, r.on_hand, r.allocated) for r in conn.execute(query)]
 
 
-def list_orders(conn: Connection, statuses: Sequence[str] = (),
-                channel: str | None = None) -> list[dict[str, Any]]:
+def list_orders(
+    conn: Connection, statuses: Sequence[str] = (), channel: str | None = None
+) -> list[dict[str, Any]]:
     """Orders matching either kind of status (order or allocation), FIFO order."""
-    query = select(orders.c.id, orders.c.channel, orders.c.placed_at, orders.c.status,
-                   orders.c.allocation_status, orders.c.shipping_method,
-                   orders.c.ship_to_country, orders.c.line_count, orders.c.unit_count,
-                   orders.c.total)
+    query = select(
+        orders.c.id,
+        orders.c.channel,
+        orders.c.placed_at,
+        orders.c.status,
+        orders.c.allocation_status,
+        orders.c.shipping_method,
+        orders.c.ship_to_country,
+        orders.c.line_count,
+        orders.c.unit_count,
+        orders.c.total,
+    )
     if statuses:
-        query = query.where((orders.c.status.in_(statuses))
-                            | (orders.c.allocation_status.in_(statuses)))
+        query = query.where(
+            (orders.c.status.in_(statuses)) | (orders.c.allocation_status.in_(statuses))
+        )
     if channel:
         query = query.where(orders.c.channel == channel)
     query = query.order_by(orders.c.placed_at, orders.c.id)
     return [
-        {"id": r.id, "channel": r.channel, "placed_at": iso(r.placed_at),
-         "status": r.status, "allocation_status": r.allocation_status,
-         "shipping_method": r.shipping_method, "country": r.ship_to_country,
-         "lines": r.line_count, "units": r.unit_count,
-         "total": None if r.total is None else str(normal_decimal(r.total))}
+        {
+            "id": r.id,
+            "channel": r.channel,
+            "placed_at": iso(r.placed_at),
+            "status": r.status,
+            "allocation_status": r.allocation_status,
+            "shipping_method": r.shipping_method,
+            "country": r.ship_to_country,
+            "lines": r.line_count,
+            "units": r.unit_count,
+            "total": None if r.total is None else str(normal_decimal(r.total)),
+        }
         for r in conn.execute(query)
     ]
 
@@ -46,18 +63,38 @@ def list_orders(conn: Connection, statuses: Sequence[str] = (),
 def history(conn: Connection, order_id: str) -> list[dict[str, Any]]:
     """SPEC §8 `history --json`: the ledger entries of one order, oldest first."""
     return [
-        {"at": iso(r.at), "order": r.order_id, "line": r.line_no, "sku": r.sku,
-         "warehouse": r.warehouse, "delta": r.delta, "operation": r.operation,
-         "rule": r.rule, "ruleset": r.ruleset, "actor": r.actor}
-        for r in conn.execute(select(ledger).where(ledger.c.order_id == order_id)
-                              .order_by(ledger.c.id))
+        {
+            "at": iso(r.at),
+            "order": r.order_id,
+            "line": r.line_no,
+            "sku": r.sku,
+            "warehouse": r.warehouse,
+            "delta": r.delta,
+            "operation": r.operation,
+            "rule": r.rule,
+            "ruleset": r.ruleset,
+            "actor": r.actor,
+        }
+        for r in conn.execute(
+            select(ledger).where(ledger.c.order_id == order_id).order_by(ledger.c.id)
+        )
     ]
 
 
 def reservations_of(conn: Connection, order_id: str) -> list[dict[str, Any]]:
     return [
-        {"seq": r.seq, "line": r.line_no, "sku": r.sku, "warehouse": r.warehouse,
-         "qty": r.qty, "covered": r.covered, "reserved_at": iso(r.reserved_at)}
-        for r in conn.execute(select(reservations).where(reservations.c.order_id == order_id)
-                              .order_by(reservations.c.seq))
+        {
+            "seq": r.seq,
+            "line": r.line_no,
+            "sku": r.sku,
+            "warehouse": r.warehouse,
+            "qty": r.qty,
+            "covered": r.covered,
+            "reserved_at": iso(r.reserved_at),
+        }
+        for r in conn.execute(
+            select(reservations)
+            .where(reservations.c.order_id == order_id)
+            .order_by(reservations.c.seq)
+        )
     ]

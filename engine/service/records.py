@@ -45,5 +45,3 @@ class AllocationReport:
 
     def as_json(self) -> dict[str, Any]:
         return {"results": self.results, "skipped": self.skipped}
-
-

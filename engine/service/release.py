@@ -42,30 +42,43 @@ def release_orders(
     stock the caller changed too (shipping), so cover is recomputed once for all of it.
     """
     for start in range(0, len(ids), CHUNK):  # bounded IN lists (PostgreSQL: 65,535 params)
-        _release(tx, ids[start:start + CHUNK], operation, actor, report, new_status,
-                 also_recover)
+        _release(tx, ids[start : start + CHUNK], operation, actor, report, new_status, also_recover)
 
 
-def _release(tx: Tx, ids: Sequence[str], operation: str, actor: Actor,
-             report: AllocationReport | None, new_status: str | None,
-             also_recover: Iterable[StockKey]) -> None:
+def _release(
+    tx: Tx,
+    ids: Sequence[str],
+    operation: str,
+    actor: Actor,
+    report: AllocationReport | None,
+    new_status: str | None,
+    also_recover: Iterable[StockKey],
+) -> None:
     conn, now = tx.conn, tx.now()
     # A concurrent allocate may reserve for these orders until we hold the stock of every line
     # (it needs those locks too): lock them all, then read what is held.
-    tx.lock_stock(line_stock_keys(conn, ids) | {(h.sku, h.warehouse)
-                                                for h in held_reservations(conn, ids)})
+    tx.lock_stock(
+        line_stock_keys(conn, ids) | {(h.sku, h.warehouse) for h in held_reservations(conn, ids)}
+    )
     held = held_reservations(conn, ids)
     keys = {(h.sku, h.warehouse) for h in held}
     if held:
-        write_ledger(conn, [ledger_row(now, h.order_id, h.line_no, h.sku, h.warehouse, -h.qty,
-                                       operation, actor) for h in held])
+        write_ledger(
+            conn,
+            [
+                ledger_row(now, h.order_id, h.line_no, h.sku, h.warehouse, -h.qty, operation, actor)
+                for h in held
+            ],
+        )
         drop_reservations(conn, ids)
         add_allocated(conn, {k: -q for k, q in model.released_stock(held).items()})
     before = allocation_statuses(conn, ids)
     close_orders(conn, ids, new_status, now)
     if report is not None:
-        report.results.extend({"id": oid, "before": before[oid],
-                               "after": str(AllocationStatus.UNALLOCATED)} for oid in ids)
+        report.results.extend(
+            {"id": oid, "before": before[oid], "after": str(AllocationStatus.UNALLOCATED)}
+            for oid in ids
+        )
     recover(tx, {*keys, *also_recover})
 
 

@@ -16,21 +16,34 @@ def iso(value: datetime | None) -> str | None:
 
 def stock_row(sku: str, warehouse: str, on_hand: int, allocated: int) -> dict[str, Any]:
     """SPEC §8 `inventory list --json` row."""
-    return {"sku": sku, "warehouse": warehouse, "on_hand": on_hand, "allocated": allocated,
-            "available": on_hand - allocated}
+    return {
+        "sku": sku,
+        "warehouse": warehouse,
+        "on_hand": on_hand,
+        "allocated": allocated,
+        "available": on_hand - allocated,
+    }
 
 
 def order_json(order: Order) -> dict[str, Any]:
     """SPEC §8 `orders show --json`."""
     return {
-        "id": order.id, "channel": order.channel, "status": order.status,
-        "allocation_status": order.allocation_status, "placed_at": iso(order.placed_at),
-        "ship_to": {"name": order.ship_to.name, "country": order.ship_to.country,
-                    "state": order.ship_to.state, "city": order.ship_to.city,
-                    "postal_code": order.ship_to.postal_code},
+        "id": order.id,
+        "channel": order.channel,
+        "status": order.status,
+        "allocation_status": order.allocation_status,
+        "placed_at": iso(order.placed_at),
+        "ship_to": {
+            "name": order.ship_to.name,
+            "country": order.ship_to.country,
+            "state": order.ship_to.state,
+            "city": order.ship_to.city,
+            "postal_code": order.ship_to.postal_code,
+        },
         "shipping_method": order.shipping_method,
         "total": None if order.total is None else str(order.total),
-        "tags": sorted(order.tags), "warehouse": order.warehouse,
+        "tags": sorted(order.tags),
+        "warehouse": order.warehouse,
         "attributes": dict(order.attributes),
         "lines": [{"sku": x.sku, "qty": x.qty, "reserved": x.reserved} for x in order.lines],
     }

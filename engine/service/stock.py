@@ -56,15 +56,28 @@ def apply(tx: Tx, rows: Sequence[tuple[str, str, int]], kind: str) -> None:
         on_hand, allocated = current.get((sku, warehouse), (0, 0))
         new = qty if kind == "set" else on_hand + qty
         if abs(new) > MAX_QTY:  # the column is a 32-bit integer on every backend
-            raise BadInput(f"{sku} @ {warehouse}: on hand would become {new}, out of range "
-                           f"(at most {MAX_QTY:,} either way); nothing changed")
+            raise BadInput(
+                f"{sku} @ {warehouse}: on hand would become {new}, out of range "
+                f"(at most {MAX_QTY:,} either way); nothing changed"
+            )
         if (sku, warehouse) not in current or new != on_hand:
             write_on_hand(tx.conn, sku, warehouse, new, exists=(sku, warehouse) in current)
         current[(sku, warehouse)] = (new, allocated)
         changed.append((sku, warehouse))
-        events.append(outbox.event_row(now, EventType.INVENTORY_CHANGED, None, {
-            "kind": kind, "sku": sku, "warehouse": warehouse, "delta": new - on_hand,
-            "on_hand": new}))
+        events.append(
+            outbox.event_row(
+                now,
+                EventType.INVENTORY_CHANGED,
+                None,
+                {
+                    "kind": kind,
+                    "sku": sku,
+                    "warehouse": warehouse,
+                    "delta": new - on_hand,
+                    "on_hand": new,
+                },
+            )
+        )
     outbox.record(tx.conn, events)
     recover(tx, changed)
 

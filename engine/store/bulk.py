@@ -51,8 +51,11 @@ class Bulk:
             params = [dict(zip(names, row, strict=True)) for row in rows]
         else:
             order = [names.index(n) for n in binds]
-            params = rows if order == list(range(len(names))) else [
-                tuple(row[i] for i in order) for row in rows]
+            params = (
+                rows
+                if order == list(range(len(names)))
+                else [tuple(row[i] for i in order) for row in rows]
+            )
         cursor = self._cursor()
         try:
             cursor.executemany(sql, params)
@@ -104,17 +107,23 @@ class Bulk:
         pos counting from 0, so a batch can read its orders in queue order by position ranges:
         measured five times faster on SQLite than chunks of `id IN (…)`."""
         if self.dialect.name == "postgresql":
-            self.query("CREATE TEMP TABLE IF NOT EXISTS dibs_queue (pos BIGINT PRIMARY KEY, "
-                       "order_id TEXT NOT NULL) ON COMMIT DELETE ROWS")
+            self.query(
+                "CREATE TEMP TABLE IF NOT EXISTS dibs_queue (pos BIGINT PRIMARY KEY, "
+                "order_id TEXT NOT NULL) ON COMMIT DELETE ROWS"
+            )
         else:
-            self.query("CREATE TEMP TABLE IF NOT EXISTS dibs_queue (pos INTEGER PRIMARY KEY, "
-                       "order_id TEXT NOT NULL)")
+            self.query(
+                "CREATE TEMP TABLE IF NOT EXISTS dibs_queue (pos INTEGER PRIMARY KEY, "
+                "order_id TEXT NOT NULL)"
+            )
         self.query("DELETE FROM dibs_queue")
         cursor = self._cursor()
         mark = "?" if self.dialect.paramstyle == "qmark" else "%s"
         try:
-            cursor.executemany(f"INSERT INTO dibs_queue (pos, order_id) VALUES ({mark}, {mark})",
-                               list(enumerate(order_ids)))
+            cursor.executemany(
+                f"INSERT INTO dibs_queue (pos, order_id) VALUES ({mark}, {mark})",
+                list(enumerate(order_ids)),
+            )
         finally:
             cursor.close()
 

@@ -74,8 +74,10 @@ def _sqlite_engine(url: str) -> Engine:
 def make_engine(url: str) -> Engine:
     """An engine for `url`, tuned for dibs: WAL and immediate write transactions on SQLite."""
     if url in ("sqlite:///", "sqlite:"):
-        raise BadInput(f"database URL {url!r} names no file; use sqlite:///path/to/dibs.db "
-                       "(or sqlite:// for a throwaway in-memory database)")
+        raise BadInput(
+            f"database URL {url!r} names no file; use sqlite:///path/to/dibs.db "
+            "(or sqlite:// for a throwaway in-memory database)"
+        )
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
     if url.startswith(("postgresql://", "postgres://")):
@@ -193,10 +195,12 @@ class Store:
         """Lock order rows on PostgreSQL, in id order; SQLite holds its write lock."""
         if not self.is_postgres or not ids:
             return
-        conn.execute(select(orders.c.id).where(orders.c.id.in_(sorted(set(ids))))
-                     .order_by(orders.c.id).with_for_update()).all()
+        conn.execute(
+            select(orders.c.id)
+            .where(orders.c.id.in_(sorted(set(ids))))
+            .order_by(orders.c.id)
+            .with_for_update()
+        ).all()
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-

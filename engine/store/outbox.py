@@ -22,12 +22,19 @@ from engine.store.schema import events, order_lines, orders, rule_runs
 #: A pending event as a consumer sees it: (id, type, order id, payload).
 Pending = tuple[int, str, str | None, dict[str, Any]]
 
-_MARK_PROCESSED = (update(events).where(events.c.id == bindparam("e_id"))
-                   .values(processed=bindparam("e_done"), processed_at=bindparam("e_at")))
+_MARK_PROCESSED = (
+    update(events)
+    .where(events.c.id == bindparam("e_id"))
+    .values(processed=bindparam("e_done"), processed_at=bindparam("e_at"))
+)
 
 
-def event_row(at: datetime, kind: EventType, order_id: str | None = None,
-              payload: dict[str, Any] | None = None) -> dict[str, Any]:
+def event_row(
+    at: datetime,
+    kind: EventType,
+    order_id: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return {"at": at, "type": str(kind), "order_id": order_id, "payload": payload or {}}
 
 
@@ -40,8 +47,11 @@ def record(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 def claim_pending(conn: Connection) -> list[Pending]:
     """Pending events, oldest first; on PostgreSQL each is claimed by exactly one worker
     (`FOR UPDATE SKIP LOCKED`: a queue, the one place dibs skips locked rows)."""
-    query = (select(events.c.id, events.c.type, events.c.order_id, events.c.payload)
-             .where(events.c.processed.is_(False)).order_by(events.c.id))
+    query = (
+        select(events.c.id, events.c.type, events.c.order_id, events.c.payload)
+        .where(events.c.processed.is_(False))
+        .order_by(events.c.id)
+    )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return [(r.id, r.type, r.order_id, r.payload or {}) for r in conn.execute(query)]
@@ -61,8 +71,12 @@ def mark_all_processed(conn: Connection) -> None:
 
 def last_slot(conn: Connection, rule: str) -> datetime | None:
     """The newest recorded slot of a scheduled rule."""
-    last = conn.execute(select(rule_runs.c.slot).where(rule_runs.c.rule == rule)
-                        .order_by(rule_runs.c.slot.desc()).limit(1)).scalar()
+    last = conn.execute(
+        select(rule_runs.c.slot)
+        .where(rule_runs.c.rule == rule)
+        .order_by(rule_runs.c.slot.desc())
+        .limit(1)
+    ).scalar()
     return None if last is None else aware(last)  # SQLite gives back naive UTC
 
 
@@ -74,26 +88,42 @@ def claim_slot(conn: Connection, rule: str, slot: datetime, ruleset: str, now: d
         from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
     # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
     claimed = conn.execute(
-        dialect_insert(rule_runs).values(rule=rule, slot=slot, ruleset=ruleset, ran_at=now)
-        .on_conflict_do_nothing().returning(rule_runs.c.rule)).first()
+        dialect_insert(rule_runs)
+        .values(rule=rule, slot=slot, ruleset=ruleset, ran_at=now)
+        .on_conflict_do_nothing()
+        .returning(rule_runs.c.rule)
+    ).first()
     return claimed is not None
 
 
 def stock_events_since(conn: Connection, since: datetime) -> list[tuple[datetime, dict[str, Any]]]:
     """`inventory.changed` events at or after `since`, oldest first: (at, payload)."""
-    return [(aware(e.at), e.payload or {}) for e in conn.execute(
-        select(events.c.at, events.c.payload)
-        .where(events.c.type == EventType.INVENTORY_CHANGED, events.c.at >= since)
-        .order_by(events.c.id))]
+    return [
+        (aware(e.at), e.payload or {})
+        for e in conn.execute(
+            select(events.c.at, events.c.payload)
+            .where(events.c.type == EventType.INVENTORY_CHANGED, events.c.at >= since)
+            .order_by(events.c.id)
+        )
+    ]
 
 
-def shipments_since(conn: Connection, sku: str, warehouse: str, since: datetime
-                    ) -> list[tuple[datetime, str, int]]:
+def shipments_since(
+    conn: Connection, sku: str, warehouse: str, since: datetime
+) -> list[tuple[datetime, str, int]]:
     """(at, order, qty) of `order.shipped` events at or after `since` that took (sku, warehouse)."""
-    return [(aware(at), oid, qty) for at, oid, qty in conn.execute(
-        select(events.c.at, events.c.order_id, order_lines.c.qty)
-        .join(order_lines, order_lines.c.order_id == events.c.order_id)
-        .join(orders, orders.c.id == events.c.order_id)
-        .where(events.c.type == EventType.ORDER_SHIPPED, events.c.at >= since,
-               order_lines.c.sku == sku, orders.c.warehouse == warehouse)
-        .order_by(events.c.id))]
+    return [
+        (aware(at), oid, qty)
+        for at, oid, qty in conn.execute(
+            select(events.c.at, events.c.order_id, order_lines.c.qty)
+            .join(order_lines, order_lines.c.order_id == events.c.order_id)
+            .join(orders, orders.c.id == events.c.order_id)
+            .where(
+                events.c.type == EventType.ORDER_SHIPPED,
+                events.c.at >= since,
+                order_lines.c.sku == sku,
+                orders.c.warehouse == warehouse,
+            )
+            .order_by(events.c.id)
+        )
+    ]

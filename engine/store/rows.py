@@ -27,14 +27,28 @@ from engine.store.schema import (
 CHUNK = 2000  # ids per IN (…) read or write: PostgreSQL takes at most 65,535 parameters
 
 _ORDER_COLUMNS = (
-    "id", "channel", "placed_at", "status", "allocation_status", "ship_to_name",
-    "ship_to_country", "ship_to_state", "ship_to_city", "ship_to_postal_code", "shipping_method",
-    "total", "warehouse", "attributes", "line_count", "unit_count", "created_at", "updated_at",
+    "id",
+    "channel",
+    "placed_at",
+    "status",
+    "allocation_status",
+    "ship_to_name",
+    "ship_to_country",
+    "ship_to_state",
+    "ship_to_city",
+    "ship_to_postal_code",
+    "shipping_method",
+    "total",
+    "warehouse",
+    "attributes",
+    "line_count",
+    "unit_count",
+    "created_at",
+    "updated_at",
 )
 
 
-def load_stock(conn: Connection, keys: Iterable[StockKey]
-) -> dict[StockKey, tuple[int, int]]:
+def load_stock(conn: Connection, keys: Iterable[StockKey]) -> dict[StockKey, tuple[int, int]]:
     wanted = set(keys)
     if not wanted:
         return {}
@@ -42,8 +56,9 @@ def load_stock(conn: Connection, keys: Iterable[StockKey]
     out: dict[StockKey, tuple[int, int]] = {}
     for start in range(0, len(skus), 5000):
         rows = conn.execute(
-            select(inventory.c.sku, inventory.c.warehouse, inventory.c.on_hand,
-                   inventory.c.allocated).where(inventory.c.sku.in_(skus[start:start + 5000]))
+            select(
+                inventory.c.sku, inventory.c.warehouse, inventory.c.on_hand, inventory.c.allocated
+            ).where(inventory.c.sku.in_(skus[start : start + 5000]))
         )
         for sku, wh, on_hand, allocated in rows:
             if (sku, wh) in wanted:
@@ -55,13 +70,13 @@ def existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
     bulk = Bulk(conn)
     for start in range(0, len(ids), 5000):
-        chunk = ids[start:start + 5000]
-        found.update(r[0] for r in bulk.fetch_in("SELECT id FROM orders WHERE id IN ({in})",
-                                                 chunk))
+        chunk = ids[start : start + 5000]
+        found.update(r[0] for r in bulk.fetch_in("SELECT id FROM orders WHERE id IN ({in})", chunk))
     return found
 
 
-def insert_orders(conn: Connection, batch: Sequence[Order], now: datetime, event: str | None
+def insert_orders(
+    conn: Connection, batch: Sequence[Order], now: datetime, event: str | None
 ) -> None:
     bulk = Bulk(conn)
     stamp = bulk.value(orders.c.created_at, now)
@@ -75,14 +90,28 @@ def insert_orders(conn: Connection, batch: Sequence[Order], now: datetime, event
     no_attributes = to_json({})
     empty = bulk.value(events.c.payload, {})
     for o in batch:
-        order_rows.append((
-            o.id, o.channel, to_time(o.placed_at), o.status, o.allocation_status,
-            o.ship_to.name, o.ship_to.country, o.ship_to.state, o.ship_to.city,
-            o.ship_to.postal_code, o.shipping_method,
-            None if o.total is None else to_money(o.total), o.warehouse,
-            to_json(dict(o.attributes)) if o.attributes else no_attributes,
-            o.line_count, o.unit_count, stamp, stamp,
-        ))
+        order_rows.append(
+            (
+                o.id,
+                o.channel,
+                to_time(o.placed_at),
+                o.status,
+                o.allocation_status,
+                o.ship_to.name,
+                o.ship_to.country,
+                o.ship_to.state,
+                o.ship_to.city,
+                o.ship_to.postal_code,
+                o.shipping_method,
+                None if o.total is None else to_money(o.total),
+                o.warehouse,
+                to_json(dict(o.attributes)) if o.attributes else no_attributes,
+                o.line_count,
+                o.unit_count,
+                stamp,
+                stamp,
+            )
+        )
         for n, line in enumerate(o.lines, start=1):
             line_rows.append((o.id, n, line.sku, line.qty, line.reserved))
         tag_rows.extend((o.id, t) for t in sorted(o.tags))
@@ -95,10 +124,25 @@ def insert_orders(conn: Connection, batch: Sequence[Order], now: datetime, event
 
 
 #: What an Order is built from (not the bookkeeping timestamps and counters: less to convert).
-_ORDER_FIELDS = [orders.c[name] for name in (
-    "id", "channel", "placed_at", "status", "allocation_status", "ship_to_name",
-    "ship_to_country", "ship_to_state", "ship_to_city", "ship_to_postal_code", "shipping_method",
-    "total", "warehouse", "attributes")]
+_ORDER_FIELDS = [
+    orders.c[name]
+    for name in (
+        "id",
+        "channel",
+        "placed_at",
+        "status",
+        "allocation_status",
+        "ship_to_name",
+        "ship_to_country",
+        "ship_to_state",
+        "ship_to_city",
+        "ship_to_postal_code",
+        "shipping_method",
+        "total",
+        "warehouse",
+        "attributes",
+    )
+]
 
 
 def load_orders(conn: Connection, ids: Sequence[str]) -> dict[str, Order]:
@@ -110,19 +154,20 @@ def load_orders(conn: Connection, ids: Sequence[str]) -> dict[str, Order]:
 def _load_orders(conn: Connection, ids: Sequence[str]) -> dict[str, Order]:
     out: dict[str, Order] = {}
     for start in range(0, len(ids), CHUNK):
-        chunk = list(ids[start:start + CHUNK])
+        chunk = list(ids[start : start + CHUNK])
         rows = conn.execute(select(*_ORDER_FIELDS).where(orders.c.id.in_(chunk))).all()
         lines: dict[str, list[Line]] = defaultdict(list)
         for oid, sku, qty, reserved in conn.execute(
-            select(order_lines.c.order_id, order_lines.c.sku, order_lines.c.qty,
-                   order_lines.c.reserved).where(order_lines.c.order_id.in_(chunk))
+            select(
+                order_lines.c.order_id, order_lines.c.sku, order_lines.c.qty, order_lines.c.reserved
+            )
+            .where(order_lines.c.order_id.in_(chunk))
             .order_by(order_lines.c.order_id, order_lines.c.line_no)
         ).fetchall():
             lines[oid].append(Line(sku, qty, reserved))
         tags: dict[str, set[str]] = defaultdict(set)
         for oid, tag in conn.execute(
-            select(order_tags.c.order_id, order_tags.c.tag)
-            .where(order_tags.c.order_id.in_(chunk))
+            select(order_tags.c.order_id, order_tags.c.tag).where(order_tags.c.order_id.in_(chunk))
         ).fetchall():
             tags[oid].add(tag)
         for r in rows:
@@ -137,28 +182,59 @@ def aware(value: datetime) -> datetime:
 
 def normal_decimal(value: Decimal) -> Decimal:
     """100.5000 -> 100.50: money keeps two places at least, no trailing zeros beyond them."""
-    quantized = value.quantize(Decimal("0.01")) if value == value.quantize(Decimal("0.01")) \
+    quantized = (
+        value.quantize(Decimal("0.01"))
+        if value == value.quantize(Decimal("0.01"))
         else value.normalize()
+    )
     return quantized
 
 
 def order_from_row(r: Any, lines: tuple[Line, ...], tags: frozenset[str]) -> Order:
     return Order(
-        id=r.id, channel=r.channel, placed_at=aware(r.placed_at), lines=lines,
-        status=r.status, allocation_status=r.allocation_status,
-        ship_to=ShipTo(r.ship_to_name, r.ship_to_country, r.ship_to_state, r.ship_to_city,
-                       r.ship_to_postal_code),
+        id=r.id,
+        channel=r.channel,
+        placed_at=aware(r.placed_at),
+        lines=lines,
+        status=r.status,
+        allocation_status=r.allocation_status,
+        ship_to=ShipTo(
+            r.ship_to_name,
+            r.ship_to_country,
+            r.ship_to_state,
+            r.ship_to_city,
+            r.ship_to_postal_code,
+        ),
         shipping_method=r.shipping_method,
         total=None if r.total is None else normal_decimal(Decimal(r.total)),
-        tags=tags, warehouse=r.warehouse, attributes=dict(r.attributes or {}),
+        tags=tags,
+        warehouse=r.warehouse,
+        attributes=dict(r.attributes or {}),
     )
 
 
-def ledger_row(at: datetime, order_id: str, line_no: int, sku: str, warehouse: str, delta: int,
-                operation: str, actor: Actor) -> dict[str, Any]:
-    return {"at": at, "order_id": order_id, "line_no": line_no, "sku": sku,
-            "warehouse": warehouse, "delta": delta, "operation": operation,
-            "rule": actor.rule, "ruleset": actor.ruleset, "actor": actor.name}
+def ledger_row(
+    at: datetime,
+    order_id: str,
+    line_no: int,
+    sku: str,
+    warehouse: str,
+    delta: int,
+    operation: str,
+    actor: Actor,
+) -> dict[str, Any]:
+    return {
+        "at": at,
+        "order_id": order_id,
+        "line_no": line_no,
+        "sku": sku,
+        "warehouse": warehouse,
+        "delta": delta,
+        "operation": operation,
+        "rule": actor.rule,
+        "ruleset": actor.ruleset,
+        "actor": actor.name,
+    }
 
 
 # ------------------------------------------------------------------------ reservations and stock
@@ -166,46 +242,70 @@ def ledger_row(at: datetime, order_id: str, line_no: int, sku: str, warehouse: s
 
 def orders_with_uncovered(conn: Connection, ids: Sequence[str]) -> set[str]:
     """Which of `ids` hold a reservation that stock no longer covers."""
-    return set(conn.execute(
-        select(reservations.c.order_id).where(reservations.c.order_id.in_(list(ids)),
-                                              reservations.c.covered.is_(False))).scalars())
+    return set(
+        conn.execute(
+            select(reservations.c.order_id).where(
+                reservations.c.order_id.in_(list(ids)), reservations.c.covered.is_(False)
+            )
+        ).scalars()
+    )
 
 
 def set_statuses(conn: Connection, changes: Mapping[str, str], now: datetime) -> None:
     """Write allocation statuses (order id -> status)."""
     for oid, status in changes.items():
-        conn.execute(update(orders).where(orders.c.id == oid)
-                     .values(allocation_status=status, updated_at=now))
+        conn.execute(
+            update(orders)
+            .where(orders.c.id == oid)
+            .values(allocation_status=status, updated_at=now)
+        )
 
 
 def held_reservations(conn: Connection, ids: Sequence[str]) -> list[Held]:
     """Every live reservation of the orders `ids`."""
-    return [Held(r.seq, r.order_id, r.line_no, r.sku, r.warehouse, r.qty) for r in conn.execute(
-        select(reservations.c.seq, reservations.c.order_id, reservations.c.line_no,
-               reservations.c.sku, reservations.c.warehouse, reservations.c.qty)
-        .where(reservations.c.order_id.in_(list(ids))))]
+    return [
+        Held(r.seq, r.order_id, r.line_no, r.sku, r.warehouse, r.qty)
+        for r in conn.execute(
+            select(
+                reservations.c.seq,
+                reservations.c.order_id,
+                reservations.c.line_no,
+                reservations.c.sku,
+                reservations.c.warehouse,
+                reservations.c.qty,
+            ).where(reservations.c.order_id.in_(list(ids)))
+        )
+    ]
 
 
 def line_stock_keys(conn: Connection, ids: Sequence[str]) -> set[StockKey]:
     """The (sku, warehouse) of every line of the orders `ids`."""
-    return {(r.sku, r.warehouse) for r in conn.execute(
-        select(order_lines.c.sku, orders.c.warehouse)
-        .join(orders, orders.c.id == order_lines.c.order_id)
-        .where(order_lines.c.order_id.in_(list(ids))))}
+    return {
+        (r.sku, r.warehouse)
+        for r in conn.execute(
+            select(order_lines.c.sku, orders.c.warehouse)
+            .join(orders, orders.c.id == order_lines.c.order_id)
+            .where(order_lines.c.order_id.in_(list(ids)))
+        )
+    }
 
 
 def drop_reservations(conn: Connection, ids: Sequence[str]) -> None:
     """Delete every reservation of `ids` and zero their lines' reserved counters."""
     conn.execute(delete(reservations).where(reservations.c.order_id.in_(list(ids))))
-    conn.execute(update(order_lines).where(order_lines.c.order_id.in_(list(ids)))
-                 .values(reserved=0))
+    conn.execute(
+        update(order_lines).where(order_lines.c.order_id.in_(list(ids))).values(reserved=0)
+    )
 
 
 def add_allocated(conn: Connection, deltas: Mapping[StockKey, int]) -> None:
     """inventory.allocated += delta for each (sku, warehouse)."""
     for (sku, wh), delta in sorted(deltas.items()):
-        conn.execute(update(inventory).where(inventory.c.sku == sku, inventory.c.warehouse == wh)
-                     .values(allocated=inventory.c.allocated + delta))
+        conn.execute(
+            update(inventory)
+            .where(inventory.c.sku == sku, inventory.c.warehouse == wh)
+            .values(allocated=inventory.c.allocated + delta)
+        )
 
 
 def add_on_hand(conn: Connection, deltas: Mapping[StockKey, int]) -> None:
@@ -213,32 +313,43 @@ def add_on_hand(conn: Connection, deltas: Mapping[StockKey, int]) -> None:
     existing = load_stock(conn, deltas.keys())
     for (sku, wh), delta in sorted(deltas.items()):
         if (sku, wh) in existing:
-            conn.execute(update(inventory).where(inventory.c.sku == sku,
-                                                 inventory.c.warehouse == wh)
-                         .values(on_hand=inventory.c.on_hand + delta))
+            conn.execute(
+                update(inventory)
+                .where(inventory.c.sku == sku, inventory.c.warehouse == wh)
+                .values(on_hand=inventory.c.on_hand + delta)
+            )
         else:
-            conn.execute(insert(inventory).values(sku=sku, warehouse=wh, on_hand=delta,
-                                                  allocated=0))
+            conn.execute(
+                insert(inventory).values(sku=sku, warehouse=wh, on_hand=delta, allocated=0)
+            )
 
 
 def write_on_hand(conn: Connection, sku: str, warehouse: str, on_hand: int, exists: bool) -> None:
     """Set one stock row's on hand, creating the row when it does not exist."""
     if exists:
-        conn.execute(update(inventory).where(inventory.c.sku == sku,
-                                             inventory.c.warehouse == warehouse)
-                     .values(on_hand=on_hand))
+        conn.execute(
+            update(inventory)
+            .where(inventory.c.sku == sku, inventory.c.warehouse == warehouse)
+            .values(on_hand=on_hand)
+        )
     else:
-        conn.execute(insert(inventory).values(sku=sku, warehouse=warehouse, on_hand=on_hand,
-                                              allocated=0))
+        conn.execute(
+            insert(inventory).values(sku=sku, warehouse=warehouse, on_hand=on_hand, allocated=0)
+        )
 
 
-def line_reservations_newest_first(conn: Connection, order_id: str, line_no: int
-                                   ) -> list[tuple[int, int]]:
+def line_reservations_newest_first(
+    conn: Connection, order_id: str, line_no: int
+) -> list[tuple[int, int]]:
     """(seq, qty) of one line's reservations, newest first."""
-    return [(seq, qty) for seq, qty in conn.execute(
-        select(reservations.c.seq, reservations.c.qty)
-        .where(reservations.c.order_id == order_id, reservations.c.line_no == line_no)
-        .order_by(reservations.c.seq.desc()))]
+    return [
+        (seq, qty)
+        for seq, qty in conn.execute(
+            select(reservations.c.seq, reservations.c.qty)
+            .where(reservations.c.order_id == order_id, reservations.c.line_no == line_no)
+            .order_by(reservations.c.seq.desc())
+        )
+    ]
 
 
 def apply_trim(conn: Connection, trims: Sequence[tuple[int, int]]) -> None:
@@ -256,8 +367,11 @@ def write_ledger(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def allocation_statuses(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
-    return dict(conn.execute(select(orders.c.id, orders.c.allocation_status)
-                             .where(orders.c.id.in_(list(ids)))).all())
+    return dict(
+        conn.execute(
+            select(orders.c.id, orders.c.allocation_status).where(orders.c.id.in_(list(ids)))
+        ).all()
+    )
 
 
 def close_orders(conn: Connection, ids: Sequence[str], status: str | None, now: datetime) -> None:

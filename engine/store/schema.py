@@ -92,8 +92,9 @@ reservations = Table(
     "reservations",
     metadata,
     # The id is the coverage sequence: first reserved, first covered (SPEC §3).
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("order_id", String(200), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
     Column("line_no", Integer, nullable=False),
     Column("sku", String(200), nullable=False),
@@ -108,8 +109,9 @@ reservations = Table(
 ledger = Table(
     "ledger",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("order_id", String(200), nullable=False),
     Column("line_no", Integer, nullable=False),
@@ -126,8 +128,9 @@ ledger = Table(
 events = Table(
     "events",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("type", String(50), nullable=False),
     Column("order_id", String(200)),

@@ -78,7 +78,12 @@ Clause = ColumnElement[bool]
 
 _ATTRIBUTE_PREFIX = "attributes."
 _FLIPPED: dict[CompareOp, CompareOp] = {
-    "==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<=",
+    "==": "==",
+    "!=": "!=",
+    "<": ">",
+    "<=": ">=",
+    ">": "<",
+    ">=": "<=",
 }
 #: How many decimals each numeric column holds (the quantum a literal is rounded to).
 _QUANTUM = {"total": Decimal("0.0001"), "line_count": Decimal(1), "unit_count": Decimal(1)}
@@ -133,8 +138,12 @@ def _column_bound(
         return op, low
     high = value.quantize(quantum, rounding=ROUND_CEILING)
     table: dict[CompareOp, tuple[CompareOp, Decimal] | bool] = {
-        "==": False, "!=": True, "<": ("<", high), "<=": ("<=", low),
-        ">": (">", low), ">=": (">=", high),
+        "==": False,
+        "!=": True,
+        "<": ("<", high),
+        "<=": ("<=", low),
+        ">": (">", low),
+        ">=": (">=", high),
     }
     return table[op]
 
@@ -162,8 +171,12 @@ def _double_bound(op: CompareOp, value: Decimal) -> tuple[CompareOp, float] | bo
 
 
 _OPERATORS: dict[CompareOp, Any] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt,
-    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 
 
@@ -195,7 +208,7 @@ class _Builder:
             return _negate(inner, nullable), False
         spec = resolve_field(node.field, ORDER_VOCABULARY)
         if spec.type is FieldType.SCALAR:
-            return self._attribute(spec.name[len(_ATTRIBUTE_PREFIX):], node)
+            return self._attribute(spec.name[len(_ATTRIBUTE_PREFIX) :], node)
         if spec.type is FieldType.STRING_SET:
             assert isinstance(node, Contains)  # the checker allows nothing else on sets
             found = _set_contains(spec.name, str(node.value.value))
@@ -270,8 +283,14 @@ class _Builder:
         if cutoff is None:
             # now - duration is outside the datetime range: every order is on one side of it.
             age_is_less = duration > timedelta(0)
-            holds = {"==": False, "!=": True, "<": age_is_less, "<=": age_is_less,
-                     ">": not age_is_less, ">=": not age_is_less}[node.op]
+            holds = {
+                "==": False,
+                "!=": True,
+                "<": age_is_less,
+                "<=": age_is_less,
+                ">": not age_is_less,
+                ">=": not age_is_less,
+            }[node.op]
             return true() if holds else false()
         return _apply(_FLIPPED[node.op], placed_at, cutoff)
 
@@ -287,8 +306,11 @@ class _Builder:
     def _attribute(self, key: str, node: Condition) -> tuple[Clause, bool]:
         source = orders.c.attributes
         name = bindparam(None, key, type_=String())
-        text, number, flag = JsonText(source, name), JsonNumber(source, name), \
-            JsonBool(source, name)
+        text, number, flag = (
+            JsonText(source, name),
+            JsonNumber(source, name),
+            JsonBool(source, name),
+        )
         if isinstance(node, Compare):
             value = node.value.value
             op: CompareOp = "==" if node.op == "!=" else node.op
@@ -306,8 +328,11 @@ class _Builder:
         if isinstance(node, InList):
             strings = [str(v.value) for v in node.values if v.kind == "string"]
             # `in` uses ==, where true == 1 and false == 0: booleans go to the number view.
-            numbers = [Decimal(int(v.value)) if isinstance(v.value, bool) else _number(v.value)
-                       for v in node.values if v.kind != "string"]
+            numbers = [
+                Decimal(int(v.value)) if isinstance(v.value, bool) else _number(v.value)
+                for v in node.values
+                if v.kind != "string"
+            ]
             doubles = sorted({float(n) for n in numbers if Decimal(float(n)) == n})
             parts: list[Clause] = []
             if strings:
@@ -341,8 +366,10 @@ def _negate(clause: Clause, nullable: bool) -> Clause:
 def _set_contains(field: str, value: str) -> Clause:
     if field == "tags":
         query = select(order_tags.c.order_id).where(
-            order_tags.c.order_id == orders.c.id, order_tags.c.tag == value)
+            order_tags.c.order_id == orders.c.id, order_tags.c.tag == value
+        )
     else:
         query = select(order_lines.c.order_id).where(
-            order_lines.c.order_id == orders.c.id, order_lines.c.sku == value)
+            order_lines.c.order_id == orders.c.id, order_lines.c.sku == value
+        )
     return query.exists()

@@ -88,8 +88,10 @@ def _json_sqlite(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any
     column, key = _json_args(element, compiler, **kw)
     path = f"""('$."' || {key} || '"')"""
     kinds = _SQLITE_TYPES[type(element)]
-    return (f"(CASE WHEN json_type({column}, {path}) IN ({kinds}) "
-            f"THEN json_extract({column}, {path}) END)")
+    return (
+        f"(CASE WHEN json_type({column}, {path}) IN ({kinds}) "
+        f"THEN json_extract({column}, {path}) END)"
+    )
 
 
 @compiles(JsonText, "postgresql")
@@ -103,16 +105,18 @@ def _json_number_pg(element: JsonNumber, compiler: SQLCompiler, **kw: Any) -> st
     # CASE, not AND: PostgreSQL may evaluate AND's operands in any order, and the cast of a
     # non-number would raise.
     column, key = _json_args(element, compiler, **kw)
-    return (f"(CASE json_typeof({column} -> {key}) "
-            f"WHEN 'number' THEN CAST({column} ->> {key} AS DOUBLE PRECISION) "
-            f"WHEN 'boolean' THEN CASE WHEN {column} ->> {key} = 'true' "
-            f"THEN CAST(1 AS DOUBLE PRECISION) ELSE CAST(0 AS DOUBLE PRECISION) END END)")
+    return (
+        f"(CASE json_typeof({column} -> {key}) "
+        f"WHEN 'number' THEN CAST({column} ->> {key} AS DOUBLE PRECISION) "
+        f"WHEN 'boolean' THEN CASE WHEN {column} ->> {key} = 'true' "
+        f"THEN CAST(1 AS DOUBLE PRECISION) ELSE CAST(0 AS DOUBLE PRECISION) END END)"
+    )
 
 
 @compiles(JsonBool, "postgresql")
 def _json_bool_pg(element: JsonBool, compiler: SQLCompiler, **kw: Any) -> str:
     column, key = _json_args(element, compiler, **kw)
-    return (f"(CASE WHEN json_typeof({column} -> {key}) = 'boolean' "
-            f"THEN CASE WHEN {column} ->> {key} = 'true' THEN 1 ELSE 0 END END)")
-
-
+    return (
+        f"(CASE WHEN json_typeof({column} -> {key}) = 'boolean' "
+        f"THEN CASE WHEN {column} ->> {key} = 'true' THEN 1 ELSE 0 END END)"
+    )

@@ -21,7 +21,6 @@ _SUFFIX = " then allocate"
 _THEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|(?<![\w.])then(?![\w.-])')
 
 
-
 def where_clause(text: str, now: datetime | None = None) -> Clause:
     """The clause for a `--where CONDITION` (SPEC §7 condition syntax), evaluated at `now`.
 
@@ -30,8 +29,12 @@ def where_clause(text: str, now: datetime | None = None) -> Clause:
     for found in _THEN.finditer(text):
         if found.group(0) == "then":
             line, column = _position(text, found.start())
-            raise _bad(line, column, "unexpected `then`: --where takes a condition only",
-                       'e.g. --where \'channel == "amazon" and total > 100\'')
+            raise _bad(
+                line,
+                column,
+                "unexpected `then`: --where takes a condition only",
+                "e.g. --where 'channel == \"amazon\" and total > 100'",
+            )
     try:
         rule = parse_rule(_PREFIX + text + _SUFFIX)
         assert rule.condition is not None
@@ -73,12 +76,13 @@ def _translate(text: str, exc: DslError) -> BadInput:
         else:
             message = f"unexpected `{exc.text}`" if exc.text else "unexpected input"
         if expected:
-            shown = expected[0] if len(expected) == 1 else (
-                ", ".join(expected[:-1]) + " or " + expected[-1])
+            shown = (
+                expected[0]
+                if len(expected) == 1
+                else (", ".join(expected[:-1]) + " or " + expected[-1])
+            )
             message += f", expected {shown}"
     if not text.strip():
-        message, hint = "empty condition", 'e.g. --where \'channel == "amazon"\''
+        message, hint = "empty condition", "e.g. --where 'channel == \"amazon\"'"
         line, column = 1, 1
     return _bad(line, max(column, 1), message, hint)
-
-

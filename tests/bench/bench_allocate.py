@@ -48,13 +48,20 @@ def write_data(folder: Path, n_orders: int, n_skus: int, seed: int = 7) -> tuple
                 demand[sku] += qty
                 lines.append({"sku": sku, "qty": qty})
             placed = start + timedelta(seconds=n * 7 + rng.randint(0, 600))
-            fh.write(json.dumps({
-                "id": f"O{n:07d}", "channel": rng.choice(("shopify", "amazon", "ebay")),
-                "placed_at": placed.isoformat(), "shipping_method": rng.choice(
-                    ("ground", "two_day", "overnight")),
-                "ship_to": {"country": rng.choice(("US", "CA", "GB"))},
-                "total": f"{rng.randint(5, 500)}.{rng.randint(0, 99):02d}", "lines": lines,
-            }) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "id": f"O{n:07d}",
+                        "channel": rng.choice(("shopify", "amazon", "ebay")),
+                        "placed_at": placed.isoformat(),
+                        "shipping_method": rng.choice(("ground", "two_day", "overnight")),
+                        "ship_to": {"country": rng.choice(("US", "CA", "GB"))},
+                        "total": f"{rng.randint(5, 500)}.{rng.randint(0, 99):02d}",
+                        "lines": lines,
+                    }
+                )
+                + "\n"
+            )
     inventory_path = folder / "inventory.csv"
     with inventory_path.open("w") as fh:
         fh.write("sku,on_hand\n")
@@ -67,14 +74,17 @@ def baseline_allocate(path: Path) -> int:
     """The hand-written comparison: plain sqlite3, one ordered read, decisions, bulk writes."""
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("BEGIN IMMEDIATE")
-    stock = {(s, w): [h, a] for s, w, h, a in
-             con.execute("SELECT sku, warehouse, on_hand, allocated FROM inventory")}
+    stock = {
+        (s, w): [h, a]
+        for s, w, h, a in con.execute("SELECT sku, warehouse, on_hand, allocated FROM inventory")
+    }
     rows = con.execute(
         "SELECT o.id, o.allocation_status, o.warehouse, l.line_no, l.sku, l.qty, l.reserved "
         "FROM orders o JOIN order_lines l ON l.order_id = o.id "
         "WHERE o.status = 'awaiting_fulfillment' "
         "AND o.allocation_status NOT IN ('allocated', 'overallocated') "
-        "ORDER BY o.placed_at, o.id, l.line_no")
+        "ORDER BY o.placed_at, o.id, l.line_no"
+    )
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     res, led, line_upd, status_upd = [], [], [], []
     touched = set()
@@ -96,10 +106,15 @@ def baseline_allocate(path: Path) -> int:
                 line_upd.append((reserved + grant, oid, line_no))
                 touched.add((sku, wh))
         full = all(r + g >= q for (_, _, q, r), g in zip(lines, grants, strict=True))
-        after = "allocated" if full else (
-            "partially_allocated" if any(r + g for (_, _, _, r), g in
-                                         zip(lines, grants, strict=True))
-            else "could_not_allocate")
+        after = (
+            "allocated"
+            if full
+            else (
+                "partially_allocated"
+                if any(r + g for (_, _, _, r), g in zip(lines, grants, strict=True))
+                else "could_not_allocate"
+            )
+        )
         if after != before:
             status_upd.append((after, now, oid))
 
@@ -113,16 +128,26 @@ def baseline_allocate(path: Path) -> int:
         lines.append((line_no, sku, qty, reserved))
     if current:
         settle(*current, lines)
-    con.executemany("INSERT INTO reservations (order_id, line_no, sku, warehouse, qty, covered,"
-                    " reserved_at) VALUES (?, ?, ?, ?, ?, ?, ?)", res)
-    con.executemany("INSERT INTO ledger (at, order_id, line_no, sku, warehouse, delta, operation,"
-                    " actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", led)
-    con.executemany("UPDATE order_lines SET reserved = ? WHERE order_id = ? AND line_no = ?",
-                    line_upd)
-    con.executemany("UPDATE orders SET allocation_status = ?, updated_at = ? WHERE id = ?",
-                    status_upd)
-    con.executemany("UPDATE inventory SET allocated = ? WHERE sku = ? AND warehouse = ?",
-                    [(stock[k][1], *k) for k in touched])
+    con.executemany(
+        "INSERT INTO reservations (order_id, line_no, sku, warehouse, qty, covered,"
+        " reserved_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        res,
+    )
+    con.executemany(
+        "INSERT INTO ledger (at, order_id, line_no, sku, warehouse, delta, operation,"
+        " actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        led,
+    )
+    con.executemany(
+        "UPDATE order_lines SET reserved = ? WHERE order_id = ? AND line_no = ?", line_upd
+    )
+    con.executemany(
+        "UPDATE orders SET allocation_status = ?, updated_at = ? WHERE id = ?", status_upd
+    )
+    con.executemany(
+        "UPDATE inventory SET allocated = ? WHERE sku = ? AND warehouse = ?",
+        [(stock[k][1], *k) for k in touched],
+    )
     con.execute("COMMIT")
     con.close()
     return len(res)
@@ -130,8 +155,9 @@ def baseline_allocate(path: Path) -> int:
 
 def reservation_digest(path: Path) -> tuple[int, int, int]:
     con = sqlite3.connect(path)
-    row = con.execute("SELECT count(*), sum(qty), (SELECT sum(allocated) FROM inventory) "
-                      "FROM reservations").fetchone()
+    row = con.execute(
+        "SELECT count(*), sum(qty), (SELECT sum(allocated) FROM inventory) FROM reservations"
+    ).fetchone()
     con.close()
     return tuple(row)  # type: ignore[return-value]
 
@@ -160,9 +186,11 @@ def main() -> None:
         store.dispose()
         del parsed
         print(f"data: {args.orders} orders, {n_lines} lines, {args.skus} SKUs")
-        print(f"import: parse {args.orders / (t1 - t0):,.0f} orders/s, write "
-              f"{args.orders / (t2 - t1):,.0f} orders/s, end to end "
-              f"{args.orders / (t2 - t0):,.0f} orders/s ({t2 - t0:.2f} s)")
+        print(
+            f"import: parse {args.orders / (t1 - t0):,.0f} orders/s, write "
+            f"{args.orders / (t2 - t1):,.0f} orders/s, end to end "
+            f"{args.orders / (t2 - t0):,.0f} orders/s ({t2 - t0:.2f} s)"
+        )
 
         dibs_times, base_times = [], []
         for _ in range(args.rounds):
@@ -182,23 +210,38 @@ def main() -> None:
             s.dispose()
             same = reservation_digest(ours) == reservation_digest(theirs)
         best_dibs, best_base = min(dibs_times), min(base_times)
-        print(f"allocate --all: dibs {best_dibs:.2f} s, hand-written sqlite3 {best_base:.2f} s, "
-              f"ratio {best_dibs / best_base:.2f} (target <= 1.5); "
-              f"{len(report.results)} orders, {base_count} reservations; "
-              f"same reservations as the baseline: {same}")
-        print(f"  {args.orders / best_dibs:,.0f} orders/s; all runs dibs "
-              f"{[round(t, 2) for t in dibs_times]}, baseline {[round(t, 2) for t in base_times]}")
+        print(
+            f"allocate --all: dibs {best_dibs:.2f} s, hand-written sqlite3 {best_base:.2f} s, "
+            f"ratio {best_dibs / best_base:.2f} (target <= 1.5); "
+            f"{len(report.results)} orders, {base_count} reservations; "
+            f"same reservations as the baseline: {same}"
+        )
+        print(
+            f"  {args.orders / best_dibs:,.0f} orders/s; all runs dibs "
+            f"{[round(t, 2) for t in dibs_times]}, baseline {[round(t, 2) for t in base_times]}"
+        )
 
         cli_db = folder / "cli.db"
         shutil.copy(seeded, cli_db)
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         t0 = time.perf_counter()
-        subprocess.run([str(Path(sys.executable).parent / "dibs"), "--db", f"sqlite:///{cli_db}",
-                        "allocate", "--all"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                str(Path(sys.executable).parent / "dibs"),
+                "--db",
+                f"sqlite:///{cli_db}",
+                "allocate",
+                "--all",
+            ],
+            check=True,
+            capture_output=True,
+        )
         wall = time.perf_counter() - t0
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        print(f"`dibs allocate --all` as a command: {wall:.2f} s wall, peak memory "
-              f"{max(peak, before) / 1024:.0f} MiB (max RSS)")
+        print(
+            f"`dibs allocate --all` as a command: {wall:.2f} s wall, peak memory "
+            f"{max(peak, before) / 1024:.0f} MiB (max RSS)"
+        )
 
 
 if __name__ == "__main__":

@@ -44,10 +44,18 @@ SKUS = 500
 
 def make_orders(start: int, count: int) -> list[Order]:
     base = datetime(2026, 1, 1, tzinfo=UTC)
-    return [Order(id=f"O{n:07d}", channel="web", placed_at=base + timedelta(seconds=n),
-                  lines=(Line(f"SKU-{n % SKUS:04d}", 1 + n % 2),
-                         Line(f"SKU-{(n * 7 + 3) % SKUS:04d}", 1)))
-            for n in range(start, start + count)]
+    return [
+        Order(
+            id=f"O{n:07d}",
+            channel="web",
+            placed_at=base + timedelta(seconds=n),
+            lines=(
+                Line(f"SKU-{n % SKUS:04d}", 1 + n % 2),
+                Line(f"SKU-{(n * 7 + 3) % SKUS:04d}", 1),
+            ),
+        )
+        for n in range(start, start + count)
+    ]
 
 
 def fresh_store(folder: Path, name: str) -> tuple[str, Store, Service]:
@@ -62,8 +70,11 @@ def fresh_store(folder: Path, name: str) -> tuple[str, Store, Service]:
 
 def pending(store: Store) -> int:
     with store.read() as conn:
-        return int(conn.execute(select(func.count()).select_from(events)
-                                .where(events.c.processed.is_(False))).scalar_one())
+        return int(
+            conn.execute(
+                select(func.count()).select_from(events).where(events.c.processed.is_(False))
+            ).scalar_one()
+        )
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -76,9 +87,22 @@ def bench_latency(folder: Path, rules: Path, seconds: float, rate: int, tick: fl
     env = {k: v for k, v in os.environ.items() if k not in ("DIBS_DB", "DIBS_CLOCK_FILE")}
     log_path = folder / "run.log"
     with log_path.open("w") as log:
-        worker = subprocess.Popen([DIBS, "--db", url, "run", str(rules), "--tick", str(tick),
-                                   "--log-format", "json"],  # each tick's own timing
-                                  env=env, stdout=subprocess.DEVNULL, stderr=log)
+        worker = subprocess.Popen(
+            [
+                DIBS,
+                "--db",
+                url,
+                "run",
+                str(rules),
+                "--tick",
+                str(tick),
+                "--log-format",
+                "json",
+            ],  # each tick's own timing
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
     try:
         deadline = time.monotonic() + 30
         while "dibs run:" not in log_path.read_text():
@@ -107,26 +131,39 @@ def bench_latency(folder: Path, rules: Path, seconds: float, rate: int, tick: fl
         worker.send_signal(signal.SIGTERM)
         code = worker.wait(60)
     with store.read() as conn:
-        rows = conn.execute(select(ledger.c.order_id, func.min(ledger.c.at))
-                            .where(ledger.c.operation == "allocate")
-                            .group_by(ledger.c.order_id)).all()
+        rows = conn.execute(
+            select(ledger.c.order_id, func.min(ledger.c.at))
+            .where(ledger.c.operation == "allocate")
+            .group_by(ledger.c.order_id)
+        ).all()
     store.dispose()
     latencies = sorted(
         ((at if at.tzinfo else at.replace(tzinfo=UTC)) - committed[oid]).total_seconds()
-        for oid, at in rows if oid in committed)
-    print(f"latency: {made} orders fed in {feed_seconds:.1f} s ({made / feed_seconds:.0f}/s), "
-          f"dibs run --tick {tick}, exit {code} after SIGTERM")
+        for oid, at in rows
+        if oid in committed
+    )
+    print(
+        f"latency: {made} orders fed in {feed_seconds:.1f} s ({made / feed_seconds:.0f}/s), "
+        f"dibs run --tick {tick}, exit {code} after SIGTERM"
+    )
     print(f"  allocated: {len(latencies)} of {made}")
     if latencies:
-        print(f"  insert -> allocated: p50 {percentile(latencies, 0.50):.3f} s, "
-              f"p90 {percentile(latencies, 0.90):.3f} s, p99 {percentile(latencies, 0.99):.3f} s,"
-              f" max {latencies[-1]:.3f} s, mean {statistics.fmean(latencies):.3f} s")
-    ticks = [json.loads(line)["tick"] for line in log_path.read_text().splitlines()
-             if line.startswith("{") and '"tick"' in line]
+        print(
+            f"  insert -> allocated: p50 {percentile(latencies, 0.50):.3f} s, "
+            f"p90 {percentile(latencies, 0.90):.3f} s, p99 {percentile(latencies, 0.99):.3f} s,"
+            f" max {latencies[-1]:.3f} s, mean {statistics.fmean(latencies):.3f} s"
+        )
+    ticks = [
+        json.loads(line)["tick"]
+        for line in log_path.read_text().splitlines()
+        if line.startswith("{") and '"tick"' in line
+    ]
     if ticks:
         secs = sorted(t["seconds"] for t in ticks)
-        print(f"  ticks that did work: {len(ticks)}, tick time p50 {percentile(secs, 0.5):.3f} s,"
-              f" max {secs[-1]:.3f} s")
+        print(
+            f"  ticks that did work: {len(ticks)}, tick time p50 {percentile(secs, 0.5):.3f} s,"
+            f" max {secs[-1]:.3f} s"
+        )
 
 
 def bench_capacity(folder: Path, rules: Path, count: int) -> None:
@@ -136,19 +173,27 @@ def bench_capacity(folder: Path, rules: Path, count: int) -> None:
     before = pending(store)
     env = {k: v for k, v in os.environ.items() if k not in ("DIBS_DB", "DIBS_CLOCK_FILE")}
     started = time.perf_counter()
-    result = subprocess.run([DIBS, "--db", url, "run", str(rules), "--once",
-                             "--log-format", "json"], env=env, capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [DIBS, "--db", url, "run", str(rules), "--once", "--log-format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     wall = time.perf_counter() - started
     tick = json.loads(result.stderr.strip().splitlines()[-1])["tick"]
     after = pending(store)
     store.dispose()
     allocated = tick["allocation"].get("allocated", 0)
-    print(f"capacity: {before} pending order.created events; one `dibs run --once` tick took "
-          f"{tick['events']} of them ({after} still pending)")
-    print(f"  allocated {allocated} orders: tick {tick['seconds']:.2f} s "
-          f"({allocated / tick['seconds']:.0f} orders/s), whole command {wall:.2f} s "
-          f"({allocated / wall:.0f} orders/s)")
+    print(
+        f"capacity: {before} pending order.created events; one `dibs run --once` tick took "
+        f"{tick['events']} of them ({after} still pending)"
+    )
+    print(
+        f"  allocated {allocated} orders: tick {tick['seconds']:.2f} s "
+        f"({allocated / tick['seconds']:.0f} orders/s), whole command {wall:.2f} s "
+        f"({allocated / wall:.0f} orders/s)"
+    )
 
 
 def main() -> None:

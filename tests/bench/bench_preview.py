@@ -76,11 +76,14 @@ def main() -> None:
                 s.dispose()
         t_preview, t_tick = min(times["preview"]), min(times["tick"])
         same = {o.id: o.after for o in result.orders.values()} == {
-            r["id"]: r["after"] for r in tick.report.results}
+            r["id"]: r["after"] for r in tick.report.results
+        }
         print(f"{args.orders} pending new orders, {len(ruleset.active)} rules")
-        print(f"real tick: {t_tick:.2f} s ({args.orders / t_tick:,.0f} orders/s); "
-              f"preview: {t_preview:.2f} s; ratio {t_preview / t_tick:.2f} (target <= 1.5); "
-              f"prediction identical to the real tick: {same}")
+        print(
+            f"real tick: {t_tick:.2f} s ({args.orders / t_tick:,.0f} orders/s); "
+            f"preview: {t_preview:.2f} s; ratio {t_preview / t_tick:.2f} (target <= 1.5); "
+            f"prediction identical to the real tick: {same}"
+        )
 
 
 if __name__ == "__main__":

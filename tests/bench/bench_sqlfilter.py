@@ -25,8 +25,10 @@ from engine.store import Store, orders
 from engine.store.where import where_clause
 
 CONDITION = 'channel == "amazon" and ship_to.country in ["US", "CA"] and total > 100'
-HAND_WRITTEN = ("SELECT id FROM orders WHERE channel = 'amazon' "
-                "AND ship_to_country IN ('US', 'CA') AND total > 100")
+HAND_WRITTEN = (
+    "SELECT id FROM orders WHERE channel = 'amazon' "
+    "AND ship_to_country IN ('US', 'CA') AND total > 100"
+)
 CHANNELS = ["amazon", "shopify", "ebay", "wholesale"]
 COUNTRIES = ["US", "CA", "DE", "FR", "GB", None]
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -36,19 +38,23 @@ def build(store: Store, count: int, batch: int = 50_000) -> None:
     rng = random.Random(7)
     service = Service(store)
     for start in range(0, count, batch):
-        service.add_orders([
-            Order(
-                id=f"O{n:08d}",
-                channel=rng.choice(CHANNELS),
-                placed_at=T0 + timedelta(seconds=n),
-                lines=tuple(Line(f"SKU{rng.randrange(500)}", rng.randint(1, 3))
-                            for _ in range(rng.randint(1, 2))),
-                ship_to=ShipTo(country=rng.choice(COUNTRIES)),
-                total=None if n % 50 == 0 else Decimal(rng.randrange(0, 40_000)) / 100,
-                tags=frozenset({"vip"}) if n % 10 == 0 else frozenset(),
-            )
-            for n in range(start, min(start + batch, count))
-        ])
+        service.add_orders(
+            [
+                Order(
+                    id=f"O{n:08d}",
+                    channel=rng.choice(CHANNELS),
+                    placed_at=T0 + timedelta(seconds=n),
+                    lines=tuple(
+                        Line(f"SKU{rng.randrange(500)}", rng.randint(1, 3))
+                        for _ in range(rng.randint(1, 2))
+                    ),
+                    ship_to=ShipTo(country=rng.choice(COUNTRIES)),
+                    total=None if n % 50 == 0 else Decimal(rng.randrange(0, 40_000)) / 100,
+                    tags=frozenset({"vip"}) if n % 10 == 0 else frozenset(),
+                )
+                for n in range(start, min(start + batch, count))
+            ]
+        )
         print(f"  {min(start + batch, count):>9,} orders stored", end="\r", flush=True)
     print()
 

@@ -23,8 +23,14 @@ class Dibs:
 
     def __call__(self, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if k != "DIBS_DB"}
-        result = subprocess.run([DIBS, "--db", self.db, *args], capture_output=True, text=True,
-                                cwd=self.cwd, env=env, check=False)
+        result = subprocess.run(
+            [DIBS, "--db", self.db, *args],
+            capture_output=True,
+            text=True,
+            cwd=self.cwd,
+            env=env,
+            check=False,
+        )
         assert "Traceback" not in result.stderr, result.stderr
         assert result.returncode == expect, (result.returncode, result.stdout, result.stderr)
         return result

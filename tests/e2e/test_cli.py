@@ -12,13 +12,25 @@ from tests.e2e.conftest import DIBS, Dibs
 
 def test_seed_example_allocate_then_stock_drops(dibs: Dibs) -> None:
     dibs("inventory", "set", "WIDGET", "1")
-    dibs("orders", "add", "A1", "--channel", "shopify", "--line", "WIDGET:1",
-         "--placed-at", "2026-01-01T09:00:00Z")
+    dibs(
+        "orders",
+        "add",
+        "A1",
+        "--channel",
+        "shopify",
+        "--line",
+        "WIDGET:1",
+        "--placed-at",
+        "2026-01-01T09:00:00Z",
+    )
     out = dibs.json("allocate", "A1")
-    assert out == {"results": [{"id": "A1", "before": "unallocated", "after": "allocated"}],
-                   "skipped": []}
+    assert out == {
+        "results": [{"id": "A1", "before": "unallocated", "after": "allocated"}],
+        "skipped": [],
+    }
     assert dibs.json("inventory", "list") == [
-        {"sku": "WIDGET", "warehouse": "main", "on_hand": 1, "allocated": 1, "available": 0}]
+        {"sku": "WIDGET", "warehouse": "main", "on_hand": 1, "allocated": 1, "available": 0}
+    ]
     dibs("inventory", "adjust", "WIDGET", "-1")
     shown = dibs.json("orders", "show", "A1")
     assert shown["allocation_status"] == "overallocated"
@@ -29,16 +41,36 @@ def test_seed_example_allocate_then_stock_drops(dibs: Dibs) -> None:
 
 def test_fifo_and_skipped_orders(dibs: Dibs) -> None:
     dibs("inventory", "set", "MUG", "1")
-    dibs("orders", "add", "LATE", "--channel", "ebay", "--line", "MUG:1",
-         "--placed-at", "2026-01-02T00:00:00Z")
-    dibs("orders", "add", "EARLY", "--channel", "ebay", "--line", "MUG:1",
-         "--placed-at", "2026-01-01T00:00:00Z")
+    dibs(
+        "orders",
+        "add",
+        "LATE",
+        "--channel",
+        "ebay",
+        "--line",
+        "MUG:1",
+        "--placed-at",
+        "2026-01-02T00:00:00Z",
+    )
+    dibs(
+        "orders",
+        "add",
+        "EARLY",
+        "--channel",
+        "ebay",
+        "--line",
+        "MUG:1",
+        "--placed-at",
+        "2026-01-01T00:00:00Z",
+    )
     dibs("orders", "add", "GONE", "--channel", "ebay", "--line", "MUG:1")
     dibs("orders", "cancel", "GONE")
     out = dibs.json("allocate", "LATE", "EARLY", "GONE")
     assert [r["id"] for r in out["results"]] == ["EARLY", "LATE"]
     assert {r["id"]: r["after"] for r in out["results"]} == {
-        "EARLY": "allocated", "LATE": "could_not_allocate"}
+        "EARLY": "allocated",
+        "LATE": "could_not_allocate",
+    }
     assert out["skipped"] == [{"id": "GONE", "reason": "order is cancelled"}]
 
 
@@ -71,9 +103,11 @@ def test_exit_codes(dibs: Dibs) -> None:
 
 def test_bad_import_is_refused_whole(dibs: Dibs, tmp_path: Path) -> None:
     bad = tmp_path / "orders.csv"
-    bad.write_text("id,channel,placed_at,sku,qty\n"
-                   "A,shopify,2026-01-01T00:00:00Z,MUG,1\n"
-                   "B,shopify,2026-01-01T00:00:00Z,MUG,0\n")
+    bad.write_text(
+        "id,channel,placed_at,sku,qty\n"
+        "A,shopify,2026-01-01T00:00:00Z,MUG,1\n"
+        "B,shopify,2026-01-01T00:00:00Z,MUG,0\n"
+    )
     result = dibs("orders", "import", str(bad), expect=2)
     assert "orders.csv:3" in result.stderr
     assert dibs.json("orders", "list") == []
@@ -82,8 +116,16 @@ def test_bad_import_is_refused_whole(dibs: Dibs, tmp_path: Path) -> None:
 def test_import_list_ship_history(dibs: Dibs, tmp_path: Path) -> None:
     (tmp_path / "inv.csv").write_text("sku,on_hand\nMUG,3\nCAP,1\n")
     (tmp_path / "orders.jsonl").write_text(
-        json.dumps({"id": "A", "channel": "amazon", "placed_at": "2026-01-01T00:00:00Z",
-                    "lines": [{"sku": "MUG", "qty": 2}, {"sku": "CAP", "qty": 2}]}) + "\n")
+        json.dumps(
+            {
+                "id": "A",
+                "channel": "amazon",
+                "placed_at": "2026-01-01T00:00:00Z",
+                "lines": [{"sku": "MUG", "qty": 2}, {"sku": "CAP", "qty": 2}],
+            }
+        )
+        + "\n"
+    )
     dibs("inventory", "import", str(tmp_path / "inv.csv"))
     dibs("orders", "import", str(tmp_path / "orders.jsonl"))
     out = dibs.json("allocate", "--all", "--policy", "units")
@@ -96,9 +138,22 @@ def test_import_list_ship_history(dibs: Dibs, tmp_path: Path) -> None:
     assert stock["CAP"]["on_hand"] == -1
     history = dibs.json("history", "A")
     assert [(h["sku"], h["delta"], h["operation"]) for h in history] == [
-        ("MUG", 2, "allocate"), ("CAP", 1, "allocate"), ("MUG", -2, "ship"), ("CAP", -1, "ship")]
-    assert set(history[0]) >= {"at", "order", "line", "sku", "warehouse", "delta", "operation",
-                               "rule", "ruleset"}
+        ("MUG", 2, "allocate"),
+        ("CAP", 1, "allocate"),
+        ("MUG", -2, "ship"),
+        ("CAP", -1, "ship"),
+    ]
+    assert set(history[0]) >= {
+        "at",
+        "order",
+        "line",
+        "sku",
+        "warehouse",
+        "delta",
+        "operation",
+        "rule",
+        "ruleset",
+    }
 
 
 def test_edit_split_reallocate(dibs: Dibs) -> None:
@@ -126,14 +181,14 @@ def test_json_output_is_only_json(dibs: Dibs) -> None:
 
 def test_database_from_environment(tmp_path: Path) -> None:
     env = {**os.environ, "DIBS_DB": f"sqlite:///{tmp_path / 'env.db'}"}
-    subprocess.run([DIBS, "inventory", "set", "MUG", "4"], env=env, check=True,
-                   capture_output=True)
+    subprocess.run([DIBS, "inventory", "set", "MUG", "4"], env=env, check=True, capture_output=True)
     assert (tmp_path / "env.db").exists()
 
 
 def test_demo_runs(tmp_path: Path) -> None:
-    result = subprocess.run([DIBS, "demo"], capture_output=True, text=True, cwd=tmp_path,
-                            check=False)
+    result = subprocess.run(
+        [DIBS, "demo"], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert "allocated" in result.stdout
     assert "What each rule did" in result.stdout and "express-first" in result.stdout
@@ -141,6 +196,11 @@ def test_demo_runs(tmp_path: Path) -> None:
 
 
 def test_empty_sqlite_path_is_bad_input(tmp_path: Path) -> None:
-    result = subprocess.run([DIBS, "--db", "sqlite:///", "inventory", "list"],
-                            capture_output=True, text=True, cwd=tmp_path, check=False)
+    result = subprocess.run(
+        [DIBS, "--db", "sqlite:///", "inventory", "list"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert result.returncode == 2 and "names no file" in result.stderr

@@ -19,8 +19,10 @@ def test_check_clean_and_with_errors(dibs: Dibs, tmp_path: Path) -> None:
     ok = dibs("rules", "check", str(EXAMPLES / "rules.yaml"))
     assert "ok" in ok.stdout
     bad = tmp_path / "bad.yaml"
-    bad.write_text('version: 1\nrules:\n  - name: x\n'
-                   '    rule: when new order if ship_to.contry == "US" then allocate\n')
+    bad.write_text(
+        "version: 1\nrules:\n  - name: x\n"
+        '    rule: when new order if ship_to.contry == "US" then allocate\n'
+    )
     result = dibs("rules", "check", str(bad), expect=2)
     assert f"{bad}:4:" in result.stderr
     assert "ship_to.country" in result.stderr  # the did-you-mean hint
@@ -75,7 +77,9 @@ def test_allocate_and_deallocate_where(dibs: Dibs) -> None:
     assert all(o["allocation_status"] == "unallocated" for o in untouched)
     dibs("deallocate", "--where", 'channel == "amazon" and allocation_status == "allocated"')
     after = dibs.json("orders", "list", "--channel", "amazon")
-    assert all(o["allocation_status"] in ("unallocated", "could_not_allocate",
-                                          "partially_allocated") for o in after)
+    assert all(
+        o["allocation_status"] in ("unallocated", "could_not_allocate", "partially_allocated")
+        for o in after
+    )
     bad = dibs("allocate", "--all", "--where", 'chanel == "amazon"', expect=2)
     assert "--where:1:1" in bad.stderr and "channel" in bad.stderr

@@ -20,9 +20,9 @@ EXAMPLES = ROOT / "examples"
 
 
 def write_rules(path: Path, tag: str) -> None:
-    path.write_text("version: 1\nrules:\n"
-                    "  - name: mark\n"
-                    f"    rule: when new order then tag \"{tag}\", allocate\n")
+    path.write_text(
+        f'version: 1\nrules:\n  - name: mark\n    rule: when new order then tag "{tag}", allocate\n'
+    )
 
 
 class Running:
@@ -32,8 +32,13 @@ class Running:
         self.log_path = dibs.cwd / f"run-{time.monotonic_ns()}.log"
         self._log = self.log_path.open("w")
         env = {k: v for k, v in os.environ.items() if k != "DIBS_DB"}
-        self.proc = subprocess.Popen([DIBS, "--db", dibs.db, "run", *args], cwd=dibs.cwd,
-                                     env=env, stdout=subprocess.DEVNULL, stderr=self._log)
+        self.proc = subprocess.Popen(
+            [DIBS, "--db", dibs.db, "run", *args],
+            cwd=dibs.cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+        )
 
     @property
     def log(self) -> str:
@@ -95,9 +100,11 @@ def test_run_once_on_the_examples(dibs: Dibs) -> None:
 
 def test_an_invalid_rule_file_is_refused_with_its_position(dibs: Dibs, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("version: 1\nrules:\n"
-                   "  - name: oops\n"
-                   "    rule: when new order if shiping_method == \"x\" then allocate\n")
+    bad.write_text(
+        "version: 1\nrules:\n"
+        "  - name: oops\n"
+        '    rule: when new order if shiping_method == "x" then allocate\n'
+    )
     result = dibs("run", str(bad), "--once", expect=2)
     assert re.search(r"bad\.yaml:4:\d+", result.stderr), result.stderr
     assert "shipping_method" in result.stderr  # the "did you mean" hint
@@ -125,7 +132,8 @@ def test_json_log_lines_parse_and_describe_the_tick(dibs: Dibs, tmp_path: Path) 
 
 
 def test_sigterm_stops_after_the_current_tick_with_exit_0(
-        dibs: Dibs, tmp_path: Path, running: Callable[..., Running]) -> None:
+    dibs: Dibs, tmp_path: Path, running: Callable[..., Running]
+) -> None:
     rules = tmp_path / "rules.yaml"
     write_rules(rules, "v1")
     run = running(str(rules), "--tick", "0.1")
@@ -147,7 +155,8 @@ def test_sigint_stops_too(dibs: Dibs, tmp_path: Path, running: Callable[..., Run
 
 
 def test_a_changed_rule_file_takes_effect_and_an_invalid_one_is_refused(
-        dibs: Dibs, tmp_path: Path, running: Callable[..., Running]) -> None:
+    dibs: Dibs, tmp_path: Path, running: Callable[..., Running]
+) -> None:
     rules = tmp_path / "rules.yaml"
     write_rules(rules, "v1")
     dibs("inventory", "set", "MUG", "10")
@@ -193,14 +202,15 @@ def test_a_failing_rule_test_exits_1_and_names_the_test(dibs: Dibs, tmp_path: Pa
         "  - name: stock goes to the oldest order\n"
         "    inventory: {MUG: 1}\n"
         "    orders:\n"
-        "      - {id: A1, channel: web, placed_at: \"2026-01-01T09:00:00Z\","
+        '      - {id: A1, channel: web, placed_at: "2026-01-01T09:00:00Z",'
         " lines: [{sku: MUG, qty: 1}]}\n"
         "    expect: {A1: allocated}\n"
         "  - name: a wrong expectation\n"
         "    inventory: {MUG: 0}\n"
         "    orders:\n"
         "      - {id: B1, channel: web, lines: [{sku: MUG, qty: 1}]}\n"
-        "    expect: {B1: allocated}\n")
+        "    expect: {B1: allocated}\n"
+    )
     result = dibs("rules", "test", str(rules), expect=1)
     assert "PASS  stock goes to the oldest order" in result.stdout
     assert "FAIL  a wrong expectation" in result.stdout

@@ -34,8 +34,9 @@ def statuses(dibs: Dibs) -> dict[str, str]:
 
 
 def stock(dibs: Dibs, sku: str, warehouse: str = "main") -> dict[str, Any]:
-    rows = [r for r in dibs.json("inventory", "list") if r["sku"] == sku
-            and r["warehouse"] == warehouse]
+    rows = [
+        r for r in dibs.json("inventory", "list") if r["sku"] == sku and r["warehouse"] == warehouse
+    ]
     assert len(rows) == 1, rows
     return rows[0]
 
@@ -50,13 +51,21 @@ def write(path: Path, body: str) -> Path:
     return path
 
 
-def raw(db: str, cwd: Path, *args: str, env: dict[str, str] | None = None,
-        timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def raw(
+    db: str, cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run dibs without the helper's exit-code assertion (for bug probes)."""
     full_env = {k: v for k, v in os.environ.items() if k != "DIBS_DB"}
     full_env.update(env or {})
-    return subprocess.run([DIBS, "--db", db, *args], capture_output=True, text=True, cwd=cwd,
-                          env=full_env, timeout=timeout, check=False)
+    return subprocess.run(
+        [DIBS, "--db", db, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -115,16 +124,26 @@ def test_everyday_journey_from_the_readme(any_dibs: Dibs) -> None:
     allocated = [o["id"] for o in dibs.json("orders", "list", "--status", "allocated")]
     oid = allocated[0]
     doc = dibs.json("orders", "show", oid)
-    on_hand = {ln["sku"]: stock(dibs, ln["sku"], doc["warehouse"])["on_hand"]
-               for ln in doc["lines"]}
+    on_hand = {
+        ln["sku"]: stock(dibs, ln["sku"], doc["warehouse"])["on_hand"] for ln in doc["lines"]
+    }
     dibs("orders", "ship", oid)
     shipped = dibs.json("orders", "show", oid)
     assert (shipped["status"], shipped["allocation_status"]) == ("shipped", "unallocated")
     for ln in doc["lines"]:
         assert stock(dibs, ln["sku"], doc["warehouse"])["on_hand"] == on_hand[ln["sku"]] - ln["qty"]
     history = dibs.json("history", oid)
-    assert {"at", "order", "line", "sku", "warehouse", "delta", "operation", "rule",
-            "ruleset"} <= set(history[0])
+    assert {
+        "at",
+        "order",
+        "line",
+        "sku",
+        "warehouse",
+        "delta",
+        "operation",
+        "rule",
+        "ruleset",
+    } <= set(history[0])
     assert sum(h["delta"] for h in history) == 0
 
 
@@ -133,24 +152,39 @@ def test_coverage_drops_and_returns_in_reservation_order(any_dibs: Dibs) -> None
     dibs("inventory", "set", "W", "5")
     dibs("orders", "add", "A", "--channel", "web", "--line", "W:3", "--placed-at", "2026-01-01")
     dibs("orders", "add", "B", "--channel", "web", "--line", "W:3", "--placed-at", "2026-01-02")
-    dibs("orders", "add", "C", "--channel", "web", "--line", "W:1", "--line", "X:1",
-         "--placed-at", "2026-01-03")
+    dibs(
+        "orders",
+        "add",
+        "C",
+        "--channel",
+        "web",
+        "--line",
+        "W:1",
+        "--line",
+        "X:1",
+        "--placed-at",
+        "2026-01-03",
+    )
     dibs.json("allocate", "--all")
-    assert statuses(dibs) == {"A": "allocated", "B": "could_not_allocate",
-                              "C": "partially_allocated"}
+    assert statuses(dibs) == {
+        "A": "allocated",
+        "B": "could_not_allocate",
+        "C": "partially_allocated",
+    }
     dibs("inventory", "set", "W", "2")  # both reservations lose cover (3 > 2, 4 > 2)
     assert statuses(dibs)["A"] == statuses(dibs)["C"] == "overallocated"
     assert stock(dibs, "W")["on_hand"] == 2  # allocation never touched on_hand
     dibs("inventory", "receive", "W", "1")  # A first reserved, A covered first
-    assert statuses(dibs) == {"A": "allocated", "B": "could_not_allocate",
-                              "C": "overallocated"}
+    assert statuses(dibs) == {"A": "allocated", "B": "could_not_allocate", "C": "overallocated"}
     dibs("inventory", "adjust", "W", "1")
     assert statuses(dibs)["C"] == "partially_allocated"
     # allocated/overallocated orders are left alone by allocate
     dibs("inventory", "adjust", "W", "-1")
     out = dibs.json("allocate", "A", "C")
     assert {r["id"]: (r["before"], r["after"]) for r in out["results"]} == {
-        "A": ("allocated", "allocated"), "C": ("overallocated", "overallocated")}
+        "A": ("allocated", "allocated"),
+        "C": ("overallocated", "overallocated"),
+    }
     explained = dibs.json("explain", "C")
     assert explained["allocation_status"] == "overallocated"
 
@@ -158,24 +192,53 @@ def test_coverage_drops_and_returns_in_reservation_order(any_dibs: Dibs) -> None
 def test_policies_and_order_by(dibs: Dibs) -> None:
     dibs("inventory", "set", "P", "5")
     dibs("inventory", "set", "Q", "1")
-    dibs("orders", "add", "U1", "--channel", "web", "--line", "P:3", "--line", "Q:2",
-         "--placed-at", "2026-01-01")
-    dibs("orders", "add", "U2", "--channel", "web", "--line", "P:3", "--line", "Q:2",
-         "--placed-at", "2026-01-02")
+    dibs(
+        "orders",
+        "add",
+        "U1",
+        "--channel",
+        "web",
+        "--line",
+        "P:3",
+        "--line",
+        "Q:2",
+        "--placed-at",
+        "2026-01-01",
+    )
+    dibs(
+        "orders",
+        "add",
+        "U2",
+        "--channel",
+        "web",
+        "--line",
+        "P:3",
+        "--line",
+        "Q:2",
+        "--placed-at",
+        "2026-01-02",
+    )
     dibs("orders", "add", "U3", "--channel", "web", "--line", "P:3", "--placed-at", "2026-01-03")
 
     def after(*args: str) -> dict[str, str]:
         out = dibs.json("allocate", "--all", "--dry-run", *args)
         return {r["id"]: r["after"] for r in out["results"]}
 
-    assert after() == {"U1": "partially_allocated", "U2": "could_not_allocate",
-                       "U3": "could_not_allocate"}
-    assert after("--policy", "units") == {"U1": "partially_allocated",
-                                          "U2": "partially_allocated",
-                                          "U3": "could_not_allocate"}
-    assert after("--policy", "all_or_nothing") == {"U1": "could_not_allocate",
-                                                   "U2": "could_not_allocate",
-                                                   "U3": "allocated"}
+    assert after() == {
+        "U1": "partially_allocated",
+        "U2": "could_not_allocate",
+        "U3": "could_not_allocate",
+    }
+    assert after("--policy", "units") == {
+        "U1": "partially_allocated",
+        "U2": "partially_allocated",
+        "U3": "could_not_allocate",
+    }
+    assert after("--policy", "all_or_nothing") == {
+        "U1": "could_not_allocate",
+        "U2": "could_not_allocate",
+        "U3": "allocated",
+    }
     out = dibs.json("allocate", "--all", "--dry-run", "--order-by", "placed_at desc")
     assert [r["id"] for r in out["results"]] == ["U3", "U2", "U1"]
     dibs("allocate", "--all", "--order-by", "garbage", expect=2)
@@ -212,8 +275,13 @@ def test_edit_split_and_closing_orders(dibs: Dibs) -> None:
     assert dibs.json("orders", "show", "B")["status"] == "awaiting_fulfillment"
     dibs("orders", "cancel", "B")
     dibs("orders", "dropship", "A-1")
-    assert stock(dibs, "W") == {"sku": "W", "warehouse": "main", "on_hand": 3, "allocated": 3,
-                                "available": 0}
+    assert stock(dibs, "W") == {
+        "sku": "W",
+        "warehouse": "main",
+        "on_hand": 3,
+        "allocated": 3,
+        "available": 0,
+    }
     dibs("orders", "edit", "B", "--line", "W:1", expect=1)
     out = dibs.json("allocate", "B", "A-1")
     assert out["results"] == []
@@ -223,15 +291,34 @@ def test_edit_split_and_closing_orders(dibs: Dibs) -> None:
 
 def test_split_skips_an_existing_child_id(dibs: Dibs) -> None:
     dibs("inventory", "set", "W", "2")
-    dibs("orders", "add", "B", "--channel", "web", "--line", "W:5", "--tag", "vip",
-         "--country", "us", "--shipping-method", "ground", "--placed-at", "2026-01-01")
+    dibs(
+        "orders",
+        "add",
+        "B",
+        "--channel",
+        "web",
+        "--line",
+        "W:5",
+        "--tag",
+        "vip",
+        "--country",
+        "us",
+        "--shipping-method",
+        "ground",
+        "--placed-at",
+        "2026-01-01",
+    )
     dibs("orders", "add", "B-1", "--channel", "other", "--line", "Z:1")
     dibs("allocate", "B", "--policy", "units")
     dibs("orders", "split", "B")
     child = dibs.json("orders", "show", "B-2")
-    assert (child["channel"], child["tags"], child["ship_to"]["country"],
-            child["shipping_method"], child["placed_at"]) == (
-        "web", ["vip"], "US", "ground", "2026-01-01T00:00:00Z")
+    assert (
+        child["channel"],
+        child["tags"],
+        child["ship_to"]["country"],
+        child["shipping_method"],
+        child["placed_at"],
+    ) == ("web", ["vip"], "US", "ground", "2026-01-01T00:00:00Z")
     assert lines(dibs, "B-2") == [("W", 3, 0)]
     assert dibs.json("orders", "show", "B-1")["channel"] == "other"
 
@@ -253,23 +340,32 @@ def test_reallocate_goes_to_the_back_of_the_queue(dibs: Dibs) -> None:
 
 
 def test_bad_imports_are_refused_whole_with_file_and_line(dibs: Dibs, tmp_path: Path) -> None:
-    bad_jsonl = write(tmp_path / "bad.jsonl",
-                      '{"id": "J3", "channel": "web", "lines": [{"sku": "W", "qty": 1}]}\n'
-                      '{"id": "J4", "channel": "web", "lines": [{"sku": "W", "qty": 0}]}\n'
-                      '{"id": "J5", "chanel": "web", "lines": [{"sku": "W", "qty": 1}]}\n'
-                      '{bad json\n')
+    bad_jsonl = write(
+        tmp_path / "bad.jsonl",
+        '{"id": "J3", "channel": "web", "lines": [{"sku": "W", "qty": 1}]}\n'
+        '{"id": "J4", "channel": "web", "lines": [{"sku": "W", "qty": 0}]}\n'
+        '{"id": "J5", "chanel": "web", "lines": [{"sku": "W", "qty": 1}]}\n'
+        "{bad json\n",
+    )
     err = dibs("orders", "import", str(bad_jsonl), expect=2).stderr
     assert "bad.jsonl:2:" in err and "bad.jsonl:3:" in err and "did you mean 'channel'" in err
     assert "bad.jsonl:4:2:" in err
-    bad_csv = write(tmp_path / "bad.csv",
-                    "id,channel,placed_at,sku,qty,attr.note\n"
-                    'M1,web,2026-01-01,W,1,"a\nb"\n'
-                    "M1,amazon,2026-01-01,V,1,\n"
-                    "M2,web,2026-01-01,W,-1,\n")
+    bad_csv = write(
+        tmp_path / "bad.csv",
+        "id,channel,placed_at,sku,qty,attr.note\n"
+        'M1,web,2026-01-01,W,1,"a\nb"\n'
+        "M1,amazon,2026-01-01,V,1,\n"
+        "M2,web,2026-01-01,W,-1,\n",
+    )
     err = dibs("orders", "import", str(bad_csv), expect=2).stderr
     assert "bad.csv:4:" in err and "bad.csv:5:" in err  # physical lines, after a multi-line cell
-    for name, body in [("empty.json", ""), ("obj.json", '{"id": "x"}'), ("e.csv", ""),
-                       ("x.txt", "x"), ("bin.csv", "\udcff")]:
+    for name, body in [
+        ("empty.json", ""),
+        ("obj.json", '{"id": "x"}'),
+        ("e.csv", ""),
+        ("x.txt", "x"),
+        ("bin.csv", "\udcff"),
+    ]:
         path = tmp_path / name
         path.write_bytes(body.encode("utf-8", "surrogateescape"))
         dibs("orders", "import", str(path), expect=2)
@@ -285,10 +381,15 @@ def test_bad_imports_are_refused_whole_with_file_and_line(dibs: Dibs, tmp_path: 
 def test_hostile_order_adds_and_quantities(dibs: Dibs) -> None:
     dibs("orders", "add", "A1", "--channel", "web", "--line", "W:1")
     dibs("orders", "add", "A1", "--channel", "web", "--line", "W:1", expect=2)
-    for bad in (["--line", "W:-1"], ["--line", "W"], ["--line", "W:1", "--country", "USA"],
-                ["--line", "W:1", "--total", "-5"], ["--line", "W:1", "--total", "NaN"],
-                ["--line", "W:1", "--placed-at", "yesterday"],
-                ["--line", "W:99999999999999999999"]):
+    for bad in (
+        ["--line", "W:-1"],
+        ["--line", "W"],
+        ["--line", "W:1", "--country", "USA"],
+        ["--line", "W:1", "--total", "-5"],
+        ["--line", "W:1", "--total", "NaN"],
+        ["--line", "W:1", "--placed-at", "yesterday"],
+        ["--line", "W:99999999999999999999"],
+    ):
         dibs("orders", "add", "A2", "--channel", "web", *bad, expect=2)
     dibs("inventory", "receive", "W", "-1", expect=2)
     dibs("inventory", "receive", "W", "0", expect=2)
@@ -301,9 +402,11 @@ def test_hostile_order_adds_and_quantities(dibs: Dibs) -> None:
 
 
 def test_bad_database_urls_fail_cleanly(tmp_path: Path) -> None:
-    for url, code in [("nonsense://x", 2),
-                      ("postgresql+psycopg://postgres@127.0.0.1:1/x", 1),
-                      (f"sqlite:///{tmp_path}/no/such/dir/x.db", 1)]:
+    for url, code in [
+        ("nonsense://x", 2),
+        ("postgresql+psycopg://postgres@127.0.0.1:1/x", 1),
+        (f"sqlite:///{tmp_path}/no/such/dir/x.db", 1),
+    ]:
         result = raw(url, tmp_path, "inventory", "list")
         assert result.returncode == code, (url, result.stderr)
         assert "Traceback" not in result.stderr
@@ -316,19 +419,33 @@ def test_concurrent_commands_never_overpromise(dibs: Dibs) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DIBS_DB"}
     commands = [["allocate", "--all", "--policy", "units", "--json"]] * 3 + [
         ["run", str(EXAMPLES / "rules.yaml"), "--once"],
-        ["inventory", "receive", "MUG-16OZ", "3"], ["inventory", "adjust", "MUG-16OZ", "-2"]]
-    procs = [subprocess.Popen([DIBS, "--db", dibs.db, *c], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, cwd=dibs.cwd, env=env)
-             for c in commands]
+        ["inventory", "receive", "MUG-16OZ", "3"],
+        ["inventory", "adjust", "MUG-16OZ", "-2"],
+    ]
+    procs = [
+        subprocess.Popen(
+            [DIBS, "--db", dibs.db, *c],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=dibs.cwd,
+            env=env,
+        )
+        for c in commands
+    ]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
         assert "Traceback" not in err
     # every order's reserved units, read straight from the file (300 `orders show` are slow)
     with sqlite3.connect(dibs.db.removeprefix("sqlite:///")) as conn:
-        reserved = {(sku, wh): int(n) for sku, wh, n in conn.execute(
-            "SELECT l.sku, o.warehouse, SUM(l.reserved) FROM order_lines l "
-            "JOIN orders o ON o.id = l.order_id GROUP BY l.sku, o.warehouse")}
+        reserved = {
+            (sku, wh): int(n)
+            for sku, wh, n in conn.execute(
+                "SELECT l.sku, o.warehouse, SUM(l.reserved) FROM order_lines l "
+                "JOIN orders o ON o.id = l.order_id GROUP BY l.sku, o.warehouse"
+            )
+        }
     for row in dibs.json("inventory", "list"):
         assert row["allocated"] == reserved.get((row["sku"], row["warehouse"]), 0), row
 
@@ -337,7 +454,9 @@ def test_concurrent_commands_never_overpromise(dibs: Dibs) -> None:
 
 
 def test_rule_file_mistakes_name_file_line_column(dibs: Dibs, tmp_path: Path) -> None:
-    rules = write(tmp_path / "typo.yaml", """version: 1
+    rules = write(
+        tmp_path / "typo.yaml",
+        """version: 1
 rules:
   - name: a
     rule: when new order if ship_to.contry == "US" then allocate
@@ -348,15 +467,18 @@ rules:
   - name: h
     prio: 3
     rule: when new order then allocate
-""")
+""",
+    )
     err = dibs("rules", "check", str(rules), expect=2).stderr
     assert "typo.yaml:4:29: error: unknown field `ship_to.contry`" in err
     assert "did you mean `ship_to.country`" in err
     assert "typo.yaml:6:45: error: invalid regular expression" in err
     assert "typo.yaml:8:20:" in err
     assert "typo.yaml:10:5:" in err and "did you mean `priority`" in err
-    tabs = write(tmp_path / "tabs.yaml",
-                 "version: 1\nrules:\n\t- name: a\n\t  rule: when new order then allocate\n")
+    tabs = write(
+        tmp_path / "tabs.yaml",
+        "version: 1\nrules:\n\t- name: a\n\t  rule: when new order then allocate\n",
+    )
     assert "tabs.yaml:3:1:" in dibs("rules", "check", str(tabs), expect=2).stderr
     for cmd in (["rules", "test"], ["rules", "preview"], ["run", "--once"]):
         dibs(*cmd, str(rules), expect=2)
@@ -364,7 +486,9 @@ rules:
 
 
 def test_rules_test_reports_failures_with_exit_1(dibs: Dibs, tmp_path: Path) -> None:
-    rules = write(tmp_path / "t.yaml", """version: 1
+    rules = write(
+        tmp_path / "t.yaml",
+        """version: 1
 rules:
   - name: all
     rule: when new order then allocate
@@ -379,7 +503,8 @@ tests:
     orders:
       - {id: A, channel: web, lines: [{sku: W, qty: 1}]}
     expect: {A: allocated}
-""")
+""",
+    )
     out = dibs("rules", "test", str(rules), expect=1).stdout
     assert "PASS  passes" in out and "FAIL  fails" in out and "t.yaml:11:" in out
     dibs("rules", "test", str(EXAMPLES / "rules.yaml"))
@@ -395,7 +520,8 @@ def test_preview_predicts_run_once_and_writes_nothing(any_dibs: Dibs) -> None:
     dibs("run", rules, "--once")
     after = statuses(dibs)
     assert {o["id"]: o["after"] for o in preview["orders"]} == {
-        o["id"]: after[o["id"]] for o in preview["orders"]}
+        o["id"]: after[o["id"]] for o in preview["orders"]
+    }
     held = [o for o in dibs.json("orders", "list") if o["allocation_status"] == "unallocated"]
     assert held  # fraud-hold
     for row in dibs.json("history", "SH-10091"):
@@ -403,7 +529,9 @@ def test_preview_predicts_run_once_and_writes_nothing(any_dibs: Dibs) -> None:
 
 
 def test_event_triggers(dibs: Dibs, tmp_path: Path) -> None:
-    rules = write(tmp_path / "ev.yaml", """version: 1
+    rules = write(
+        tmp_path / "ev.yaml",
+        """version: 1
 rules:
   - name: restock
     rule: when inventory received if allocation_status == "could_not_allocate" then allocate
@@ -411,7 +539,8 @@ rules:
     rule: when inventory changed if allocation_status == "could_not_allocate" then tag "seen"
   - name: upd
     rule: when order updated then tag "edited", allocate
-""")
+""",
+    )
     dibs("orders", "add", "C", "--channel", "web", "--line", "W:1", "--line", "V:1")
     dibs("allocate", "C")
     dibs("run", str(rules), "--once")
@@ -429,24 +558,38 @@ rules:
 
 
 def test_run_reloads_the_rule_file_and_stops_on_signals(dibs: Dibs, tmp_path: Path) -> None:
-    rules = write(tmp_path / "live.yaml", 'version: 1\nrules:\n  - name: web\n'
-                  '    rule: when new order from channel "web" then allocate\n')
+    rules = write(
+        tmp_path / "live.yaml",
+        "version: 1\nrules:\n  - name: web\n"
+        '    rule: when new order from channel "web" then allocate\n',
+    )
     dibs("inventory", "set", "W", "100")
     env = {k: v for k, v in os.environ.items() if k != "DIBS_DB"}
     for sig in (signal.SIGTERM, signal.SIGINT):
-        write(rules, 'version: 1\nrules:\n  - name: web\n'
-              '    rule: when new order from channel "web" then allocate\n')
-        proc = subprocess.Popen([DIBS, "--db", dibs.db, "run", str(rules), "--tick", "0.3"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                cwd=dibs.cwd, env=env)
+        write(
+            rules,
+            "version: 1\nrules:\n  - name: web\n"
+            '    rule: when new order from channel "web" then allocate\n',
+        )
+        proc = subprocess.Popen(
+            [DIBS, "--db", dibs.db, "run", str(rules), "--tick", "0.3"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=dibs.cwd,
+            env=env,
+        )
         try:
             time.sleep(1.5)
             if sig == signal.SIGTERM:
                 dibs("orders", "add", "R1", "--channel", "web", "--line", "W:1")
                 dibs("orders", "add", "R2", "--channel", "amz", "--line", "W:1")
                 time.sleep(1.5)
-                write(rules, 'version: 1\nrules:\n  - name: web\n'
-                      '    rule: when new order from channel ["web", "amz"] then allocate\n')
+                write(
+                    rules,
+                    "version: 1\nrules:\n  - name: web\n"
+                    '    rule: when new order from channel ["web", "amz"] then allocate\n',
+                )
                 time.sleep(1.5)
                 dibs("orders", "add", "R3", "--channel", "amz", "--line", "W:1")
                 time.sleep(1.5)
@@ -461,15 +604,21 @@ def test_run_reloads_the_rule_file_and_stops_on_signals(dibs: Dibs, tmp_path: Pa
                 proc.kill()
         assert proc.returncode == 0, err
         assert "Traceback" not in err
-    assert statuses(dibs) == {"R1": "allocated", "R2": "unallocated", "R3": "allocated",
-                              "R4": "allocated"}
+    assert statuses(dibs) == {
+        "R1": "allocated",
+        "R2": "unallocated",
+        "R3": "allocated",
+        "R4": "allocated",
+    }
     write(rules, "version: 1\nrules:\n\t- bad\n")
     dibs("run", str(rules), expect=2)
 
 
 def test_schedules_fire_once_on_sqlite(dibs: Dibs, tmp_path: Path) -> None:
-    rules = write(tmp_path / "sweep.yaml",
-                  "version: 1\nrules:\n  - name: sweep\n    rule: every 5 minutes then allocate\n")
+    rules = write(
+        tmp_path / "sweep.yaml",
+        "version: 1\nrules:\n  - name: sweep\n    rule: every 5 minutes then allocate\n",
+    )
     dibs("inventory", "set", "W", "5")
     dibs("orders", "add", "S1", "--channel", "web", "--line", "W:1")
     dibs("run", str(rules), "--once")
@@ -483,8 +632,10 @@ def test_schedules_fire_once_on_sqlite(dibs: Dibs, tmp_path: Path) -> None:
 
 def test_schedules_fire_on_postgres(pg_dibs: Dibs, tmp_path: Path) -> None:
     dibs = pg_dibs
-    rules = write(tmp_path / "sweep.yaml",
-                  "version: 1\nrules:\n  - name: sweep\n    rule: every 5 minutes then allocate\n")
+    rules = write(
+        tmp_path / "sweep.yaml",
+        "version: 1\nrules:\n  - name: sweep\n    rule: every 5 minutes then allocate\n",
+    )
     dibs("inventory", "set", "W", "5")
     dibs("orders", "add", "S1", "--channel", "web", "--line", "W:1")
     dibs("run", str(rules), "--once")
@@ -495,8 +646,9 @@ def test_allocate_and_deallocate_where(dibs: Dibs) -> None:
     dibs("inventory", "set", "W", "5")
     dibs("orders", "add", "A", "--channel", "amazon", "--line", "W:1", "--country", "US")
     dibs("orders", "add", "B", "--channel", "web", "--line", "W:1", "--country", "US")
-    out = dibs.json("allocate", "--where",
-                    'channel == "amazon" and ship_to.country in ["US", "CA"]')
+    out = dibs.json(
+        "allocate", "--where", 'channel == "amazon" and ship_to.country in ["US", "CA"]'
+    )
     assert [r["id"] for r in out["results"]] == ["A"]
     dibs("allocate", "--all", "--where", 'chanel == "amazon"', expect=2)
     dibs("deallocate", "--where", 'channel == "amazon"')
@@ -511,8 +663,10 @@ def test_huge_inventory_quantity_is_bad_input(dibs: Dibs) -> None:
 
 
 def test_run_once_honours_the_clock_file(dibs: Dibs, tmp_path: Path) -> None:
-    rules = write(tmp_path / "sweep.yaml", "version: 1\nrules:\n  - name: sweep\n"
-                  "    rule: every 30 minutes then allocate by unit\n")
+    rules = write(
+        tmp_path / "sweep.yaml",
+        "version: 1\nrules:\n  - name: sweep\n    rule: every 30 minutes then allocate by unit\n",
+    )
     clock = tmp_path / "clock"
     env = {"DIBS_CLOCK_FILE": str(clock)}
     clock.write_text("2030-01-01T00:10:00Z")
@@ -525,8 +679,11 @@ def test_run_once_honours_the_clock_file(dibs: Dibs, tmp_path: Path) -> None:
 
 
 def test_huge_interval_is_refused_by_check(dibs: Dibs, tmp_path: Path) -> None:
-    rules = write(tmp_path / "e.yaml", "version: 1\nrules:\n  - name: e\n"
-                  "    rule: every 99999999999999999999 days then allocate\n")
+    rules = write(
+        tmp_path / "e.yaml",
+        "version: 1\nrules:\n  - name: e\n"
+        "    rule: every 99999999999999999999 days then allocate\n",
+    )
     check = raw(dibs.db, tmp_path, "rules", "check", str(rules))
     run = raw(dibs.db, tmp_path, "run", str(rules), "--once")
     assert "Traceback" not in run.stderr
@@ -534,8 +691,10 @@ def test_huge_interval_is_refused_by_check(dibs: Dibs, tmp_path: Path) -> None:
 
 
 def test_every_zero_minutes_does_what_check_says(dibs: Dibs, tmp_path: Path) -> None:
-    rules = write(tmp_path / "e0.yaml",
-                  "version: 1\nrules:\n  - name: e\n    rule: every 0 minutes then allocate\n")
+    rules = write(
+        tmp_path / "e0.yaml",
+        "version: 1\nrules:\n  - name: e\n    rule: every 0 minutes then allocate\n",
+    )
     dibs("inventory", "set", "W", "5")
     dibs("orders", "add", "S1", "--channel", "web", "--line", "W:1")
     check = raw(dibs.db, tmp_path, "rules", "check", str(rules))
@@ -575,8 +734,10 @@ def test_rule_file_that_is_a_directory(dibs: Dibs, tmp_path: Path) -> None:
 
 
 def test_tick_nan_is_refused(dibs: Dibs, tmp_path: Path) -> None:
-    rules = write(tmp_path / "ok.yaml",
-                  "version: 1\nrules:\n  - name: a\n    rule: when new order then allocate\n")
+    rules = write(
+        tmp_path / "ok.yaml",
+        "version: 1\nrules:\n  - name: a\n    rule: when new order then allocate\n",
+    )
     try:
         result = raw(dibs.db, tmp_path, "run", str(rules), "--tick", "nan", timeout=5)
     except subprocess.TimeoutExpired:

@@ -15,19 +15,22 @@ from tests.helpers import order
 
 
 def test_a_tick_takes_every_pending_event_and_handles_big_deallocations(
-        store: Store, clock, tmp_path: Path) -> None:
+    store: Store, clock, tmp_path: Path
+) -> None:
     service = Service(store, clock)
     service.change_stock("MUG", "main", 6000, "set")
     service.add_orders([order(f"N{n:05d}", ("MUG", 1), minutes=n) for n in range(7000)])
     rules = tmp_path / "r.yaml"
-    rules.write_text("version: 1\nrules:\n  - name: all\n"
-                     "    rule: when new order then allocate, tag \"seen\"\n")
+    rules.write_text(
+        'version: 1\nrules:\n  - name: all\n    rule: when new order then allocate, tag "seen"\n'
+    )
     result = Runner(service, load_ruleset(rules), clock).tick()
     assert result.events == 7001  # 7000 orders + the stock change
     assert result.report.counts() == {"allocated": 6000, "could_not_allocate": 1000}
     with store.read() as conn:
-        pending = conn.execute(select(func.count()).select_from(events)
-                               .where(events.c.processed.is_(False))).scalar_one()
+        pending = conn.execute(
+            select(func.count()).select_from(events).where(events.c.processed.is_(False))
+        ).scalar_one()
     assert pending == 0
     assert service.get_order("N06999").tags == frozenset({"seen"})
 

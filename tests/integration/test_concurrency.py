@@ -75,10 +75,19 @@ def seed_data(store: Store) -> None:
     svc.change_stock("COLD", "main", SHIP_ON_HAND, "set")
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     svc.add_orders(
-        [Order(id=f"H{i:03d}", channel="web", placed_at=t0 + timedelta(seconds=i % 17),
-               lines=(Line("HOT", 1),)) for i in range(HOT_ORDERS)]
-        + [Order(id=f"S{i:02d}", channel="web", placed_at=t0,
-                 lines=(Line("COLD", 1 + i % 3),)) for i in range(SHIP_ORDERS)]
+        [
+            Order(
+                id=f"H{i:03d}",
+                channel="web",
+                placed_at=t0 + timedelta(seconds=i % 17),
+                lines=(Line("HOT", 1),),
+            )
+            for i in range(HOT_ORDERS)
+        ]
+        + [
+            Order(id=f"S{i:02d}", channel="web", placed_at=t0, lines=(Line("COLD", 1 + i % 3),))
+            for i in range(SHIP_ORDERS)
+        ]
     )
 
 
@@ -86,10 +95,26 @@ def run_workers(url: str, rounds: int) -> list[list[str]]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, json.dumps({
-                "url": url, "seed": seed, "hot": HOT_ORDERS, "ship": SHIP_ORDERS,
-                "rounds": rounds})],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                json.dumps(
+                    {
+                        "url": url,
+                        "seed": seed,
+                        "hot": HOT_ORDERS,
+                        "ship": SHIP_ORDERS,
+                        "rounds": rounds,
+                    }
+                ),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for seed in range(WORKERS)
     ]
     shipped = []
@@ -103,17 +128,27 @@ def run_workers(url: str, rounds: int) -> list[list[str]]:
 def check_consistent(store: Store, shipped: list[list[str]]) -> None:
     with store.read() as conn:
         stock = {r.sku: r for r in conn.execute(select(inventory))}
-        held = {sku: total for sku, total in conn.execute(
-            select(reservations.c.sku, func.sum(reservations.c.qty))
-            .group_by(reservations.c.sku))}
+        held = {
+            sku: total
+            for sku, total in conn.execute(
+                select(reservations.c.sku, func.sum(reservations.c.qty)).group_by(
+                    reservations.c.sku
+                )
+            )
+        }
         per_line: dict[tuple[str, int], int] = defaultdict(int)
         for r in conn.execute(select(reservations)):
             per_line[(r.order_id, r.line_no)] += r.qty
         lines = conn.execute(select(order_lines)).all()
-        ship_status = {oid: state for oid, state in conn.execute(
-            select(orders.c.id, orders.c.status).where(orders.c.id.like("S%")))}
-        ship_ledger = conn.execute(select(func.count()).select_from(ledger)
-                                   .where(ledger.c.sku == "COLD")).scalar_one()
+        ship_status = {
+            oid: state
+            for oid, state in conn.execute(
+                select(orders.c.id, orders.c.status).where(orders.c.id.like("S%"))
+            )
+        }
+        ship_ledger = conn.execute(
+            select(func.count()).select_from(ledger).where(ledger.c.sku == "COLD")
+        ).scalar_one()
 
     hot = stock["HOT"]
     assert hot.on_hand == HOT_ON_HAND  # allocation never changes on hand

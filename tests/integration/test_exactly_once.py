@@ -37,17 +37,26 @@ def _orders(start: int, count: int, rng: random.Random) -> list[Order]:
     out = []
     for n in range(start, start + count):
         skus = rng.sample([f"SKU-{i}" for i in range(8)], rng.randint(1, 2))
-        out.append(Order(id=f"O{n:05d}", channel="web",
-                         placed_at=base + timedelta(seconds=n),
-                         lines=tuple(Line(s, rng.randint(1, 3)) for s in skus)))
+        out.append(
+            Order(
+                id=f"O{n:05d}",
+                channel="web",
+                placed_at=base + timedelta(seconds=n),
+                lines=tuple(Line(s, rng.randint(1, 3)) for s in skus),
+            )
+        )
     return out
 
 
 def _start(db: str, rules: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in ("DIBS_DB", "DIBS_CLOCK_FILE")}
     with log.open("ab") as sink:
-        return subprocess.Popen([DIBS, "--db", db, "run", str(rules), "--tick", "0.05"],
-                                env=env, stdout=subprocess.DEVNULL, stderr=sink)
+        return subprocess.Popen(
+            [DIBS, "--db", db, "run", str(rules), "--tick", "0.05"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
 
 
 def _wait_for_a_tick(log: Path, seen: int) -> None:
@@ -59,16 +68,20 @@ def _wait_for_a_tick(log: Path, seen: int) -> None:
 
 def _pending(store: Store) -> int:
     with store.read() as conn:
-        return int(conn.execute(select(func.count()).select_from(events)
-                                .where(events.c.processed.is_(False))).scalar_one())
+        return int(
+            conn.execute(
+                select(func.count()).select_from(events).where(events.c.processed.is_(False))
+            ).scalar_one()
+        )
 
 
 def test_sigkilled_workers_apply_every_event_exactly_once(tmp_path: Path) -> None:
     rng = random.Random(20260101)
     db = f"sqlite:///{tmp_path / 'dibs.db'}"
     rules = tmp_path / "rules.yaml"
-    rules.write_text("version: 1\nrules:\n"
-                     "  - name: everyone\n    rule: when new order then allocate\n")
+    rules.write_text(
+        "version: 1\nrules:\n  - name: everyone\n    rule: when new order then allocate\n"
+    )
     log = tmp_path / "run.log"
     store = Store.open(db)
     svc = Service(store)
@@ -104,15 +117,21 @@ def test_sigkilled_workers_apply_every_event_exactly_once(tmp_path: Path) -> Non
             worker.wait(10)
     assert kills == 15
     by_workers = total + 1 - _pending(store)
-    print(f"{log.read_text().count('tick [')} ticks logged; {by_workers} events handled "
-          "before the final --once runs")
+    print(
+        f"{log.read_text().count('tick [')} ticks logged; {by_workers} events handled "
+        "before the final --once runs"
+    )
     assert by_workers > total // 2  # the killed workers did most of the work
     env = {k: v for k, v in os.environ.items() if k not in ("DIBS_DB", "DIBS_CLOCK_FILE")}
     for _ in range(20):
         if _pending(store) == 0:
             break
-        subprocess.run([DIBS, "--db", db, "run", str(rules), "--once"], env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [DIBS, "--db", db, "run", str(rules), "--once"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     assert "Traceback" not in log.read_text()
     _assert_exactly_once(store, total)
     store.dispose()
@@ -121,13 +140,23 @@ def test_sigkilled_workers_apply_every_event_exactly_once(tmp_path: Path) -> Non
 def _assert_exactly_once(store: Store, total: int) -> None:
     with store.read() as conn:
         assert _pending_in(conn) == 0
-        created = conn.execute(select(events.c.order_id).where(events.c.type == "order.created")
-                               ).scalars().all()
+        created = (
+            conn.execute(select(events.c.order_id).where(events.c.type == "order.created"))
+            .scalars()
+            .all()
+        )
         assert len(created) == total == len(set(created))  # one event per order, all processed
 
         # One allocate row per reserved line, never two; nothing but rule allocations happened.
-        rows = conn.execute(select(ledger.c.order_id, ledger.c.line_no, ledger.c.delta,
-                                   ledger.c.operation, ledger.c.rule)).all()
+        rows = conn.execute(
+            select(
+                ledger.c.order_id,
+                ledger.c.line_no,
+                ledger.c.delta,
+                ledger.c.operation,
+                ledger.c.rule,
+            )
+        ).all()
         assert {r.operation for r in rows} == {"allocate"}
         assert {r.rule for r in rows} == {"everyone"}
         per_line = Counter((r.order_id, r.line_no) for r in rows)
@@ -168,6 +197,8 @@ def _assert_exactly_once(store: Store, total: int) -> None:
 
 
 def _pending_in(conn: object) -> int:
-    return int(conn.execute(  # type: ignore[attr-defined]
-        select(func.count()).select_from(events).where(events.c.processed.is_(False))
-    ).scalar_one())
+    return int(
+        conn.execute(  # type: ignore[attr-defined]
+            select(func.count()).select_from(events).where(events.c.processed.is_(False))
+        ).scalar_one()
+    )

@@ -52,46 +52,67 @@ def test_preview_predicts_exactly_what_run_once_does(store: Store, clock) -> Non
 def test_preview_reports_queue_rules_and_stock(store: Store, clock, tmp_path: Path) -> None:
     service = Service(store, clock)
     service.change_stock("MUG", "main", 1, "set")
-    service.add_orders([order("OLD", ("MUG", 1), shipping_method="ground"),
-                        order("NEW", ("MUG", 1), minutes=5, shipping_method="overnight")])
-    rules = _rules(tmp_path, "r.yaml", """version: 1
+    service.add_orders(
+        [
+            order("OLD", ("MUG", 1), shipping_method="ground"),
+            order("NEW", ("MUG", 1), minutes=5, shipping_method="overnight"),
+        ]
+    )
+    rules = _rules(
+        tmp_path,
+        "r.yaml",
+        """version: 1
 rules:
   - name: express
     priority: 10
     rule: when new order if shipping_method == "overnight" then allocate, tag "rush"
   - name: rest
     rule: when new order then allocate
-""")
+""",
+    )
     result = preview(service, load_ruleset(rules))
     new, old = result.orders["NEW"], result.orders["OLD"]
     assert (new.queue_position, new.deciding_rule, new.after) == (1, "express", "allocated")
     assert (old.queue_position, old.deciding_rule, old.after) == (2, "rest", "could_not_allocate")
     assert new.matched_rules == ["express", "rest"]
     assert 'express: tag "rush"' in new.actions
-    assert result.stock == [{"sku": "MUG", "warehouse": "main", "available_before": 1,
-                             "available_after": 0}]
+    assert result.stock == [
+        {"sku": "MUG", "warehouse": "main", "available_before": 1, "available_after": 0}
+    ]
     assert service.get_order("NEW").tags == frozenset()  # the tag was not really written
 
 
 def test_diff_names_the_victims(store: Store, clock, tmp_path: Path) -> None:
     service = Service(store, clock)
     service.change_stock("MUG", "main", 2, "set")
-    service.add_orders([order("G1", ("MUG", 1), shipping_method="ground"),
-                        order("G2", ("MUG", 1), minutes=1, shipping_method="ground"),
-                        order("X1", ("MUG", 1), minutes=2, shipping_method="overnight")])
-    fifo = _rules(tmp_path, "fifo.yaml", """version: 1
+    service.add_orders(
+        [
+            order("G1", ("MUG", 1), shipping_method="ground"),
+            order("G2", ("MUG", 1), minutes=1, shipping_method="ground"),
+            order("X1", ("MUG", 1), minutes=2, shipping_method="overnight"),
+        ]
+    )
+    fifo = _rules(
+        tmp_path,
+        "fifo.yaml",
+        """version: 1
 rules:
   - name: fifo
     rule: when new order then allocate
-""")
-    express = _rules(tmp_path, "express.yaml", """version: 1
+""",
+    )
+    express = _rules(
+        tmp_path,
+        "express.yaml",
+        """version: 1
 rules:
   - name: express
     priority: 10
     rule: when new order if shipping_method == "overnight" then allocate
   - name: fifo
     rule: when new order then allocate
-""")
+""",
+    )
     result = diff(preview(service, load_ruleset(express)), preview(service, load_ruleset(fifo)))
     assert [row["id"] for row in result["differing"]] == ["G2", "X1"]
     assert [row["id"] for row in result["victims"]] == ["G2"]
@@ -112,8 +133,13 @@ def test_allocate_dry_run_writes_nothing(store: Store, clock) -> None:
 def test_explain_short_line_lists_holders_in_coverage_order(store: Store, clock) -> None:
     service = Service(store, clock)
     service.change_stock("MUG", "main", 3, "set")
-    service.add_orders([order("H1", ("MUG", 2)), order("H2", ("MUG", 1), minutes=1),
-                        order("ME", ("MUG", 2), ("CAP", 1), minutes=2)])
+    service.add_orders(
+        [
+            order("H1", ("MUG", 2)),
+            order("H2", ("MUG", 1), minutes=1),
+            order("ME", ("MUG", 2), ("CAP", 1), minutes=2),
+        ]
+    )
     service.allocate(["H2"])
     service.allocate(["H1"])
     service.allocate(["ME"])
@@ -146,9 +172,13 @@ def test_explain_rules_show_first_failed_condition(store: Store, clock, tmp_path
     service = Service(store, clock)
     from engine.model import ShipTo
 
-    service.add_orders([order("CA1", ("MUG", 1), ship_to=ShipTo(country="CA"),
-                              shipping_method="ground")])
-    rules = _rules(tmp_path, "r.yaml", """version: 1
+    service.add_orders(
+        [order("CA1", ("MUG", 1), ship_to=ShipTo(country="CA"), shipping_method="ground")]
+    )
+    rules = _rules(
+        tmp_path,
+        "r.yaml",
+        """version: 1
 rules:
   - name: us-express
     priority: 50
@@ -161,35 +191,61 @@ rules:
   - name: never-shown
     priority: -5
     rule: when new order if total > 5 then allocate
-""")
+""",
+    )
     doc = explain(service, "CA1", load_ruleset(rules))
     by_rule = {r["rule"]: r for r in doc["rules"]}
     assert by_rule["us-express"]["reason"] == (
-        'ship_to.country == "US" failed: ship_to.country was "CA"')
+        'ship_to.country == "US" failed: ship_to.country was "CA"'
+    )
     assert by_rule["amazon"]["reason"] == 'channel was "shopify", the rule takes "amazon"'
     assert by_rule["rest"]["matches"] is True
     assert "never-shown" not in by_rule  # below the first matching rule and not matching
 
 
-def test_all_open_treats_every_open_unallocated_order_as_new(store: Store, clock,
-                                                             tmp_path: Path) -> None:
+def test_all_open_treats_every_open_unallocated_order_as_new(
+    store: Store, clock, tmp_path: Path
+) -> None:
     service = Service(store, clock)
     service.change_stock("MUG", "main", 5, "set")
-    service.add_orders([order("A", ("MUG", 1)), order("B", ("MUG", 1), minutes=1),
-                        order("DONE", ("MUG", 1), minutes=2)])
+    service.add_orders(
+        [
+            order("A", ("MUG", 1)),
+            order("B", ("MUG", 1), minutes=1),
+            order("DONE", ("MUG", 1), minutes=2),
+        ]
+    )
     service.allocate(["DONE"])
-    Runner(service, load_ruleset(_rules(tmp_path, "noop.yaml", """version: 1
+    Runner(
+        service,
+        load_ruleset(
+            _rules(
+                tmp_path,
+                "noop.yaml",
+                """version: 1
 rules:
   - name: noop
     rule: when order updated then tag "x"
-""")), clock).tick()  # consume the pending order.created events
-    rules = load_ruleset(_rules(tmp_path, "r.yaml", """version: 1
+""",
+            )
+        ),
+        clock,
+    ).tick()  # consume the pending order.created events
+    rules = load_ruleset(
+        _rules(
+            tmp_path,
+            "r.yaml",
+            """version: 1
 rules:
   - name: new
     rule: when new order then allocate
-"""))
+""",
+        )
+    )
     assert preview(service, rules).orders == {}  # nothing pending: nothing to do
     result = preview(service, rules, all_open=True)
-    assert {oid: o.after for oid, o in result.orders.items()} == {"A": "allocated",
-                                                                  "B": "allocated"}
+    assert {oid: o.after for oid, o in result.orders.items()} == {
+        "A": "allocated",
+        "B": "allocated",
+    }
     assert "DONE" not in result.orders  # already allocated, so not offered as new

@@ -89,11 +89,15 @@ def machine_for(store: Store) -> type[RuleBasedStateMachine]:
 
         @initialize(
             qtys=st.tuples(st.integers(0, 10), st.integers(0, 10), st.integers(0, 10)),
-            first_orders=st.lists(st.tuples(LINES, WAREHOUSES, st.integers(0, 5)),
-                                  min_size=2, max_size=5),
+            first_orders=st.lists(
+                st.tuples(LINES, WAREHOUSES, st.integers(0, 5)), min_size=2, max_size=5
+            ),
         )
-        def start(self, qtys: tuple[int, int, int],
-                  first_orders: list[tuple[list[tuple[str, int]], str, int]]) -> None:
+        def start(
+            self,
+            qtys: tuple[int, int, int],
+            first_orders: list[tuple[list[tuple[str, int]], str, int]],
+        ) -> None:
             for sku, qty in zip("ABC", qtys, strict=True):
                 self.svc.change_stock(sku, "main", qty, "set")
                 self.on_hand[(sku, "main")] = qty
@@ -101,8 +105,12 @@ def machine_for(store: Store) -> type[RuleBasedStateMachine]:
                 self.add_order(lines, wh, minutes)
             assert self.refused(lambda: self.svc.allocate(["NOPE"]))
 
-        @rule(sku=SKUS, wh=WAREHOUSES, kind=st.sampled_from(["set", "adjusted", "received"]),
-              qty=st.integers(-4, 8))
+        @rule(
+            sku=SKUS,
+            wh=WAREHOUSES,
+            kind=st.sampled_from(["set", "adjusted", "received"]),
+            qty=st.integers(-4, 8),
+        )
         def change_stock(self, sku: str, wh: str, kind: str, qty: int) -> None:
             if kind == "set":
                 qty = abs(qty)
@@ -117,15 +125,26 @@ def machine_for(store: Store) -> type[RuleBasedStateMachine]:
         def add_order(self, lines: list[tuple[str, int]], wh: str, minutes: int) -> None:
             oid = f"O{self.next_id}"
             self.next_id += 1
-            self.svc.add_orders([Order(
-                id=oid, channel="web", placed_at=T0 + timedelta(minutes=minutes),
-                lines=tuple(Line(s, q) for s, q in lines), warehouse=wh)])
+            self.svc.add_orders(
+                [
+                    Order(
+                        id=oid,
+                        channel="web",
+                        placed_at=T0 + timedelta(minutes=minutes),
+                        lines=tuple(Line(s, q) for s, q in lines),
+                        warehouse=wh,
+                    )
+                ]
+            )
             self.open.append(oid)
             self.attempted[oid] = False
 
         @precondition(lambda self: self.open)
-        @rule(picks=st.lists(st.integers(0, 50), min_size=1, max_size=4), policy=POLICIES,
-              everything=st.booleans())
+        @rule(
+            picks=st.lists(st.integers(0, 50), min_size=1, max_size=4),
+            policy=POLICIES,
+            everything=st.booleans(),
+        )
         def allocate(self, picks: list[int], policy: Policy, everything: bool) -> None:
             ids = None if everything else [self.pick(i) for i in picks]
             with store.read() as conn:
@@ -178,8 +197,11 @@ def machine_for(store: Store) -> type[RuleBasedStateMachine]:
         @rule(index=st.integers(0, 50))
         def split(self, index: int) -> None:
             # Prefer an order that can be split (it is rare by chance); else prove the refusal.
-            splittable = [o for o in self.open if self.svc.get_order(o).allocation_status
-                          == A.PARTIALLY_ALLOCATED]
+            splittable = [
+                o
+                for o in self.open
+                if self.svc.get_order(o).allocation_status == A.PARTIALLY_ALLOCATED
+            ]
             oid = splittable[index % len(splittable)] if splittable else self.pick(index)
             order = self.svc.get_order(oid)
             reserved = sum(x.reserved for x in order.lines)
@@ -189,9 +211,11 @@ def machine_for(store: Store) -> type[RuleBasedStateMachine]:
                 return
             kept, child = self.svc.split(oid)
             assert [(x.sku, x.qty) for x in kept.lines] == [
-                (x.sku, x.reserved) for x in order.lines if x.reserved]
+                (x.sku, x.reserved) for x in order.lines if x.reserved
+            ]
             assert [(x.sku, x.qty, x.reserved) for x in child.lines] == [
-                (x.sku, x.missing, 0) for x in order.lines if x.missing]
+                (x.sku, x.missing, 0) for x in order.lines if x.missing
+            ]
             self.open.append(child.id)
             self.attempted[child.id] = False
 
@@ -201,10 +225,14 @@ def machine_for(store: Store) -> type[RuleBasedStateMachine]:
             """Allocation never reserves what is not there: the newest reservations fit."""
             with store.read() as conn:
                 new = conn.execute(
-                    select(reservations.c.sku, reservations.c.warehouse, reservations.c.covered)
-                    .where(reservations.c.seq.not_in(before) if before else True)).all()
-                stock = {(r.sku, r.warehouse): (r.on_hand, r.allocated)
-                         for r in conn.execute(select(inventory))}
+                    select(
+                        reservations.c.sku, reservations.c.warehouse, reservations.c.covered
+                    ).where(reservations.c.seq.not_in(before) if before else True)
+                ).all()
+                stock = {
+                    (r.sku, r.warehouse): (r.on_hand, r.allocated)
+                    for r in conn.execute(select(inventory))
+                }
             for r in new:
                 assert r.covered, r
                 on_hand, allocated = stock[(r.sku, r.warehouse)]
@@ -217,8 +245,9 @@ def machine_for(store: Store) -> type[RuleBasedStateMachine]:
                 res = conn.execute(select(reservations).order_by(reservations.c.seq)).all()
                 lines = conn.execute(select(order_lines)).all()
                 ords = {r.id: r for r in conn.execute(select(orders))}
-                led = conn.execute(select(ledger.c.order_id, ledger.c.sku, ledger.c.warehouse,
-                                          ledger.c.delta)).all()
+                led = conn.execute(
+                    select(ledger.c.order_id, ledger.c.sku, ledger.c.warehouse, ledger.c.delta)
+                ).all()
 
             # §1 on hand follows only set/adjust/receive/ship; allocated == Σ reservations.
             for key, qty in self.on_hand.items():
@@ -289,8 +318,12 @@ def machine_for(store: Store) -> type[RuleBasedStateMachine]:
 def test_random_operations_keep_the_invariants_sqlite(sqlite_store: Store) -> None:
     run_state_machine_as_test(
         machine_for(sqlite_store),
-        settings=settings(max_examples=40, stateful_step_count=25, deadline=None,
-                          suppress_health_check=list(HealthCheck)),
+        settings=settings(
+            max_examples=40,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
     )
 
 
@@ -299,8 +332,12 @@ def test_random_operations_keep_the_invariants_postgres(pg_url: str) -> None:
     try:
         run_state_machine_as_test(
             machine_for(store),
-            settings=settings(max_examples=10, stateful_step_count=20, deadline=None,
-                              suppress_health_check=list(HealthCheck)),
+            settings=settings(
+                max_examples=10,
+                stateful_step_count=20,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+            ),
         )
     finally:
         wipe(store)

@@ -55,8 +55,13 @@ def ledger_count(store: Store) -> int:
 
 def slots(store: Store, name: str) -> list[datetime]:
     with store.read() as conn:
-        found = conn.execute(select(rule_runs.c.slot).where(rule_runs.c.rule == name)
-                             .order_by(rule_runs.c.slot)).scalars().all()
+        found = (
+            conn.execute(
+                select(rule_runs.c.slot).where(rule_runs.c.rule == name).order_by(rule_runs.c.slot)
+            )
+            .scalars()
+            .all()
+        )
     return [s if s.tzinfo else s.replace(tzinfo=UTC) for s in found]
 
 
@@ -64,7 +69,8 @@ def slots(store: Store, name: str) -> list[datetime]:
 
 
 def test_new_order_allocates_and_the_ledger_names_rule_and_ruleset(
-        store: Store, clock: FakeClock, tmp_path: Path) -> None:
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
     svc = Service(store, clock)
     rs = ruleset(tmp_path, rule("everyone", "when new order then allocate"))
     svc.import_inventory([("MUG", "main", 5)])
@@ -75,28 +81,41 @@ def test_new_order_allocates_and_the_ledger_names_rule_and_ruleset(
     assert stock(svc, "MUG") == (5, 2, 3)
     history = svc.history("A1")
     assert [(h["operation"], h["delta"], h["rule"], h["ruleset"]) for h in history] == [
-        ("allocate", 2, "everyone", rs.hash)]
+        ("allocate", 2, "everyone", rs.hash)
+    ]
 
 
 def test_from_channel_filters_take_a_string_or_a_list(
-        store: Store, clock: FakeClock, tmp_path: Path) -> None:
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
     svc = Service(store, clock)
-    rs = ruleset(tmp_path,
-                 rule("amazon", 'when new order from channel "amazon" then tag "amz"'),
-                 rule("markets", 'when new order from channel ["ebay", "walmart"] '
-                                 'then tag "market"'))
-    svc.add_orders([order("AMZ", ("MUG", 1), channel="amazon"),
-                    order("EB", ("MUG", 1), channel="ebay"),
-                    order("WM", ("MUG", 1), channel="walmart"),
-                    order("SH", ("MUG", 1), channel="shopify"),
-                    order("CASE", ("MUG", 1), channel="Amazon")])  # case-sensitive
+    rs = ruleset(
+        tmp_path,
+        rule("amazon", 'when new order from channel "amazon" then tag "amz"'),
+        rule("markets", 'when new order from channel ["ebay", "walmart"] then tag "market"'),
+    )
+    svc.add_orders(
+        [
+            order("AMZ", ("MUG", 1), channel="amazon"),
+            order("EB", ("MUG", 1), channel="ebay"),
+            order("WM", ("MUG", 1), channel="walmart"),
+            order("SH", ("MUG", 1), channel="shopify"),
+            order("CASE", ("MUG", 1), channel="Amazon"),
+        ]
+    )  # case-sensitive
     Runner(svc, rs, clock).tick()
     assert {oid: tags(svc, oid) for oid in ("AMZ", "EB", "WM", "SH", "CASE")} == {
-        "AMZ": {"amz"}, "EB": {"market"}, "WM": {"market"}, "SH": set(), "CASE": set()}
+        "AMZ": {"amz"},
+        "EB": {"market"},
+        "WM": {"market"},
+        "SH": set(),
+        "CASE": set(),
+    }
 
 
 def test_editing_an_order_fires_order_updated_rules(
-        store: Store, clock: FakeClock, tmp_path: Path) -> None:
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
     svc = Service(store, clock)
     rs = ruleset(tmp_path, rule("on-edit", "when order updated then allocate"))
     svc.import_inventory([("MUG", "main", 5), ("CAP", "main", 5)])
@@ -112,24 +131,33 @@ def test_editing_an_order_fires_order_updated_rules(
     assert reserved(svc, "A1") == [1, 2]
 
 
-@pytest.mark.parametrize("kind, qty, fired", [
-    ("set", 7, {"changed"}),
-    ("adjusted", 2, {"changed"}),
-    ("adjusted", -1, {"changed"}),
-    ("received", 3, {"changed", "received"}),
-])
+@pytest.mark.parametrize(
+    "kind, qty, fired",
+    [
+        ("set", 7, {"changed"}),
+        ("adjusted", 2, {"changed"}),
+        ("adjusted", -1, {"changed"}),
+        ("received", 3, {"changed", "received"}),
+    ],
+)
 def test_inventory_received_fires_only_on_receipts_inventory_changed_on_every_kind(
-        store: Store, clock: FakeClock, tmp_path: Path, kind: str, qty: int,
-        fired: set[str]) -> None:
+    store: Store, clock: FakeClock, tmp_path: Path, kind: str, qty: int, fired: set[str]
+) -> None:
     svc = Service(store, clock)
-    rs = ruleset(tmp_path,
-                 rule("received", 'when inventory received then tag "saw-receipt"'),
-                 rule("changed", 'when inventory changed then tag "saw-change"'))
+    rs = ruleset(
+        tmp_path,
+        rule("received", 'when inventory received then tag "saw-receipt"'),
+        rule("changed", 'when inventory changed then tag "saw-change"'),
+    )
     svc.import_inventory([("MUG", "main", 1)])
-    svc.add_orders([order("WAITS", ("MUG", 1)),
-                    order("OTHER-SKU", ("CAP", 1)),
-                    order("OTHER-WH", ("MUG", 1), warehouse="east"),
-                    order("SHIPPED", ("MUG", 1))])
+    svc.add_orders(
+        [
+            order("WAITS", ("MUG", 1)),
+            order("OTHER-SKU", ("CAP", 1)),
+            order("OTHER-WH", ("MUG", 1), warehouse="east"),
+            order("SHIPPED", ("MUG", 1)),
+        ]
+    )
     svc.finish(["SHIPPED"], "ship")
     runner = Runner(svc, rs, clock)
     runner.tick()  # the setup's events fire `inventory changed` too: clear the slate
@@ -147,12 +175,17 @@ def test_inventory_received_fires_only_on_receipts_inventory_changed_on_every_ki
 
 
 def test_every_n_minutes_fires_on_aligned_slots_and_retries_backorders(
-        store: Store, tmp_path: Path) -> None:
+    store: Store, tmp_path: Path
+) -> None:
     clock = FakeClock(datetime(2026, 11, 2, 12, 3, tzinfo=UTC))
     svc = Service(store, clock)
-    rs = ruleset(tmp_path, rule(
-        "retry", 'every 10 minutes if allocation_status == "could_not_allocate" then allocate'),
-        rule("new", "when new order then allocate"))
+    rs = ruleset(
+        tmp_path,
+        rule(
+            "retry", 'every 10 minutes if allocation_status == "could_not_allocate" then allocate'
+        ),
+        rule("new", "when new order then allocate"),
+    )
     svc.add_orders([order("A1", ("MUG", 1))])
     runner = Runner(svc, rs, clock)
     first = runner.tick()  # never ran: due at once, for the latest slot
@@ -168,17 +201,21 @@ def test_every_n_minutes_fires_on_aligned_slots_and_retries_backorders(
     assert svc.history("A1")[-1]["rule"] == "retry"
     clock.advance(minutes=9)  # 12:19
     assert runner.tick().schedules == []
-    assert slots(store, "retry") == [datetime(2026, 11, 2, 12, 0, tzinfo=UTC),
-                                     datetime(2026, 11, 2, 12, 10, tzinfo=UTC)]
+    assert slots(store, "retry") == [
+        datetime(2026, 11, 2, 12, 0, tzinfo=UTC),
+        datetime(2026, 11, 2, 12, 10, tzinfo=UTC),
+    ]
 
 
 def test_daily_at_runs_at_that_wall_time_in_the_files_time_zone(
-        store: Store, tmp_path: Path) -> None:
+    store: Store, tmp_path: Path
+) -> None:
     # 2026-11-02 is after the fall-back: New York is UTC-5, 06:00 there is 11:00 UTC.
     clock = FakeClock(datetime(2026, 11, 2, 10, 0, tzinfo=UTC))
     svc = Service(store, clock)
-    rs = ruleset(tmp_path, rule("morning", 'daily at 06:00 then tag "morning"'),
-                 timezone="America/New_York")
+    rs = ruleset(
+        tmp_path, rule("morning", 'daily at 06:00 then tag "morning"'), timezone="America/New_York"
+    )
     svc.add_orders([order("A1", ("MUG", 1))])
     runner = Runner(svc, rs, clock)
     first = runner.tick()  # never ran: the latest 06:00 New York (yesterday, UTC-4 then)
@@ -194,7 +231,8 @@ def test_daily_at_runs_at_that_wall_time_in_the_files_time_zone(
 
 @pytest.mark.parametrize("expr", ["0 2 * * 0", "0 2 * * 7", "0 2 * * sun"])
 def test_cron_day_of_week_zero_and_seven_are_sunday(
-        store: Store, tmp_path: Path, expr: str) -> None:
+    store: Store, tmp_path: Path, expr: str
+) -> None:
     saturday = datetime(2026, 1, 3, 12, 0, tzinfo=UTC)
     assert saturday.strftime("%A") == "Saturday"
     clock = FakeClock(saturday)
@@ -218,23 +256,36 @@ def test_cron_day_of_week_zero_and_seven_are_sunday(
 
 
 def test_priority_beats_fifo_within_one_tick(
-        store: Store, clock: FakeClock, tmp_path: Path) -> None:
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
     svc = Service(store, clock)
-    rs = ruleset(tmp_path,
-                 rule("everyone", "when new order then allocate"),
-                 rule("express", 'when new order if shipping_method == "overnight" '
-                                 "then allocate", priority=100))
+    rs = ruleset(
+        tmp_path,
+        rule("everyone", "when new order then allocate"),
+        rule(
+            "express",
+            'when new order if shipping_method == "overnight" then allocate',
+            priority=100,
+        ),
+    )
     svc.import_inventory([("MUG", "main", 1)])
-    svc.add_orders([order("OLD-GROUND", ("MUG", 1), shipping_method="ground"),
-                    order("NEW-EXPRESS", ("MUG", 1), minutes=60, shipping_method="overnight")])
+    svc.add_orders(
+        [
+            order("OLD-GROUND", ("MUG", 1), shipping_method="ground"),
+            order("NEW-EXPRESS", ("MUG", 1), minutes=60, shipping_method="overnight"),
+        ]
+    )
     Runner(svc, rs, clock).tick()
     assert statuses(svc, "OLD-GROUND", "NEW-EXPRESS") == {
-        "OLD-GROUND": "could_not_allocate", "NEW-EXPRESS": "allocated"}
+        "OLD-GROUND": "could_not_allocate",
+        "NEW-EXPRESS": "allocated",
+    }
     assert svc.history("NEW-EXPRESS")[0]["rule"] == "express"
 
 
 def test_without_priority_allocation_is_fifo_by_placed_at(
-        store: Store, clock: FakeClock, tmp_path: Path) -> None:
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
     svc = Service(store, clock)
     rs = ruleset(tmp_path, rule("everyone", "when new order then allocate"))
     svc.import_inventory([("MUG", "main", 1)])
@@ -242,19 +293,24 @@ def test_without_priority_allocation_is_fifo_by_placed_at(
     svc.add_orders([order("A-NEW", ("MUG", 1), minutes=60)])
     svc.add_orders([order("Z-OLD", ("MUG", 1))])
     Runner(svc, rs, clock).tick()
-    assert statuses(svc, "A-NEW", "Z-OLD") == {"A-NEW": "could_not_allocate",
-                                               "Z-OLD": "allocated"}
+    assert statuses(svc, "A-NEW", "Z-OLD") == {"A-NEW": "could_not_allocate", "Z-OLD": "allocated"}
 
 
 def test_stop_keeps_lower_rules_away(store: Store, clock: FakeClock, tmp_path: Path) -> None:
     svc = Service(store, clock)
-    rs = ruleset(tmp_path,
-                 rule("fraud-hold", 'when new order if tags contains "fraud_review" '
-                                    'then tag "held", stop', priority=1000),
-                 rule("everyone", "when new order then allocate"))
+    rs = ruleset(
+        tmp_path,
+        rule(
+            "fraud-hold",
+            'when new order if tags contains "fraud_review" then tag "held", stop',
+            priority=1000,
+        ),
+        rule("everyone", "when new order then allocate"),
+    )
     svc.import_inventory([("MUG", "main", 5)])
-    svc.add_orders([order("SUSPECT", ("MUG", 1), tags=frozenset({"fraud_review"})),
-                    order("FINE", ("MUG", 1))])
+    svc.add_orders(
+        [order("SUSPECT", ("MUG", 1), tags=frozenset({"fraud_review"})), order("FINE", ("MUG", 1))]
+    )
     result = Runner(svc, rs, clock).tick()
     assert statuses(svc, "SUSPECT", "FINE") == {"SUSPECT": "unallocated", "FINE": "allocated"}
     assert tags(svc, "SUSPECT") == {"fraud_review", "held"}
@@ -264,11 +320,14 @@ def test_stop_keeps_lower_rules_away(store: Store, clock: FakeClock, tmp_path: P
 
 
 def test_tag_and_untag_are_applied_and_shown_with_the_order(
-        store: Store, clock: FakeClock, tmp_path: Path) -> None:
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
     svc = Service(store, clock)
-    rs = ruleset(tmp_path,
-                 rule("triage", 'when new order then tag "triaged", untag "new"', priority=5),
-                 rule("everyone", "when new order then allocate"))
+    rs = ruleset(
+        tmp_path,
+        rule("triage", 'when new order then tag "triaged", untag "new"', priority=5),
+        rule("everyone", "when new order then allocate"),
+    )
     svc.import_inventory([("MUG", "main", 1)])
     svc.add_orders([order("A1", ("MUG", 1), tags=frozenset({"new", "gift"}))])
     Runner(svc, rs, clock).tick()
@@ -277,18 +336,29 @@ def test_tag_and_untag_are_applied_and_shown_with_the_order(
     assert shown.allocation_status == "allocated"
 
 
-@pytest.mark.parametrize("first, second, expected, held", [
-    ("allocate by unit", "allocate all or nothing", "partially_allocated", [1, 1]),
-    ("allocate all or nothing", "allocate by unit", "could_not_allocate", [0, 0]),
-    ("allocate", "allocate by unit", "partially_allocated", [0, 1]),  # by line
-])
+@pytest.mark.parametrize(
+    "first, second, expected, held",
+    [
+        ("allocate by unit", "allocate all or nothing", "partially_allocated", [1, 1]),
+        ("allocate all or nothing", "allocate by unit", "could_not_allocate", [0, 0]),
+        ("allocate", "allocate by unit", "partially_allocated", [0, 1]),  # by line
+    ],
+)
 def test_the_first_matching_allocating_rule_decides_the_policy(
-        store: Store, clock: FakeClock, tmp_path: Path, first: str, second: str,
-        expected: str, held: list[int]) -> None:
+    store: Store,
+    clock: FakeClock,
+    tmp_path: Path,
+    first: str,
+    second: str,
+    expected: str,
+    held: list[int],
+) -> None:
     svc = Service(store, clock)
-    rs = ruleset(tmp_path,
-                 rule("higher", f"when new order then {first}", priority=10),
-                 rule("lower", f"when new order then {second}"))
+    rs = ruleset(
+        tmp_path,
+        rule("higher", f"when new order then {first}", priority=10),
+        rule("lower", f"when new order then {second}"),
+    )
     svc.import_inventory([("MUG", "main", 1), ("CAP", "main", 5)])
     svc.add_orders([order("A1", ("MUG", 3), ("CAP", 1))])
     Runner(svc, rs, clock).tick()
@@ -298,14 +368,18 @@ def test_the_first_matching_allocating_rule_decides_the_policy(
 
 
 def test_conditions_see_the_orders_as_they_were_when_the_tick_started(
-        store: Store, clock: FakeClock, tmp_path: Path) -> None:
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
     svc = Service(store, clock)
-    rs = ruleset(tmp_path,
-                 rule("marks", 'when new order then tag "vip"', priority=10),
-                 rule("reads", 'when new order if tags contains "vip" then tag "saw-vip"'),
-                 rule("status", 'when new order if allocation_status == "allocated" '
-                                'then tag "saw-allocated"'),
-                 rule("alloc", "when new order then allocate", priority=20))
+    rs = ruleset(
+        tmp_path,
+        rule("marks", 'when new order then tag "vip"', priority=10),
+        rule("reads", 'when new order if tags contains "vip" then tag "saw-vip"'),
+        rule(
+            "status", 'when new order if allocation_status == "allocated" then tag "saw-allocated"'
+        ),
+        rule("alloc", "when new order then allocate", priority=20),
+    )
     svc.import_inventory([("MUG", "main", 1)])
     svc.add_orders([order("A1", ("MUG", 1))])
     Runner(svc, rs, clock).tick()
@@ -317,11 +391,16 @@ def test_conditions_see_the_orders_as_they_were_when_the_tick_started(
 
 
 def test_deallocate_action_releases_every_reservation(
-        store: Store, clock: FakeClock, tmp_path: Path) -> None:
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
     svc = Service(store, clock)
-    rs = ruleset(tmp_path, rule(
-        "drop-overallocated",
-        'when inventory changed if allocation_status == "overallocated" then deallocate'))
+    rs = ruleset(
+        tmp_path,
+        rule(
+            "drop-overallocated",
+            'when inventory changed if allocation_status == "overallocated" then deallocate',
+        ),
+    )
     svc.import_inventory([("MUG", "main", 3)])
     svc.add_orders([order("A1", ("MUG", 2)), order("B1", ("MUG", 1), minutes=1)])
     svc.allocate(["A1", "B1"])
@@ -335,14 +414,21 @@ def test_deallocate_action_releases_every_reservation(
     assert stock(svc, "MUG") == (2, 2, 0)
     last = svc.history("B1")[-1]
     assert (last["operation"], last["delta"], last["rule"], last["ruleset"]) == (
-        "deallocate", -1, "drop-overallocated", rs.hash)
+        "deallocate",
+        -1,
+        "drop-overallocated",
+        rs.hash,
+    )
 
 
 def test_split_action_moves_unreserved_units_into_a_new_order(
-        store: Store, clock: FakeClock, tmp_path: Path) -> None:
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
     svc = Service(store, clock)
-    rs = ruleset(tmp_path, rule("ship-what-we-have",
-                                'when new order then allocate by unit, split, tag "split"'))
+    rs = ruleset(
+        tmp_path,
+        rule("ship-what-we-have", 'when new order then allocate by unit, split, tag "split"'),
+    )
     svc.import_inventory([("MUG", "main", 1)])
     svc.add_orders([order("A1", ("MUG", 3), channel="amazon", shipping_method="ground")])
     result = Runner(svc, rs, clock).tick()
@@ -353,12 +439,16 @@ def test_split_action_moves_unreserved_units_into_a_new_order(
     assert [(x.sku, x.qty, x.reserved) for x in child.lines] == [("MUG", 2, 0)]
     assert child.allocation_status == "unallocated"
     assert (child.channel, child.shipping_method, child.placed_at) == (
-        kept.channel, kept.shipping_method, kept.placed_at)
+        kept.channel,
+        kept.shipping_method,
+        kept.placed_at,
+    )
     assert "split" in child.tags and "split" in kept.tags
 
 
 def test_split_of_a_fully_allocated_order_is_reported_not_fatal(
-        store: Store, clock: FakeClock, tmp_path: Path) -> None:
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
     svc = Service(store, clock)
     rs = ruleset(tmp_path, rule("split-all", "when new order then allocate, split"))
     svc.import_inventory([("MUG", "main", 5)])
@@ -373,10 +463,14 @@ def test_split_of_a_fully_allocated_order_is_reported_not_fatal(
 
 
 def test_events_are_marked_processed_and_a_second_tick_does_nothing(
-        store: Store, clock: FakeClock, tmp_path: Path) -> None:
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
     svc = Service(store, clock)
-    rs = ruleset(tmp_path, rule("everyone", "when new order then allocate"),
-                 rule("restock", "when inventory received then allocate"))
+    rs = ruleset(
+        tmp_path,
+        rule("everyone", "when new order then allocate"),
+        rule("restock", "when inventory received then allocate"),
+    )
     svc.import_inventory([("MUG", "main", 1)])
     svc.add_orders([order(f"A{i}", ("MUG", 1), minutes=i) for i in range(3)])
     assert pending_events(store) == 4
@@ -392,7 +486,10 @@ def test_events_are_marked_processed_and_a_second_tick_does_nothing(
     assert (second.events, second.schedules, second.did_something) == (0, [], False)
     assert ledger_count(store) == rows
     assert statuses(svc, "A0", "A1", "A2") == {
-        "A0": "allocated", "A1": "could_not_allocate", "A2": "could_not_allocate"}
+        "A0": "allocated",
+        "A1": "could_not_allocate",
+        "A2": "could_not_allocate",
+    }
     # New stock is news: the restock rule gives the waiting orders another try, oldest first.
     svc.change_stock("MUG", "main", 1, "received")
     third = runner.tick()
@@ -401,10 +498,14 @@ def test_events_are_marked_processed_and_a_second_tick_does_nothing(
 
 
 def test_a_dry_run_tick_leaves_events_pending_and_writes_nothing(
-        store: Store, clock: FakeClock, tmp_path: Path) -> None:
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
     svc = Service(store, clock)
-    rs = ruleset(tmp_path, rule("everyone", "when new order then allocate"),
-                 rule("sweep", 'every 5 minutes then tag "swept"'))
+    rs = ruleset(
+        tmp_path,
+        rule("everyone", "when new order then allocate"),
+        rule("sweep", 'every 5 minutes then tag "swept"'),
+    )
     svc.import_inventory([("MUG", "main", 1)])
     svc.add_orders([order("A1", ("MUG", 1))])
     result = Runner(svc, rs, clock).tick(dry_run=True)

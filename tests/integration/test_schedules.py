@@ -24,15 +24,17 @@ from tests.helpers import order
 
 def ruleset(tmp_path: Path, text: str, timezone: str = "UTC") -> RuleSet:
     path = tmp_path / "rules.yaml"
-    path.write_text(json.dumps({"version": 1, "timezone": timezone,
-                                "rules": [{"name": "sched", "rule": text}]}))
+    path.write_text(
+        json.dumps({"version": 1, "timezone": timezone, "rules": [{"name": "sched", "rule": text}]})
+    )
     return load_ruleset(path)
 
 
 def runs(store: Store) -> list[tuple[str, datetime]]:
     with store.read() as conn:
-        rows = conn.execute(select(rule_runs.c.rule, rule_runs.c.slot)
-                            .order_by(rule_runs.c.slot)).all()
+        rows = conn.execute(
+            select(rule_runs.c.rule, rule_runs.c.slot).order_by(rule_runs.c.slot)
+        ).all()
     return [(r, s if s.tzinfo else s.replace(tzinfo=UTC)) for r, s in rows]
 
 
@@ -47,15 +49,16 @@ def test_a_ten_hour_gap_fires_once_for_the_latest_slot(store: Store, tmp_path: P
     clock.advance(hours=10, minutes=10)  # nothing ran for 10 hours: 20 slots missed
     result = runner.tick()
     assert result.schedules == [("sched", datetime(2026, 4, 1, 18, 0, tzinfo=UTC))]
-    assert runs(store) == [("sched", datetime(2026, 4, 1, 8, 0, tzinfo=UTC)),
-                           ("sched", datetime(2026, 4, 1, 18, 0, tzinfo=UTC))]
+    assert runs(store) == [
+        ("sched", datetime(2026, 4, 1, 8, 0, tzinfo=UTC)),
+        ("sched", datetime(2026, 4, 1, 18, 0, tzinfo=UTC)),
+    ]
     clock.advance(minutes=5)
     assert runner.tick().schedules == []
     assert len(runs(store)) == 2
 
 
-def test_a_slot_runs_once_even_when_two_runners_tick_for_it(
-        store: Store, tmp_path: Path) -> None:
+def test_a_slot_runs_once_even_when_two_runners_tick_for_it(store: Store, tmp_path: Path) -> None:
     clock = FakeClock(datetime(2026, 4, 1, 8, 0, tzinfo=UTC))
     svc = Service(store, clock)
     rs = ruleset(tmp_path, 'every 5 minutes then tag "swept"')
@@ -65,8 +68,10 @@ def test_a_slot_runs_once_even_when_two_runners_tick_for_it(
     clock.advance(minutes=5)
     assert len(second.tick().schedules) == 1
     assert first.tick().schedules == []
-    assert [s for _, s in runs(store)] == [datetime(2026, 4, 1, 8, 0, tzinfo=UTC),
-                                           datetime(2026, 4, 1, 8, 5, tzinfo=UTC)]
+    assert [s for _, s in runs(store)] == [
+        datetime(2026, 4, 1, 8, 0, tzinfo=UTC),
+        datetime(2026, 4, 1, 8, 5, tzinfo=UTC),
+    ]
 
 
 def test_daily_at_across_the_fall_back_in_the_files_zone(store: Store, tmp_path: Path) -> None:
@@ -80,9 +85,9 @@ def test_daily_at_across_the_fall_back_in_the_files_zone(store: Store, tmp_path:
         clock.advance(minutes=15)
         runner.tick()
     assert [s for _, s in runs(store)] == [
-        datetime(2026, 10, 31, 5, 30, tzinfo=UTC),   # 01:30 EDT
-        datetime(2026, 11, 1, 5, 30, tzinfo=UTC),    # 01:30 EDT, not again at 01:30 EST
-        datetime(2026, 11, 2, 6, 30, tzinfo=UTC),    # 01:30 EST
+        datetime(2026, 10, 31, 5, 30, tzinfo=UTC),  # 01:30 EDT
+        datetime(2026, 11, 1, 5, 30, tzinfo=UTC),  # 01:30 EDT, not again at 01:30 EST
+        datetime(2026, 11, 2, 6, 30, tzinfo=UTC),  # 01:30 EST
         datetime(2026, 11, 3, 6, 30, tzinfo=UTC),
     ]
 
@@ -96,8 +101,11 @@ def test_daily_at_across_the_spring_forward(store: Store, tmp_path: Path) -> Non
         runner.tick()
         clock.advance(hours=1)
     local = [s.astimezone(ZoneInfo("America/New_York")) for _, s in runs(store)]
-    assert [t.strftime("%m-%d %H:%M") for t in local] == ["03-07 06:00", "03-08 06:00",
-                                                          "03-09 06:00"]
+    assert [t.strftime("%m-%d %H:%M") for t in local] == [
+        "03-07 06:00",
+        "03-08 06:00",
+        "03-09 06:00",
+    ]
 
 
 def test_cron_day_of_month_or_day_of_week(store: Store, tmp_path: Path) -> None:
@@ -115,7 +123,8 @@ def test_cron_day_of_month_or_day_of_week(store: Store, tmp_path: Path) -> None:
 
 
 def test_a_ticking_runner_records_every_slot_of_a_regular_schedule(
-        store: Store, tmp_path: Path) -> None:
+    store: Store, tmp_path: Path
+) -> None:
     clock = FakeClock(datetime(2026, 4, 1, 8, 0, 30, tzinfo=UTC))
     svc = Service(store, clock)
     rs = ruleset(tmp_path, 'every 1 minute then tag "seen"')

@@ -53,8 +53,9 @@ class TestInventory:
         assert svc.list_inventory("GHOST") == []
         svc.add_orders([order("O1", ("GHOST", 1))])
         report = svc.allocate(["O1"])
-        assert report.results == [{"id": "O1", "before": "unallocated",
-                                   "after": "could_not_allocate"}]
+        assert report.results == [
+            {"id": "O1", "before": "unallocated", "after": "could_not_allocate"}
+        ]
         # Adjusting and receiving start from 0.
         assert svc.change_stock("GHOST", "main", 2, "adjusted")["on_hand"] == 2
         assert svc.change_stock("NEW", "main", 3, "received")["on_hand"] == 3
@@ -107,14 +108,19 @@ class TestInventory:
         svc.change_stock("A", "main", 7, "set")
         assert svc.import_inventory([("A", "main", 2), ("B", "main", 3), ("B", "east", 4)]) == 3
         assert [(r["sku"], r["warehouse"], r["on_hand"]) for r in svc.list_inventory()] == [
-            ("A", "main", 2), ("B", "east", 4), ("B", "main", 3)]
+            ("A", "main", 2),
+            ("B", "east", 4),
+            ("B", "main", 3),
+        ]
         assert [e["payload"]["kind"] for e in event_rows(svc.store, "inventory.changed")] == [
-            "set"] * 4
+            "set"
+        ] * 4
 
     def test_list_inventory_filters_by_sku(self, svc: Service) -> None:
         setup(svc, {"A": 1, "B": 2})
         assert svc.list_inventory("B") == [
-            {"sku": "B", "warehouse": "main", "on_hand": 2, "allocated": 0, "available": 2}]
+            {"sku": "B", "warehouse": "main", "on_hand": 2, "allocated": 0, "available": 2}
+        ]
 
 
 # ============================================================================ §2 Orders
@@ -123,14 +129,22 @@ class TestInventory:
 class TestOrders:
     def test_fields_are_kept(self, svc: Service) -> None:
         placed = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
-        svc.add_orders([Order(
-            id="SO-1", channel="amazon", placed_at=placed,
-            lines=(order("x", ("A", 2), ("B", 1)).lines),
-            ship_to=ShipTo("Ada", "GB", "LDN", "London", "N1 9GU"),
-            shipping_method="overnight", total=Decimal("19.90"),
-            tags=frozenset({"vip", "gift"}), warehouse="east",
-            attributes={"gift_note": "hi", "priority": 3, "fragile": True},
-        )])
+        svc.add_orders(
+            [
+                Order(
+                    id="SO-1",
+                    channel="amazon",
+                    placed_at=placed,
+                    lines=(order("x", ("A", 2), ("B", 1)).lines),
+                    ship_to=ShipTo("Ada", "GB", "LDN", "London", "N1 9GU"),
+                    shipping_method="overnight",
+                    total=Decimal("19.90"),
+                    tags=frozenset({"vip", "gift"}),
+                    warehouse="east",
+                    attributes={"gift_note": "hi", "priority": 3, "fragile": True},
+                )
+            ]
+        )
         got = svc.get_order("SO-1")
         assert (got.id, got.channel, got.placed_at) == ("SO-1", "amazon", placed)
         assert got.placed_at.tzinfo is not None
@@ -165,13 +179,21 @@ class TestOrders:
 
 class TestStatuses:
     def test_each_status(self, svc: Service) -> None:
-        setup(svc, {"A": 3, "B": 0},
-              order("FULL", ("A", 1)), order("PART", ("A", 1), ("B", 1), minutes=1),
-              order("NONE", ("B", 1), minutes=2), order("NEW", ("A", 1), minutes=3))
+        setup(
+            svc,
+            {"A": 3, "B": 0},
+            order("FULL", ("A", 1)),
+            order("PART", ("A", 1), ("B", 1), minutes=1),
+            order("NONE", ("B", 1), minutes=2),
+            order("NEW", ("A", 1), minutes=3),
+        )
         svc.allocate(["FULL", "PART", "NONE"])
         assert statuses(svc, "FULL", "PART", "NONE", "NEW") == {
-            "FULL": A.ALLOCATED, "PART": A.PARTIALLY_ALLOCATED,
-            "NONE": A.COULD_NOT_ALLOCATE, "NEW": A.UNALLOCATED}
+            "FULL": A.ALLOCATED,
+            "PART": A.PARTIALLY_ALLOCATED,
+            "NONE": A.COULD_NOT_ALLOCATE,
+            "NEW": A.UNALLOCATED,
+        }
         svc.change_stock("A", "main", 1, "set")
         assert status(svc, "PART") == A.OVERALLOCATED
 
@@ -192,19 +214,26 @@ class TestStatuses:
         assert stock(svc, "W") == (0, 1, -1)
         assert status(svc, "O1") == A.OVERALLOCATED
 
-    def test_cover_is_lost_newest_first_and_returns_in_the_same_order(
-        self, svc: Service
-    ) -> None:
-        setup(svc, {"W": 3}, order("O1", ("W", 1)), order("O2", ("W", 1), minutes=1),
-              order("O3", ("W", 1), minutes=2))
+    def test_cover_is_lost_newest_first_and_returns_in_the_same_order(self, svc: Service) -> None:
+        setup(
+            svc,
+            {"W": 3},
+            order("O1", ("W", 1)),
+            order("O2", ("W", 1), minutes=1),
+            order("O3", ("W", 1), minutes=2),
+        )
         svc.allocate(["O1", "O2", "O3"])
         ids = ("O1", "O2", "O3")
         seen = []
         for on_hand in (1, 0, 2, 3):
             svc.change_stock("W", "main", on_hand, "set")
             seen.append(tuple(status(svc, oid) == A.ALLOCATED for oid in ids))
-        assert seen == [(True, False, False), (False, False, False),
-                        (True, True, False), (True, True, True)]
+        assert seen == [
+            (True, False, False),
+            (False, False, False),
+            (True, True, False),
+            (True, True, True),
+        ]
 
     def test_uncovered_trumps_partial_and_status_returns_with_stock(self, svc: Service) -> None:
         setup(svc, {"A": 1, "B": 0}, order("O1", ("A", 1), ("B", 1)))
@@ -229,41 +258,60 @@ class TestStatuses:
 
 class TestAllocate:
     def test_fifo_by_placed_at_then_id(self, svc: Service) -> None:
-        setup(svc, {"W": 2}, order("B", ("W", 1), minutes=5), order("A", ("W", 1), minutes=5),
-              order("C", ("W", 1), minutes=9), order("Z", ("W", 1), minutes=1))
+        setup(
+            svc,
+            {"W": 2},
+            order("B", ("W", 1), minutes=5),
+            order("A", ("W", 1), minutes=5),
+            order("C", ("W", 1), minutes=9),
+            order("Z", ("W", 1), minutes=1),
+        )
         report = svc.allocate(["C", "B", "A", "Z"])
         assert [r["id"] for r in report.results] == ["Z", "A", "B", "C"]
         assert statuses(svc, "Z", "A", "B", "C") == {
-            "Z": A.ALLOCATED, "A": A.ALLOCATED, "B": A.COULD_NOT_ALLOCATE,
-            "C": A.COULD_NOT_ALLOCATE}
+            "Z": A.ALLOCATED,
+            "A": A.ALLOCATED,
+            "B": A.COULD_NOT_ALLOCATE,
+            "C": A.COULD_NOT_ALLOCATE,
+        }
 
     def test_all_open_orders_when_none_named(self, svc: Service) -> None:
         setup(svc, {"W": 1}, order("O1", ("W", 1), minutes=2), order("O0", ("W", 1)))
         report = svc.allocate()
         assert [(r["id"], r["after"]) for r in report.results] == [
-            ("O0", "allocated"), ("O1", "could_not_allocate")]
+            ("O0", "allocated"),
+            ("O1", "could_not_allocate"),
+        ]
         # Settled orders are not selected again; the others are retried.
         again = svc.allocate()
         assert [r["id"] for r in again.results] == ["O1"]
 
     def test_order_by(self, svc: Service) -> None:
-        setup(svc, {"W": 1},
-              order("CHEAP", ("W", 1), total=Decimal("5")),
-              order("RICH", ("W", 1), minutes=3, total=Decimal("500")),
-              order("NOTOTAL", ("W", 1), minutes=4))
+        setup(
+            svc,
+            {"W": 1},
+            order("CHEAP", ("W", 1), total=Decimal("5")),
+            order("RICH", ("W", 1), minutes=3, total=Decimal("500")),
+            order("NOTOTAL", ("W", 1), minutes=4),
+        )
         report = svc.allocate(["CHEAP", "RICH", "NOTOTAL"], order_by=parse_order_by("total desc"))
         assert [r["id"] for r in report.results] == ["RICH", "CHEAP", "NOTOTAL"]
         assert status(svc, "RICH") == A.ALLOCATED
         assert status(svc, "CHEAP") == A.COULD_NOT_ALLOCATE
 
     def test_order_by_placed_at_desc_and_age(self, svc: Service) -> None:
-        setup(svc, {"W": 3}, order("OLD", ("W", 1)), order("MID", ("W", 1), minutes=1),
-              order("NEW", ("W", 1), minutes=2))
-        newest_first = svc.allocate(["OLD", "MID", "NEW"], order_by=[("placed_at", True)],
-                                    dry_run=True)
+        setup(
+            svc,
+            {"W": 3},
+            order("OLD", ("W", 1)),
+            order("MID", ("W", 1), minutes=1),
+            order("NEW", ("W", 1), minutes=2),
+        )
+        newest_first = svc.allocate(
+            ["OLD", "MID", "NEW"], order_by=[("placed_at", True)], dry_run=True
+        )
         assert [r["id"] for r in newest_first.results] == ["NEW", "MID", "OLD"]
-        oldest_first = svc.allocate(["OLD", "MID", "NEW"], order_by=[("age", True)],
-                                    dry_run=True)
+        oldest_first = svc.allocate(["OLD", "MID", "NEW"], order_by=[("age", True)], dry_run=True)
         assert [r["id"] for r in oldest_first.results] == ["OLD", "MID", "NEW"]
 
     def test_bad_order_by_is_bad_input(self) -> None:
@@ -316,8 +364,9 @@ class TestAllocate:
         assert status(svc, "O1") == A.PARTIALLY_ALLOCATED
         svc.change_stock("B", "main", 2, "received")
         report = svc.allocate(["O1"])
-        assert report.results == [{"id": "O1", "before": "partially_allocated",
-                                   "after": "allocated"}]
+        assert report.results == [
+            {"id": "O1", "before": "partially_allocated", "after": "allocated"}
+        ]
         assert reserved(svc, "O1") == [1, 2]
         # Only the missing units were reserved the second time.
         assert [(e["sku"], e["delta"]) for e in svc.history("O1")] == [("A", 1), ("B", 2)]
@@ -331,9 +380,7 @@ class TestAllocate:
         assert status(svc, "O1") == A.ALLOCATED
 
     @pytest.mark.parametrize("how", ["ship", "cancel", "dropship"])
-    def test_orders_not_awaiting_are_skipped_with_the_reason(
-        self, svc: Service, how: str
-    ) -> None:
+    def test_orders_not_awaiting_are_skipped_with_the_reason(self, svc: Service, how: str) -> None:
         setup(svc, {"W": 5}, order("DONE", ("W", 1)), order("OPEN", ("W", 1)))
         svc.finish(["DONE"], how)
         report = svc.allocate(["DONE", "OPEN"])
@@ -356,7 +403,8 @@ class TestAllocate:
         report = svc.allocate(["OK", "OVER"])
         assert report.results == [
             {"id": "OK", "before": "allocated", "after": "allocated"},
-            {"id": "OVER", "before": "overallocated", "after": "overallocated"}]
+            {"id": "OVER", "before": "overallocated", "after": "overallocated"},
+        ]
         assert ledger_rows(store) == before
 
     def test_allocate_an_unknown_order_fails_and_writes_nothing(
@@ -374,7 +422,9 @@ class TestAllocate:
         before, before_counts = dump(store), counts(store)
         report = svc.allocate(dry_run=True)
         assert [(r["id"], r["after"]) for r in report.results] == [
-            ("O1", "allocated"), ("O2", "could_not_allocate")]
+            ("O1", "allocated"),
+            ("O2", "could_not_allocate"),
+        ]
         assert report.reserved_units == 1
         assert counts(store) == before_counts
         assert dump(store) == before
@@ -384,7 +434,8 @@ class TestAllocate:
         svc.finish(["O2"], "cancel")
         assert svc.allocate(["O1", "O2"]).as_json() == {
             "results": [{"id": "O1", "before": "unallocated", "after": "allocated"}],
-            "skipped": [{"id": "O2", "reason": "order is cancelled"}]}
+            "skipped": [{"id": "O2", "reason": "order is cancelled"}],
+        }
 
 
 # ====================================================================== deallocate, reallocate
@@ -402,7 +453,9 @@ class TestDeallocateReallocate:
         assert stock(svc, "B") == (3, 0, 3)
         assert svc.reservations_of("O1") == []
         assert sorted((e["sku"], e["delta"], e["operation"]) for e in svc.history("O1")[-2:]) == [
-            ("A", -2, "deallocate"), ("B", -1, "deallocate")]
+            ("A", -2, "deallocate"),
+            ("B", -1, "deallocate"),
+        ]
 
     def test_deallocating_an_earlier_order_restores_cover_of_a_later_one(
         self, svc: Service
@@ -439,8 +492,7 @@ class TestDeallocateReallocate:
         svc.change_stock("W", "main", 1, "set")
         # Without the reallocate, O2 would be the one losing cover.
         assert statuses(svc, "O1", "O2") == {"O1": A.OVERALLOCATED, "O2": A.ALLOCATED}
-        assert [e["operation"] for e in svc.history("O1")] == [
-            "allocate", "reallocate", "allocate"]
+        assert [e["operation"] for e in svc.history("O1")] == ["allocate", "reallocate", "allocate"]
 
     def test_reallocate_an_overallocated_order(self, svc: Service) -> None:
         setup(svc, {"W": 2}, order("O1", ("W", 1)), order("O2", ("W", 1), minutes=1))
@@ -448,7 +500,8 @@ class TestDeallocateReallocate:
         svc.change_stock("W", "main", 1, "set")
         report = svc.reallocate(["O2"])
         assert report.results == [
-            {"id": "O2", "before": "overallocated", "after": "could_not_allocate"}]
+            {"id": "O2", "before": "overallocated", "after": "could_not_allocate"}
+        ]
         assert stock(svc, "W") == (1, 1, 0)
         svc.change_stock("W", "main", 2, "set")
         svc.reallocate(["O2"], policy=Policy.UNITS)
@@ -480,12 +533,18 @@ class TestFinish:
         assert stock(svc, "A") == (3, 0, 3)
         assert stock(svc, "B") == (-1, 0, -1)
         assert svc.reservations_of("O1") == []
-        assert sorted((e["sku"], e["delta"]) for e in svc.history("O1")
-                      if e["operation"] == "ship") == [("A", -2), ("B", -1)]
+        assert sorted(
+            (e["sku"], e["delta"]) for e in svc.history("O1") if e["operation"] == "ship"
+        ) == [("A", -2), ("B", -1)]
 
     def test_ship_consumes_stock_another_order_was_counting_on(self, svc: Service) -> None:
-        setup(svc, {"W": 2}, order("O1", ("W", 1)), order("O2", ("W", 1), minutes=1),
-              order("O3", ("W", 1), minutes=2))
+        setup(
+            svc,
+            {"W": 2},
+            order("O1", ("W", 1)),
+            order("O2", ("W", 1), minutes=1),
+            order("O3", ("W", 1), minutes=2),
+        )
         svc.allocate(["O1", "O2"])
         svc.finish(["O3"], "ship")
         assert statuses(svc, "O1", "O2") == {"O1": A.ALLOCATED, "O2": A.OVERALLOCATED}
@@ -554,8 +613,17 @@ class TestEdit:
         svc.change_stock("W", "main", 1, "set")
         assert statuses(svc, "O1", "O2") == {"O1": A.ALLOCATED, "O2": A.OVERALLOCATED}
         assert svc.history("O1")[-1] | {"at": None} == {
-            "at": None, "order": "O1", "line": 1, "sku": "W", "warehouse": "main",
-            "delta": -1, "operation": "edit", "rule": None, "ruleset": None, "actor": "cli"}
+            "at": None,
+            "order": "O1",
+            "line": 1,
+            "sku": "W",
+            "warehouse": "main",
+            "delta": -1,
+            "operation": "edit",
+            "rule": None,
+            "ruleset": None,
+            "actor": "cli",
+        }
 
     def test_lowering_trims_the_newest_of_a_lines_reservations(self, svc: Service) -> None:
         setup(svc, {"W": 2}, order("O1", ("W", 4)))
@@ -565,7 +633,9 @@ class TestEdit:
         first, second = svc.reservations_of("O1")
         svc.edit("O1", [("W", 3)])
         assert [(r["seq"], r["qty"]) for r in svc.reservations_of("O1")] == [
-            (first["seq"], 2), (second["seq"], 1)]
+            (first["seq"], 2),
+            (second["seq"], 1),
+        ]
         assert reserved(svc, "O1") == [3]
         assert stock(svc, "W") == (4, 3, 1)
 
@@ -615,8 +685,7 @@ class TestEdit:
         svc.allocate(["O1"])
         edited = svc.edit("O1", [("B", 1), ("A", 2)])
         assert [(x.sku, x.reserved) for x in edited.lines] == [("B", 0), ("A", 2)]
-        assert [(r["line"], r["sku"], r["qty"]) for r in svc.reservations_of("O1")] == [
-            (2, "A", 2)]
+        assert [(r["line"], r["sku"], r["qty"]) for r in svc.reservations_of("O1")] == [(2, "A", 2)]
 
     def test_status_unallocated_when_nothing_stays_reserved(self, svc: Service) -> None:
         setup(svc, {"A": 0}, order("O1", ("A", 2)))
@@ -624,9 +693,7 @@ class TestEdit:
         assert status(svc, "O1") == A.COULD_NOT_ALLOCATE
         assert svc.edit("O1", [("A", 1)]).allocation_status == A.UNALLOCATED
 
-    def test_edit_that_removes_the_uncovered_units_clears_overallocated(
-        self, svc: Service
-    ) -> None:
+    def test_edit_that_removes_the_uncovered_units_clears_overallocated(self, svc: Service) -> None:
         setup(svc, {"W": 3}, order("O1", ("W", 3)))
         svc.allocate(["O1"])
         svc.change_stock("W", "main", 2, "set")
@@ -669,12 +736,21 @@ class TestSplit:
         svc.change_stock("A", "main", 5, "set")
         svc.change_stock("B", "main", 1, "set")
         placed = T0 + timedelta(hours=3)
-        svc.add_orders([Order(
-            id="SO", channel="ebay", placed_at=placed,
-            lines=order("x", ("A", 2), ("B", 3), ("C", 1)).lines,
-            ship_to=ShipTo("Bo", "US", "CA", "LA", "90001"), shipping_method="ground",
-            total=Decimal("10.00"), tags=frozenset({"vip"}), attributes={"k": "v"},
-        )])
+        svc.add_orders(
+            [
+                Order(
+                    id="SO",
+                    channel="ebay",
+                    placed_at=placed,
+                    lines=order("x", ("A", 2), ("B", 3), ("C", 1)).lines,
+                    ship_to=ShipTo("Bo", "US", "CA", "LA", "90001"),
+                    shipping_method="ground",
+                    total=Decimal("10.00"),
+                    tags=frozenset({"vip"}),
+                    attributes={"k": "v"},
+                )
+            ]
+        )
         svc.allocate(["SO"], policy=Policy.UNITS)
         original, child = svc.split("SO")
         assert child.id == "SO-1"
@@ -682,26 +758,40 @@ class TestSplit:
         assert original.allocation_status == A.ALLOCATED
         assert [(x.sku, x.qty, x.reserved) for x in child.lines] == [("B", 2, 0), ("C", 1, 0)]
         assert (child.status, child.allocation_status) == ("awaiting_fulfillment", "unallocated")
-        assert (child.channel, child.placed_at, child.ship_to, child.shipping_method,
-                child.tags, child.attributes, child.warehouse) == (
-            "ebay", placed, ShipTo("Bo", "US", "CA", "LA", "90001"), "ground",
-            frozenset({"vip"}), {"k": "v"}, "main")
+        assert (
+            child.channel,
+            child.placed_at,
+            child.ship_to,
+            child.shipping_method,
+            child.tags,
+            child.attributes,
+            child.warehouse,
+        ) == (
+            "ebay",
+            placed,
+            ShipTo("Bo", "US", "CA", "LA", "90001"),
+            "ground",
+            frozenset({"vip"}),
+            {"k": "v"},
+            "main",
+        )
         assert svc.get_order("SO-1") == child
         assert stock(svc, "A") == (5, 2, 3)
         assert stock(svc, "B") == (1, 1, 0)
         assert [e["order_id"] for e in event_rows(store, "order.created")] == ["SO", "SO-1"]
         updated = event_rows(store, "order.updated")
-        assert [(e["order_id"], e["payload"]) for e in updated] == [
-            ("SO", {"split_into": "SO-1"})]
+        assert [(e["order_id"], e["payload"]) for e in updated] == [("SO", {"split_into": "SO-1"})]
 
     def test_split_keeps_the_reservations_place_in_the_queue(self, svc: Service) -> None:
-        setup(svc, {"A": 0, "W": 2}, order("O1", ("A", 1), ("W", 1)),
-              order("O2", ("W", 1), minutes=1))
+        setup(
+            svc, {"A": 0, "W": 2}, order("O1", ("A", 1), ("W", 1)), order("O2", ("W", 1), minutes=1)
+        )
         svc.allocate(["O1", "O2"])
         seq = svc.reservations_of("O1")[0]["seq"]
         svc.split("O1")
         assert [(r["seq"], r["line"], r["sku"]) for r in svc.reservations_of("O1")] == [
-            (seq, 1, "W")]
+            (seq, 1, "W")
+        ]
         svc.change_stock("W", "main", 1, "set")
         assert statuses(svc, "O1", "O2") == {"O1": A.ALLOCATED, "O2": A.OVERALLOCATED}
         svc.deallocate(["O1"])  # the renumbered line's reservation is released
@@ -725,8 +815,10 @@ class TestSplit:
         original, _child = svc.split("O1")
         assert original.allocation_status == A.OVERALLOCATED
 
-    @pytest.mark.parametrize(("inventory", "message"), [
-        ({"W": 0}, "nothing is reserved"), ({"W": 5}, "every unit is reserved")])
+    @pytest.mark.parametrize(
+        ("inventory", "message"),
+        [({"W": 0}, "nothing is reserved"), ({"W": 5}, "every unit is reserved")],
+    )
     def test_nothing_to_split_fails_and_writes_nothing(
         self, svc: Service, store: Store, inventory: dict[str, int], message: str
     ) -> None:
@@ -787,12 +879,12 @@ class TestLedger:
         svc.edit("O1", [("A", 1), ("B", 1)])
         svc.deallocate(["O1"])
         rows = [(e["line"], e["sku"], e["delta"], e["operation"]) for e in svc.history("O1")]
-        assert rows[:3] == [(1, "A", 2, "allocate"), (2, "B", 1, "allocate"),
-                            (1, "A", -1, "edit")]
+        assert rows[:3] == [(1, "A", 2, "allocate"), (2, "B", 1, "allocate"), (1, "A", -1, "edit")]
         assert sorted(rows[3:]) == [(1, "A", -1, "deallocate"), (2, "B", -1, "deallocate")]
         entries = svc.history("O1")
-        assert all(e["order"] == "O1" and e["warehouse"] == "main" and e["actor"] == "cli"
-                   for e in entries)
+        assert all(
+            e["order"] == "O1" and e["warehouse"] == "main" and e["actor"] == "cli" for e in entries
+        )
         times = [datetime.fromisoformat(e["at"].replace("Z", "+00:00")) for e in entries]
         assert times == sorted(times)
         assert T0 < times[0] <= clock()
@@ -805,7 +897,10 @@ class TestLedger:
         svc.allocate(["O1"], actor=actor)
         (entry,) = svc.history("O1")
         assert (entry["rule"], entry["ruleset"], entry["actor"]) == (
-            "express-first", "abc123", "rules")
+            "express-first",
+            "abc123",
+            "rules",
+        )
 
     def test_ledger_is_never_rewritten(self, svc: Service, store: Store) -> None:
         setup(svc, {"W": 3}, order("O1", ("W", 2)), order("O2", ("W", 1), minutes=1))
@@ -819,8 +914,13 @@ class TestLedger:
         assert later[: len(first)] == first
         ids = [r["id"] for r in later]
         assert ids == sorted(ids) and len(set(ids)) == len(ids)
-        assert [r["operation"] for r in later[len(first):]] == [
-            "edit", "reallocate", "allocate", "ship", "cancel"]
+        assert [r["operation"] for r in later[len(first) :]] == [
+            "edit",
+            "reallocate",
+            "allocate",
+            "ship",
+            "cancel",
+        ]
 
     def test_history_of_an_order_without_changes_is_empty(self, svc: Service) -> None:
         setup(svc, {}, order("O1", ("W", 1)))
@@ -832,18 +932,31 @@ class TestLedger:
 
 class TestEvents:
     def test_order_events(self, svc: Service, store: Store) -> None:
-        setup(svc, {"W": 9}, order("O1", ("W", 1)), order("O2", ("W", 1)),
-              order("O3", ("W", 1)), order("O4", ("W", 1)))
+        setup(
+            svc,
+            {"W": 9},
+            order("O1", ("W", 1)),
+            order("O2", ("W", 1)),
+            order("O3", ("W", 1)),
+            order("O4", ("W", 1)),
+        )
         svc.edit("O1", [("W", 2)])
         svc.finish(["O2"], "ship")
         svc.finish(["O3"], "cancel")
         svc.finish(["O4"], "dropship")
-        got = [(e["type"], e["order_id"]) for e in event_rows(store)
-               if e["type"].startswith("order.")]
-        assert got == [("order.created", "O1"), ("order.created", "O2"),
-                       ("order.created", "O3"), ("order.created", "O4"),
-                       ("order.updated", "O1"), ("order.shipped", "O2"),
-                       ("order.cancelled", "O3"), ("order.dropshipped", "O4")]
+        got = [
+            (e["type"], e["order_id"]) for e in event_rows(store) if e["type"].startswith("order.")
+        ]
+        assert got == [
+            ("order.created", "O1"),
+            ("order.created", "O2"),
+            ("order.created", "O3"),
+            ("order.created", "O4"),
+            ("order.updated", "O1"),
+            ("order.shipped", "O2"),
+            ("order.cancelled", "O3"),
+            ("order.dropshipped", "O4"),
+        ]
         assert not any(e["processed"] for e in event_rows(store))
 
     def test_inventory_changed_payload(self, svc: Service, store: Store) -> None:
@@ -913,7 +1026,8 @@ class TestRefusals:
         assert BadInput("x").exit_code == 2
         assert issubclass(OperationFailed, DibsError) and issubclass(BadInput, DibsError)
         assert str(BadInput("bad file", ["f.csv:2: qty", "f.csv:3: sku"])) == (
-            "bad file\nf.csv:2: qty\nf.csv:3: sku")
+            "bad file\nf.csv:2: qty\nf.csv:3: sku"
+        )
 
 
 def test_add_orders_refuses_empty_or_non_positive_lines(store: Store) -> None:
@@ -945,12 +1059,14 @@ def test_batch_allocation_reports_progress(store: Store) -> None:
 def test_order_by_attribute_sorts_like_a_rule(store: Store) -> None:
     service = Service(store)
     service.change_stock("MUG", "main", 2, "set")
-    service.add_orders([
-        order("LOW", ("MUG", 1), attributes={"priority": 1}),
-        order("NONE", ("MUG", 1), minutes=1),
-        order("HIGH", ("MUG", 1), minutes=2, attributes={"priority": 5}),
-        order("MID", ("MUG", 1), minutes=3, attributes={"priority": 3}),
-    ])
+    service.add_orders(
+        [
+            order("LOW", ("MUG", 1), attributes={"priority": 1}),
+            order("NONE", ("MUG", 1), minutes=1),
+            order("HIGH", ("MUG", 1), minutes=2, attributes={"priority": 5}),
+            order("MID", ("MUG", 1), minutes=3, attributes={"priority": 3}),
+        ]
+    )
     report = service.allocate(order_by=parse_order_by("attributes.priority desc"))
     assert [r["id"] for r in report.results] == ["HIGH", "MID", "LOW", "NONE"]
     assert [r["after"] for r in report.results][:2] == ["allocated", "allocated"]

@@ -58,28 +58,88 @@ STRINGS: dict[str, list[str]] = {
     "ship_to.postal_code": ["10115", "1011", "ab-12", "9"],
     "warehouse": ["main", "east", "Main"],
 }
-NULLABLE = {"shipping_method", "ship_to.country", "ship_to.state", "ship_to.city",
-            "ship_to.postal_code"}
+NULLABLE = {
+    "shipping_method",
+    "ship_to.country",
+    "ship_to.state",
+    "ship_to.city",
+    "ship_to.postal_code",
+}
 PATTERNS = ["^a", "n$", "^(US|CA)$", "e", "[A-Z]", "^$", "o+", "[0-9]{2}", "^B.*n$", "ü|ã"]
 TAGS = ["vip", "rush", "b2b", "VIP"]
 SKUS = ["A", "B", "C", "a"]
 KEYS = ["gift", "x", "a.b", "K-1"]
 ATTRIBUTE_VALUES: list[str | int | float | bool | None] = [
-    None, True, False, 0, 1, 2, -3, 100, 0.1, 1.0, 1.5, -2.5, 0.30000000000000004,
-    "a", "abc", "1", "true", "B", "",
+    None,
+    True,
+    False,
+    0,
+    1,
+    2,
+    -3,
+    100,
+    0.1,
+    1.0,
+    1.5,
+    -2.5,
+    0.30000000000000004,
+    "a",
+    "abc",
+    "1",
+    "true",
+    "B",
+    "",
 ]
 NUMBERS: list[int | Decimal] = [
-    0, 1, 2, 3, 5, 100, -1, Decimal("0.1"), Decimal("1.5"), Decimal("100.0001"),
-    Decimal("100.00005"), Decimal("99.99999"), Decimal("0.30000000000000004"), Decimal("2.0"),
+    0,
+    1,
+    2,
+    3,
+    5,
+    100,
+    -1,
+    Decimal("0.1"),
+    Decimal("1.5"),
+    Decimal("100.0001"),
+    Decimal("100.00005"),
+    Decimal("99.99999"),
+    Decimal("0.30000000000000004"),
+    Decimal("2.0"),
 ]
-TOTALS = [Decimal("100"), Decimal("100.0001"), Decimal("99.9999"), Decimal("0.1"),
-          Decimal("1.5"), Decimal("0"), Decimal("2")]
-DURATIONS = [timedelta(0), timedelta(hours=12), timedelta(days=1), timedelta(days=3),
-             timedelta(days=10), timedelta(days=-1), timedelta(minutes=14400)]
-OFFSETS = [timedelta(0), timedelta(days=1), timedelta(days=7), timedelta(days=10),
-           timedelta(days=12), timedelta(minutes=-30), timedelta(microseconds=1)]
-DATETIMES = ["2026-01-01T09:00:00Z", "2026-01-01T11:00:00+02:00", "2026-01-08T09:00:00",
-             "2026-01-11T09:00:00.000001Z", "2025-12-31"]
+TOTALS = [
+    Decimal("100"),
+    Decimal("100.0001"),
+    Decimal("99.9999"),
+    Decimal("0.1"),
+    Decimal("1.5"),
+    Decimal("0"),
+    Decimal("2"),
+]
+DURATIONS = [
+    timedelta(0),
+    timedelta(hours=12),
+    timedelta(days=1),
+    timedelta(days=3),
+    timedelta(days=10),
+    timedelta(days=-1),
+    timedelta(minutes=14400),
+]
+OFFSETS = [
+    timedelta(0),
+    timedelta(days=1),
+    timedelta(days=7),
+    timedelta(days=10),
+    timedelta(days=12),
+    timedelta(minutes=-30),
+    timedelta(microseconds=1),
+]
+DATETIMES = [
+    "2026-01-01T09:00:00Z",
+    "2026-01-01T11:00:00+02:00",
+    "2026-01-08T09:00:00",
+    "2026-01-11T09:00:00.000001Z",
+    "2025-12-31",
+]
 
 
 # ---- strategies -----------------------------------------------------------------------------
@@ -166,8 +226,13 @@ def _attribute_condition(draw: st.DrawFn) -> Condition:
     return Matches(field, _lit(draw(st.sampled_from(PATTERNS))))
 
 
-LEAVES = st.one_of(_string_condition(), _number_condition(), _time_condition(),
-                   _set_condition(), _attribute_condition())
+LEAVES = st.one_of(
+    _string_condition(),
+    _number_condition(),
+    _time_condition(),
+    _set_condition(),
+    _attribute_condition(),
+)
 
 
 def _combine(children: st.SearchStrategy[Condition]) -> st.SearchStrategy[Condition]:
@@ -184,12 +249,17 @@ def _maybe(pool: Sequence[Any]) -> st.SearchStrategy[Any]:
 
 @st.composite
 def _order(draw: st.DrawFn, oid: str) -> Order:
-    attributes = draw(st.dictionaries(st.sampled_from(KEYS), st.sampled_from(ATTRIBUTE_VALUES),
-                                      max_size=3))
-    total = draw(st.one_of(st.none(), st.sampled_from(TOTALS),
-                           st.decimals(min_value=0, max_value=1000, places=4)))
-    lines = draw(st.lists(st.tuples(st.sampled_from(SKUS), st.integers(1, 3)),
-                          min_size=1, max_size=3))
+    attributes = draw(
+        st.dictionaries(st.sampled_from(KEYS), st.sampled_from(ATTRIBUTE_VALUES), max_size=3)
+    )
+    total = draw(
+        st.one_of(
+            st.none(), st.sampled_from(TOTALS), st.decimals(min_value=0, max_value=1000, places=4)
+        )
+    )
+    lines = draw(
+        st.lists(st.tuples(st.sampled_from(SKUS), st.integers(1, 3)), min_size=1, max_size=3)
+    )
     return Order(
         id=oid,
         channel=draw(st.sampled_from(STRINGS["channel"])),
@@ -232,24 +302,34 @@ def _zoo() -> list[Order]:
         return pool[i % len(pool)]
 
     for i in range(24):
-        attributes = {key: ATTRIBUTE_VALUES[(i + 5 * j) % len(ATTRIBUTE_VALUES)]
-                      for j, key in enumerate(KEYS) if (i + j) % 7}
-        out.append(Order(
-            id=f"zoo-{pick('id', i)}{i}",
-            channel=pick("channel", i),
-            placed_at=T0 + OFFSETS[i % len(OFFSETS)],
-            lines=tuple(Line(sku, 1 + n) for n, sku in enumerate(SKUS) if (i >> n) & 1)
-            or (Line("A", 2),),
-            status=pick("status", i),
-            allocation_status=pick("allocation_status", i),
-            ship_to=ShipTo(None, pick("ship_to.country", i), pick("ship_to.state", i + 1),
-                           pick("ship_to.city", i + 2), pick("ship_to.postal_code", i + 3)),
-            shipping_method=pick("shipping_method", i + 1),
-            total=[*TOTALS, None][i % (len(TOTALS) + 1)],
-            tags=frozenset(t for n, t in enumerate(TAGS) if (i >> n) & 1),
-            warehouse=pick("warehouse", i),
-            attributes=attributes,
-        ))
+        attributes = {
+            key: ATTRIBUTE_VALUES[(i + 5 * j) % len(ATTRIBUTE_VALUES)]
+            for j, key in enumerate(KEYS)
+            if (i + j) % 7
+        }
+        out.append(
+            Order(
+                id=f"zoo-{pick('id', i)}{i}",
+                channel=pick("channel", i),
+                placed_at=T0 + OFFSETS[i % len(OFFSETS)],
+                lines=tuple(Line(sku, 1 + n) for n, sku in enumerate(SKUS) if (i >> n) & 1)
+                or (Line("A", 2),),
+                status=pick("status", i),
+                allocation_status=pick("allocation_status", i),
+                ship_to=ShipTo(
+                    None,
+                    pick("ship_to.country", i),
+                    pick("ship_to.state", i + 1),
+                    pick("ship_to.city", i + 2),
+                    pick("ship_to.postal_code", i + 3),
+                ),
+                shipping_method=pick("shipping_method", i + 1),
+                total=[*TOTALS, None][i % (len(TOTALS) + 1)],
+                tags=frozenset(t for n, t in enumerate(TAGS) if (i >> n) & 1),
+                warehouse=pick("warehouse", i),
+                attributes=attributes,
+            )
+        )
     return out
 
 
@@ -267,15 +347,17 @@ def _with_zoo(store: Store) -> None:
 # ---- helpers --------------------------------------------------------------------------------
 
 
-def _selected(store: Store, condition: Condition, ids: Sequence[str],
-              now: datetime = NOW) -> set[str]:
+def _selected(
+    store: Store, condition: Condition, ids: Sequence[str], now: datetime = NOW
+) -> set[str]:
     query = select(orders.c.id).where(orders.c.id.in_(ids), condition_clause(condition, now))
     with store.read() as conn:
         return {row[0] for row in conn.execute(query)}
 
 
-def _accepted(store: Store, condition: Condition, ids: Sequence[str],
-              now: datetime = NOW) -> set[str]:
+def _accepted(
+    store: Store, condition: Condition, ids: Sequence[str], now: datetime = NOW
+) -> set[str]:
     """What the compiled predicate accepts, on the orders as stored (as the runner sees them)."""
     predicate = compile_condition(condition, ORDER_VOCABULARY)
     with store.read() as conn:
@@ -286,8 +368,11 @@ def _accepted(store: Store, condition: Condition, ids: Sequence[str],
 # ---- the property ---------------------------------------------------------------------------
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(conditions=st.lists(CONDITIONS, min_size=1, max_size=8), batch=_orders())
 def test_sql_filter_selects_what_the_predicate_accepts(
     store: Store, conditions: list[Condition], batch: list[Order]
@@ -303,15 +388,38 @@ def test_sql_filter_selects_what_the_predicate_accepts(
 # ---- examples of each operator --------------------------------------------------------------
 
 EXAMPLES: list[Order] = [
-    Order("E1", "amazon", T0, (Line("A", 2), Line("B", 1)), total=Decimal("150"),
-          ship_to=ShipTo(country="US", city="Berlin"), shipping_method="ground",
-          tags=frozenset({"vip"}), attributes={"gift": True, "weight": 1.5, "note": "fragile"}),
-    Order("E2", "amazon", T0 + timedelta(days=5), (Line("A", 1),), total=Decimal("100"),
-          ship_to=ShipTo(country="CA", city="bern"), shipping_method=None,
-          attributes={"gift": 1, "weight": "heavy"}),
-    Order("E3", "shopify", T0 + timedelta(days=9), (Line("C", 5),), total=None,
-          ship_to=ShipTo(), shipping_method="overnight", tags=frozenset({"rush", "VIP"}),
-          attributes={"gift": False, "weight": 0.1}),
+    Order(
+        "E1",
+        "amazon",
+        T0,
+        (Line("A", 2), Line("B", 1)),
+        total=Decimal("150"),
+        ship_to=ShipTo(country="US", city="Berlin"),
+        shipping_method="ground",
+        tags=frozenset({"vip"}),
+        attributes={"gift": True, "weight": 1.5, "note": "fragile"},
+    ),
+    Order(
+        "E2",
+        "amazon",
+        T0 + timedelta(days=5),
+        (Line("A", 1),),
+        total=Decimal("100"),
+        ship_to=ShipTo(country="CA", city="bern"),
+        shipping_method=None,
+        attributes={"gift": 1, "weight": "heavy"},
+    ),
+    Order(
+        "E3",
+        "shopify",
+        T0 + timedelta(days=9),
+        (Line("C", 5),),
+        total=None,
+        ship_to=ShipTo(),
+        shipping_method="overnight",
+        tags=frozenset({"rush", "VIP"}),
+        attributes={"gift": False, "weight": 0.1},
+    ),
 ]
 
 CASES = [
@@ -382,11 +490,13 @@ def test_operator_examples(store: Store, text: str, expected: set[str]) -> None:
 
 def test_where_clause_selects_with_the_current_time(store: Store) -> None:
     now = datetime.now(UTC)
-    Service(store).add_orders([
-        Order("OLD", "amazon", now - timedelta(days=2), (Line("A", 1),)),
-        Order("NEW", "amazon", now - timedelta(hours=1), (Line("A", 1),)),
-        Order("OTHER", "ebay", now - timedelta(days=2), (Line("A", 1),)),
-    ])
+    Service(store).add_orders(
+        [
+            Order("OLD", "amazon", now - timedelta(days=2), (Line("A", 1),)),
+            Order("NEW", "amazon", now - timedelta(hours=1), (Line("A", 1),)),
+            Order("OTHER", "ebay", now - timedelta(days=2), (Line("A", 1),)),
+        ]
+    )
     query = select(orders.c.id).where(where_clause('channel == "amazon" and age > 1 day'))
     with store.read() as conn:
         assert {r[0] for r in conn.execute(query)} == {"OLD"}
@@ -404,7 +514,7 @@ def test_where_clause_selects_with_the_current_time(store: Store) -> None:
         ("", 1, ["empty condition"]),
         ('total > "abc"', 9, ["`total` is a number"]),
         ("tags in [1]", 1, ["use `contains`"]),
-        ('total > 5 then deallocate', 11, ["unexpected `then`"]),
+        ("total > 5 then deallocate", 11, ["unexpected `then`"]),
         ('ship_to.city matches "("', 22, ["invalid regular expression"]),
         ("age > 3", 7, ["add a unit"]),
     ],
@@ -433,14 +543,17 @@ ROUNDING = [
 
 @pytest.mark.parametrize(("text", "expected"), ROUNDING, ids=[c[0] for c in ROUNDING])
 def test_literals_finer_than_the_column_round_the_exact_way(
-        store: Store, text: str, expected: set[str]) -> None:
+    store: Store, text: str, expected: set[str]
+) -> None:
     from decimal import Decimal
 
     from tests.helpers import order
 
-    batch = [order("R0", ("A", 1), total=Decimal("100.0000")),
-             order("R1", ("A", 1), total=Decimal("100.0001")),
-             order("R2", ("A", 1), total=Decimal("100.0002"))]
+    batch = [
+        order("R0", ("A", 1), total=Decimal("100.0000")),
+        order("R1", ("A", 1), total=Decimal("100.0001")),
+        order("R2", ("A", 1), total=Decimal("100.0002")),
+    ]
     Service(store).add_orders(batch)
     condition = parse_rule(f"when new order if {text} then allocate").condition
     assert condition is not None

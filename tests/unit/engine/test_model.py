@@ -173,8 +173,7 @@ class TestAttemptStatus:
 
     @staticmethod
     def status(lines: list[tuple[str, int, int]], stock: dict[str, int]) -> str:
-        _, status = attempt(lines, WH, {(k, WH): [v, 0] for k, v in stock.items()},
-                            Policy.UNITS)
+        _, status = attempt(lines, WH, {(k, WH): [v, 0] for k, v in stock.items()}, Policy.UNITS)
         return status
 
     def test_all_granted(self) -> None:

@@ -10,8 +10,12 @@ from engine.cli import output
 
 def test_table_shows_every_row_and_column() -> None:
     buffer = io.StringIO()
-    output.print_records("Stock", [{"sku": "MUG", "on_hand": 3}, {"sku": "CAP", "on_hand": 0}],
-                         ["sku", "on_hand"], stream=buffer)
+    output.print_records(
+        "Stock",
+        [{"sku": "MUG", "on_hand": 3}, {"sku": "CAP", "on_hand": 0}],
+        ["sku", "on_hand"],
+        stream=buffer,
+    )
     text = buffer.getvalue()
     assert "Stock" in text and "MUG" in text and "CAP" in text and "on_hand" in text
 

@@ -87,11 +87,17 @@ def test_daily_at_follows_the_wall_clock_across_spring_forward_and_fall_back() -
     six = DailyTrigger(6, 0)
     spring = fires(six, NY, at(2026, 3, 7, 0, 0), 3)
     assert [f.astimezone(NY).strftime("%m-%d %H:%M") for f in spring] == [
-        "03-07 06:00", "03-08 06:00", "03-09 06:00"]
+        "03-07 06:00",
+        "03-08 06:00",
+        "03-09 06:00",
+    ]
     assert [f.hour for f in spring] == [11, 10, 10]  # UTC-5, then UTC-4
     fall = fires(six, NY, at(2026, 10, 31, 0, 0), 3)
     assert [f.astimezone(NY).strftime("%m-%d %H:%M") for f in fall] == [
-        "10-31 06:00", "11-01 06:00", "11-02 06:00"]
+        "10-31 06:00",
+        "11-01 06:00",
+        "11-02 06:00",
+    ]
     assert [f.hour for f in fall] == [10, 11, 11]
 
 
@@ -112,7 +118,10 @@ def test_a_daily_time_skipped_by_spring_forward_still_fires_that_day() -> None:
 def test_hourly_cron_runs_in_both_real_hours_of_fall_back() -> None:
     hourly = CronTrigger("0 * * * *")
     assert fires(hourly, NY, at(2026, 11, 1, 4, 30), 3) == [
-        at(2026, 11, 1, 5), at(2026, 11, 1, 6), at(2026, 11, 1, 7)]
+        at(2026, 11, 1, 5),
+        at(2026, 11, 1, 6),
+        at(2026, 11, 1, 7),
+    ]
 
 
 def test_intervals_are_real_elapsed_time_across_dst() -> None:
@@ -133,15 +142,20 @@ def test_cron_sunday_is_zero_and_seven(expr: str) -> None:
 
 def test_cron_weekday_range_means_monday_to_friday() -> None:
     days = fires(CronTrigger("30 8 * * 1-5"), UTC, at(2026, 1, 2, 9, 0), 5)  # Friday 09:00
-    assert [d.strftime("%a %d") for d in days] == [
-        "Mon 05", "Tue 06", "Wed 07", "Thu 08", "Fri 09"]
+    assert [d.strftime("%a %d") for d in days] == ["Mon 05", "Tue 06", "Wed 07", "Thu 08", "Fri 09"]
 
 
 def test_cron_with_day_of_month_and_day_of_week_fires_on_either() -> None:
     # "the 1st of the month, and every Monday" (crontab(5)): January 2026 starts on a Thursday.
     days = fires(CronTrigger("0 9 1 * 1"), UTC, at(2025, 12, 31, 12, 0), 6)
     assert [d.strftime("%a %m-%d") for d in days] == [
-        "Thu 01-01", "Mon 01-05", "Mon 01-12", "Mon 01-19", "Mon 01-26", "Sun 02-01"]
+        "Thu 01-01",
+        "Mon 01-05",
+        "Mon 01-12",
+        "Mon 01-19",
+        "Mon 01-26",
+        "Sun 02-01",
+    ]
 
 
 def test_cron_in_the_files_time_zone() -> None:
@@ -170,8 +184,7 @@ def test_run_loop_finishes_the_current_tick_when_asked_to_stop() -> None:
         ticks.append("end")
         return None
 
-    worker = threading.Thread(target=run_loop, args=(tick, 0.01, lambda: at(2026, 1, 1),
-                                                     stopper))
+    worker = threading.Thread(target=run_loop, args=(tick, 0.01, lambda: at(2026, 1, 1), stopper))
     worker.start()
     worker.join(5)
     assert not worker.is_alive()

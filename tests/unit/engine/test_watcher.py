@@ -14,8 +14,9 @@ from rules.loader import load_ruleset
 GOOD = "version: 1\nrules:\n  - name: a\n    rule: when new order then allocate\n"
 
 
-def test_changes_bad_edits_and_a_deleted_file(tmp_path: Path,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_changes_bad_edits_and_a_deleted_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(GOOD)
     watcher = _Watcher(str(path), load_ruleset(path))

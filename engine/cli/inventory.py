@@ -1,0 +1,65 @@
+"""`dibs inventory …`: stock on hand per (sku, warehouse)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.cli import output
+from engine.cli.common import Parser, open_service
+from engine.model import DEFAULT_WAREHOUSE
+
+
+def cmd_inventory_change(args: argparse.Namespace) -> int:
+    kind = {"set": "set", "adjust": "adjusted", "receive": "received"}[args.inventory_cmd]
+    row = open_service(args).change_stock(args.sku, args.warehouse, args.qty, kind)
+    if args.json:
+        output.print_json(row)
+    else:
+        print(
+            f"{row['sku']} @ {row['warehouse']}: on hand {row['on_hand']}, "
+            f"allocated {row['allocated']}, available {row['available']}"
+        )
+    return 0
+
+
+def cmd_inventory_import(args: argparse.Namespace) -> int:
+    from engine.io.imports import read_inventory
+
+    rows = read_inventory(Path(args.file))
+    count = open_service(args).import_inventory(rows)
+    print(f"set on hand for {count} SKU/warehouse rows from {args.file}", file=sys.stderr)
+    return 0
+
+
+def cmd_inventory_list(args: argparse.Namespace) -> int:
+    rows = open_service(args).list_inventory(args.sku)
+    if args.json:
+        output.print_json(rows)
+    else:
+        output.print_records(
+            "Inventory", rows, ["sku", "warehouse", "on_hand", "allocated", "available"]
+        )
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    inv = sub.add_parser("inventory", help="stock on hand").add_subparsers(
+        dest="inventory_cmd", required=True, parser_class=Parser
+    )
+    for name, label in (("set", "QTY"), ("adjust", "DELTA"), ("receive", "QTY")):
+        p = inv.add_parser(name)
+        p.add_argument("sku")
+        p.add_argument("qty", type=int, metavar=label)
+        p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(handler=cmd_inventory_change)
+    p = inv.add_parser("import", help="CSV: sku,on_hand[,warehouse] (sets on hand)")
+    p.add_argument("file")
+    p.set_defaults(handler=cmd_inventory_import)
+    p = inv.add_parser("list")
+    p.add_argument("--sku")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_inventory_list)
