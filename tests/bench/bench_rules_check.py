@@ -16,8 +16,13 @@ import argparse
 import gc
 import random
 import resource
+import sys
 import time
 import tracemalloc
+from pathlib import Path
+
+# This checkout's rules/, not whatever copy of dibs the venv has installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from rules.loader import check_ruleset_bytes
 
