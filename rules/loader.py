@@ -21,10 +21,13 @@ raises :class:`RuleFileError` and nothing else; ``check_ruleset`` never raises).
   file of nested aliases expands to billions of values (the "billion laughs"), and a rule file has
   nothing worth sharing that cannot be written out. Anchors alone (``&name``) are harmless and
   allowed.
-* :data:`MAX_FILE_BYTES` (1 MiB; real rule files are a few KB, 5,000 rules fit) bounds the
-  scanning time of PyYAML, :data:`MAX_NODES` (100,000 values) and :data:`MAX_RULES` (10,000) the
-  work after it; :data:`MAX_DEPTH` (32 levels of nesting; rule files use 6) keeps every walk over
-  the tree, PyYAML's own included, far from Python's recursion limit.
+* :data:`MAX_FILE_BYTES` (1 MiB; real rule files are a few KB) bounds the scanning time of
+  PyYAML (pure Python: ~1.5 s for 1 MiB), :data:`MAX_NODES` (60,000 values; PyYAML composes
+  ~25,000 a second) and :data:`MAX_RULES` (5,000, the size ``rules check`` is benchmarked to
+  check in under 5 s: tests/bench/bench_rules_check.py) the work after it; at most
+  :data:`MAX_SCHEMA_ERRORS` schema errors are collected. :data:`MAX_DEPTH` (32 levels of
+  nesting; rule files use 6) keeps every walk over the tree, PyYAML's own included, far from
+  Python's recursion limit.
 * Integers have at most :data:`MAX_INT_CHARS` characters (Python refuses to convert more than
   4,300 digits, and nothing in a rule file needs more than 18); ``.inf``/``.nan`` and floats too
   large to be finite are refused; the schema bounds priorities and quantities.
@@ -71,9 +74,10 @@ Path_ = tuple[str | int, ...]
 
 #: Bounds on a rule file (see the module docstring).
 MAX_FILE_BYTES = 1 << 20
-MAX_NODES = 100_000
+MAX_NODES = 60_000
 MAX_DEPTH = 32
-MAX_RULES = 10_000
+MAX_RULES = 5_000
+MAX_SCHEMA_ERRORS = 500
 MAX_INT_CHARS = 20
 #: Errors (and, separately, warnings) listed per file; one more diagnostic counts the rest.
 MAX_SHOWN = 100
@@ -259,6 +263,7 @@ class _FileCheck:
     text: str = ""
     diagnostics: list[Diagnostic] = field(default_factory=list)
     nodes: dict[Path_, yaml.Node] = field(default_factory=dict)
+    truncated: bool = False  # more schema errors exist than were collected
     key_nodes: dict[Path_, yaml.Node] = field(default_factory=dict)
 
     def error(self, line: int, column: int, message: str, hint: str | None = None) -> None:
@@ -322,13 +327,15 @@ class _FileCheck:
             shown.extend(found[:MAX_SHOWN])
             if len(found) > MAX_SHOWN:
                 rest = found[MAX_SHOWN]
+                more = len(found) - MAX_SHOWN
+                count = f"{more:,}+" if severity == "error" and self.truncated else f"{more:,}"
                 shown.append(
                     Diagnostic(
                         rest.file,
                         rest.line,
                         rest.column,
                         rest.severity,
-                        f"{len(found) - MAX_SHOWN:,} more {severity}s from here on are not shown",
+                        f"{count} more {severity}s from here on are not shown",
                         "fix the ones above first" if severity == "error" else None,
                     )
                 )
@@ -425,7 +432,11 @@ class _FileCheck:
 
     # schema
     def check_schema(self, data: Any) -> None:
-        for err in _validator().iter_errors(data):
+        errors = _validator().iter_errors(data)
+        for count, err in enumerate(errors):
+            if count == MAX_SCHEMA_ERRORS:
+                self.truncated = True
+                break
             path = tuple(err.absolute_path)
             if err.validator == "additionalProperties" and isinstance(err.instance, dict):
                 allowed = set(cast(dict[str, Any], err.schema).get("properties", {}))
