@@ -46,6 +46,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 import re
 import stat
 import zoneinfo
@@ -221,9 +222,12 @@ def check_ruleset(path: str | Path) -> tuple[RuleSet | None, list[Diagnostic]]:
     """Every diagnostic of a file (errors and warnings) and the RuleSet when there is no error."""
     name = str(path)
     try:
-        # Only regular files: reading a FIFO or a device could block or never end.
+        # Only regular files: opening a FIFO blocks until a writer comes, and a device may
+        # never end. Checked before opening, and again on what was opened.
+        if not stat.S_ISREG(Path(path).stat().st_mode):
+            return None, [Diagnostic(name, 1, 1, "error", "not a regular file")]
         with open(path, "rb") as file:
-            if not stat.S_ISREG(Path(path).stat().st_mode):
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
                 return None, [Diagnostic(name, 1, 1, "error", "not a regular file")]
             data = file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
