@@ -194,4 +194,4 @@ class _Generator:
         search = self._name("re")
         self.namespace[search] = compile_regex(str(node.pattern.value))
         var = self._name("v")
-        return f"(isinstance(({var} := {spec.expr}), str) and {search}({var}) is not None)"
+        return f"(isinstance(({var} := {spec.expr}), str) and {search}({var}))"

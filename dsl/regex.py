@@ -6,8 +6,10 @@ refuses what it cannot do in linear time: backreferences (``\\1``, ``(?P=name)``
 (``(?=``, ``(?!``, ``(?<=``, ``(?<!``). Such patterns are errors when the rule is checked.
 
 Semantics are those of :func:`re.search`: the pattern may match anywhere in the value; anchor it
-with ``^`` and ``$``. One difference for non-ASCII text: RE2's ``\\d``, ``\\w``, ``\\s`` and ``\\b``
-are ASCII-only (``\\d`` does not match "٣"); use ``\\pN``, ``\\pL`` for Unicode classes.
+with ``^`` and ``$``. Python's ``$`` also matches just before a final newline, RE2's only at
+the end: a value ending in a newline is searched a second time without it, which gives
+Python's answer. One difference remains, for non-ASCII text: RE2's ``\\d``, ``\\w``, ``\\s``
+and ``\\b`` are ASCII-only (``\\d`` does not match "٣"); use ``\\pN``, ``\\pL`` for Unicode classes.
 
 The engine's SQL filter uses :func:`regex_search` too, so SQL and Python select the same orders.
 """
@@ -26,8 +28,8 @@ from dsl.limits import MAX_PATTERN_LENGTH
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # RE2 would otherwise log every bad pattern on stderr
 
-#: A compiled pattern's search: the match (truthy) or None.
-Search = Callable[[str], Any]
+#: A compiled pattern: whether it matches anywhere in a string.
+Search = Callable[[str], bool]
 
 
 class RegexError(ValueError):
@@ -51,7 +53,14 @@ def compile_regex(pattern: str) -> Search:
         raise RegexError(_reason(exc)) from None
     except (TypeError, ValueError, UnicodeError) as exc:  # e.g. a lone surrogate
         raise RegexError(str(exc)) from None
-    search: Search = compiled.search
+    find: Callable[[str], Any] = compiled.search
+    if "$" not in pattern:
+        return lambda value: find(value) is not None
+
+    def search(value: str) -> bool:
+        # Python's `$` matches at the end and before a final newline (see module docstring).
+        return find(value) is not None or (value.endswith("\n") and find(value[:-1]) is not None)
+
     return search
 
 
@@ -68,7 +77,7 @@ def regex_search(pattern: str, value: object) -> bool:
     except RegexError:
         return False
     try:
-        return search(value) is not None
+        return search(value)
     except UnicodeError:  # a lone surrogate in the value cannot be encoded for RE2
         return False
 
