@@ -148,8 +148,9 @@ def judge(state: SyncState, incoming: IncomingOrder, digest: str) -> str:
     seen, stored_seen = incoming.updated_at, state.channel_updated_at
     if seen is not None and stored_seen is not None and seen < stored_seen:
         return "stale"
-    if digest == state.sync_hash:
-        return "unchanged"
+    agrees = incoming.status == state.status or (incoming.status, state.status) in _AGREE
+    if digest == state.sync_hash and agrees:
+        return "unchanged"  # the copy last received, and dibs has not closed it since
     return "check"
 
 
