@@ -86,10 +86,11 @@ def content_hash(incoming: IncomingOrder) -> str:
     """A short digest of everything an incoming copy says (status included); the warehouse
     only when the format sets it."""
     o = incoming.order
+    to = o.ship_to
     key = (
         o.channel,
         o.placed_at.isoformat(),
-        tuple(dataclasses.astuple(o.ship_to)),
+        (to.name, to.country, to.state, to.city, to.postal_code),
         o.shipping_method,
         None if o.total is None else format(o.total.normalize(), "f"),
         tuple(sorted(o.tags)),
@@ -191,7 +192,10 @@ def _sync_chunk(tx: Tx, chunk: Sequence[IncomingOrder], actor: Actor, report: Sy
 def _create(tx: Tx, new: Sequence[tuple[IncomingOrder, str]]) -> list[str]:
     if not new:
         return []
-    orders = [dataclasses.replace(i.order, status=i.status) for i, _ in new]
+    orders = [
+        i.order if i.order.status == i.status else dataclasses.replace(i.order, status=i.status)
+        for i, _ in new
+    ]
     marks = {i.id: (digest, i.updated_at) for i, digest in new}
     insert_orders(tx.conn, orders, tx.now(), EventType.ORDER_CREATED, marks)
     return [o.id for o in orders]
