@@ -18,6 +18,11 @@ from sqlalchemy import create_engine, text
 
 from engine.store import Store, metadata
 
+# Every `dibs` a test starts (the installed script, whose editable finder points at one
+# checkout) must run the code of the checkout the tests sit in: each worktree its own.
+_ROOT = str(Path(__file__).resolve().parents[1])
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))
+
 PG_ENV = "DIBS_TEST_POSTGRES_URL"
 _PG_SCHEMA = f"dibs_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 

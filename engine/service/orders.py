@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from engine import model
 from engine.errors import BadInput, OperationFailed, OrdersExist
 from engine.memory import collector_paused
-from engine.model import Actor, AllocationStatus, EventType, Order, OrderStatus
+from engine.model import Actor, AllocationStatus, EventType, Order, OrderStatus, StockKey
 from engine.service.cover import recover
 from engine.service.records import Progress
 from engine.service.tx import Tx
@@ -115,29 +115,22 @@ def check_lines(new_lines: Sequence[tuple[str, int]]) -> None:
 def edit(tx: Tx, order_id: str, new_lines: Sequence[tuple[str, int]], actor: Actor) -> Order:
     """Replace an order's lines (SPEC §4 edit); reservations trimmed or released."""
     check_lines(new_lines)
-    conn = tx.conn
     order = open_order(tx, order_id, "edit")
+    replace_lines(tx, order, new_lines, actor)
+    outbox.record(tx.conn, [outbox.event_row(tx.now(), EventType.ORDER_UPDATED, order_id)])
+    return get(tx, order_id)
+
+
+def replace_lines(tx: Tx, order: Order, new_lines: Sequence[tuple[str, int]], actor: Actor) -> None:
+    """The line half of an edit, on a locked open order, without its event (the caller writes
+    one `order.updated` for the whole change)."""
+    check_lines(new_lines)
+    conn, order_id = tx.conn, order.id
     plan = model.plan_edit(order.lines, new_lines)
     keys = {(line.sku, order.warehouse) for line in (*order.lines, *plan.lines)}
-    tx.lock_stock(keys)
-    for index, give_back in enumerate(plan.release):
-        if give_back:
-            _trim_line(tx, order, index + 1, give_back, "edit", actor)
-    # Renumber: kept lines take their new position; reservations follow their line.
-    conn.execute(
-        update(reservations)
-        .where(reservations.c.order_id == order_id)
-        .values(line_no=-reservations.c.line_no)
-    )
-    for new_no, old_index in enumerate(plan.kept_from, start=1):
-        if old_index is not None:
-            conn.execute(
-                update(reservations)
-                .where(
-                    reservations.c.order_id == order_id, reservations.c.line_no == -(old_index + 1)
-                )
-                .values(line_no=new_no)
-            )
+    held = any(line.reserved for line in order.lines)
+    if held:
+        _move_reservations(tx, order, plan, keys, actor)
     conn.execute(delete(order_lines).where(order_lines.c.order_id == order_id))
     conn.execute(
         insert(order_lines),
@@ -165,9 +158,34 @@ def edit(tx: Tx, order_id: str, new_lines: Sequence[tuple[str, int]], actor: Act
             updated_at=now,
         )
     )
-    recover(tx, sorted(keys), also=[order_id])
-    outbox.record(conn, [outbox.event_row(now, EventType.ORDER_UPDATED, order_id)])
-    return get(tx, order_id)
+    if held:  # with nothing reserved before or after, no cover changes: `unallocated` it is
+        recover(tx, sorted(keys), also=[order_id])
+
+
+def _move_reservations(
+    tx: Tx, order: Order, plan: model.EditPlan, keys: set[StockKey], actor: Actor
+) -> None:
+    """Trim what the edit gives back, then renumber: kept lines take their new position and
+    their reservations follow them."""
+    conn, order_id = tx.conn, order.id
+    tx.lock_stock(keys)
+    for index, give_back in enumerate(plan.release):
+        if give_back:
+            _trim_line(tx, order, index + 1, give_back, "edit", actor)
+    conn.execute(
+        update(reservations)
+        .where(reservations.c.order_id == order_id)
+        .values(line_no=-reservations.c.line_no)
+    )
+    for new_no, old_index in enumerate(plan.kept_from, start=1):
+        if old_index is not None:
+            conn.execute(
+                update(reservations)
+                .where(
+                    reservations.c.order_id == order_id, reservations.c.line_no == -(old_index + 1)
+                )
+                .values(line_no=new_no)
+            )
 
 
 def _trim_line(tx: Tx, order: Order, line_no: int, qty: int, operation: str, actor: Actor) -> None:
