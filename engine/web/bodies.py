@@ -145,7 +145,8 @@ def _ship_to_mapping(ship_to: ShipTo) -> dict[str, str | None]:
 
 
 def _first_field(problems: list[str]) -> str | None:
-    for name in ("lines", "tags", "ship_to", "shipping_method"):
-        if problems and name in problems[0]:
+    words = {"ship_to": "ship_to", "shipping_method": "shipping_method", "tags": "tags"}
+    for word, name in words.items():
+        if problems and word in problems[0]:
             return name
-    return None
+    return "lines" if problems and "line" in problems[0] else None
