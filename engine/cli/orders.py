@@ -1,39 +1,72 @@
-"""`dibs orders …`: import, add, list, show, edit, ship, cancel, dropship, split."""
+"""`dibs orders …`: import (and sync), add, list, show, edit, tag, untag, ship, cancel, dropship,
+split."""
 
 from __future__ import annotations
 
 import argparse
 import difflib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from engine.cli import output
 from engine.cli.common import Parser, open_service
 from engine.errors import BadInput, OrdersExist
+from engine.io.channels import FORMATS, Skipped
 from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, OrderStatus
+from engine.service.edits import FieldChanges
 from engine.service.shapes import order_json
+from engine.service.sync import SyncReport
 
 
 def cmd_orders_import(args: argparse.Namespace) -> int:
-    from engine.io.imports import read_orders
+    from engine.io.incoming import read_incoming
 
-    places: dict[str, str] = {}
-    new = read_orders(Path(args.file), places=places)
+    read = read_incoming(Path(args.file), args.format, args.channel)
+    _report_skipped(read.skipped)
     service = open_service(args)
-    try:
-        with output.progress_bar("importing", enabled=True) as progress:
-            count = service.add_orders(new, progress)
-    except OrdersExist as exc:
-        raise BadInput(
-            f"{args.file}: {len(exc.ids)} order id(s) already exist; nothing imported"
-            " (dibs never overwrites an order on import)",
-            problems=[
-                f"{places.get(oid, args.file)}: order {oid!r} already exists" for oid in exc.ids
-            ],
-        ) from exc
-    print(f"imported {count} orders from {args.file}", file=sys.stderr)
+    with output.progress_bar("syncing" if args.sync else "importing", not args.json) as progress:
+        if args.sync:
+            report = service.sync_orders(read.orders, progress=progress)
+        else:
+            try:
+                created = service.import_orders(read.orders, progress)
+            except OrdersExist as exc:
+                places = {o.id: o.where for o in read.orders}
+                raise _already_exist(args.file, exc.ids, places) from exc
+            report = SyncReport(created=created)
+    if args.json:
+        output.print_json(report.as_json())
+    elif args.sync:
+        counts = ", ".join(f"{n} {name}" for name, n in report.counts().items())
+        print(f"synced {len(read.orders)} orders from {args.file}: {counts}")
+        for conflict in report.conflicts:
+            print(f"conflict: order {conflict['id']!r}: {conflict['reason']}")
+    else:
+        print(f"imported {len(report.created)} orders from {args.file}", file=sys.stderr)
     return 0
+
+
+def _report_skipped(skipped: Sequence[Skipped]) -> None:
+    """Orders with nothing to ship are not errors; say how many, and the first few."""
+    for item in skipped[:5]:
+        print(f"skipped {item}", file=sys.stderr)
+    if len(skipped) > 5:
+        print(f"skipped {len(skipped) - 5} more orders with nothing to ship", file=sys.stderr)
+
+
+def _already_exist(name: str, ids: Sequence[str], places: dict[str, str]) -> BadInput:
+    """A count and the first ten, not one line per known order: an overlapping daily export
+    can hold hundreds."""
+    shown = [f"{places.get(oid, name)}: order {oid!r} already exists" for oid in ids[:10]]
+    if len(ids) > 10:
+        shown.append(f"... and {len(ids) - 10} more")
+    return BadInput(
+        f"{name}: {len(ids)} order id(s) already exist; nothing imported (dibs never overwrites "
+        "an order on a plain import: use --sync to update known orders and create the rest)",
+        problems=shown,
+    )
 
 
 def cmd_orders_add(args: argparse.Namespace) -> int:
@@ -119,11 +152,65 @@ def cmd_orders_show(args: argparse.Namespace) -> int:
     return 0
 
 
+#: `dibs orders edit` options -> the field each one sets (validated by `fields.edit_value`).
+EDIT_OPTIONS = {
+    "shipping_method": "shipping_method",
+    "country": "ship_to.country",
+    "state": "ship_to.state",
+    "city": "ship_to.city",
+    "postal_code": "ship_to.postal_code",
+    "warehouse": "warehouse",
+    "total": "total",
+}
+
+
 def cmd_orders_edit(args: argparse.Namespace) -> int:
+    from engine.io.fields import attribute_pair, edit_value
     from engine.io.imports import parse_line_spec
 
-    order = open_service(args).edit(args.id, [parse_line_spec(s) for s in args.line])
-    print(f"{order.id}: {order.allocation_status}", file=sys.stderr)
+    values: dict[str, Any] = {}
+    attributes: dict[str, str | None] = {}
+    for dest, field_name in EDIT_OPTIONS.items():
+        raw = getattr(args, dest)
+        if raw is not None:
+            option = "--" + dest.replace("_", "-")
+            values[field_name] = _checked(option, edit_value, field_name, raw)
+    for spec in args.attr or []:
+        key, value = _checked("--attr", attribute_pair, spec)
+        attributes[key] = value
+    lines = None if args.line is None else [parse_line_spec(spec) for spec in args.line]
+    changes = FieldChanges(values, attributes, lines)
+    if not changes:
+        raise BadInput(f"orders edit {args.id}: nothing to change (give --line or a field option)")
+    order, changed = open_service(args).update_order(args.id, changes.apply)
+    if changed:
+        print(f"{order.id}: updated ({order.allocation_status})", file=sys.stderr)
+    else:
+        print(f"{order.id}: nothing changed", file=sys.stderr)
+    return 0
+
+
+def _checked(option: str, check: Any, *values: Any) -> Any:
+    """`check(*values)`, or BadInput naming the option and the value's problem."""
+    from engine.io.fields import Invalid
+
+    try:
+        return check(*values)
+    except Invalid as exc:
+        raise BadInput(f"{option} {values[-1]!r}: {exc}") from None
+
+
+def cmd_orders_tag(args: argparse.Namespace) -> int:
+    from engine.io.fields import tag_text
+
+    label = _checked("TAG", tag_text, args.tag)
+    add = args.orders_cmd == "tag"
+    changed = open_service(args).tag(args.ids, label, add=add)
+    verb = "tagged" if add else "untagged"
+    left = len(dict.fromkeys(args.ids)) - len(changed)
+    done = f"{verb} {', '.join(changed)} ({label!r})" if changed else f"nothing {verb}"
+    same = f"; {left} already {'had' if add else 'lacked'} it" if left else ""
+    print(done + same, file=sys.stderr)
     return 0
 
 
@@ -148,8 +235,12 @@ def add_commands(sub: Any) -> None:
     orders = sub.add_parser("orders", help="sales orders").add_subparsers(
         dest="orders_cmd", required=True, parser_class=Parser
     )
-    p = orders.add_parser("import", help=".json (array), .jsonl or .csv (one row per line)")
+    p = orders.add_parser("import", help="new orders, or --sync with a channel's export")
     p.add_argument("file")
+    p.add_argument("--format", choices=FORMATS, help="default: detected from the file")
+    p.add_argument("--sync", action="store_true", help="create, update, close (SPEC §9)")
+    p.add_argument("--channel", help="the orders' channel (default: the format's own)")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_orders_import)
     p = orders.add_parser("add")
     p.add_argument("id")
@@ -172,10 +263,18 @@ def add_commands(sub: Any) -> None:
     p.add_argument("id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_orders_show)
-    p = orders.add_parser("edit", help="replace the order's lines")
+    p = orders.add_parser("edit", help="change an open order's lines and fields")
     p.add_argument("id")
-    p.add_argument("--line", action="append", required=True, metavar="SKU:QTY")
+    p.add_argument("--line", action="append", metavar="SKU:QTY", help="the new full set")
+    for dest in EDIT_OPTIONS:
+        p.add_argument("--" + dest.replace("_", "-"), dest=dest)
+    p.add_argument("--attr", action="append", metavar="KEY=VALUE", help="KEY= removes it")
     p.set_defaults(handler=cmd_orders_edit)
+    for name in ("tag", "untag"):
+        p = orders.add_parser(name, help=f"{name} several orders (writes order.updated)")
+        p.add_argument("ids", nargs="+", metavar="ID")
+        p.add_argument("tag", metavar="TAG")
+        p.set_defaults(handler=cmd_orders_tag)
     for name in ("ship", "cancel", "dropship"):
         p = orders.add_parser(name)
         p.add_argument("ids", nargs="+", metavar="ID")

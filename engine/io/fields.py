@@ -359,3 +359,46 @@ def _new_status(value: object) -> None:
 def _new_allocation_status(value: object) -> None:
     if value != AllocationStatus.UNALLOCATED:
         raise Invalid(f"must be 'unallocated' (an import creates new orders), got {show(value)}")
+
+
+# --------------------------------------------------------------------------------------------
+# Edits by hand (`dibs orders edit`, `tag`, `untag`): the same validators, one value at a time
+
+
+def _warehouse(value: object) -> str:
+    return _required_text(value)
+
+
+#: The order fields `dibs orders edit` sets, each with the validator the importers use.
+#: Blank text clears an optional field (a warehouse cannot be blank).
+EDIT_FIELDS: Mapping[str, Callable[[object], Any]] = {
+    "shipping_method": _text,
+    "ship_to.country": country,
+    "ship_to.state": _text,
+    "ship_to.city": _text,
+    "ship_to.postal_code": _text,
+    "warehouse": _warehouse,
+    "total": lambda value: None if isinstance(value, str) and not value.strip() else money(value),
+}
+
+
+def edit_value(field_name: str, value: object) -> Any:
+    """One field of an edit by hand, validated like an imported one; `Invalid` when wrong."""
+    return EDIT_FIELDS[field_name](value)
+
+
+def tag_text(value: object) -> str:
+    """A tag given by hand: a non-empty string (stripped)."""
+    return _required_text(value)
+
+
+def attribute_pair(spec: str) -> tuple[str, str | None]:
+    """`KEY=VALUE` of `--attr` as (key, value); `KEY=` (no value) means remove the attribute.
+
+    Values stay strings, as in the CSV importer: attributes are free-form."""
+    key, sep, value = spec.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise Invalid(f"must be KEY=VALUE (e.g. gift_wrap=yes), got {show(spec)}")
+    _attributes({key: value})  # the importers' checks on keys and values
+    return key, value.strip() or None

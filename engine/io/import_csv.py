@@ -175,9 +175,21 @@ def read_orders_csv(
                 continue
         if _line_problems(sku, qty_text, f"{name}:{line}: order {order_id!r}: ", problems):
             group.lines = None
+    return _csv_orders(groups, layout.columns, name, now, problems, places)
+
+
+def _csv_orders(
+    groups: dict[str, _CsvOrder],
+    columns: Sequence[_Column],
+    name: str,
+    now: datetime,
+    problems: list[str],
+    places: dict[str, str] | None,
+) -> list[Order]:
+    """The orders of the grouped rows (and where each starts, into `places`)."""
     orders: list[Order] = []
     for order_id, group in groups.items():
-        order = _csv_order(order_id, group, layout.columns, name, now, problems)
+        order = _csv_order(order_id, group, columns, name, now, problems)
         if order is not None:
             orders.append(order)
             if places is not None:

@@ -16,11 +16,13 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement
 from sqlalchemy.engine import Connection
 
+from engine.io.incoming import IncomingOrder
 from engine.model import Actor, Order, Policy
-from engine.service import allocation, read, release, stock
+from engine.service import allocation, edits, read, release, stock, sync
 from engine.service import orders as order_ops
 from engine.service.records import AllocationReport, Clock, Progress, QueueEntry, utcnow
 from engine.service.shapes import iso, order_json
+from engine.service.sync import SyncReport
 from engine.service.tx import Tx
 from engine.store import Store
 from engine.store.ordering import parse_order_by
@@ -94,6 +96,36 @@ class Service:
         order_ops.check_lines(new_lines)
         return self.run(lambda tx: order_ops.edit(tx, order_id, new_lines, actor))
 
+    def update_order(
+        self, order_id: str, change: Callable[[Order], Order], actor: Actor = Actor()
+    ) -> tuple[Order, bool]:
+        """Edit an open order's fields and/or lines by hand (SPEC §9): `change` gives the order
+        as it should be; one transaction, one `order.updated` (none if nothing changed)."""
+        return self.run(lambda tx: edits.update_fields(tx, order_id, change, actor))
+
+    def tag(
+        self, ids: Sequence[str], label: str, add: bool = True, actor: Actor = Actor()
+    ) -> list[str]:
+        """Add (`add`) or remove a tag on several orders; the ids whose tags changed."""
+        return self.run(lambda tx: edits.tag(tx, ids, label, add, actor))
+
+    def import_orders(
+        self, incoming: Sequence[IncomingOrder], progress: Progress | None = None
+    ) -> list[str]:
+        """Create every incoming order, or none when any id exists (import without --sync)."""
+        sync.check_incoming(incoming)
+        return self.run(lambda tx: sync.import_new(tx, incoming, progress))
+
+    def sync_orders(
+        self,
+        incoming: Sequence[IncomingOrder],
+        actor: Actor = Actor("sync"),
+        progress: Progress | None = None,
+    ) -> SyncReport:
+        """Sync orders from a channel (SPEC §9) in one transaction."""
+        sync.check_incoming(incoming)
+        return self.run(lambda tx: sync.sync_orders(tx, incoming, actor, progress))
+
     def split(self, order_id: str, actor: Actor = Actor()) -> tuple[Order, Order]:
         """Move the unreserved units into a new order `<id>-N`; the original keeps the rest."""
         return self.run(lambda tx: order_ops.split(tx, order_id, actor))
@@ -150,8 +182,10 @@ class Service:
 __all__ = [
     "Actor",
     "AllocationReport",
+    "IncomingOrder",
     "QueueEntry",
     "Service",
+    "SyncReport",
     "Tx",
     "iso",
     "order_json",

@@ -115,8 +115,17 @@ def check_lines(new_lines: Sequence[tuple[str, int]]) -> None:
 def edit(tx: Tx, order_id: str, new_lines: Sequence[tuple[str, int]], actor: Actor) -> Order:
     """Replace an order's lines (SPEC §4 edit); reservations trimmed or released."""
     check_lines(new_lines)
-    conn = tx.conn
     order = open_order(tx, order_id, "edit")
+    replace_lines(tx, order, new_lines, actor)
+    outbox.record(tx.conn, [outbox.event_row(tx.now(), EventType.ORDER_UPDATED, order_id)])
+    return get(tx, order_id)
+
+
+def replace_lines(tx: Tx, order: Order, new_lines: Sequence[tuple[str, int]], actor: Actor) -> None:
+    """The line half of an edit, on a locked open order, without its event (the caller writes
+    one `order.updated` for the whole change)."""
+    check_lines(new_lines)
+    conn, order_id = tx.conn, order.id
     plan = model.plan_edit(order.lines, new_lines)
     keys = {(line.sku, order.warehouse) for line in (*order.lines, *plan.lines)}
     tx.lock_stock(keys)
@@ -166,8 +175,6 @@ def edit(tx: Tx, order_id: str, new_lines: Sequence[tuple[str, int]], actor: Act
         )
     )
     recover(tx, sorted(keys), also=[order_id])
-    outbox.record(conn, [outbox.event_row(now, EventType.ORDER_UPDATED, order_id)])
-    return get(tx, order_id)
 
 
 def _trim_line(tx: Tx, order: Order, line_no: int, qty: int, operation: str, actor: Actor) -> None:

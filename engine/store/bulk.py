@@ -132,6 +132,12 @@ class Bulk:
         found = column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
         return found if found is not None else _identity
 
+    def result_processor(self, column: Column[Any]) -> Callable[[Any], Any]:
+        """The function that turns what the driver returns for `column` into a Python value."""
+        impl = column.type.dialect_impl(self.dialect)
+        found = impl.result_processor(self.dialect, None)
+        return found if found is not None else _identity
+
     def value(self, column: Column[Any], value: Any) -> Any:
         """Convert one Python value to what the driver stores for `column` (e.g. a timestamp)."""
         return self.processor(column)(value)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
@@ -25,6 +25,8 @@ from engine.store.schema import inventory, metadata, orders
 DEFAULT_URL = "sqlite:///dibs.db"
 #: The newest shipped migration; a test checks it against Alembic's head.
 SCHEMA_REVISION = "0004"
+#: The advisory lock every sync takes on PostgreSQL ("dibs" in ASCII, then "sync").
+SYNC_LOCK_KEY = 0x64696273_73796E63
 
 T = TypeVar("T")
 
@@ -201,6 +203,13 @@ class Store:
             .order_by(orders.c.id)
             .with_for_update()
         ).all()
+
+    def lock_sync(self, conn: Connection) -> None:
+        """Serialise syncs on PostgreSQL (a transaction-scoped advisory lock), so two processes
+        syncing overlapping files never both see an order as new; SQLite's write lock does it.
+        """
+        if self.is_postgres:
+            conn.execute(select(func.pg_advisory_xact_lock(SYNC_LOCK_KEY)))
 
     def dispose(self) -> None:
         self.engine.dispose()

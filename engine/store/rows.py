@@ -45,6 +45,8 @@ _ORDER_COLUMNS = (
     "unit_count",
     "created_at",
     "updated_at",
+    "channel_updated_at",
+    "sync_hash",
 )
 
 
@@ -76,9 +78,16 @@ def existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
 
 
 def insert_orders(
-    conn: Connection, batch: Sequence[Order], now: datetime, event: str | None
+    conn: Connection,
+    batch: Sequence[Order],
+    now: datetime,
+    event: str | None,
+    marks: Mapping[str, tuple[str, datetime | None]] | None = None,
 ) -> None:
+    """Insert whole orders; `marks` gives sync's (content hash, channel updated_at) by id."""
     bulk = Bulk(conn)
+    given = marks or {}
+    no_mark: tuple[str | None, datetime | None] = (None, None)
     stamp = bulk.value(orders.c.created_at, now)
     order_rows: list[tuple[Any, ...]] = []
     line_rows: list[tuple[Any, ...]] = []
@@ -90,6 +99,7 @@ def insert_orders(
     no_attributes = to_json({})
     empty = bulk.value(events.c.payload, {})
     for o in batch:
+        digest, seen = given.get(o.id, no_mark)
         order_rows.append(
             (
                 o.id,
@@ -110,6 +120,8 @@ def insert_orders(
                 o.unit_count,
                 stamp,
                 stamp,
+                None if seen is None else to_time(seen),
+                digest,
             )
         )
         for n, line in enumerate(o.lines, start=1):

@@ -62,6 +62,11 @@ orders = Table(
     Column("unit_count", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Sync (SPEC §9): the channel's own last-change time of the copy last applied (an older
+    # copy is stale), and a hash of the content last received, so an unchanged copy is
+    # recognised without loading the order. Both NULL for orders that never came from a sync.
+    Column("channel_updated_at", DateTime(timezone=True)),
+    Column("sync_hash", String(32)),
     Index("ix_orders_open", "status", "allocation_status", "placed_at"),
     Index("ix_orders_channel", "channel"),
     # The default listing order (FIFO): keyset pagination of the HTTP API walks it.

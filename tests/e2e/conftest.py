@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 DIBS = str(Path(sys.executable).parent / "dibs")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Dibs:
@@ -23,6 +24,9 @@ class Dibs:
 
     def __call__(self, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if k != "DIBS_DB"}
+        # The installed script's editable finder points at one checkout; put this one first
+        # so the tests run the code they sit next to (each worktree its own).
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         result = subprocess.run(
             [DIBS, "--db", self.db, *args],
             capture_output=True,

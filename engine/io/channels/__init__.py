@@ -40,11 +40,8 @@ from engine.io.channels.detect import (
     read_head,
     sniff_format,
 )
-from engine.io.channels.shopify import (
-    read_shopify_csv,
-    read_shopify_json,
-    shopify_order,
-)
+from engine.io.channels.shopify_csv import read_shopify_csv
+from engine.io.channels.shopify_json import read_shopify_json, shopify_order
 from engine.io.channels.woocommerce import read_woocommerce_json, woocommerce_order
 
 __all__ = [

@@ -1,4 +1,6 @@
-"""Shopify orders -> native dibs order mappings: the Admin REST / webhook JSON and the CSV export.
+"""Shopify orders -> native dibs order mappings: what the JSON and CSV readers share.
+
+The readers are `shopify_json` (Admin REST / webhook JSON) and `shopify_csv` (the export).
 
 Pure: text in, `ChannelRead` out (or `ChannelError` listing every problem); no database, no
 clock, standard library only.
@@ -50,9 +52,7 @@ Field by field (SPEC §9); JSON key / CSV column -> dibs:
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,23 +60,18 @@ from engine.io.channels.common import (
     AWAITING_FULFILLMENT,
     CANCELLED,
     SHIPPED,
-    ChannelError,
     ChannelOrder,
-    ChannelRead,
     Fields,
-    Invalid,
     Problem,
     Skipped,
-    channel_name,
+    native_mapping,
+)
+from engine.io.channels.values import (
+    Invalid,
     country,
-    decode_text,
-    finish,
     flag,
     identifier,
-    json_orders,
-    kind,
     money,
-    native_mapping,
     quantity,
     required_text,
     required_timestamp,
@@ -87,17 +82,9 @@ from engine.io.channels.common import (
 
 DEFAULT_CHANNEL = "shopify"
 
-__all__ = [
-    "CSV_COLUMNS",
-    "DEFAULT_CHANNEL",
-    "read_shopify_csv",
-    "read_shopify_json",
-    "shopify_order",
-]
-
 
 @dataclass(frozen=True)
-class _Value:
+class RawValue:
     """A raw value and the channel's name for it (JSON key path or CSV column), for messages."""
 
     raw: object
@@ -105,153 +92,33 @@ class _Value:
 
 
 @dataclass(frozen=True)
-class _Item:
+class RawItem:
     """One line item, raw, with where it is and what to call its fields."""
 
     where: str
-    sku: _Value
-    quantity: _Value
-    requires_shipping: _Value
+    sku: RawValue
+    quantity: RawValue
+    requires_shipping: RawValue
     title: object
 
 
 @dataclass
-class _Raw:
+class RawOrder:
     """One Shopify order's raw values, whichever format they came from."""
 
     where: str
-    values: dict[str, _Value] = field(default_factory=dict)
-    items: list[_Item] = field(default_factory=list)
+    values: dict[str, RawValue] = field(default_factory=dict)
+    items: list[RawItem] = field(default_factory=list)
 
-    def get(self, key: str) -> _Value:
-        return self.values.get(key, _Value(None, key))
-
-
-# --------------------------------------------------------------------------------------------
-# JSON
-
-
-def read_shopify_json(data: bytes | str, name: str, channel: str | None = None) -> ChannelRead:
-    """Every order of a Shopify JSON file or webhook body.
-
-    `data` is the file's bytes (UTF-8, BOM allowed) or text; `name` names it in messages.
-    Containers: one order object, an array, JSON Lines, `{"order": {...}}`, `{"orders": [...]}`.
-    Raises `ChannelError` listing every problem when anything is wrong; then nothing is returned.
-    """
-    label = channel_name(channel, DEFAULT_CHANNEL)
-    problems: list[Problem] = []
-    orders: list[ChannelOrder] = []
-    skipped: list[Skipped] = []
-    for located in json_orders(data, name, problems):
-        _collect(_from_json(located.obj, located.where, problems), label, orders, skipped, problems)
-    return finish(orders, skipped, problems)
-
-
-def shopify_order(obj: object, where: str, channel: str | None = None) -> ChannelOrder | Skipped:
-    """One already-parsed Shopify order object (a webhook payload), located as `where`.
-
-    Raises `ChannelError` listing every problem. Prefer `read_shopify_json` on the raw body:
-    it also accepts the wrappers and decodes amounts without a binary float.
-    """
-    label = channel_name(channel, DEFAULT_CHANNEL)
-    problems: list[Problem] = []
-    orders: list[ChannelOrder] = []
-    skipped: list[Skipped] = []
-    if isinstance(obj, dict):
-        _collect(_from_json(obj, where, problems), label, orders, skipped, problems)
-    else:
-        problems.append(Problem(where, None, f"expected an order object, got {kind(obj)}"))
-    read = finish(orders, skipped, problems)
-    return read.orders[0] if read.orders else read.skipped[0]
-
-
-def _from_json(obj: object, where: str, problems: list[Problem]) -> _Raw | None:
-    assert isinstance(obj, dict)
-    raw = _Raw(where)
-    for key in (
-        "name",
-        "id",
-        "created_at",
-        "updated_at",
-        "cancelled_at",
-        "fulfillment_status",
-        "total_price",
-        "tags",
-    ):
-        raw.values[key] = _Value(obj.get(key), key)
-    address = obj.get("shipping_address")
-    if address is not None and not isinstance(address, dict):
-        problems.append(
-            Problem(
-                where,
-                "shipping_address",
-                f"must be an object or null, got {kind(address)}",
-                _order_name(obj.get("name")),
-            )
-        )
-        return None
-    address = address or {}
-    for key in ("name", "first_name", "last_name", "country_code", "province_code", "city", "zip"):
-        raw.values[f"ship.{key}"] = _Value(address.get(key), f"shipping_address.{key}")
-    shipping_lines = obj.get("shipping_lines")
-    if shipping_lines is not None and not isinstance(shipping_lines, list):
-        problems.append(
-            Problem(
-                where,
-                "shipping_lines",
-                f"must be a list, got {kind(shipping_lines)}",
-                _order_name(obj.get("name")),
-            )
-        )
-        return None
-    first = shipping_lines[0] if shipping_lines else None
-    if first is not None and not isinstance(first, dict):
-        problems.append(
-            Problem(
-                where,
-                "shipping_lines[0]",
-                f"must be an object, got {kind(first)}",
-                _order_name(obj.get("name")),
-            )
-        )
-        return None
-    raw.values["shipping_method"] = _Value((first or {}).get("title"), "shipping_lines[0].title")
-    items = obj.get("line_items")
-    if not isinstance(items, list):
-        message = "is required" if items is None else f"must be a list, got {kind(items)}"
-        problems.append(Problem(where, "line_items", message, _order_name(obj.get("name"))))
-        return None
-    for index, item in enumerate(items):
-        label = f"line_items[{index}]"
-        if not isinstance(item, dict):
-            problems.append(
-                Problem(
-                    where,
-                    label,
-                    f"must be an object, got {kind(item)}",
-                    _order_name(obj.get("name")),
-                )
-            )
-            return None
-        raw.items.append(
-            _Item(
-                where=where,
-                sku=_Value(item.get("sku"), f"{label}.sku"),
-                quantity=_Value(item.get("quantity"), f"{label}.quantity"),
-                requires_shipping=_Value(
-                    item.get("requires_shipping"), f"{label}.requires_shipping"
-                ),
-                title=item.get("name") if item.get("name") is not None else item.get("title"),
-            )
-        )
-    return raw
+    def get(self, key: str) -> RawValue:
+        return self.values.get(key, RawValue(None, key))
 
 
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _order_name(value: object) -> str | None:
+def order_name(value: object) -> str | None:
     """The order's name for messages, if it has a usable one."""
     try:
         return text(value) if isinstance(value, str) else None
@@ -260,148 +127,11 @@ def _order_name(value: object) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------
-# CSV
-
-#: The columns read from Shopify's order export (by key); every other column is ignored.
-CSV_COLUMNS: Mapping[str, str] = {
-    "name": "Name",
-    "id": "Id",
-    "created_at": "Created at",
-    "cancelled_at": "Cancelled at",
-    "fulfillment_status": "Fulfillment Status",
-    "total_price": "Total",
-    "tags": "Tags",
-    "shipping_method": "Shipping Method",
-    "ship.name": "Shipping Name",
-    "ship.country_code": "Shipping Country",
-    "ship.province_code": "Shipping Province",
-    "ship.city": "Shipping City",
-    "ship.zip": "Shipping Zip",
-}
-_ITEM_COLUMNS = {
-    "sku": "Lineitem sku",
-    "quantity": "Lineitem quantity",
-    "requires_shipping": "Lineitem requires shipping",
-    "title": "Lineitem name",
-}
-_REQUIRED = ("Name", "Created at", "Lineitem quantity", "Lineitem sku")
-
-
-def read_shopify_csv(data: bytes | str, name: str, channel: str | None = None) -> ChannelRead:
-    """Every order of a Shopify order export (Admin -> Orders -> Export, CSV).
-
-    `data` is the file's bytes (UTF-8, BOM allowed; any line endings) or text; `name` names it
-    in messages (`name:line`). Raises `ChannelError` listing every problem; then nothing is
-    returned.
-    """
-    label = channel_name(channel, DEFAULT_CHANNEL)
-    text_ = decode_text(data, name)
-    problems: list[Problem] = []
-    groups = _csv_groups(text_, name, problems)
-    orders: list[ChannelOrder] = []
-    skipped: list[Skipped] = []
-    for raw in groups:
-        _collect(raw, label, orders, skipped, problems)
-    return finish(orders, skipped, problems)
-
-
-def _csv_groups(text_: str, name: str, problems: list[Problem]) -> list[_Raw]:
-    reader = csv.reader(io.StringIO(text_, newline=""), strict=False)
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise ChannelError([Problem(f"{name}:1", None, f"is not readable CSV: {exc}")]) from None
-    if header is None or not any(cell.strip() for cell in header):
-        raise ChannelError(
-            [
-                Problem(
-                    f"{name}:1",
-                    None,
-                    "is empty: expected the Shopify export header "
-                    "(Name,Email,Financial Status,...)",
-                )
-            ]
-        )
-    index: dict[str, int] = {}
-    for position, cell in enumerate(header):
-        index.setdefault(cell.strip().casefold(), position)
-    missing = [column for column in _REQUIRED if column.casefold() not in index]
-    if missing:
-        raise ChannelError(
-            [
-                Problem(
-                    f"{name}:1",
-                    None,
-                    f"is missing the column{'s' if len(missing) > 1 else ''} "
-                    f"{', '.join(missing)} of a Shopify order export",
-                )
-            ]
-        )
-
-    def column_value(row: Sequence[str], column: str) -> str | None:
-        position = index.get(column.casefold())
-        if position is None or position >= len(row):
-            return None
-        return row[position]
-
-    groups: dict[str, _Raw] = {}
-    previous_end = reader.line_num
-    while True:
-        try:
-            row = next(reader, None)
-        except csv.Error as exc:
-            problems.append(
-                Problem(f"{name}:{reader.line_num}", None, f"is not readable CSV: {exc}")
-            )
-            break
-        if row is None:
-            break
-        where = f"{name}:{previous_end + 1}"
-        previous_end = reader.line_num
-        if not any(value.strip() for value in row):
-            continue
-        order_name = column_value(row, "Name")
-        try:
-            key = required_text(order_name)
-        except Invalid as exc:
-            problems.append(Problem(where, "Name", f"{exc} (the order's name, e.g. #1001)"))
-            continue
-        raw = groups.get(key)
-        if raw is None:
-            raw = groups[key] = _Raw(where)
-        for field_key, column in CSV_COLUMNS.items():
-            value = column_value(row, column)
-            if field_key not in raw.values and value is not None and value.strip():
-                if field_key == "ship.zip":
-                    value = value.strip().removeprefix("'")  # Shopify's guard against Excel
-                raw.values[field_key] = _Value(value, column)
-        item = {key_: column_value(row, column) for key_, column in _ITEM_COLUMNS.items()}
-        if not any((item[key_] or "").strip() for key_ in ("sku", "quantity", "title")):
-            continue  # not a line item row
-        raw.items.append(
-            _Item(
-                where=where,
-                sku=_Value(item["sku"], _ITEM_COLUMNS["sku"]),
-                quantity=_Value(item["quantity"], _ITEM_COLUMNS["quantity"]),
-                requires_shipping=_Value(
-                    item["requires_shipping"], _ITEM_COLUMNS["requires_shipping"]
-                ),
-                title=item["title"],
-            )
-        )
-    for key, raw in groups.items():
-        raw.values.setdefault("name", _Value(key, "Name"))
-        for field_key, column in CSV_COLUMNS.items():
-            raw.values.setdefault(field_key, _Value(None, column))
-    return list(groups.values())
-
-
-# --------------------------------------------------------------------------------------------
 # Both formats: raw values -> native mapping
 
 
-def _collect(
-    raw: _Raw | None,
+def collect(
+    raw: RawOrder | None,
     channel: str,
     orders: list[ChannelOrder],
     skipped: list[Skipped],
@@ -416,9 +146,9 @@ def _collect(
         skipped.append(built)
 
 
-def _build(raw: _Raw, channel: str, problems: list[Problem]) -> ChannelOrder | Skipped | None:
+def _build(raw: RawOrder, channel: str, problems: list[Problem]) -> ChannelOrder | Skipped | None:
     name_value = raw.get("name")
-    fields = Fields(raw.where, _order_name(name_value.raw), problems)
+    fields = Fields(raw.where, order_name(name_value.raw), problems)
 
     def check(key: str, convert: Any) -> Any:
         value = raw.get(key)
@@ -476,7 +206,7 @@ def _build(raw: _Raw, channel: str, problems: list[Problem]) -> ChannelOrder | S
     return ChannelOrder(mapping, status, updated_at, raw.where)
 
 
-def _lines(items: Sequence[_Item], fields: Fields) -> list[dict[str, Any]]:
+def _lines(items: Sequence[RawItem], fields: Fields) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
     for item in items:
         item_fields = Fields(item.where, fields.order, fields.problems)
@@ -487,7 +217,7 @@ def _lines(items: Sequence[_Item], fields: Fields) -> list[dict[str, Any]]:
             continue
         sku = item_fields.check(item.sku.label, text, item.sku.raw)
         if sku is None and _blank(item.sku.raw):
-            title = _order_name(item.title)
+            title = order_name(item.title)
             about = f"the item {title!r}" if title else "the item"
             item_fields.problem(
                 item.sku.label,

@@ -48,17 +48,19 @@ from engine.io.channels.common import (
     ChannelOrder,
     ChannelRead,
     Fields,
-    Invalid,
     Problem,
     Skipped,
     channel_name,
-    country,
     finish,
+    native_mapping,
+)
+from engine.io.channels.containers import json_orders
+from engine.io.channels.values import (
+    Invalid,
+    country,
     identifier,
-    json_orders,
     kind,
     money,
-    native_mapping,
     quantity,
     required_timestamp,
     text,

@@ -1,7 +1,7 @@
 """Webhook deliveries seen (dedup across restarts and servers) and the keyset index of listings.
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0001"
+down_revision = "0003"  # chained after sync's 0003 when the sync branch merged
 branch_labels = None
 depends_on = None
 

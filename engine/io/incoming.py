@@ -1,0 +1,148 @@
+"""Orders arriving from outside, in any format, as what sync and import need: `IncomingOrder`s.
+
+`read_incoming` reads a file of any format of SPEC §9 (`dibs`, `shopify-csv`, `shopify-json`,
+`woocommerce-json`; detected when not given), checks every order with the native validator
+(`fields.check_order_mapping`) and returns the orders with the channel's status and
+`updated_at`. A file with any problem raises one `BadInput` listing every problem (file:line for
+CSV, the order's name and JSON path for JSON), so nothing of it is ever written.
+`incoming_from_channel` does the same for an already-read `ChannelRead` (a webhook body).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from engine.errors import BadInput
+from engine.io.channels import (
+    DIBS,
+    FORMATS,
+    ChannelError,
+    ChannelRead,
+    FormatNotRecognised,
+    Skipped,
+    read_channel,
+    sniff_format,
+)
+from engine.io.fields import check_order_mapping, utc
+from engine.io.imports import read_orders
+from engine.io.messages import plural
+from engine.memory import collector_paused
+from engine.model import Order, OrderStatus
+
+
+@dataclass(frozen=True)
+class IncomingOrder:
+    """One order as a file or a channel delivery gives it.
+
+    `order` is the validated domain order (its own `status` is not used); `status` is what the
+    channel says (`awaiting_fulfillment`, `cancelled` or `shipped`); `updated_at` the channel's
+    last-change time, None when the format has none. `sets_warehouse` is False for channel
+    formats, which know nothing of dibs' warehouses: a sync then keeps the order's warehouse.
+    `where` locates the order in its file, for messages.
+    """
+
+    order: Order
+    status: str = OrderStatus.AWAITING_FULFILLMENT
+    updated_at: datetime | None = None
+    sets_warehouse: bool = True
+    where: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.order.id
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """A whole file's orders (in file order), the orders skipped (nothing to ship), its format."""
+
+    orders: list[IncomingOrder]
+    skipped: tuple[Skipped, ...]
+    format: str
+
+
+def read_incoming(
+    path: Path, fmt: str | None = None, channel: str | None = None, now: datetime | None = None
+) -> IncomingFile:
+    """Read and validate an order file of any format; `BadInput` listing every problem.
+
+    `fmt` is one of `FORMATS` (detected from the name and the first bytes when None);
+    `channel` replaces each order's channel (`--channel`); `now` is the `placed_at` of native
+    orders that give none.
+    """
+    name = str(path)
+    when = utc(now) if now is not None else datetime.now(UTC)
+    if fmt is None:
+        fmt = _detect(path)
+    elif fmt not in FORMATS:
+        raise BadInput(f"--format: unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    if fmt == DIBS:
+        return _read_native(path, channel, when)
+    data = _read_bytes(path)
+    try:
+        read = read_channel(data, name, fmt, channel)
+    except ChannelError as exc:
+        raise _refusal(name, exc) from None
+    return IncomingFile(incoming_from_channel(read, when, name), read.skipped, fmt)
+
+
+def incoming_from_channel(read: ChannelRead, now: datetime, name: str) -> list[IncomingOrder]:
+    """Validate a channel read's mappings into `IncomingOrder`s; `BadInput` listing problems."""
+    problems: list[str] = []
+    found: list[IncomingOrder] = []
+    with collector_paused():
+        for item in read.orders:
+            order = check_order_mapping(item.mapping, item.where, now, problems)
+            if order is not None:
+                found.append(IncomingOrder(order, item.status, item.updated_at, False, item.where))
+    if problems:
+        raise BadInput(f"{name}: {plural(len(problems), 'problem')}, nothing imported", problems)
+    return found
+
+
+def _read_native(path: Path, channel: str | None, now: datetime) -> IncomingFile:
+    places: dict[str, str] = {}
+    orders: Sequence[Order] = read_orders(path, now=now, places=places)
+    if channel is not None:
+        if not channel.strip():
+            raise BadInput("--channel: must not be empty")
+        orders = [dataclasses.replace(o, channel=channel.strip()) for o in orders]
+    found = [IncomingOrder(o, where=places.get(o.id, str(path))) for o in orders]
+    return IncomingFile(found, (), DIBS)
+
+
+def _detect(path: Path) -> str:
+    try:
+        return sniff_format(path)
+    except FormatNotRecognised as exc:
+        raise BadInput(str(exc.problems[0])) from None
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: OSError) -> BadInput:
+    if isinstance(exc, FileNotFoundError):
+        return BadInput(f"{path}: no such file")
+    if isinstance(exc, IsADirectoryError):
+        return BadInput(f"{path}: is a directory, expected a file")
+    if isinstance(exc, PermissionError):
+        return BadInput(f"{path}: permission denied")
+    return BadInput(f"{path}: cannot read: {exc.strerror or exc}")
+
+
+def _refusal(name: str, exc: ChannelError) -> BadInput:
+    if isinstance(exc, FormatNotRecognised):
+        return BadInput(str(exc.problems[0]))
+    count = plural(len(exc.problems), "problem")
+    return BadInput(f"{name}: {count}, nothing imported", [str(p) for p in exc.problems])
