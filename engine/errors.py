@@ -17,6 +17,15 @@ class OperationFailed(DibsError):
     exit_code = 1
 
 
+class UnknownOrder(OperationFailed):
+    """An order id that does not exist (exit 1; HTTP 404)."""
+
+
+class StateConflict(OperationFailed):
+    """The order's state does not allow the operation: shipped, cancelled, nothing to split
+    (exit 1; HTTP 409)."""
+
+
 class BadInput(DibsError):
     """The input is malformed: usage, unreadable or invalid file, invalid value (exit 2).
 
@@ -26,9 +35,13 @@ class BadInput(DibsError):
 
     exit_code = 2
 
-    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+    def __init__(
+        self, message: str, problems: Sequence[str] = (), field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.problems = list(problems)
+        #: The input field at fault, when one is (the HTTP API answers it as `field`).
+        self.field = field
 
     def __str__(self) -> str:
         head = super().__str__()

@@ -26,7 +26,8 @@ ROOMS: dict[str, set[str]] = {
     "io": BASE,
     "service": {"store", "io", *BASE},
     "run": {"service", "store", "io", *BASE},
-    "cli": {"run", "service", "store", "io", *BASE},
+    "web": {"run", "service", "store", "io", *BASE},
+    "cli": {"web", "run", "service", "store", "io", *BASE},
 }
 
 MAX_MODULE_LINES = 400

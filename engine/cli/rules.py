@@ -7,7 +7,6 @@ environment and build engines (GUIDE: only the CLI and the scheduler do).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import math
@@ -19,7 +18,6 @@ from typing import Any
 
 from engine.cli import output
 from engine.errors import BadInput, OperationFailed
-from rules.errors import Diagnostic
 from rules.loader import check_ruleset
 from rules.ruleset import RuleSet
 
@@ -208,55 +206,11 @@ def _setup_logging(fmt: str) -> None:
     log.propagate = False
 
 
-class _Watcher:
-    """Re-reads the rule file when its bytes change; keeps the running rules if the new is bad."""
-
-    def __init__(self, path: str, ruleset: RuleSet) -> None:
-        self.path = path
-        self.ruleset = ruleset
-        self.digest = self._digest()
-        self.rejected: str | None = None
-
-    def _digest(self) -> str | None:
-        try:
-            return hashlib.sha256(Path(self.path).read_bytes()).hexdigest()
-        except OSError:
-            return None
-
-    def poll(self) -> RuleSet | None:
-        """A newly valid rule set, or None when nothing (usable) changed."""
-        digest = self._digest()
-        if digest is None:
-            if self.rejected != "missing":
-                log.warning(
-                    "%s cannot be read (moved or deleted?); the running rules (%s) stay in force",
-                    self.path,
-                    self.ruleset.hash,
-                )
-                self.rejected = "missing"
-            return None
-        if digest == self.digest or digest == self.rejected:
-            return None
-        ruleset, diagnostics = check_ruleset(self.path)
-        errors: list[Diagnostic] = [d for d in diagnostics if d.severity == "error"]
-        if ruleset is None or errors:
-            self.rejected = digest
-            log.error(
-                "%s changed but is invalid; the running rules (%s) stay in force:\n%s",
-                self.path,
-                self.ruleset.hash,
-                "\n".join(str(d) for d in errors),
-            )
-            return None
-        self.digest, self.rejected, self.ruleset = digest, None, ruleset
-        log.info("%s reloaded: ruleset %s, %d rules", self.path, ruleset.hash, len(ruleset.active))
-        return ruleset
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from engine.cli.common import open_service
     from engine.run.runner import Runner
     from engine.run.scheduler import Stopper, run_loop
+    from engine.run.watch import RuleWatcher, ticker
 
     _setup_logging(args.log_format)
     ruleset = load_or_fail(args.file)
@@ -268,7 +222,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     if not math.isfinite(args.tick) or args.tick <= 0:
         raise BadInput(f"--tick must be a positive number of seconds, got {args.tick}")
-    watcher = _Watcher(args.file, ruleset)
+    watcher = RuleWatcher(args.file, ruleset)
     stopper = Stopper()
     stopper.install()
     log.info(
@@ -280,20 +234,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.tick,
     )
 
-    def tick() -> datetime | None:
-        fresh = watcher.poll()
-        if fresh is not None:
-            runner.ruleset = fresh
-        try:
-            result = runner.tick()
-        except Exception as exc:  # a failed tick is rolled back whole; keep serving
-            log.error("tick failed and was rolled back: %s", exc)
-            return None
-        if result.did_something:
-            log.info(result.summary(), extra={"tick": result.as_json()})
-        return runner.next_schedule(service.clock())
-
-    run_loop(tick, args.tick, service.clock, stopper)
+    run_loop(ticker(runner, watcher), args.tick, service.clock, stopper)
     log.info("dibs run: stopped")
     return 0
 

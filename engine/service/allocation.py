@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import ColumnElement, select
 
 from engine import model
-from engine.errors import OperationFailed
+from engine.errors import UnknownOrder
 from engine.model import Actor, OrderStatus, Policy
 from engine.service import batch
 from engine.service.records import AllocationReport, Progress, QueueEntry
@@ -117,7 +117,7 @@ def resolve(
         )
     unknown = [oid for oid in wanted if oid not in states]
     if unknown:
-        raise OperationFailed(f"no order with id {', '.join(map(repr, unknown))}")
+        raise UnknownOrder(f"no order with id {', '.join(map(repr, unknown))}")
     out = []
     for oid in wanted:
         if states[oid] != OrderStatus.AWAITING_FULFILLMENT:

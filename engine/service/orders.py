@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from engine import model
-from engine.errors import BadInput, OperationFailed, OrdersExist
+from engine.errors import BadInput, OrdersExist, StateConflict, UnknownOrder
 from engine.memory import collector_paused
 from engine.model import Actor, AllocationStatus, EventType, Order, OrderStatus, StockKey
 from engine.service.cover import recover
@@ -68,7 +68,7 @@ def get(tx: Tx, order_id: str) -> Order:
     """The order with its lines; exit 1 if unknown."""
     found = load_orders(tx.conn, [order_id])
     if order_id not in found:
-        raise OperationFailed(f"no order with id {order_id!r}")
+        raise UnknownOrder(f"no order with id {order_id!r}")
     return found[order_id]
 
 
@@ -77,7 +77,7 @@ def open_order(tx: Tx, order_id: str, what: str) -> Order:
     tx.store.lock_orders(tx.conn, [order_id])
     order = get(tx, order_id)
     if order.status != OrderStatus.AWAITING_FULFILLMENT:
-        raise OperationFailed(f"cannot {what} order {order_id!r}: it is {order.status}")
+        raise StateConflict(f"cannot {what} order {order_id!r}: it is {order.status}")
     return order
 
 
@@ -211,7 +211,7 @@ def split(tx: Tx, order_id: str, actor: Actor) -> tuple[Order, Order]:
     try:
         kept, moved = model.plan_split(order.lines)
     except ValueError as exc:
-        raise OperationFailed(f"cannot split order {order_id!r}: {exc}") from exc
+        raise StateConflict(f"cannot split order {order_id!r}: {exc}") from exc
     taken = conn.execute(
         select(orders.c.id).where(
             orders.c.id.like(order_id.replace("%", r"\%").replace("_", r"\_") + "-%", escape="\\")

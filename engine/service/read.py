@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.engine import Connection
 
-from engine.service.shapes import iso, stock_row
-from engine.store import inventory, ledger, orders, reservations
-from engine.store.rows import normal_decimal
+from engine.errors import BadInput
+from engine.service.shapes import iso, order_json, stock_row
+from engine.store import inventory, ledger, order_tags, orders, reservations
+from engine.store.ordering import (
+    keyset_after,
+    sort_clauses,
+    sort_columns,
+    sort_values_from_json,
+    sort_values_to_json,
+)
+from engine.store.rows import load_orders, normal_decimal
+
+#: Most orders one page of a listing holds (the HTTP API's `limit`).
+MAX_PAGE = 500
 
 
 def list_inventory(conn: Connection, sku: str | None = None) -> list[dict[str, Any]]:
@@ -98,3 +113,90 @@ def reservations_of(conn: Connection, order_id: str) -> list[dict[str, Any]]:
             .order_by(reservations.c.seq)
         )
     ]
+
+
+# ---- pages of whole orders (the HTTP API's GET /orders) ------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """Which orders a page lists, in which order: every part optional, all must hold."""
+
+    allocation_statuses: Sequence[str] = ()
+    statuses: Sequence[str] = ()
+    channel: str | None = None
+    tag: str | None = None
+    where: ColumnElement[bool] | None = None
+    order_by: Sequence[tuple[str, bool]] = field(default_factory=list)
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        out: list[ColumnElement[bool]] = []
+        if self.allocation_statuses:
+            out.append(orders.c.allocation_status.in_(list(self.allocation_statuses)))
+        if self.statuses:
+            out.append(orders.c.status.in_(list(self.statuses)))
+        if self.channel is not None:
+            out.append(orders.c.channel == self.channel)
+        if self.tag is not None:
+            out.append(
+                exists().where(order_tags.c.order_id == orders.c.id, order_tags.c.tag == self.tag)
+            )
+        if self.where is not None:
+            out.append(self.where)
+        return out
+
+    def fingerprint(self) -> str:
+        """What a cursor must have been made under: the same sort keys."""
+        return ",".join(f"{name} {'desc' if desc else 'asc'}" for name, desc in self.order_by)
+
+
+def order_page(
+    conn: Connection, query: OrderQuery, limit: int, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of orders as `orders show --json`, and the cursor of the next page (or None).
+
+    Keyset pagination: the cursor holds the last row's sort values and id, and the next page
+    starts strictly after them, so a page costs the same at the 100,000th order as at the
+    first and an order inserted meanwhile never shifts what the next page shows.
+    """
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadInput(f"limit must be from 1 to {MAX_PAGE}, got {limit}", field="limit")
+    columns = sort_columns(query.order_by)
+    keys = [column.label(f"k{n}") for n, (column, _) in enumerate(columns)]
+    stmt = select(*keys).where(*query.clauses())
+    if cursor is not None:
+        stmt = stmt.where(keyset_after(columns, _decode_cursor(cursor, query, columns)))
+    rows = conn.execute(stmt.order_by(*sort_clauses(columns)).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    id_at = next(n for n, (column, _) in enumerate(columns) if column is orders.c.id)
+    ids = [row[id_at] for row in rows]
+    loaded = load_orders(conn, ids)
+    docs = [order_json(loaded[oid]) for oid in ids if oid in loaded]
+    following = _encode_cursor(query, list(rows[-1])) if more else None
+    return docs, following
+
+
+def _encode_cursor(query: OrderQuery, values: list[Any]) -> str:
+    payload = {"o": query.fingerprint(), "v": sort_values_to_json(values)}
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, query: OrderQuery, columns: Sequence[Any]) -> list[Any]:
+    bad = BadInput(
+        "cursor: not a cursor of this listing (pass the `next` of the previous page, "
+        "with the same order_by)",
+        field="cursor",
+    )
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = json.loads(raw)
+        if not isinstance(payload, dict) or payload.get("o") != query.fingerprint():
+            raise bad
+        values = payload.get("v")
+        if not isinstance(values, list):
+            raise bad
+        return sort_values_from_json(columns, values)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise bad from None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from engine import model
-from engine.errors import OperationFailed
+from engine.errors import StateConflict, UnknownOrder
 from engine.model import Actor, AllocationStatus, StockKey
 from engine.service.cover import recover
 from engine.service.records import AllocationReport
@@ -93,7 +93,7 @@ def finish(tx: Tx, ids: Sequence[str], how: str, actor: Actor) -> list[str]:
     for oid in wanted:
         problem = model.closing_problem(found.get(oid), oid, how)
         if problem:
-            raise OperationFailed(problem)
+            raise (UnknownOrder if found.get(oid) is None else StateConflict)(problem)
     consumed: dict[StockKey, int] = {}
     if how == "ship":
         consumed = model.shipped_stock(found[oid] for oid in wanted)

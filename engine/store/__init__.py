@@ -19,6 +19,7 @@ from engine.store.schema import (
     orders,
     reservations,
     rule_runs,
+    webhook_deliveries,
 )
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "orders",
     "reservations",
     "rule_runs",
+    "webhook_deliveries",
 ]

@@ -4,28 +4,45 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    DateTime,
+    Integer,
+    Numeric,
+    and_,
+    false,
+    literal,
+    or_,
+    tuple_,
+)
 
 from engine.errors import BadInput
 from engine.store.schema import FIELD_COLUMNS, orders
 
 
-def parse_order_by(text: str) -> list[tuple[str, bool]]:
-    """`"total desc, placed_at"` -> [("total", True), ("placed_at", False)]; bad keys exit 2."""
+def parse_order_by(text: str, label: str = "--order-by") -> list[tuple[str, bool]]:
+    """`"total desc, placed_at"` -> [("total", True), ("placed_at", False)]; bad keys exit 2.
+
+    `label` names the input in messages (`--order-by`, or the HTTP API's `order_by`)."""
     keys: list[tuple[str, bool]] = []
     for part in text.split(","):
         words = part.split()
         if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")):
-            raise BadInput(f"--order-by: cannot read {part.strip()!r}; use 'field [asc|desc]'")
+            raise BadInput(
+                f"{label}: cannot read {part.strip()!r}; use 'field [asc|desc]'", field=label
+            )
         name = words[0]
         if name.startswith("attributes.") and len(name) > len("attributes."):
             pass  # sorted in Python (engine.service), like a rule's `order by`
         elif name not in FIELD_COLUMNS and name != "age":
             close = difflib.get_close_matches(name, [*FIELD_COLUMNS, "age"], n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else " (or attributes.<key>)"
-            raise BadInput(f"--order-by: unknown field {name!r}{hint}")
+            raise BadInput(f"{label}: unknown field {name!r}{hint}", field=label)
         keys.append((name, len(words) == 2 and words[1] == "desc"))
     return keys
 
@@ -49,3 +66,100 @@ def needs_python_sort(keys: Sequence[tuple[str, bool]]) -> bool:
     """True when a key is `attributes.<key>`: untyped JSON values sort like a rule's `order by`
     (numbers, then text, then booleans), which SQL cannot express portably."""
     return any(name.startswith("attributes.") for name, _ in keys)
+
+
+# ---- keyset pagination (the HTTP API's cursors) ------------------------------------------------
+
+SortColumn = tuple[Column[Any], bool]  # (column, descending)
+
+
+def sort_columns(keys: Sequence[tuple[str, bool]]) -> list[SortColumn]:
+    """The columns `order_by_clauses` sorts by, ending with `id` (unique, so every row has one
+    place): what a keyset cursor records of the last row it returned."""
+    if needs_python_sort(keys):
+        raise BadInput(
+            "order_by: attributes.<key> cannot page through a listing (it sorts in Python); "
+            "use a column field",
+            field="order_by",
+        )
+    out: list[SortColumn] = []
+    for name, desc in keys or [("placed_at", False)]:
+        if name == "age":
+            out.append((orders.c.placed_at, not desc))
+        else:
+            out.append((FIELD_COLUMNS[name], desc))
+        if name == "id":
+            return out  # ids are unique: nothing after it can break a tie
+    out.append((orders.c.id, False))
+    return out
+
+
+def sort_clauses(columns: Sequence[SortColumn]) -> list[ColumnElement[Any]]:
+    return [(c.desc() if desc else c.asc()).nulls_last() for c, desc in columns]
+
+
+def keyset_after(columns: Sequence[SortColumn], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after the row whose sort values are `values`, in `sort_clauses` order.
+
+    Missing values sort last, so nothing but another missing value follows one. When every
+    column is required and sorted one way (the default `placed_at, id`), one row-value
+    comparison says it, which the `(placed_at, id)` index answers directly.
+    """
+    directions = {desc for _, desc in columns}
+    typed = [literal(v, type_=c.type) for (c, _), v in zip(columns, values, strict=True)]
+    if len(directions) == 1 and all(not c.nullable for c, _ in columns):
+        left = tuple_(*(c for c, _ in columns))
+        right = tuple_(*typed)
+        return left < right if directions == {True} else left > right
+    alternatives: list[ColumnElement[bool]] = []
+    equal: list[ColumnElement[bool]] = []
+    for (column, desc), value, bound in zip(columns, values, typed, strict=True):
+        if value is not None:
+            after = column < bound if desc else column > bound
+            if column.nullable:
+                after = or_(after, column.is_(None))
+            alternatives.append(and_(*equal, after))
+        equal.append(column.is_(None) if value is None else column == bound)
+    return or_(false(), *alternatives)
+
+
+def sort_values_to_json(values: Sequence[Any]) -> list[Any]:
+    """A row's sort values as JSON scalars (a cursor's payload)."""
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, datetime):
+            aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+            out.append(aware.astimezone(UTC).isoformat())
+        elif isinstance(value, Decimal):
+            out.append(str(value))
+        else:
+            out.append(value)
+    return out
+
+
+def sort_values_from_json(columns: Sequence[SortColumn], raw: Sequence[Any]) -> list[Any]:
+    """The inverse of `sort_values_to_json`; ValueError when `raw` does not fit the columns."""
+    if len(raw) != len(columns):
+        raise ValueError("wrong number of sort values")
+    out: list[Any] = []
+    for (column, _), value in zip(columns, raw, strict=True):
+        if value is None:
+            if not column.nullable:
+                raise ValueError(f"{column.name} cannot be missing")
+            out.append(None)
+        elif isinstance(column.type, DateTime):
+            out.append(datetime.fromisoformat(str(value)))
+        elif isinstance(column.type, Numeric):
+            try:
+                out.append(Decimal(str(value)))
+            except InvalidOperation:
+                raise ValueError(f"{column.name} must be a number") from None
+        elif isinstance(column.type, Integer):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"{column.name} must be an integer")
+            out.append(value)
+        else:
+            if not isinstance(value, str):
+                raise ValueError(f"{column.name} must be text")
+            out.append(value)
+    return out

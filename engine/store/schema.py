@@ -69,6 +69,8 @@ orders = Table(
     Column("sync_hash", String(32)),
     Index("ix_orders_open", "status", "allocation_status", "placed_at"),
     Index("ix_orders_channel", "channel"),
+    # The default listing order (FIFO): keyset pagination of the HTTP API walks it.
+    Index("ix_orders_placed_id", "placed_at", "id"),
 )
 
 order_tags = Table(
@@ -154,6 +156,18 @@ rule_runs = Table(
     Column("ruleset", String(64), nullable=False),
     Column("ran_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("rule", "slot", name="uq_rule_runs_rule_slot"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # A channel's delivery id, recorded in the transaction that applies the delivery: the
+    # unique key makes a redelivery (or the same delivery at a second server) a no-op.
+    Column("channel", String(32), nullable=False),
+    Column("delivery_id", String(200), nullable=False),
+    Column("topic", String(100), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("channel", "delivery_id"),
 )
 
 #: Rule-language fields that are plain columns of `orders` (SPEC §7), for ordering and filters:

@@ -21,15 +21,17 @@ _SUFFIX = " then allocate"
 _THEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|(?<![\w.])then(?![\w.-])')
 
 
-def where_clause(text: str, now: datetime | None = None) -> Clause:
+def where_clause(text: str, now: datetime | None = None, label: str = "--where") -> Clause:
     """The clause for a `--where CONDITION` (SPEC §7 condition syntax), evaluated at `now`.
 
-    Any problem raises :class:`BadInput` as `--where:LINE:COLUMN: message`, with a hint line.
+    Any problem raises :class:`BadInput` as `LABEL:LINE:COLUMN: message`, with a hint line;
+    `label` names where the condition came from (`--where`, or the HTTP API's `where`).
     """
     for found in _THEN.finditer(text):
         if found.group(0) == "then":
             line, column = _position(text, found.start())
             raise _bad(
+                label,
                 line,
                 column,
                 "unexpected `then`: --where takes a condition only",
@@ -42,7 +44,7 @@ def where_clause(text: str, now: datetime | None = None) -> Clause:
         if errors:
             raise errors[0]
     except DslError as exc:
-        raise _translate(text, exc) from None
+        raise _translate(label, text, exc) from None
     return condition_clause(rule.condition, now or datetime.now(UTC))
 
 
@@ -54,11 +56,15 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
-def _bad(line: int, column: int, message: str, hint: str | None) -> BadInput:
-    return BadInput(f"--where:{line}:{column}: {message}", [f"  hint: {hint}"] if hint else [])
+def _bad(label: str, line: int, column: int, message: str, hint: str | None) -> BadInput:
+    return BadInput(
+        f"{label}:{line}:{column}: {message}",
+        [f"  hint: {hint}"] if hint else [],
+        field=label.lstrip("-").replace("-", "_"),
+    )
 
 
-def _translate(text: str, exc: DslError) -> BadInput:
+def _translate(label: str, text: str, exc: DslError) -> BadInput:
     """Move a position in the wrapped rule back into the user's text; hide the wrapper."""
     line, column = exc.line, exc.column
     if line == 1:
@@ -85,4 +91,4 @@ def _translate(text: str, exc: DslError) -> BadInput:
     if not text.strip():
         message, hint = "empty condition", "e.g. --where 'channel == \"amazon\"'"
         line, column = 1, 1
-    return _bad(line, max(column, 1), message, hint)
+    return _bad(label, line, max(column, 1), message, hint)

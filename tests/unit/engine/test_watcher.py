@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli.rules import _Watcher
+from engine.run.watch import RuleWatcher
 from rules.loader import load_ruleset
 
 GOOD = "version: 1\nrules:\n  - name: a\n    rule: when new order then allocate\n"
@@ -19,7 +19,7 @@ def test_changes_bad_edits_and_a_deleted_file(
 ) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(GOOD)
-    watcher = _Watcher(str(path), load_ruleset(path))
+    watcher = RuleWatcher(str(path), load_ruleset(path))
     first = watcher.ruleset.hash
     assert watcher.poll() is None  # unchanged
 

@@ -1,0 +1,158 @@
+"""The orders half of the JSON API under /api/v1 (SPEC §10), in the CLI's `--json` shapes.
+
+Every answer is built by `engine.service.shapes` / `engine.service.read`, the serializer the
+command line uses too. Routes are plain `def`s (FastAPI runs them in its thread pool) over the
+same `Service` the CLI calls; every write is one transaction, so bad input writes nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query
+from fastapi.responses import JSONResponse
+
+from engine.errors import BadInput, OrdersExist
+from engine.io.incoming import IncomingOrder
+from engine.model import AllocationStatus, OrderStatus, Policy
+from engine.service import read
+from engine.service.shapes import order_json
+from engine.store.ordering import parse_order_by
+from engine.store.where import where_clause
+from engine.web.bodies import OrderPatch, SelectionIn, checked_patch, native_orders
+from engine.web.deps import API_ACTOR, ServiceDep, get_ruleset, require_token
+from engine.web.errors import ApiError
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)], tags=["orders"])
+
+_ALLOCATION = [s.value for s in AllocationStatus]
+_STATUS = [s.value for s in OrderStatus]
+
+
+def _names(text: str | None, known: list[str], field: str) -> list[str]:
+    """A comma-separated list of known status names (a typo is 400 with a hint)."""
+    names = [n.strip() for n in (text or "").split(",") if n.strip()]
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; one of {', '.join(known)}"
+            raise BadInput(f"{field}: unknown status {name!r}{hint}", field=field)
+    return names
+
+
+@router.get("/orders", summary="List orders, a page at a time (keyset cursor)")
+def list_orders(
+    service: ServiceDep,
+    allocation_status: str | None = None,
+    status: str | None = None,
+    channel: str | None = None,
+    tag: str | None = None,
+    where: str | None = None,
+    order_by: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=read.MAX_PAGE)] = 50,
+    cursor: str | None = None,
+) -> JSONResponse:
+    query = read.OrderQuery(
+        allocation_statuses=_names(allocation_status, _ALLOCATION, "allocation_status"),
+        statuses=_names(status, _STATUS, "status"),
+        channel=channel,
+        tag=tag,
+        where=where_clause(where, service.clock(), label="where") if where else None,
+        order_by=parse_order_by(order_by, label="order_by") if order_by else [],
+    )
+    with service.store.read() as conn:
+        docs, following = read.order_page(conn, query, limit, cursor)
+    # The documents are JSON already (the CLI prints them as they are): straight to the
+    # response, skipping FastAPI's generic encoder, which took longer than the query.
+    return JSONResponse({"orders": docs, "next": following})
+
+
+@router.post(
+    "/orders",
+    status_code=201,
+    summary="Add native orders (an object or an array); sync=true applies them by sync (200)",
+)
+def add_orders(
+    service: ServiceDep,
+    body: Annotated[Any, Body()],
+    sync: bool = False,
+) -> Any:
+    new = native_orders(body, service.clock())
+    if sync:  # SPEC §9: created, updated, unchanged, … instead of refusing known ids
+        report = service.sync_orders([IncomingOrder(order) for order in new], API_ACTOR)
+        return JSONResponse(report.as_json(), status_code=200)
+    try:
+        service.add_orders(new)
+    except OrdersExist as exc:
+        raise ApiError(409, str(exc), field="id") from exc
+    with service.store.read() as conn:
+        loaded = service.load_orders(conn, [o.id for o in new])
+    docs = [order_json(loaded[o.id]) for o in new]
+    return docs[0] if not isinstance(body, list) else {"orders": docs}
+
+
+@router.get("/orders/{order_id}", summary="One order, as `orders show --json`")
+def show_order(service: ServiceDep, order_id: str) -> dict[str, Any]:
+    return order_json(service.get_order(order_id))
+
+
+@router.get("/orders/{order_id}/explain", summary="Why the order has its status")
+def explain_order(service: ServiceDep, order_id: str, ruleset: Any = Depends(get_ruleset)) -> Any:
+    from engine.run.explain import explain
+
+    return explain(service, order_id, ruleset)
+
+
+@router.get("/orders/{order_id}/history", summary="The ledger entries of the order")
+def order_history(service: ServiceDep, order_id: str) -> list[dict[str, Any]]:
+    return service.history(order_id)
+
+
+@router.patch("/orders/{order_id}", summary="Change lines, tags, address or shipping method")
+def patch(service: ServiceDep, order_id: str, body: OrderPatch) -> dict[str, Any]:
+    # Validated against the order as stored, inside the edit's transaction: a refusal (bad
+    # value, closed order) rolls everything back.
+    changed, _ = service.update_order(
+        order_id, lambda stored: checked_patch(stored, body), API_ACTOR
+    )
+    return order_json(changed)
+
+
+def _close(service: Any, order_id: str, how: str) -> dict[str, Any]:
+    service.finish([order_id], how, API_ACTOR)
+    return order_json(service.get_order(order_id))
+
+
+@router.post("/orders/{order_id}/ship", summary="Ship: on hand falls, reservations released")
+def ship(service: ServiceDep, order_id: str) -> dict[str, Any]:
+    return _close(service, order_id, "ship")
+
+
+@router.post("/orders/{order_id}/cancel", summary="Cancel: reservations released")
+def cancel(service: ServiceDep, order_id: str) -> dict[str, Any]:
+    return _close(service, order_id, "cancel")
+
+
+@router.post("/orders/{order_id}/dropship", summary="Dropship: reservations released")
+def dropship(service: ServiceDep, order_id: str) -> dict[str, Any]:
+    return _close(service, order_id, "dropship")
+
+
+@router.post("/orders/{order_id}/split", summary="Move the unreserved units into a new order")
+def split(service: ServiceDep, order_id: str) -> dict[str, Any]:
+    kept, child = service.split(order_id, API_ACTOR)
+    return {"order": order_json(kept), "split_into": order_json(child)}
+
+
+@router.post("/orders/{order_id}/deallocate", summary="Release every reservation")
+def deallocate(service: ServiceDep, order_id: str) -> dict[str, Any]:
+    return service.deallocate([order_id], actor=API_ACTOR).as_json()
+
+
+@router.post("/orders/{order_id}/reallocate", summary="Deallocate, then allocate again")
+def reallocate(
+    service: ServiceDep, order_id: str, body: Annotated[SelectionIn | None, Body()] = None
+) -> dict[str, Any]:
+    policy = body.policy if body is not None else Policy.LINES
+    return service.reallocate([order_id], policy, API_ACTOR).as_json()

@@ -1,0 +1,152 @@
+"""Request bodies: their models (which the OpenAPI document shows) and native orders.
+
+Orders are validated by the importers' own validator (`check_order_mapping`), so a bad order
+posted to the API is refused with the same words as the same order in a file.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from engine.errors import BadInput
+from engine.io.imports import check_order_mapping
+from engine.io.messages import plural
+from engine.model import DEFAULT_WAREHOUSE, Order, Policy, ShipTo
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class LineIn(_Body):
+    sku: StrictStr
+    qty: StrictInt
+
+
+class ShipToIn(_Body):
+    name: StrictStr | None = None
+    country: StrictStr | None = None
+    state: StrictStr | None = None
+    city: StrictStr | None = None
+    postal_code: StrictStr | None = None
+
+
+class OrderPatch(_Body):
+    """PATCH /orders/{id}: only the fields given change. `lines` is the new full set of
+    lines (SPEC §4 edit); `tags` the new full set of tags; `ship_to` changes the parts given
+    (null clears one); `shipping_method` null clears it."""
+
+    lines: list[LineIn] | None = None
+    tags: list[StrictStr] | None = None
+    ship_to: ShipToIn | None = None
+    shipping_method: StrictStr | None = None
+
+
+class AllocateIn(_Body):
+    """POST /allocate: `ids`, or `all` (optionally narrowed by `where`)."""
+
+    ids: list[StrictStr] | None = None
+    all: StrictBool = False
+    where: StrictStr | None = None
+    order_by: StrictStr | None = None
+    policy: Policy = Policy.LINES
+    dry_run: StrictBool = False
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class OnHandIn(_Body):
+    on_hand: StrictInt
+    warehouse: StrictStr = DEFAULT_WAREHOUSE
+
+
+class QtyIn(_Body):
+    qty: StrictInt
+    warehouse: StrictStr = DEFAULT_WAREHOUSE
+
+
+class SelectionIn(_Body):
+    """Optional body of deallocate / reallocate."""
+
+    policy: Policy = Field(default=Policy.LINES)
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+def native_orders(body: Any, now: datetime) -> list[Order]:
+    """A posted order object, or an array of them, validated whole (SPEC §2)."""
+    items = body if isinstance(body, list) else [body]
+    if not items:
+        raise BadInput("the body is an empty array: no orders to add", field="body")
+    problems: list[str] = []
+    out: list[Order] = []
+    for index, item in enumerate(items):
+        where = f"body[{index}]" if isinstance(body, list) else "body"
+        order = check_order_mapping(item, where, now, problems)
+        if order is not None:
+            out.append(order)
+    if problems:
+        raise BadInput(
+            f"{plural(len(problems), 'problem')} in the posted orders; nothing was added",
+            problems=problems,
+            field="body",
+        )
+    ids = [o.id for o in out]
+    twice = sorted({oid for oid in ids if ids.count(oid) > 1})
+    if twice:
+        raise BadInput(f"the same order id appears twice in the body: {twice[:10]}", field="id")
+    return out
+
+
+def checked_patch(order: Order, patch: OrderPatch) -> Order:
+    """`order` with the patch applied, validated like an order in a file; BadInput if not."""
+    given = patch.model_fields_set
+    mapping: dict[str, Any] = {
+        "id": order.id,
+        "channel": order.channel,
+        "placed_at": order.placed_at.isoformat(),
+        "lines": [{"sku": x.sku, "qty": x.qty} for x in order.lines],
+        "tags": sorted(order.tags),
+        "shipping_method": order.shipping_method,
+        "ship_to": _ship_to_mapping(order.ship_to),
+    }
+    if patch.lines is not None:
+        mapping["lines"] = [line.model_dump() for line in patch.lines]
+    if patch.tags is not None:
+        mapping["tags"] = patch.tags
+    if "shipping_method" in given:
+        mapping["shipping_method"] = patch.shipping_method
+    if patch.ship_to is not None:
+        mapping["ship_to"].update(patch.ship_to.model_dump(exclude_unset=True))
+    if "lines" in given and patch.lines is None:
+        raise BadInput("lines cannot be null: an order needs at least one line", field="lines")
+    problems: list[str] = []
+    checked = check_order_mapping(mapping, "body", order.placed_at, problems)
+    if checked is None:
+        raise BadInput(
+            f"{plural(len(problems), 'problem')} in the patch; nothing changed",
+            problems=[p.replace(f"order {order.id!r}: ", "") for p in problems],
+            field=_first_field(problems),
+        )
+    return checked
+
+
+def _ship_to_mapping(ship_to: ShipTo) -> dict[str, str | None]:
+    return {
+        "name": ship_to.name,
+        "country": ship_to.country,
+        "state": ship_to.state,
+        "city": ship_to.city,
+        "postal_code": ship_to.postal_code,
+    }
+
+
+def _first_field(problems: list[str]) -> str | None:
+    words = {"ship_to": "ship_to", "shipping_method": "shipping_method", "tags": "tags"}
+    for word, name in words.items():
+        if problems and word in problems[0]:
+            return name
+    return "lines" if problems and "line" in problems[0] else None

@@ -1,0 +1,127 @@
+"""The one error shape of the HTTP API (SPEC §10): `{"error": {"code", "message", "field"}}`.
+
+400 bad input (nothing written), 401 no or wrong token, 404 unknown order (or route), 409 the
+order's state does not allow it, 413 a body over the limit. Anything unexpected is a 500 that
+says only that: the stack trace and any SQL go to the server's log, never into an answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException
+
+from engine.errors import BadInput, DibsError, StateConflict, UnknownOrder
+
+log = logging.getLogger("dibs.serve")
+
+_HTTP_CODES = {
+    400: "bad_input",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    500: "internal",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An answer other than success, raised anywhere in a route."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        field: str | None = None,
+        problems: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+        self.problems = problems or []
+        self.headers = headers
+
+
+def error_body(
+    status: int, message: str, field: str | None = None, problems: list[str] | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {
+        "code": _HTTP_CODES.get(status, "error"),
+        "message": message,
+        "field": field,
+    }
+    if problems:
+        error["problems"] = problems
+    return {"error": error}
+
+
+def error_response(
+    status: int,
+    message: str,
+    field: str | None = None,
+    problems: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(error_body(status, message, field, problems), status, headers=headers)
+
+
+def from_dibs_error(exc: DibsError) -> ApiError:
+    """The engine's errors as HTTP: bad input 400, unknown order 404, wrong state 409."""
+    if isinstance(exc, BadInput):
+        return ApiError(400, str(exc), exc.field, [p.strip() for p in exc.problems])
+    if isinstance(exc, UnknownOrder):
+        return ApiError(404, str(exc))
+    if isinstance(exc, StateConflict):
+        return ApiError(409, str(exc))
+    return ApiError(409, str(exc))  # any other refusal of a valid request
+
+
+def _validation_field(exc: RequestValidationError) -> tuple[str, str | None]:
+    first = exc.errors()[0] if exc.errors() else {}
+    where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    field = ".".join(where) or None
+    message = str(first.get("msg", "invalid request"))
+    return (f"{field}: {message}" if field else message), field
+
+
+def install(app: FastAPI) -> None:
+    """Route every failure through the one shape."""
+
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.message, exc.field, exc.problems, exc.headers)
+
+    @app.exception_handler(DibsError)
+    async def _dibs(_: Request, exc: DibsError) -> JSONResponse:
+        api = from_dibs_error(exc)
+        return error_response(api.status, api.message, api.field, api.problems)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        message, field = _validation_field(exc)
+        return error_response(400, message, field)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
+        return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(503, "the database could not complete the request; try again")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(500, "internal error; the server log has the details")

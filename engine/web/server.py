@@ -1,0 +1,138 @@
+"""Running `dibs serve`: uvicorn in the main thread, the rule ticks in a background thread.
+
+Requests never wait for a tick: ticks run in their own thread and their own transactions, and
+route functions run in FastAPI's thread pool. SIGINT/SIGTERM stop both: uvicorn stops
+accepting, finishes the requests in flight, and the tick thread finishes its current tick;
+then the process exits 0.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+import uvicorn
+
+from engine.errors import BadInput
+from engine.run.runner import Runner, TickResult
+from engine.run.scheduler import Stopper, run_loop
+from engine.run.watch import RuleWatcher, ticker
+from engine.service import Service
+from engine.web.app import create_app
+from engine.web.logs import setup_logging
+from engine.web.settings import Settings
+from rules.ruleset import RuleSet
+
+log = logging.getLogger("dibs.serve")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, settings: Settings) -> None:
+    """SPEC §10: without `DIBS_API_TOKEN`, only a loopback address (exit 2 otherwise)."""
+    if settings.api_token is None and not is_loopback(host):
+        raise BadInput(
+            f"refusing to listen on {host}: DIBS_API_TOKEN is not set, so anyone who can reach "
+            "the address could use the API; set DIBS_API_TOKEN, or listen on 127.0.0.1"
+        )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, with its stop signals also stopping the tick thread."""
+
+    def __init__(self, config: uvicorn.Config, stopper: Stopper) -> None:
+        super().__init__(config)
+        self.stopper = stopper
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.stopper.event.set()
+        super().handle_exit(sig, frame)
+
+
+class Ticks:
+    """The background tick loop of `--rules`."""
+
+    def __init__(
+        self, service: Service, ruleset: RuleSet, path: str, every: float, settings: Settings
+    ) -> None:
+        self.runner = Runner(service, ruleset)
+        self.watcher = RuleWatcher(path, ruleset)
+        self.every = every
+        self.settings = settings
+        self.clock = service.clock
+
+    def _done(self, result: TickResult | None) -> None:
+        if result is not None:
+            self.settings.ticks.ticked(self.clock())
+
+    def start(self, stopper: Stopper) -> threading.Thread:
+        tick = ticker(self.runner, self.watcher, self._done)
+        thread = threading.Thread(
+            target=run_loop, args=(tick, self.every, self.clock, stopper), name="dibs-ticks"
+        )
+        thread.start()
+        return thread
+
+
+def serve(
+    service: Service,
+    settings: Settings,
+    host: str,
+    port: int,
+    ticks: Ticks | None = None,
+    log_format: str = "text",
+) -> int:
+    """Serve until SIGINT/SIGTERM; 0 after a clean stop, 1 when the port cannot be taken."""
+    check_bind(host, settings)
+    setup_logging(log_format)
+    app = create_app(service, settings, ruleset=(lambda: ticks.runner.ruleset) if ticks else None)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,  # dibs.access logs one line per request instead, without headers
+        lifespan="off",
+        timeout_graceful_shutdown=30,
+        server_header=False,
+    )
+    stopper = Stopper()
+    # Our handlers stand behind uvicorn's: after its graceful stop uvicorn re-raises the signal
+    # it caught into the handler it replaced, which must then only note it, not kill us.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _note_signal(stopper))
+    server = _Server(config, stopper)
+    if settings.api_token is None:
+        log.warning("DIBS_API_TOKEN is not set: the API is open to anyone on this machine")
+    thread = ticks.start(stopper) if ticks else None
+    code = 0
+    try:
+        server.run()
+    except SystemExit as exc:  # uvicorn exits 1 when it cannot bind
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        stopper.event.set()
+        if thread is not None:
+            thread.join()
+    if not server.started and code == 0:
+        code = 1
+    log.info("dibs serve: stopped")
+    return code
+
+
+def _note_signal(stopper: Stopper) -> Any:
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        stopper.event.set()
+
+    return handle

@@ -1,0 +1,56 @@
+"""What `dibs serve` is configured with: secrets from the environment, limits, the tick state."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+#: SPEC §10: a body over 10 MiB is refused with 413.
+MAX_BODY = 10 * 1024 * 1024
+
+
+@dataclass
+class TickState:
+    """When the background tick last finished (the health endpoint's `last_tick`)."""
+
+    last_tick: datetime | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ticked(self, at: datetime) -> None:
+        with self.lock:
+            self.last_tick = at
+
+    def last(self) -> datetime | None:
+        with self.lock:
+            return self.last_tick
+
+
+@dataclass
+class Settings:
+    """The server's secrets and limits. Empty secrets mean "not configured"."""
+
+    api_token: str | None = None
+    shopify_secret: str | None = None
+    woocommerce_secret: str | None = None
+    max_body: int = MAX_BODY
+    #: Set the session cookie's Secure flag (behind TLS); off for plain-HTTP loopback use.
+    secure_cookies: bool = False
+    ticks: TickState = field(default_factory=TickState)
+    #: Keys the dashboard's CSRF tokens when there is no API token (one per process).
+    local_secret: str = field(default_factory=lambda: secrets.token_hex(32))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """`DIBS_API_TOKEN`, `DIBS_SHOPIFY_SECRET`, `DIBS_WOOCOMMERCE_SECRET`,
+        `DIBS_SECURE_COOKIES=1`."""
+        source = os.environ if env is None else env
+        return cls(
+            api_token=source.get("DIBS_API_TOKEN") or None,
+            shopify_secret=source.get("DIBS_SHOPIFY_SECRET") or None,
+            woocommerce_secret=source.get("DIBS_WOOCOMMERCE_SECRET") or None,
+            secure_cookies=source.get("DIBS_SECURE_COOKIES", "") in ("1", "true", "yes"),
+        )

@@ -1,0 +1,202 @@
+"""Webhook receivers (SPEC §10): Shopify and WooCommerce push orders; dibs applies them by sync.
+
+Each delivery is checked, then applied in one transaction, then answered 200:
+1. the signature: base64 HMAC-SHA256 of the raw body with the channel's secret, compared in
+   constant time; wrong, missing, or no secret configured -> 401 and nothing written;
+2. the topic: order topics are applied, anything else is answered 200 and ignored;
+3. the payload: read by the channel's adapter and validated like an imported order; one that
+   cannot be mapped -> 400 with the reason, nothing written;
+4. the delivery id is recorded (unique key) in the same transaction as the sync, so a
+   redelivery, a restart or a second server never applies a delivery twice, and a crash never
+   leaves a delivery recorded but not applied (or the reverse).
+Allocation follows in the next tick (`dibs serve --rules`, or a separate `dibs run`).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from engine.io.channels import (
+    CANCELLED,
+    SHIPPED,
+    ChannelError,
+    ChannelRead,
+    read_shopify_json,
+    read_woocommerce_json,
+)
+from engine.model import Actor
+from engine.service import Service
+from engine.service.tx import Tx
+from engine.store.deliveries import record_delivery
+from engine.web.deps import get_service, get_settings
+from engine.web.errors import ApiError
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+#: Shopify topic -> what it does (SPEC §10); any other topic is answered 200 and ignored.
+SHOPIFY_TOPICS: dict[str, str | None] = {
+    "orders/create": None,
+    "orders/updated": None,
+    "orders/paid": None,
+    "orders/edited": None,
+    "orders/cancelled": CANCELLED,
+    "orders/fulfilled": SHIPPED,
+}
+#: WooCommerce order topics; the status travels in the order itself (`cancelled`, …).
+WOOCOMMERCE_TOPICS: dict[str, str | None] = {
+    "order.created": None,
+    "order.updated": None,
+    "order.restored": None,
+}
+
+_PING = re.compile(rb"^webhook_id=\d+$")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook request, authenticated: which channel, topic and delivery it is.
+
+    `status` forces the channel status of its orders (`orders/cancelled` cancels, whatever
+    the payload's fields say), None to take the payload's own."""
+
+    channel: str
+    topic: str
+    delivery_id: str | None
+    status: str | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(f"webhook:{self.channel}")
+
+
+def signature_valid(secret: str | None, body: bytes, given: str | None) -> bool:
+    """base64(HMAC-SHA256(secret, body)) == given, in constant time; False without a secret."""
+    if not secret or not given:
+        return False
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return hmac.compare_digest(base64.b64encode(digest), given.strip().encode())
+
+
+def _authenticate(request: Request, body: bytes, secret: str | None, header: str) -> None:
+    if not signature_valid(secret, body, request.headers.get(header)):
+        reason = "not configured on this server" if not secret else "missing or wrong"
+        raise ApiError(401, f"webhook signature {reason}; nothing was written")
+
+
+def _note(request: Request, topic: str, delivery_id: str | None) -> None:
+    """For the request's log line (logs.RequestLog)."""
+    request.scope.setdefault("state", {})
+    request.scope["state"]["webhook_topic"] = topic or None
+    request.scope["state"]["webhook_delivery"] = delivery_id
+
+
+def _read(reader: Any, body: bytes, name: str) -> ChannelRead:
+    try:
+        read: ChannelRead = reader(body, name, None)
+    except ChannelError as exc:
+        raise ApiError(
+            400,
+            "the payload cannot be mapped to an order; nothing was written",
+            field="body",
+            problems=[str(p) for p in exc.problems],
+        ) from exc
+    return read
+
+
+@router.post("/shopify", summary="Shopify order webhooks (X-Shopify-Hmac-Sha256)")
+async def shopify(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    _authenticate(request, body, get_settings(request).shopify_secret, "x-shopify-hmac-sha256")
+    topic = request.headers.get("x-shopify-topic", "")
+    delivery_id = request.headers.get("x-shopify-webhook-id")
+    _note(request, topic, delivery_id)
+    if topic not in SHOPIFY_TOPICS:
+        return {"status": "ignored", "reason": f"topic {topic!r} is not an order topic dibs uses"}
+    if topic == "orders/edited" and b'"order_edit"' in body[:200]:
+        # An order edit names only the changed lines; Shopify follows it with orders/updated,
+        # which carries the whole edited order, and that is what dibs applies.
+        return {"status": "ignored", "reason": "order edits are applied from orders/updated"}
+    read = _read(read_shopify_json, body, "shopify webhook")
+    delivery = Delivery("shopify", topic, delivery_id, SHOPIFY_TOPICS[topic])
+    return await run_in_threadpool(apply, get_service(request), delivery, read)
+
+
+@router.post("/woocommerce", summary="WooCommerce order webhooks (X-WC-Webhook-Signature)")
+async def woocommerce(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    topic = request.headers.get("x-wc-webhook-topic", "")
+    if not topic and _PING.match(body.strip()):
+        # WooCommerce pings a new webhook with `webhook_id=N`, form-encoded and unsigned;
+        # answering 200 lets it be saved. Nothing is read or written.
+        return {"status": "ok", "reason": "ping"}
+    _authenticate(request, body, get_settings(request).woocommerce_secret, "x-wc-webhook-signature")
+    delivery_id = request.headers.get("x-wc-webhook-delivery-id")
+    _note(request, topic, delivery_id)
+    if topic not in WOOCOMMERCE_TOPICS:
+        return {"status": "ignored", "reason": f"topic {topic!r} is not an order topic dibs uses"}
+    read = _read(read_woocommerce_json, body, "woocommerce webhook")
+    delivery = Delivery("woocommerce", topic, delivery_id, WOOCOMMERCE_TOPICS[topic])
+    return await run_in_threadpool(apply, get_service(request), delivery, read)
+
+
+# ---- applying a delivery ---------------------------------------------------------------------
+
+
+def apply(service: Service, delivery: Delivery, read: ChannelRead) -> dict[str, Any]:
+    """Apply one delivery in one transaction; a duplicate delivery id does nothing.
+
+    A unique-key race (two servers creating the same new order from two different
+    deliveries) rolls the loser back whole; it is then retried, and sees the order."""
+    incoming = forced(validated(read, service), delivery.status)
+    if not incoming:  # gift cards, digital goods: nothing dibs reserves stock for
+        return {"status": "ignored", "reason": "the order holds nothing to ship"}
+    for attempt in range(3):
+        try:
+            return service.run(lambda tx: apply_in(tx, delivery, incoming))
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def apply_in(tx: Tx, delivery: Delivery, incoming: list[Any]) -> dict[str, Any]:
+    """The delivery inside the caller's transaction: record its id, then sync."""
+    if delivery.delivery_id and not record_delivery(
+        tx.conn, delivery.channel, delivery.delivery_id, delivery.topic, tx.now()
+    ):
+        return {"status": "duplicate", "delivery": delivery.delivery_id}
+    report = sync_step(tx, incoming, delivery.actor)
+    return {"status": "applied", "delivery": delivery.delivery_id, "report": report}
+
+
+def validated(read: ChannelRead, service: Service) -> list[Any]:
+    """The payload's orders checked like imported ones (BadInput -> 400, nothing written)."""
+    from engine.io.incoming import incoming_from_channel
+
+    return list(incoming_from_channel(read, service.clock(), "webhook"))
+
+
+def sync_step(tx: Tx, incoming: list[Any], actor: Actor) -> dict[str, Any]:
+    """THE connection to sync (SPEC §9): every incoming order, by the sync rules."""
+    from engine.service.sync import sync_orders
+
+    report = sync_orders(tx, incoming, actor)
+    result: dict[str, Any] = report.as_json()
+    return result
+
+
+def forced(incoming: list[Any], status: str | None) -> list[Any]:
+    """The topic's status over the payload's (orders/cancelled, orders/fulfilled)."""
+    if status is None:
+        return incoming
+    return [dataclasses.replace(item, status=status) for item in incoming]

@@ -1,0 +1,329 @@
+"""GET/POST/PATCH /api/v1/orders and the per-order operations, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.helpers import snapshot
+from tests.integration.web.conftest import Api, error_of, order
+
+
+def _ids(answer: Any) -> list[str]:
+    assert answer.status_code == 200, answer.text
+    return [o["id"] for o in answer.json()["orders"]]
+
+
+def _walk(api: Api, query: str, limit: int) -> list[str]:
+    """Every page of a listing, following `next` until it is null."""
+    seen: list[str] = []
+    url = f"/api/v1/orders?limit={limit}&{query}"
+    while True:
+        body = api.get(url).json()
+        seen.extend(o["id"] for o in body["orders"])
+        assert len(body["orders"]) <= limit
+        if body["next"] is None:
+            return seen
+        url = f"/api/v1/orders?limit={limit}&{query}&cursor={body['next']}"
+
+
+def test_list_is_fifo_with_whole_orders_in_the_cli_shape(api: Api) -> None:
+    api.add(
+        order("B", ("MUG", 1), placed_at="2026-01-02T00:00:00Z"),
+        order("A", ("MUG", 2), placed_at="2026-01-01T00:00:00Z", tags=["vip"]),
+    )
+    body = api.get("/api/v1/orders").json()
+    assert [o["id"] for o in body["orders"]] == ["A", "B"]
+    assert body["next"] is None
+    first = body["orders"][0]
+    assert first["lines"] == [{"sku": "MUG", "qty": 2, "reserved": 0}]
+    assert first["tags"] == ["vip"] and first["placed_at"] == "2026-01-01T00:00:00Z"
+    assert first == api.get("/api/v1/orders/A").json()  # the same serializer as show
+
+
+def test_pages_walk_every_order_once_in_any_order_by(api: Api) -> None:
+    methods = ["ground", None, "overnight", None, "two_day"]
+    api.add(
+        *[
+            order(
+                f"O{n:02}",
+                ("MUG", 1 + n % 3),
+                placed_at=f"2026-01-{1 + n % 4:02}T00:00:00Z",
+                **({"shipping_method": methods[n % 5]} if methods[n % 5] else {}),
+                **({"total": str(n % 6)} if n % 7 else {}),
+            )
+            for n in range(23)
+        ]
+    )
+    everything = _ids(api.get("/api/v1/orders?limit=500"))
+    assert len(everything) == 23
+    for order_by in (
+        "",
+        "order_by=id desc",
+        "order_by=shipping_method, placed_at desc",
+        "order_by=total desc",
+        "order_by=age",
+        "order_by=unit_count desc, id",
+    ):
+        full = _ids(api.get(f"/api/v1/orders?limit=500&{order_by}"))
+        assert _walk(api, order_by, 4) == full, order_by
+        assert sorted(full) == sorted(everything)
+
+
+def test_orders_added_between_pages_do_not_shift_the_next_page(api: Api) -> None:
+    api.add(
+        *[order(f"O{n}", ("MUG", 1), placed_at=f"2026-01-0{n + 2}T00:00:00Z") for n in range(4)]
+    )
+    first = api.get("/api/v1/orders?limit=2").json()
+    api.add(order("EARLY", ("MUG", 1), placed_at="2025-12-01T00:00:00Z"))
+    second = api.get(f"/api/v1/orders?limit=2&cursor={first['next']}").json()
+    assert [o["id"] for o in second["orders"]] == ["O2", "O3"]
+
+
+def test_filters(api: Api) -> None:
+    api.stock("MUG", 1)
+    api.add(
+        order("A", ("MUG", 1), channel="shop", tags=["vip", "gift"]),
+        order("B", ("MUG", 1), channel="amazon", ship_to={"country": "US"}, total="150"),
+        order("C", ("MUG", 1), channel="shop", placed_at="2026-02-01T00:00:00Z"),
+    )
+    api.post("/api/v1/allocate", json={"ids": ["A", "B"]})
+    api.post("/api/v1/orders/C/cancel")
+    assert _ids(api.get("/api/v1/orders?allocation_status=allocated")) == ["A"]
+    assert _ids(api.get("/api/v1/orders?allocation_status=allocated,could_not_allocate")) == [
+        "A",
+        "B",
+    ]
+    assert _ids(api.get("/api/v1/orders?status=cancelled")) == ["C"]
+    assert _ids(api.get("/api/v1/orders?channel=shop")) == ["A", "C"]
+    assert _ids(api.get("/api/v1/orders?tag=gift")) == ["A"]
+    where = 'ship_to.country == "US" and total > 100'
+    assert _ids(api.get("/api/v1/orders", params={"where": where})) == ["B"]
+    assert _ids(api.get("/api/v1/orders?channel=shop&status=awaiting_fulfillment")) == ["A"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "words"),
+    [
+        ("where=total >", "where", "where:1:8"),
+        ("where=totl > 3", "where", "unknown field"),
+        ("allocation_status=alocated", "allocation_status", "did you mean 'allocated'"),
+        ("status=gone", "status", "unknown status"),
+        ("order_by=colour", "order_by", "unknown field"),
+        ("order_by=attributes.gift", "order_by", "attributes"),
+        ("limit=0", "limit", ""),
+        ("limit=501", "limit", ""),
+        ("limit=ten", "limit", ""),
+        ("cursor=not-a-cursor", "cursor", "not a cursor"),
+    ],
+)
+def test_bad_listing_queries_are_400_naming_the_field(
+    api: Api, query: str, field: str, words: str
+) -> None:
+    error = error_of(api.get(f"/api/v1/orders?{query}"), 400)
+    assert error["code"] == "bad_input" and error["field"] == field
+    assert words in error["message"]
+
+
+def test_a_cursor_only_continues_the_listing_it_came_from(api: Api) -> None:
+    api.add(*[order(f"O{n}", ("MUG", 1)) for n in range(3)])
+    cursor = api.get("/api/v1/orders?limit=1").json()["next"]
+    error = error_of(api.get(f"/api/v1/orders?limit=1&order_by=id desc&cursor={cursor}"), 400)
+    assert error["field"] == "cursor"
+
+
+def test_post_one_order_answers_it_and_an_array_answers_them(api: Api) -> None:
+    one = api.post("/api/v1/orders", json=order("A", ("MUG", 2), total=19.99))
+    assert one.status_code == 201 and one.json()["id"] == "A" and one.json()["total"] == "19.99"
+    many = api.post("/api/v1/orders", json=[order("B", ("MUG", 1)), order("C", ("MUG", 1))])
+    assert many.status_code == 201 and [o["id"] for o in many.json()["orders"]] == ["B", "C"]
+    assert api.get("/api/v1/orders/B").json()["status"] == "awaiting_fulfillment"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [{"id": "A", "channel": "web", "lines": [{"sku": "MUG", "qty": 1}]}, {"id": "B"}],
+        {"id": "A", "channel": "web", "lines": [{"sku": "MUG", "qty": -1}]},
+        {"id": "A", "channel": "web", "lines": [{"sku": "MUG", "qty": 1}], "colour": "red"},
+        [order("A", ("MUG", 1)), order("A", ("MUG", 2))],
+        [],
+        "just a string",
+    ],
+)
+def test_bad_orders_are_400_and_write_nothing(api: Api, body: Any) -> None:
+    before = snapshot(api.store)
+    error = error_of(api.post("/api/v1/orders", json=body), 400)
+    assert error["code"] == "bad_input"
+    assert snapshot(api.store) == before
+
+
+def test_bad_json_is_400(api: Api) -> None:
+    answer = api.post(
+        "/api/v1/orders", content=b'{"id": ', headers={"Content-Type": "application/json"}
+    )
+    assert error_of(answer, 400)["code"] == "bad_input"
+
+
+def test_an_existing_id_is_409_and_nothing_is_added(api: Api) -> None:
+    api.add(order("A", ("MUG", 1)))
+    before = snapshot(api.store)
+    error = error_of(
+        api.post("/api/v1/orders", json=[order("B", ("MUG", 1)), order("A", ("MUG", 1))]), 409
+    )
+    assert error["field"] == "id" and "A" in error["message"]
+    assert snapshot(api.store) == before
+
+
+def test_show_explain_history(api: Api) -> None:
+    api.stock("MUG", 1)
+    api.add(order("A", ("MUG", 1)), order("B", ("MUG", 1)))
+    api.post("/api/v1/allocate", json={"ids": ["A", "B"]})
+    explained = api.get("/api/v1/orders/B/explain").json()
+    assert explained["allocation_status"] == "could_not_allocate"
+    assert explained["lines"][0]["held_by"][0]["order"] == "A"
+    history = api.get("/api/v1/orders/A/history").json()
+    assert [(h["sku"], h["delta"], h["operation"], h["actor"]) for h in history] == [
+        ("MUG", 1, "allocate", "api")
+    ]
+    for path in ("", "/explain", "/history"):
+        error = error_of(api.get(f"/api/v1/orders/NOPE{path}"), 404)
+        assert error["code"] == "not_found" and "NOPE" in error["message"]
+
+
+def test_patch_lines_trims_and_tags_and_address_change(api: Api) -> None:
+    api.stock("MUG", 5)
+    api.add(order("A", ("MUG", 3), ship_to={"country": "US", "city": "Reno"}))
+    api.post("/api/v1/allocate", json={"ids": ["A"]})
+    answer = api.patch(
+        "/api/v1/orders/A",
+        json={
+            "lines": [{"sku": "MUG", "qty": 2}, {"sku": "CUP", "qty": 1}],
+            "tags": ["vip"],
+            "ship_to": {"country": "ca", "state": "BC"},
+            "shipping_method": "overnight",
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    doc = answer.json()
+    assert doc["lines"] == [
+        {"sku": "MUG", "qty": 2, "reserved": 2},
+        {"sku": "CUP", "qty": 1, "reserved": 0},
+    ]
+    assert doc["tags"] == ["vip"] and doc["shipping_method"] == "overnight"
+    assert doc["ship_to"] == {
+        "name": None,
+        "country": "CA",
+        "state": "BC",
+        "city": "Reno",
+        "postal_code": None,
+    }
+    assert doc["allocation_status"] == "partially_allocated"
+    assert api.get("/api/v1/inventory?sku=MUG").json()[0]["allocated"] == 2
+    cleared = api.patch("/api/v1/orders/A", json={"shipping_method": None, "tags": []}).json()
+    assert cleared["shipping_method"] is None and cleared["tags"] == []
+
+
+def test_patch_records_one_update_event_and_a_no_op_writes_nothing(api: Api) -> None:
+    from sqlalchemy import select
+
+    from engine.store import events
+
+    api.add(order("A", ("MUG", 1), tags=["x"]))
+    with api.store.read() as conn:
+        start = len(conn.execute(select(events.c.id)).all())
+    api.patch("/api/v1/orders/A", json={"tags": ["y"], "shipping_method": "ground"})
+    with api.store.read() as conn:
+        kinds = [r.type for r in conn.execute(select(events.c.type).order_by(events.c.id))]
+    assert kinds[start:] == ["order.updated"]
+    before = snapshot(api.store)
+    assert api.patch("/api/v1/orders/A", json={"tags": ["y"]}).status_code == 200
+    assert snapshot(api.store) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"lines": [{"sku": "MUG", "qty": 0}]}, "lines"),
+        ({"lines": []}, "lines"),
+        ({"lines": None}, "lines"),
+        ({"ship_to": {"country": "USA"}}, "ship_to"),
+        ({"ship_to": {"planet": "Mars"}}, "ship_to.planet"),
+        ({"tags": "vip"}, "tags"),
+        ({"colour": "red"}, "colour"),
+        ({"lines": [{"sku": "MUG", "qty": "2"}]}, "lines.0.qty"),
+    ],
+)
+def test_bad_patches_are_400_and_write_nothing(api: Api, body: Any, field: str) -> None:
+    api.stock("MUG", 5)
+    api.add(order("A", ("MUG", 3)))
+    api.post("/api/v1/allocate", json={"ids": ["A"]})
+    before = snapshot(api.store)
+    error = error_of(api.patch("/api/v1/orders/A", json=body), 400)
+    assert error["field"] == field, error
+    assert snapshot(api.store) == before
+
+
+def test_patch_unknown_is_404_and_closed_is_409(api: Api) -> None:
+    api.add(order("A", ("MUG", 1)))
+    api.post("/api/v1/orders/A/cancel")
+    assert error_of(api.patch("/api/v1/orders/NOPE", json={"tags": []}), 404)["code"] == "not_found"
+    before = snapshot(api.store)
+    error = error_of(api.patch("/api/v1/orders/A", json={"tags": ["x"]}), 409)
+    assert error["code"] == "conflict" and "cancelled" in error["message"]
+    assert snapshot(api.store) == before
+
+
+@pytest.mark.parametrize(
+    ("how", "status"), [("ship", "shipped"), ("cancel", "cancelled"), ("dropship", "dropshipped")]
+)
+def test_closing_an_order(api: Api, how: str, status: str) -> None:
+    api.stock("MUG", 2)
+    api.add(order("A", ("MUG", 2)))
+    api.post("/api/v1/allocate", json={"ids": ["A"]})
+    doc = api.post(f"/api/v1/orders/A/{how}").json()
+    assert (doc["status"], doc["allocation_status"]) == (status, "unallocated")
+    on_hand = api.get("/api/v1/inventory?sku=MUG").json()[0]
+    assert (on_hand["on_hand"], on_hand["allocated"]) == ((0 if how == "ship" else 2), 0)
+    before = snapshot(api.store)
+    assert error_of(api.post(f"/api/v1/orders/A/{how}"), 409)["code"] == "conflict"
+    assert error_of(api.post(f"/api/v1/orders/NOPE/{how}"), 404)["code"] == "not_found"
+    assert snapshot(api.store) == before
+
+
+def test_split_deallocate_reallocate(api: Api) -> None:
+    api.stock("MUG", 1)
+    api.add(order("A", ("MUG", 3)))
+    assert api.post("/api/v1/allocate", json={"ids": ["A"], "policy": "units"}).status_code == 200
+    split = api.post("/api/v1/orders/A/split").json()
+    assert split["order"]["lines"] == [{"sku": "MUG", "qty": 1, "reserved": 1}]
+    assert split["split_into"]["id"] == "A-1" and split["split_into"]["lines"][0]["qty"] == 2
+    assert error_of(api.post("/api/v1/orders/A/split"), 409)["code"] == "conflict"
+    assert api.post("/api/v1/orders/A/deallocate").json() == {
+        "results": [{"id": "A", "before": "allocated", "after": "unallocated"}],
+        "skipped": [],
+    }
+    again = api.post("/api/v1/orders/A/reallocate").json()
+    assert again["results"] == [{"id": "A", "before": "unallocated", "after": "allocated"}]
+    bad = api.post("/api/v1/orders/A/reallocate", json={"policy": "sometimes"})
+    assert error_of(bad, 400)["field"] == "policy"
+    for op in ("split", "deallocate", "reallocate"):
+        assert error_of(api.post(f"/api/v1/orders/NOPE/{op}"), 404)["code"] == "not_found"
+
+
+def test_post_with_sync_reports_each_outcome(api: Api) -> None:
+    api.add(order("A", ("MUG", 1)))
+    answer = api.post(
+        "/api/v1/orders?sync=true",
+        json=[order("A", ("MUG", 3)), order("B", ("MUG", 1)), order("A2", ("MUG", 1))],
+    )
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert (report["created"], report["updated"]) == (["B", "A2"], ["A"])
+    again = api.post("/api/v1/orders?sync=true", json=order("B", ("MUG", 1))).json()
+    assert again["unchanged"] == ["B"]
+    assert api.get("/api/v1/orders/A").json()["lines"][0]["qty"] == 3
+    before = snapshot(api.store)
+    error_of(api.post("/api/v1/orders?sync=true", json=[order("C", ("MUG", 0))]), 400)
+    assert snapshot(api.store) == before
