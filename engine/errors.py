@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+#: How many characters of a quoted value a message shows (a 100 KB name is not repeated whole).
+QUOTE_LIMIT = 80
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """`repr(value)` for a message, cut to about `limit` characters with the full length noted."""
+    shown = repr(value)
+    if len(shown) <= limit:
+        return shown
+    size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
+    return f"{shown[: limit - 1]}…{size}"
+
 
 class DibsError(Exception):
     """Anything dibs refuses to do, with a message a user can act on."""

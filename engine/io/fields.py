@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
+from engine.errors import quoted
 from engine.io.messages import kind_of, order_ref, show, unknown_key
 from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, Line, Order, OrderStatus, ShipTo
 
@@ -235,7 +236,7 @@ def country(value: object) -> str | None:
         return None
     if len(text) != 2 or not text.isascii() or not text.isalpha():
         hint = " (use the ISO-3166 alpha-2 code, e.g. US, GB, DE)"
-        raise Invalid(f"must be a two-letter country code, got {text!r}{hint}")
+        raise Invalid(f"must be a two-letter country code, got {quoted(text)}{hint}")
     return text.upper()
 
 
@@ -255,7 +256,7 @@ def timestamp_text(text: str) -> datetime:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise Invalid(
-            f"must be an ISO-8601 timestamp such as 2026-11-28T14:30:00Z, got {text!r}"
+            f"must be an ISO-8601 timestamp such as 2026-11-28T14:30:00Z, got {quoted(text)}"
         ) from None
     return utc(parsed)
 
@@ -340,10 +341,10 @@ def _attributes(value: object) -> dict[str, Scalar]:
         if isinstance(item, Decimal):
             item = float(item)  # attributes are free-form: no money semantics
         if isinstance(item, float) and not math.isfinite(item):
-            raise Invalid(f"{key!r} must be a finite number, got {item}")
+            raise Invalid(f"{quoted(key)} must be a finite number, got {item}")
         if item is not None and not isinstance(item, str | int | float | bool):
             raise Invalid(
-                f"{key!r} must be a string, number, true/false or null, got {kind_of(item)}"
+                f"{quoted(key)} must be a string, number, true/false or null, got {kind_of(item)}"
             )
         clean[key] = item
     return clean

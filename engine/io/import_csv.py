@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, TextIO
 
+from engine.errors import quoted
 from engine.io.fields import (
     MAX_QTY,
     NO_ADDRESS,
@@ -173,7 +174,7 @@ def read_orders_csv(
             if 0 < qty <= MAX_QTY:
                 group.lines.append(Line(sku, qty))
                 continue
-        if _line_problems(sku, qty_text, f"{name}:{line}: order {order_id!r}: ", problems):
+        if _line_problems(sku, qty_text, f"{name}:{line}: order {quoted(order_id)}: ", problems):
             group.lines = None
     orders: list[Order] = []
     for order_id, group in groups.items():
@@ -210,11 +211,11 @@ def _orders_layout(header: list[str], where: str, problems: list[str]) -> _CsvLa
         if prefix is not None:
             key = raw_name[len(prefix) :]  # attribute keys keep their case
             if not key.strip():
-                problems.append(f"{where}: column {raw_name!r} names no attribute")
+                problems.append(f"{where}: column {quoted(raw_name)} names no attribute")
             elif key in attribute_columns:
                 problems.append(
-                    f"{where}: attribute {key!r} appears twice "
-                    f"(columns {attribute_columns[key]!r} and {raw_name!r})"
+                    f"{where}: attribute {quoted(key)} appears twice "
+                    f"(columns {quoted(attribute_columns[key])} and {quoted(raw_name)})"
                 )
             else:
                 attribute_columns[key] = raw_name
@@ -228,7 +229,7 @@ def _orders_layout(header: list[str], where: str, problems: list[str]) -> _CsvLa
             problems.append(f"{where}: {unknown_key(raw_name, known, what='column')}")
             continue
         if canonical in index:
-            problems.append(f"{where}: column {canonical!r} appears twice")
+            problems.append(f"{where}: column {quoted(canonical)} appears twice")
             continue
         index[canonical] = i
         convert = _COLUMN_CONVERTERS.get(canonical)
@@ -277,8 +278,9 @@ def _merge_row(
             values[pos] = (value, line)
         elif known[0] != value:
             problems.append(
-                f"{where}: order {order_id!r}: {columns[pos].header} {value!r} differs from "
-                f"{known[0]!r} on line {known[1]} (every row of an order must agree)"
+                f"{where}: order {quoted(order_id)}: {columns[pos].header} {quoted(value)} "
+                "differs from "
+                f"{quoted(known[0])} on line {known[1]} (every row of an order must agree)"
             )
 
 
@@ -317,10 +319,10 @@ def _csv_order(
             targets[target][key] = convert(text)
         except Invalid as exc:
             line = first if from_line is None else from_line[pos]
-            problems.append(f"{name}:{line}: order {order_id!r}: {header} {exc}")
+            problems.append(f"{name}:{line}: order {quoted(order_id)}: {header} {exc}")
             ok = False
     if "channel" not in top:
-        problems.append(f"{name}:{first}: order {order_id!r}: channel is required")
+        problems.append(f"{name}:{first}: order {quoted(order_id)}: channel is required")
         return None
     if not ok or group.lines is None:
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
+from engine.errors import quoted
 from engine.io.fields import Invalid, count
 from engine.io.messages import line_of, unknown_key
 from engine.model import DEFAULT_WAREHOUSE
@@ -56,7 +57,7 @@ def read_inventory_csv(
         first = seen.setdefault((sku, warehouse), where)
         if first is not where:
             problems.append(
-                f"{where}: duplicate sku {sku!r} in warehouse {warehouse!r} "
+                f"{where}: duplicate sku {quoted(sku)} in warehouse {quoted(warehouse)} "
                 f"(first on {line_of(first)})"
             )
             continue
@@ -74,7 +75,7 @@ def _header_index(header: list[str], name: str, problems: list[str]) -> dict[str
                 f"{name}:1: {unknown_key(cell.strip(), _INVENTORY_COLUMNS, what='column')}"
             )
         elif column in index:
-            problems.append(f"{name}:1: column {column!r} appears twice")
+            problems.append(f"{name}:1: column {quoted(column)} appears twice")
         else:
             index[column] = i
     missing = [c for c in ("sku", "on_hand") if c not in index]

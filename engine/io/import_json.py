@@ -19,6 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TextIO
 
+from engine.errors import quoted
 from engine.io.fields import Invalid, check_order_mapping, order_id_of
 from engine.io.messages import line_of
 from engine.model import Order
@@ -139,7 +140,9 @@ def _note_id(obj: object, where: str, seen: dict[str, str], problems: list[str])
         return  # reported by the order's own validation
     first = seen.setdefault(order_id, where)
     if first is not where:
-        problems.append(f"{where}: duplicate order id {order_id!r} (first on {line_of(first)})")
+        problems.append(
+            f"{where}: duplicate order id {quoted(order_id)} (first on {line_of(first)})"
+        )
 
 
 def _line_col(text: str, pos: int) -> tuple[int, int]:

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from engine import model
-from engine.errors import BadInput, OperationFailed, OrdersExist
+from engine.errors import BadInput, OperationFailed, OrdersExist, quoted
 from engine.memory import collector_paused
-from engine.model import Actor, AllocationStatus, EventType, Order, OrderStatus
+from engine.model import Actor, AllocationStatus, EventType, Order, OrderStatus, StockKey
 from engine.service.cover import recover
 from engine.service.records import Progress
 from engine.service.tx import Tx
@@ -68,17 +68,33 @@ def get(tx: Tx, order_id: str) -> Order:
     """The order with its lines; exit 1 if unknown."""
     found = load_orders(tx.conn, [order_id])
     if order_id not in found:
-        raise OperationFailed(f"no order with id {order_id!r}")
+        raise OperationFailed(f"no order with id {quoted(order_id)}")
     return found[order_id]
 
 
-def open_order(tx: Tx, order_id: str, what: str) -> Order:
-    """The order, locked, when it is awaiting fulfillment; else exit 1."""
-    tx.store.lock_orders(tx.conn, [order_id])
+def open_order(
+    tx: Tx, order_id: str, what: str, new_skus: Iterable[str] = ()
+) -> tuple[Order, set[StockKey]]:
+    """The order, locked, when it is awaiting fulfillment (else exit 1), and the stock locked.
+
+    The lock order (`engine.store.database`): the stock of its lines (and of `new_skus`, the
+    lines an edit adds) first, then the order row; the order is read once without locks to
+    learn that stock, and again once locked.
+    """
+    first = get(tx, order_id)
+    extra = list(new_skus)
+    tx.lock_stock(_line_keys(first, extra))
+    tx.lock_orders([order_id])
     order = get(tx, order_id)
     if order.status != OrderStatus.AWAITING_FULFILLMENT:
-        raise OperationFailed(f"cannot {what} order {order_id!r}: it is {order.status}")
-    return order
+        raise OperationFailed(f"cannot {what} order {quoted(order_id)}: it is {order.status}")
+    keys = _line_keys(order, extra)
+    tx.require_stock(keys)
+    return order, keys
+
+
+def _line_keys(order: Order, extra_skus: Sequence[str] = ()) -> set[StockKey]:
+    return {(sku, order.warehouse) for sku in (*(x.sku for x in order.lines), *extra_skus)}
 
 
 def retag(tx: Tx, changes: Mapping[str, tuple[Iterable[str], Iterable[str]]]) -> None:
@@ -116,10 +132,8 @@ def edit(tx: Tx, order_id: str, new_lines: Sequence[tuple[str, int]], actor: Act
     """Replace an order's lines (SPEC §4 edit); reservations trimmed or released."""
     check_lines(new_lines)
     conn = tx.conn
-    order = open_order(tx, order_id, "edit")
+    order, keys = open_order(tx, order_id, "edit", [sku for sku, _ in new_lines])
     plan = model.plan_edit(order.lines, new_lines)
-    keys = {(line.sku, order.warehouse) for line in (*order.lines, *plan.lines)}
-    tx.lock_stock(keys)
     for index, give_back in enumerate(plan.release):
         if give_back:
             _trim_line(tx, order, index + 1, give_back, "edit", actor)
@@ -189,11 +203,11 @@ def _trim_line(tx: Tx, order: Order, line_no: int, qty: int, operation: str, act
 def split(tx: Tx, order_id: str, actor: Actor) -> tuple[Order, Order]:
     """Move the unreserved units into a new order `<id>-N`; the original keeps the rest."""
     conn = tx.conn
-    order = open_order(tx, order_id, "split")
+    order, _ = open_order(tx, order_id, "split")
     try:
         kept, moved = model.plan_split(order.lines)
     except ValueError as exc:
-        raise OperationFailed(f"cannot split order {order_id!r}: {exc}") from exc
+        raise OperationFailed(f"cannot split order {quoted(order_id)}: {exc}") from exc
     taken = conn.execute(
         select(orders.c.id).where(
             orders.c.id.like(order_id.replace("%", r"\%").replace("_", r"\_") + "-%", escape="\\")

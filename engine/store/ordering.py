@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement
 
-from engine.errors import BadInput
+from engine.errors import BadInput, quoted
 from engine.store.schema import FIELD_COLUMNS, orders
 
 
@@ -18,14 +18,16 @@ def parse_order_by(text: str) -> list[tuple[str, bool]]:
     for part in text.split(","):
         words = part.split()
         if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")):
-            raise BadInput(f"--order-by: cannot read {part.strip()!r}; use 'field [asc|desc]'")
+            raise BadInput(
+                f"--order-by: cannot read {quoted(part.strip())}; use 'field [asc|desc]'"
+            )
         name = words[0]
         if name.startswith("attributes.") and len(name) > len("attributes."):
             pass  # sorted in Python (engine.service), like a rule's `order by`
         elif name not in FIELD_COLUMNS and name != "age":
             close = difflib.get_close_matches(name, [*FIELD_COLUMNS, "age"], n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else " (or attributes.<key>)"
-            raise BadInput(f"--order-by: unknown field {name!r}{hint}")
+            hint = f" (did you mean {quoted(close[0])}?)" if close else " (or attributes.<key>)"
+            raise BadInput(f"--order-by: unknown field {quoted(name)}{hint}")
         keys.append((name, len(words) == 2 and words[1] == "desc"))
     return keys
 
