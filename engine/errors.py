@@ -55,3 +55,18 @@ class OrdersExist(BadInput):
     def __init__(self, message: str, ids: Sequence[str]) -> None:
         super().__init__(message)
         self.ids = list(ids)
+
+
+def check_text(what: str, text: str, limit: int) -> None:
+    """A value given on the command line or by a caller that bypasses the importers: refused
+    (exit 2) when no database could store it (too long, a NUL, a lone surrogate)."""
+    if len(text) > limit:
+        raise BadInput(
+            f"{what} {quoted(text)} is too long: {len(text):,} characters, at most {limit}"
+        )
+    if "\x00" in text:
+        raise BadInput(f"{what} {quoted(text)} contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInput(f"{what} {quoted(text)} is not valid Unicode text") from None

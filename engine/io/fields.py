@@ -25,15 +25,27 @@ Decisions (also in tests/unit/engine/test_imports.py):
 
 from __future__ import annotations
 
+import csv
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from engine.errors import quoted
 from engine.io.messages import kind_of, order_ref, show, unknown_key
-from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, Line, Order, OrderStatus, ShipTo
+from engine.model import (
+    DEFAULT_WAREHOUSE,
+    MAX_QTY,
+    MAX_TOTAL,
+    MONEY_STEP,
+    AllocationStatus,
+    Length,
+    Line,
+    Order,
+    OrderStatus,
+    ShipTo,
+)
 
 Scalar = str | int | float | bool | None
 _T = TypeVar("_T")
@@ -55,10 +67,7 @@ ORDER_KEYS = (
 )
 SHIP_TO_KEYS = ("name", "country", "state", "city", "postal_code")
 LINE_KEYS = ("sku", "qty")
-#: Largest quantity accepted: what a 32-bit database INTEGER holds.
-MAX_QTY = 2**31 - 1
-#: Money keeps 4 decimal places at most (the storage precision).
-_MONEY_STEP = Decimal("0.0001")
+_MONEY_STEP = MONEY_STEP
 
 
 class Invalid(Exception):
@@ -114,14 +123,14 @@ def _build_order(
             return default
 
     order_id = check("id", order_id_of, "", required=True)
-    channel = check("channel", _required_text, "", required=True)
+    channel = check("channel", _channel, "", required=True)
     placed_at = check("placed_at", _timestamp, now)
     check("status", _new_status, None)
     check("allocation_status", _new_allocation_status, None)
-    shipping_method = check("shipping_method", _text, None)
+    shipping_method = check("shipping_method", _shipping_method, None)
     total = check("total", money, None)
     tags: frozenset[str] = check("tags", _tags, NO_TAGS)
-    warehouse = check("warehouse", _text, None) or DEFAULT_WAREHOUSE
+    warehouse = check("warehouse", warehouse_of, None) or DEFAULT_WAREHOUSE
     attributes: dict[str, Scalar] = check("attributes", _attributes, {})
     ship_to = _ship_to(obj.get("ship_to"), where, ref, problems)
     lines = _lines(obj.get("lines"), where, ref, problems)
@@ -157,7 +166,9 @@ def _ship_to(value: object, where: str, ref: str, problems: list[str]) -> ShipTo
             continue
         try:
             if part is not None:
-                parts[key] = country(part) if key == "country" else _text(part)
+                parts[key] = (
+                    country(part) if key == "country" else _text(part, _SHIP_TO_LENGTHS[key])
+                )
         except Invalid as exc:
             problems.append(f"{where}: {ref}ship_to.{key} {exc}")
             ok = False
@@ -189,7 +200,7 @@ def _lines(value: object, where: str, ref: str, problems: list[str]) -> tuple[Li
         quantity = 0
         try:
             raw_sku = item.get("sku")
-            sku = None if raw_sku is None else _text(raw_sku)
+            sku = None if raw_sku is None else sku_of(raw_sku)
             if sku is None:
                 raise Invalid("is required")
         except Invalid as exc:
@@ -209,24 +220,79 @@ def _lines(value: object, where: str, ref: str, problems: list[str]) -> tuple[Li
 # Field validators: value -> clean value, or raise Invalid("<rest of the sentence>")
 
 
-def _text(value: object) -> str | None:
+_SHIP_TO_LENGTHS = {
+    "name": Length.SHIP_TO_NAME,
+    "state": Length.STATE,
+    "city": Length.CITY,
+    "postal_code": Length.POSTAL_CODE,
+}
+
+
+def storable(text: str) -> str:
+    """`text` if every database can store it: no NUL character (PostgreSQL refuses it), no
+    lone surrogate (from a JSON `\\ud800` escape or undecodable bytes; not encodable as UTF-8)."""
+    if "\x00" in text:
+        raise Invalid("must not contain a NUL character (\\u0000)")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise Invalid(
+            f"is not valid Unicode text (a lone surrogate U+{ord(text[exc.start]):04X} at "
+            f"character {exc.start + 1})"
+        ) from None
+    return text
+
+
+def bounded(text: str, limit: int) -> str:
+    """`text` (already stripped) if it fits a column of `limit` characters."""
+    if len(text) > limit:
+        raise Invalid(f"is too long: {len(text):,} characters, at most {limit}")
+    return text
+
+
+def _text(value: object, limit: int | None = None) -> str | None:
     if not isinstance(value, str):
         raise Invalid(f"must be a string, got {show(value)}")
-    return value.strip() or None
+    text = storable(value).strip()
+    if limit is not None:
+        bounded(text, limit)
+    return text or None
 
 
-def _required_text(value: object) -> str:
-    text = _text(value)
+def _required_text(value: object, limit: int | None = None) -> str:
+    text = _text(value, limit)
     if text is None:
         raise Invalid("must not be empty")
     return text
 
 
+def _channel(value: object) -> str:
+    return _required_text(value, Length.CHANNEL)
+
+
+def _shipping_method(value: object) -> str | None:
+    return _text(value, Length.SHIPPING_METHOD)
+
+
+def warehouse_of(value: object) -> str | None:
+    """A warehouse name (None when blank), at most `Length.WAREHOUSE` characters."""
+    return _text(value, Length.WAREHOUSE)
+
+
+def sku_of(value: object) -> str | None:
+    """A SKU (None when blank), at most `Length.SKU` characters."""
+    return _text(value, Length.SKU)
+
+
 def order_id_of(value: object) -> str:
     """An order id: a non-empty string, or an integer (kept as its decimal string)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)  # numeric ids are common in channel exports
-    return _required_text(value)
+        try:
+            text = str(value)  # numeric ids are common in channel exports
+        except ValueError:  # more digits than Python converts (4,300)
+            raise Invalid(f"is too long: at most {Length.ORDER_ID} characters") from None
+        return bounded(text, Length.ORDER_ID)
+    return _required_text(value, Length.ORDER_ID)
 
 
 def country(value: object) -> str | None:
@@ -262,10 +328,18 @@ def timestamp_text(text: str) -> datetime:
 
 
 def utc(moment: datetime) -> datetime:
-    """The same instant in UTC; a naive datetime is taken to be UTC already."""
+    """The same instant in UTC; a naive datetime is taken to be UTC already.
+
+    An instant that UTC cannot show (`0001-01-01T00:00:00+01:00` is in year 0) is `Invalid`.
+    """
     if moment.tzinfo is None or moment.utcoffset() is None:
         return moment.replace(tzinfo=UTC)  # SPEC §2: no zone means UTC
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise Invalid(
+            f"is out of range: {moment.isoformat()} is outside years 1-9999 in UTC"
+        ) from None
 
 
 def money(value: object) -> Decimal:
@@ -293,6 +367,8 @@ def money(value: object) -> Decimal:
         raise Invalid(f"is too large, got {show(value)}") from None
     if not exact:
         raise Invalid(f"has more than 4 decimal places, got {show(value)}")
+    if amount >= MAX_TOTAL:
+        raise Invalid(f"is too large (below {MAX_TOTAL:,} required), got {show(value)}")
     return amount
 
 
@@ -306,15 +382,17 @@ def count(value: object, minimum: int, what: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
     elif isinstance(value, str) and (text := value.strip()).isascii() and text.isdigit():
+        if len(text.lstrip("0")) > 10:  # int() of 4,301 digits raises; and it is out of range
+            raise Invalid(f"is too large (at most {MAX_QTY}), got {show(text)}")
         number = int(text)
     else:
         if value is None or (isinstance(value, str) and not value.strip()):
             raise Invalid("is required")
         raise Invalid(f"must be {what}, got {show(value)}")
     if number < minimum:
-        raise Invalid(f"must be {what}, got {number}")
+        raise Invalid(f"must be {what}, got {show(number)}")
     if number > MAX_QTY:
-        raise Invalid(f"is too large (at most {MAX_QTY}), got {number}")
+        raise Invalid(f"is too large (at most {MAX_QTY}), got {show(number)}")
     return number
 
 
@@ -325,7 +403,7 @@ def _tags(value: object) -> frozenset[str]:
     for tag in value:
         if not isinstance(tag, str):
             raise Invalid(f"must be a list of strings, got an element {show(tag)}")
-        cleaned = tag.strip()
+        cleaned = bounded(storable(tag).strip(), Length.TAG)
         if cleaned:  # "vip;;gift" and trailing separators are harmless
             tags.add(cleaned)
     return frozenset(tags)
@@ -338,6 +416,9 @@ def _attributes(value: object) -> dict[str, Scalar]:
     for key, item in value.items():
         if not isinstance(key, str) or not key.strip():
             raise Invalid(f"keys must be non-empty strings, got {show(key)}")
+        storable(key)
+        if isinstance(item, str):
+            storable(item)
         if isinstance(item, Decimal):
             item = float(item)  # attributes are free-form: no money semantics
         if isinstance(item, float) and not math.isfinite(item):
@@ -360,3 +441,24 @@ def _new_status(value: object) -> None:
 def _new_allocation_status(value: object) -> None:
     if value != AllocationStatus.UNALLOCATED:
         raise Invalid(f"must be 'unallocated' (an import creates new orders), got {show(value)}")
+
+
+# --------------------------------------------------------------------------------------------
+# CSV rows
+
+
+def csv_rows(handle: TextIO, name: str, problems: list[str]) -> tuple[Any, Iterator[list[str]]]:
+    """A csv reader over `handle` and its rows; a row the csv module cannot read (a cell over
+    its 128 KiB limit, a stray quote in strict mode) ends the rows with a problem at its line."""
+    reader = csv.reader(handle)
+
+    def rows() -> Iterator[list[str]]:
+        try:
+            yield from reader
+        except csv.Error as exc:
+            text = str(exc)
+            if "field larger than field limit" in text:
+                text = f"a cell is longer than {csv.field_size_limit():,} characters"
+            problems.append(f"{name}:{reader.line_num}: cannot read this CSV row: {text}")
+
+    return reader, rows()

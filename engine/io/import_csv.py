@@ -21,7 +21,6 @@ Decisions (also in tests/unit/engine/test_imports.py):
 
 from __future__ import annotations
 
-import csv
 import operator
 import re
 from collections.abc import Callable, Sequence
@@ -31,20 +30,30 @@ from typing import Any, NamedTuple, TextIO
 
 from engine.errors import quoted
 from engine.io.fields import (
-    MAX_QTY,
     NO_ADDRESS,
     NO_TAGS,
     SHIP_TO_KEYS,
     Invalid,
+    bounded,
     country,
+    csv_rows,
     money,
+    order_id_of,
     qty,
+    sku_of,
+    storable,
     timestamp_text,
 )
 from engine.io.messages import unknown_key
-from engine.model import DEFAULT_WAREHOUSE, Line, Order, ShipTo
+from engine.model import DEFAULT_WAREHOUSE, MAX_QTY, Length, Line, Order, ShipTo
 
 _TAG_SPLIT = re.compile(r"[;|]")
+_SKU_LENGTH = Length.SKU
+
+
+def storable_cell(text: str) -> str:
+    """An attribute cell, kept as text; a NUL in it is a problem (see `fields.storable`)."""
+    return storable(text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -74,15 +83,33 @@ _ATTRIBUTE_PREFIXES = ("attr.", "attributes.")
 
 
 def _split_tags(text: str) -> frozenset[str]:
-    return frozenset(tag for part in _TAG_SPLIT.split(text) if (tag := part.strip()))
+    return frozenset(
+        bounded(storable(tag), Length.TAG)
+        for part in _TAG_SPLIT.split(text)
+        if (tag := part.strip())
+    )
 
 
 # How an order-level column's (stripped, non-blank) text becomes a value; others stay text.
+def _bounded_text(limit: int) -> Callable[[str], object]:
+    def convert(text: str) -> str:
+        return bounded(storable(text), limit)
+
+    return convert
+
+
 _COLUMN_CONVERTERS: dict[str, Callable[[str], object]] = {
     "placed_at": timestamp_text,
     "total": money,
     "tags": _split_tags,
     "country": country,
+    "channel": _bounded_text(Length.CHANNEL),
+    "shipping_method": _bounded_text(Length.SHIPPING_METHOD),
+    "warehouse": _bounded_text(Length.WAREHOUSE),
+    "ship_to_name": _bounded_text(Length.SHIP_TO_NAME),
+    "state": _bounded_text(Length.STATE),
+    "city": _bounded_text(Length.CITY),
+    "postal_code": _bounded_text(Length.POSTAL_CODE),
 }
 
 
@@ -131,9 +158,11 @@ def read_orders_csv(
     places: dict[str, str] | None = None,
 ) -> list[Order]:
     """The valid orders of an orders CSV; every problem is appended to `problems`."""
-    reader = csv.reader(handle)
-    header = next(reader, None)
+    reader, lines = csv_rows(handle, name, problems)
+    header = next(lines, None)
     if header is None:
+        if problems:
+            return []
         problems.append(f"{name}:1: empty file, expected a header: {','.join(_REQUIRED_COLUMNS)}")
         return []
     layout = _orders_layout(header, f"{name}:1", problems)
@@ -145,7 +174,7 @@ def read_orders_csv(
     previous_end = reader.line_num
     # The hot loop: plain local names and string methods only, since a benchmark file has
     # hundreds of thousands of rows.
-    for row in reader:
+    for row in lines:
         # A row starts on the physical line after the previous one ended (quoted fields may
         # span lines), which is the line a user sees in an editor.
         line = previous_end + 1
@@ -169,7 +198,14 @@ def read_orders_csv(
             _merge_row(group, layout.columns, raw, line, f"{name}:{line}", order_id, problems)
         sku = row[i_sku].strip()
         qty_text = row[i_qty].strip()
-        if sku and qty_text.isdigit() and qty_text.isascii() and group.lines is not None:
+        if (
+            sku
+            and len(sku) <= _SKU_LENGTH
+            and "\x00" not in sku
+            and qty_text.isdigit()
+            and qty_text.isascii()
+            and group.lines is not None
+        ):
             qty = int(qty_text)
             if 0 < qty <= MAX_QTY:
                 group.lines.append(Line(sku, qty))
@@ -191,6 +227,10 @@ def _line_problems(sku: str, qty_text: str, prefix: str, problems: list[str]) ->
     start = len(problems)
     if not sku:
         problems.append(f"{prefix}sku is required")
+    try:
+        sku_of(sku)
+    except Invalid as exc:
+        problems.append(f"{prefix}sku {exc}")
     try:
         qty(qty_text)
     except Invalid as exc:
@@ -294,6 +334,11 @@ def _csv_order(
 ) -> Order | None:
     """Convert one order's merged order-level cells, reporting each at the row it came from."""
     first = group.first
+    try:
+        order_id_of(order_id)
+    except Invalid as exc:
+        problems.append(f"{name}:{first}: id {exc}")
+        return None
     if group.values is None:  # every row agreed with the first: the common, fast case
         texts = [cell.strip() for cell in group.raw]
         from_line = None
@@ -313,7 +358,7 @@ def _csv_order(
             continue
         header, target, key, convert = columns[pos]
         if convert is None:
-            targets[target][key] = text
+            targets[target][key] = storable_cell(text)
             continue
         try:
             targets[target][key] = convert(text)

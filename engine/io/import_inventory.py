@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 from typing import TextIO
 
 from engine.errors import quoted
-from engine.io.fields import Invalid, count
+from engine.io.fields import Invalid, count, csv_rows, sku_of, warehouse_of
 from engine.io.messages import line_of, unknown_key
 from engine.model import DEFAULT_WAREHOUSE
 
@@ -17,9 +16,11 @@ def read_inventory_csv(
     handle: TextIO, name: str, problems: list[str]
 ) -> list[tuple[str, str, int]]:
     """`(sku, warehouse, on_hand)` rows of an inventory CSV; problems go to `problems`."""
-    reader = csv.reader(handle)
-    header = next(reader, None)
+    reader, lines = csv_rows(handle, name, problems)
+    header = next(lines, None)
     if header is None:
+        if problems:
+            return []
         problems.append(f"{name}:1: empty file, expected a header: sku,on_hand[,warehouse]")
         return []
     index = _header_index(header, name, problems)
@@ -31,7 +32,7 @@ def read_inventory_csv(
     rows: list[tuple[str, str, int]] = []
     seen: dict[tuple[str, str], str] = {}
     previous_end = reader.line_num
-    for row in reader:
+    for row in lines:
         where = f"{name}:{previous_end + 1}"
         previous_end = reader.line_num
         if len(row) != width:
@@ -39,11 +40,18 @@ def read_inventory_csv(
                 continue
             problems.append(f"{where}: expected {width} columns as in the header, got {len(row)}")
             continue
-        sku = row[i_sku].strip()
-        warehouse = (row[i_warehouse].strip() if i_warehouse is not None else "") or (
-            DEFAULT_WAREHOUSE
-        )
         ok = True
+        try:
+            sku = sku_of(row[i_sku]) or ""
+        except Invalid as exc:
+            problems.append(f"{where}: sku {exc}")
+            continue
+        try:
+            named = warehouse_of(row[i_warehouse]) if i_warehouse is not None else None
+        except Invalid as exc:
+            problems.append(f"{where}: warehouse {exc}")
+            continue
+        warehouse = named or DEFAULT_WAREHOUSE
         if not sku:
             problems.append(f"{where}: sku is required")
             ok = False

@@ -31,7 +31,6 @@ from typing import TextIO, TypeVar
 from engine.errors import BadInput, quoted
 from engine.io.fields import (
     LINE_KEYS,
-    MAX_QTY,
     ORDER_KEYS,
     SHIP_TO_KEYS,
     Invalid,
@@ -44,7 +43,7 @@ from engine.io.import_inventory import read_inventory_csv
 from engine.io.import_json import read_json_array, read_jsonl
 from engine.io.messages import plural
 from engine.memory import collector_paused
-from engine.model import Order
+from engine.model import MAX_QTY, Order
 
 __all__ = [
     "LINE_KEYS",

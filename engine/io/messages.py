@@ -33,6 +33,8 @@ def order_ref(obj: Mapping[str, Any]) -> str:
 def show(value: object) -> str:
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"a number of {'-' if value < 0 else ''}about {value.bit_length() * 3 // 10} digits"
     if isinstance(value, str | int | float | bool) or value is None:
         return json.dumps(value) if not isinstance(value, str) else quoted(value)
     return kind_of(value)

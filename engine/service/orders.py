@@ -7,9 +7,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from engine import model
-from engine.errors import BadInput, OperationFailed, OrdersExist, quoted
+from engine.errors import BadInput, OperationFailed, OrdersExist, check_text, quoted
 from engine.memory import collector_paused
-from engine.model import Actor, AllocationStatus, EventType, Order, OrderStatus, StockKey
+from engine.model import (
+    MAX_QTY,
+    Actor,
+    AllocationStatus,
+    EventType,
+    Length,
+    Order,
+    OrderStatus,
+    StockKey,
+)
 from engine.service.cover import recover
 from engine.service.records import Progress
 from engine.service.tx import Tx
@@ -124,8 +133,11 @@ def check_lines(new_lines: Sequence[tuple[str, int]]) -> None:
     if not new_lines:
         raise BadInput("an order needs at least one line")
     for sku, qty in new_lines:
-        if qty <= 0:
-            raise BadInput(f"line {sku}:{qty}: quantity must be a positive whole number")
+        if qty <= 0 or qty > MAX_QTY:
+            raise BadInput(
+                f"line {quoted(sku)}:{qty}: quantity must be a whole number from 1 to {MAX_QTY}"
+            )
+        check_text("SKU", sku, Length.SKU)
 
 
 def edit(tx: Tx, order_id: str, new_lines: Sequence[tuple[str, int]], actor: Actor) -> Order:
@@ -214,6 +226,11 @@ def split(tx: Tx, order_id: str, actor: Actor) -> tuple[Order, Order]:
         )
     ).scalars()
     new_id = model.split_id(order_id, taken)
+    if len(new_id) > Length.ORDER_ID:
+        raise OperationFailed(
+            f"cannot split order {quoted(order_id)}: the new order's id {quoted(new_id)} would be "
+            f"longer than {Length.ORDER_ID} characters"
+        )
     now = tx.now()
     # Keep the reserved lines, renumbered in their original order.
     kept_numbers = [n for n, line in enumerate(order.lines, start=1) if line.reserved]
