@@ -7,7 +7,6 @@ environment and build engines (GUIDE: only the CLI and the scheduler do).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import math
@@ -19,7 +18,6 @@ from typing import Any
 
 from engine.cli import output
 from engine.errors import BadInput, OperationFailed
-from rules.errors import Diagnostic
 from rules.loader import check_ruleset
 from rules.ruleset import RuleSet
 
@@ -208,53 +206,9 @@ def _setup_logging(fmt: str) -> None:
     log.propagate = False
 
 
-class _Watcher:
-    """Re-reads the rule file when its bytes change; keeps the running rules if the new is bad."""
-
-    def __init__(self, path: str, ruleset: RuleSet) -> None:
-        self.path = path
-        self.ruleset = ruleset
-        self.digest = self._digest()
-        self.rejected: str | None = None
-
-    def _digest(self) -> str | None:
-        try:
-            return hashlib.sha256(Path(self.path).read_bytes()).hexdigest()
-        except OSError:
-            return None
-
-    def poll(self) -> RuleSet | None:
-        """A newly valid rule set, or None when nothing (usable) changed."""
-        digest = self._digest()
-        if digest is None:
-            if self.rejected != "missing":
-                log.warning(
-                    "%s cannot be read (moved or deleted?); the running rules (%s) stay in force",
-                    self.path,
-                    self.ruleset.hash,
-                )
-                self.rejected = "missing"
-            return None
-        if digest == self.digest or digest == self.rejected:
-            return None
-        ruleset, diagnostics = check_ruleset(self.path)
-        errors: list[Diagnostic] = [d for d in diagnostics if d.severity == "error"]
-        if ruleset is None or errors:
-            self.rejected = digest
-            log.error(
-                "%s changed but is invalid; the running rules (%s) stay in force:\n%s",
-                self.path,
-                self.ruleset.hash,
-                "\n".join(str(d) for d in errors),
-            )
-            return None
-        self.digest, self.rejected, self.ruleset = digest, None, ruleset
-        log.info("%s reloaded: ruleset %s, %d rules", self.path, ruleset.hash, len(ruleset.active))
-        return ruleset
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from engine.cli.common import open_service
+    from engine.run.reload import RuleWatcher
     from engine.run.runner import Runner
     from engine.run.scheduler import Stopper, run_loop
 
@@ -268,9 +222,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     if not math.isfinite(args.tick) or args.tick <= 0:
         raise BadInput(f"--tick must be a positive number of seconds, got {args.tick}")
-    watcher = _Watcher(args.file, ruleset)
     stopper = Stopper()
     stopper.install()
+    watcher = RuleWatcher(args.file, ruleset, stopper.event)
     log.info(
         "dibs run: %s (ruleset %s, %d rules), a tick every %ss; Ctrl-C stops after the "
         "current tick",
@@ -281,13 +235,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
     def tick() -> datetime | None:
-        fresh = watcher.poll()
+        fresh = watcher.poll()  # never raises: a bad save is logged, the old rules stay
         if fresh is not None:
             runner.ruleset = fresh
+        if stopper.stopped:
+            return None
         try:
             result = runner.tick()
         except Exception as exc:  # a failed tick is rolled back whole; keep serving
-            log.error("tick failed and was rolled back: %s", exc)
+            log.error("tick failed and was rolled back: %s", str(exc)[:2000])
             return None
         if result.did_something:
             log.info(result.summary(), extra={"tick": result.as_json()})

@@ -37,6 +37,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -206,6 +207,8 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._migrated = False
+        #: Conflicts met and retried, by kind ("deadlock", …): for logs and the soak benchmark.
+        self.conflicts: Counter[str] = Counter()
 
     @classmethod
     def open(cls, url: str, migrate: bool = True) -> Store:
@@ -323,6 +326,7 @@ class Store:
             except Exception as exc:
                 if not is_retryable(exc):
                     raise
+                self.conflicts[_conflict_kind(exc)] += 1
                 if attempt == attempts:
                     raise Contention(
                         f"database: the operation conflicted with concurrent ones {attempts} "
