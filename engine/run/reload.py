@@ -51,12 +51,14 @@ def _limit_child() -> None:  # pragma: no cover - runs in the child between fork
 
 
 def check_in_child(
-    data: bytes, filename: str, stop: threading.Event, seconds: float = CHECK_SECONDS
+    data: bytes, filename: str, stop: threading.Event, seconds: float | None = None
 ) -> tuple[bool, str]:
-    """(accepted, what the checker reported) for rule-file bytes, checked in a bounded child.
+    """(accepted, what the checker reported) for rule-file bytes, checked in a bounded child
+    (`seconds`, default `CHECK_SECONDS`).
 
     Returns early (not accepted) when `stop` is set: the scheduler is shutting down.
     """
+    seconds = CHECK_SECONDS if seconds is None else seconds
     proc = subprocess.Popen(
         [sys.executable, "-c", _CHECKER, filename],
         stdin=subprocess.PIPE,

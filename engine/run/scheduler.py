@@ -171,9 +171,8 @@ def wait_until_next(trigger: Trigger, tz: tzinfo, now: datetime) -> datetime | N
 
 
 class Stopper:
-    """SIGINT/SIGTERM ask the loop to stop after the current tick; a sleep (and a rule-file
-    check in progress, `engine.run.reload`) wakes at once. A second signal stops at once: the
-    tick in flight is rolled back, as after a crash."""
+    """SIGINT/SIGTERM ask the loop to stop after the current tick; a sleep, and a check of a
+    changed rule file in progress (`engine.run.reload`), end at once."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
@@ -183,11 +182,7 @@ class Stopper:
             signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if self.event.is_set():
-            log.info("received %s again: stopping now; the tick in flight is rolled back", name)
-            raise SystemExit(128 + signum)
-        log.info("received %s: finishing the current tick", name)
+        log.info("received %s: finishing the current tick", signal.Signals(signum).name)
         self.event.set()
 
     @property
