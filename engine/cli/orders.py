@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.cli import output
 from engine.cli.common import Parser, open_service
-from engine.errors import BadInput, OrdersExist
+from engine.errors import BadInput, OrdersExist, quoted
 from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, OrderStatus
 from engine.service.shapes import order_json
 
@@ -29,7 +29,8 @@ def cmd_orders_import(args: argparse.Namespace) -> int:
             f"{args.file}: {len(exc.ids)} order id(s) already exist; nothing imported"
             " (dibs never overwrites an order on import)",
             problems=[
-                f"{places.get(oid, args.file)}: order {oid!r} already exists" for oid in exc.ids
+                f"{places.get(oid, args.file)}: order {quoted(oid)} already exists"
+                for oid in exc.ids
             ],
         ) from exc
     print(f"imported {count} orders from {args.file}", file=sys.stderr)
@@ -70,7 +71,7 @@ def cmd_orders_list(args: argparse.Namespace) -> int:
         if status not in known:
             close = difflib.get_close_matches(status, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; one of {', '.join(known)}"
-            raise BadInput(f"--status: unknown status {status!r}{hint}")
+            raise BadInput(f"--status: unknown status {quoted(status)}{hint}")
     rows = open_service(args).list_orders(statuses, args.channel)
     if args.json:
         output.print_json(rows)

@@ -160,13 +160,10 @@ def read_orders_csv(
     """The valid orders of an orders CSV; every problem is appended to `problems`."""
     reader, lines = csv_rows(handle, name, problems)
     header = next(lines, None)
-    if header is None:
-        if problems:
-            return []
+    layout = _orders_layout(header, f"{name}:1", problems) if header is not None else None
+    if header is None and not problems:
         problems.append(f"{name}:1: empty file, expected a header: {','.join(_REQUIRED_COLUMNS)}")
-        return []
-    layout = _orders_layout(header, f"{name}:1", problems)
-    if layout is None:
+    if header is None or layout is None:
         return []
     i_sku, i_qty, pick = layout.i_sku, layout.i_qty, layout.pick
     width = len(header)
@@ -198,16 +195,9 @@ def read_orders_csv(
             _merge_row(group, layout.columns, raw, line, f"{name}:{line}", order_id, problems)
         sku = row[i_sku].strip()
         qty_text = row[i_qty].strip()
-        if (
-            sku
-            and len(sku) <= _SKU_LENGTH
-            and "\x00" not in sku
-            and qty_text.isdigit()
-            and qty_text.isascii()
-            and group.lines is not None
-        ):
-            qty = int(qty_text)
-            if 0 < qty <= MAX_QTY:
+        if sku and len(sku) <= _SKU_LENGTH and qty_text.isdigit() and group.lines is not None:
+            qty = int(qty_text) if qty_text.isascii() and len(qty_text) < 12 else 0
+            if 0 < qty <= MAX_QTY and "\x00" not in sku:
                 group.lines.append(Line(sku, qty))
                 continue
         if _line_problems(sku, qty_text, f"{name}:{line}: order {quoted(order_id)}: ", problems):

@@ -212,6 +212,10 @@ def _trim_line(tx: Tx, order: Order, line_no: int, qty: int, operation: str, act
     )
 
 
+def _too_long(new_id: str) -> str:
+    return f"the new order's id {quoted(new_id)} would be longer than {Length.ORDER_ID} characters"
+
+
 def split(tx: Tx, order_id: str, actor: Actor) -> tuple[Order, Order]:
     """Move the unreserved units into a new order `<id>-N`; the original keeps the rest."""
     conn = tx.conn
@@ -227,10 +231,7 @@ def split(tx: Tx, order_id: str, actor: Actor) -> tuple[Order, Order]:
     ).scalars()
     new_id = model.split_id(order_id, taken)
     if len(new_id) > Length.ORDER_ID:
-        raise OperationFailed(
-            f"cannot split order {quoted(order_id)}: the new order's id {quoted(new_id)} would be "
-            f"longer than {Length.ORDER_ID} characters"
-        )
+        raise OperationFailed(f"cannot split order {quoted(order_id)}: {_too_long(new_id)}")
     now = tx.now()
     # Keep the reserved lines, renumbered in their original order.
     kept_numbers = [n for n, line in enumerate(order.lines, start=1) if line.reserved]

@@ -40,7 +40,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 import re2
@@ -50,6 +49,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
 from engine.errors import BadInput, OperationFailed, quoted
+from engine.store.files import foreign_tables_message, sqlite_file_problem
 from engine.store.schema import inventory, metadata, orders
 
 DEFAULT_URL = "sqlite:///dibs.db"
@@ -176,30 +176,6 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(orig, sqlite3.OperationalError) and "database is locked" in str(orig)
 
 
-def _sqlite_file_problem(path: str) -> str | None:
-    """Why the file at `path` cannot be (or become) a dibs SQLite database, or None."""
-    target = Path(path)
-    try:
-        if target.is_dir():
-            return "is a directory, not a database file"
-        if not target.exists():
-            parent = target.parent
-            if not parent.is_dir():
-                return f"cannot be created: directory {quoted(str(parent))} does not exist"
-            return None
-        if not target.is_file():
-            return "is not a regular file"
-        with target.open("rb") as handle:
-            head = handle.read(16)
-    except OSError as exc:
-        return f"cannot be read: {exc.strerror or exc}"
-    except ValueError as exc:  # a NUL byte in the path
-        return f"is not a usable path: {exc}"
-    if head and head != b"SQLite format 3\x00":
-        return "is not a SQLite database (another kind of file)"
-    return None
-
-
 class Store:
     """One database: its engine, its schema, and how dibs opens transactions on it."""
 
@@ -220,7 +196,7 @@ class Store:
         engine = make_engine(url)
         database = engine.url.database
         if engine.dialect.name == "sqlite" and database not in (None, "", ":memory:"):
-            problem = _sqlite_file_problem(database)
+            problem = sqlite_file_problem(database)
             if problem:
                 engine.dispose()
                 raise BadInput(f"--db {quoted(database)} {problem}")
@@ -262,11 +238,9 @@ class Store:
             tables = set(inspect(conn).get_table_names())
             if "alembic_version" not in tables:
                 if tables:
-                    shown = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
                     raise BadInput(
-                        f"database {quoted(str(self.engine.url.database))} belongs to another "
-                        f"application (it has tables {shown} but no dibs schema version); "
-                        "dibs will not add its tables to it: give --db a new or a dibs database"
+                        f"database {quoted(str(self.engine.url.database))} "
+                        + foreign_tables_message(tables)
                     )
                 return None
             revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

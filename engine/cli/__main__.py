@@ -1,0 +1,9 @@
+"""`python -m engine.cli …` is the `dibs` command (for running a checkout without installing)."""
+
+from __future__ import annotations
+
+import sys
+
+from engine.cli.main import main
+
+sys.exit(main())
