@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+#: How many characters of a quoted value a message shows (a 100 KB name is not repeated whole).
+QUOTE_LIMIT = 80
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """`repr(value)` for a message, cut to about `limit` characters with the full length noted."""
+    shown = repr(value)
+    if len(shown) <= limit:
+        return shown
+    size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
+    return f"{shown[: limit - 1]}…{size}"
+
 
 class DibsError(Exception):
     """Anything dibs refuses to do, with a message a user can act on."""
@@ -56,3 +68,18 @@ class OrdersExist(BadInput):
     def __init__(self, message: str, ids: Sequence[str]) -> None:
         super().__init__(message)
         self.ids = list(ids)
+
+
+def check_text(what: str, text: str, limit: int) -> None:
+    """A value given on the command line or by a caller that bypasses the importers: refused
+    (exit 2) when no database could store it (too long, a NUL, a lone surrogate)."""
+    if len(text) > limit:
+        raise BadInput(
+            f"{what} {quoted(text)} is too long: {len(text):,} characters, at most {limit}"
+        )
+    if "\x00" in text:
+        raise BadInput(f"{what} {quoted(text)} contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInput(f"{what} {quoted(text)} is not valid Unicode text") from None

@@ -53,6 +53,38 @@ class EventType(StrEnum):
 
 
 DEFAULT_WAREHOUSE = "main"
+
+
+class Length:
+    """The longest text each stored field holds, in characters: ONE table that the schema
+    (`engine.store.schema` column types) and validation (`engine.io.fields`) both read, so what
+    an import accepts is what every database stores."""
+
+    ORDER_ID = 200
+    SKU = 200
+    CHANNEL = 100
+    WAREHOUSE = 100
+    TAG = 100
+    SHIP_TO_NAME = 300
+    COUNTRY = 2
+    STATE = 100
+    CITY = 200
+    POSTAL_CODE = 32
+    SHIPPING_METHOD = 100
+    STATUS = 32
+    RULE_NAME = 200
+    RULESET = 64
+    ACTOR = 200
+    EVENT_TYPE = 50
+    OPERATION = 32
+
+
+#: Largest quantity or stock count: what a 32-bit database INTEGER holds.
+MAX_QTY = 2**31 - 1
+#: Money is stored exactly, as a whole number of 1/10,000ths (`MONEY_STEP`) in a 64-bit integer;
+#: totals must stay below `MAX_TOTAL` (14 digits before the point, 4 after).
+MONEY_STEP = Decimal("0.0001")
+MAX_TOTAL = Decimal(10) ** 14
 #: Statuses that `allocate` leaves alone: done, or needing `reallocate`.
 SETTLED = frozenset({AllocationStatus.ALLOCATED, AllocationStatus.OVERALLOCATED})
 

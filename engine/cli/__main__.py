@@ -1,4 +1,4 @@
-"""`python -m engine.cli …`: the `dibs` command from a checkout (what the e2e tests run)."""
+"""`python -m engine.cli …` is the `dibs` command (for running a checkout without installing)."""
 
 from __future__ import annotations
 

@@ -18,6 +18,8 @@ class Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as BadInput (exit 2) in our one-message style."""
 
     def error(self, message: str) -> NoReturn:
+        if len(message) > 300:  # argparse quotes offending arguments whole
+            message = f"{message[:299]}…"
         raise BadInput(f"{self.prog}: {message} (see '{self.prog} --help')")
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from engine.cli import allocation, inventory, orders, output, rules, serve
 from engine.cli.common import Parser
-from engine.errors import DibsError, OperationFailed
+from engine.errors import BadInput, DibsError, OperationFailed, quoted
 from engine.store import DEFAULT_URL
 
 Handler = Callable[[argparse.Namespace], int]
@@ -45,9 +45,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_arguments(argv: Sequence[str]) -> None:
+    """Refuse arguments no database or file name can take (exit 2): bytes that are not UTF-8
+    (Python hands them over as lone surrogates) and NUL characters."""
+    for number, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise BadInput(
+                f"argument {number} is not valid UTF-8 text (byte "
+                f"0x{ord(arg[exc.start]) & 0xFF:02X} at character {exc.start + 1}): "
+                f"{quoted(arg.encode('utf-8', 'backslashreplace').decode('ascii'))}"
+            ) from None
+        if "\x00" in arg:
+            raise BadInput(f"argument {number} contains a NUL character")
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    """A DB-API error raised past SQLAlchemy (the raw cursor of engine.store.bulk)."""
+    module = type(exc).__module__
+    return module.startswith(("psycopg", "sqlite3"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `dibs` console script."""
     try:
+        check_arguments(sys.argv[1:] if argv is None else argv)
         args = build_parser().parse_args(argv)
         handler: Handler = args.handler
         return handler(args)
@@ -60,6 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except SQLAlchemyError as exc:
         print(f"dibs: error: database: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if not _is_driver_error(exc):
+            raise
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"dibs: error: database: {reason[:300]}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("dibs: interrupted; nothing half-done was kept", file=sys.stderr)

@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.cli import output
 from engine.cli.common import Parser, open_service
-from engine.errors import BadInput, OrdersExist
+from engine.errors import BadInput, OrdersExist, quoted
 from engine.io.channels import FORMATS, Skipped
 from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, OrderStatus
 from engine.service.edits import FieldChanges
@@ -103,7 +103,7 @@ def cmd_orders_list(args: argparse.Namespace) -> int:
         if status not in known:
             close = difflib.get_close_matches(status, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; one of {', '.join(known)}"
-            raise BadInput(f"--status: unknown status {status!r}{hint}")
+            raise BadInput(f"--status: unknown status {quoted(status)}{hint}")
     rows = open_service(args).list_orders(statuses, args.channel)
     if args.json:
         output.print_json(rows)

@@ -208,9 +208,10 @@ def _setup_logging(fmt: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from engine.cli.common import open_service
+    from engine.run.reload import RuleWatcher
     from engine.run.runner import Runner
     from engine.run.scheduler import Stopper, run_loop
-    from engine.run.watch import RuleWatcher, ticker
+    from engine.run.watch import ticker
 
     _setup_logging(args.log_format)
     ruleset = load_or_fail(args.file)
@@ -222,9 +223,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     if not math.isfinite(args.tick) or args.tick <= 0:
         raise BadInput(f"--tick must be a positive number of seconds, got {args.tick}")
-    watcher = RuleWatcher(args.file, ruleset)
     stopper = Stopper()
     stopper.install()
+    watcher = RuleWatcher(args.file, ruleset, stopper.event)
     log.info(
         "dibs run: %s (ruleset %s, %d rules), a tick every %ss; Ctrl-C stops after the "
         "current tick",

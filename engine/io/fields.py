@@ -6,6 +6,10 @@ cell; `dibs orders add` and rule-file test fixtures come in through
 `engine.io.imports.order_from_mapping`. A validator returns the clean value or raises `Invalid`
 with the rest of the sentence ("must be ..."), which the caller prefixes with where and what.
 
+Validators of single values (text a database can store, money, counts, timestamps) live in
+`engine.io.values`; the longest text of each field is `engine.model.Length`, the table the
+schema's column types are built from, so an import is refused alike on every backend.
+
 Decisions (also in tests/unit/engine/test_imports.py):
 
 - Surrounding whitespace is stripped from every string value; an empty string is "absent".
@@ -28,11 +32,30 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
+from engine.errors import quoted
 from engine.io.messages import kind_of, order_ref, show, unknown_key
-from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, Line, Order, OrderStatus, ShipTo
+from engine.io.values import Invalid as Invalid
+from engine.io.values import bounded as bounded
+from engine.io.values import count as count
+from engine.io.values import csv_rows as csv_rows
+from engine.io.values import money as money
+from engine.io.values import qty as qty
+from engine.io.values import storable as storable
+from engine.io.values import timestamp_text as timestamp_text
+from engine.io.values import utc as utc
+from engine.model import (
+    DEFAULT_WAREHOUSE,
+    MONEY_STEP,
+    AllocationStatus,
+    Length,
+    Line,
+    Order,
+    OrderStatus,
+    ShipTo,
+)
 
 Scalar = str | int | float | bool | None
 _T = TypeVar("_T")
@@ -54,14 +77,7 @@ ORDER_KEYS = (
 )
 SHIP_TO_KEYS = ("name", "country", "state", "city", "postal_code")
 LINE_KEYS = ("sku", "qty")
-#: Largest quantity accepted: what a 32-bit database INTEGER holds.
-MAX_QTY = 2**31 - 1
-#: Money keeps 4 decimal places at most (the storage precision).
-_MONEY_STEP = Decimal("0.0001")
-
-
-class Invalid(Exception):
-    """One field is wrong; the message completes "<label> ..."."""
+_MONEY_STEP = MONEY_STEP
 
 
 _ORDER_KEY_SET = frozenset(ORDER_KEYS)
@@ -113,14 +129,14 @@ def _build_order(
             return default
 
     order_id = check("id", order_id_of, "", required=True)
-    channel = check("channel", _required_text, "", required=True)
+    channel = check("channel", _channel, "", required=True)
     placed_at = check("placed_at", _timestamp, now)
     check("status", _new_status, None)
     check("allocation_status", _new_allocation_status, None)
-    shipping_method = check("shipping_method", _text, None)
+    shipping_method = check("shipping_method", _shipping_method, None)
     total = check("total", money, None)
     tags: frozenset[str] = check("tags", _tags, NO_TAGS)
-    warehouse = check("warehouse", _text, None) or DEFAULT_WAREHOUSE
+    warehouse = check("warehouse", warehouse_of, None) or DEFAULT_WAREHOUSE
     attributes: dict[str, Scalar] = check("attributes", _attributes, {})
     ship_to = _ship_to(obj.get("ship_to"), where, ref, problems)
     lines = _lines(obj.get("lines"), where, ref, problems)
@@ -156,7 +172,9 @@ def _ship_to(value: object, where: str, ref: str, problems: list[str]) -> ShipTo
             continue
         try:
             if part is not None:
-                parts[key] = country(part) if key == "country" else _text(part)
+                parts[key] = (
+                    country(part) if key == "country" else _text(part, _SHIP_TO_LENGTHS[key])
+                )
         except Invalid as exc:
             problems.append(f"{where}: {ref}ship_to.{key} {exc}")
             ok = False
@@ -188,7 +206,7 @@ def _lines(value: object, where: str, ref: str, problems: list[str]) -> tuple[Li
         quantity = 0
         try:
             raw_sku = item.get("sku")
-            sku = None if raw_sku is None else _text(raw_sku)
+            sku = None if raw_sku is None else sku_of(raw_sku)
             if sku is None:
                 raise Invalid("is required")
         except Invalid as exc:
@@ -208,24 +226,57 @@ def _lines(value: object, where: str, ref: str, problems: list[str]) -> tuple[Li
 # Field validators: value -> clean value, or raise Invalid("<rest of the sentence>")
 
 
-def _text(value: object) -> str | None:
+_SHIP_TO_LENGTHS = {
+    "name": Length.SHIP_TO_NAME,
+    "state": Length.STATE,
+    "city": Length.CITY,
+    "postal_code": Length.POSTAL_CODE,
+}
+
+
+def _text(value: object, limit: int | None = None) -> str | None:
     if not isinstance(value, str):
         raise Invalid(f"must be a string, got {show(value)}")
-    return value.strip() or None
+    text = storable(value).strip()
+    if limit is not None:
+        bounded(text, limit)
+    return text or None
 
 
-def _required_text(value: object) -> str:
-    text = _text(value)
+def _required_text(value: object, limit: int | None = None) -> str:
+    text = _text(value, limit)
     if text is None:
         raise Invalid("must not be empty")
     return text
 
 
+def _channel(value: object) -> str:
+    return _required_text(value, Length.CHANNEL)
+
+
+def _shipping_method(value: object) -> str | None:
+    return _text(value, Length.SHIPPING_METHOD)
+
+
+def warehouse_of(value: object) -> str | None:
+    """A warehouse name (None when blank), at most `Length.WAREHOUSE` characters."""
+    return _text(value, Length.WAREHOUSE)
+
+
+def sku_of(value: object) -> str | None:
+    """A SKU (None when blank), at most `Length.SKU` characters."""
+    return _text(value, Length.SKU)
+
+
 def order_id_of(value: object) -> str:
     """An order id: a non-empty string, or an integer (kept as its decimal string)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)  # numeric ids are common in channel exports
-    return _required_text(value)
+        try:
+            text = str(value)  # numeric ids are common in channel exports
+        except ValueError:  # more digits than Python converts (4,300)
+            raise Invalid(f"is too long: at most {Length.ORDER_ID} characters") from None
+        return bounded(text, Length.ORDER_ID)
+    return _required_text(value, Length.ORDER_ID)
 
 
 def country(value: object) -> str | None:
@@ -235,7 +286,7 @@ def country(value: object) -> str | None:
         return None
     if len(text) != 2 or not text.isascii() or not text.isalpha():
         hint = " (use the ISO-3166 alpha-2 code, e.g. US, GB, DE)"
-        raise Invalid(f"must be a two-letter country code, got {text!r}{hint}")
+        raise Invalid(f"must be a two-letter country code, got {quoted(text)}{hint}")
     return text.upper()
 
 
@@ -249,74 +300,6 @@ def _timestamp(value: object) -> datetime:
     return timestamp_text(value.strip())
 
 
-def timestamp_text(text: str) -> datetime:
-    """An ISO-8601 timestamp (already stripped) as an aware UTC datetime."""
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise Invalid(
-            f"must be an ISO-8601 timestamp such as 2026-11-28T14:30:00Z, got {text!r}"
-        ) from None
-    return utc(parsed)
-
-
-def utc(moment: datetime) -> datetime:
-    """The same instant in UTC; a naive datetime is taken to be UTC already."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        return moment.replace(tzinfo=UTC)  # SPEC §2: no zone means UTC
-    return moment.astimezone(UTC)
-
-
-def money(value: object) -> Decimal:
-    """An amount >= 0 with at most 4 decimal places, from a number or a string."""
-    if isinstance(value, bool):
-        raise Invalid(f"must be a decimal number, got {show(value)}")
-    try:
-        if isinstance(value, Decimal | int):
-            amount = Decimal(value)
-        elif isinstance(value, float):
-            amount = Decimal(repr(value))  # repr: 19.99, not 19.989999999999998436805981327779591
-        elif isinstance(value, str):
-            amount = Decimal(value.strip())
-        else:
-            raise Invalid(f"must be a decimal number, got {show(value)}")
-    except InvalidOperation:
-        raise Invalid(f"must be a decimal number, got {show(value)}") from None
-    if not amount.is_finite():
-        raise Invalid(f"must be a finite number, got {show(value)}")
-    if amount < 0:
-        raise Invalid(f"must not be negative, got {show(value)}")
-    try:
-        exact = amount.quantize(_MONEY_STEP) == amount
-    except InvalidOperation:  # too many digits to quantize: far beyond any real total
-        raise Invalid(f"is too large, got {show(value)}") from None
-    if not exact:
-        raise Invalid(f"has more than 4 decimal places, got {show(value)}")
-    return amount
-
-
-def qty(value: object) -> int:
-    """A line quantity: an integer (or digit string) from 1 to `MAX_QTY`."""
-    return count(value, minimum=1, what="a positive integer")
-
-
-def count(value: object, minimum: int, what: str) -> int:
-    """An integer (or digit string) from `minimum` to `MAX_QTY`; `what` describes it."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and (text := value.strip()).isascii() and text.isdigit():
-        number = int(text)
-    else:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            raise Invalid("is required")
-        raise Invalid(f"must be {what}, got {show(value)}")
-    if number < minimum:
-        raise Invalid(f"must be {what}, got {number}")
-    if number > MAX_QTY:
-        raise Invalid(f"is too large (at most {MAX_QTY}), got {number}")
-    return number
-
-
 def _tags(value: object) -> frozenset[str]:
     if not isinstance(value, list | tuple | set | frozenset):
         raise Invalid(f"must be a list of strings, got {show(value)}")
@@ -324,7 +307,7 @@ def _tags(value: object) -> frozenset[str]:
     for tag in value:
         if not isinstance(tag, str):
             raise Invalid(f"must be a list of strings, got an element {show(tag)}")
-        cleaned = tag.strip()
+        cleaned = bounded(storable(tag).strip(), Length.TAG)
         if cleaned:  # "vip;;gift" and trailing separators are harmless
             tags.add(cleaned)
     return frozenset(tags)
@@ -337,13 +320,16 @@ def _attributes(value: object) -> dict[str, Scalar]:
     for key, item in value.items():
         if not isinstance(key, str) or not key.strip():
             raise Invalid(f"keys must be non-empty strings, got {show(key)}")
+        storable(key)
+        if isinstance(item, str):
+            storable(item)
         if isinstance(item, Decimal):
             item = float(item)  # attributes are free-form: no money semantics
         if isinstance(item, float) and not math.isfinite(item):
-            raise Invalid(f"{key!r} must be a finite number, got {item}")
+            raise Invalid(f"{quoted(key)} must be a finite number, got {item}")
         if item is not None and not isinstance(item, str | int | float | bool):
             raise Invalid(
-                f"{key!r} must be a string, number, true/false or null, got {kind_of(item)}"
+                f"{quoted(key)} must be a string, number, true/false or null, got {kind_of(item)}"
             )
         clean[key] = item
     return clean

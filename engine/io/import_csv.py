@@ -21,7 +21,6 @@ Decisions (also in tests/unit/engine/test_imports.py):
 
 from __future__ import annotations
 
-import csv
 import operator
 import re
 from collections.abc import Callable, Sequence
@@ -29,21 +28,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, TextIO
 
+from engine.errors import quoted
 from engine.io.fields import (
-    MAX_QTY,
     NO_ADDRESS,
     NO_TAGS,
     SHIP_TO_KEYS,
     Invalid,
+    bounded,
     country,
+    csv_rows,
     money,
+    order_id_of,
     qty,
+    sku_of,
+    storable,
     timestamp_text,
 )
 from engine.io.messages import unknown_key
-from engine.model import DEFAULT_WAREHOUSE, Line, Order, ShipTo
+from engine.model import DEFAULT_WAREHOUSE, MAX_QTY, Length, Line, Order, ShipTo
 
 _TAG_SPLIT = re.compile(r"[;|]")
+_SKU_LENGTH = Length.SKU
+
+
+def storable_cell(text: str) -> str:
+    """An attribute cell, kept as text; a NUL in it is a problem (see `fields.storable`)."""
+    return storable(text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -73,15 +83,33 @@ _ATTRIBUTE_PREFIXES = ("attr.", "attributes.")
 
 
 def _split_tags(text: str) -> frozenset[str]:
-    return frozenset(tag for part in _TAG_SPLIT.split(text) if (tag := part.strip()))
+    return frozenset(
+        bounded(storable(tag), Length.TAG)
+        for part in _TAG_SPLIT.split(text)
+        if (tag := part.strip())
+    )
 
 
 # How an order-level column's (stripped, non-blank) text becomes a value; others stay text.
+def _bounded_text(limit: int) -> Callable[[str], object]:
+    def convert(text: str) -> str:
+        return bounded(storable(text), limit)
+
+    return convert
+
+
 _COLUMN_CONVERTERS: dict[str, Callable[[str], object]] = {
     "placed_at": timestamp_text,
     "total": money,
     "tags": _split_tags,
     "country": country,
+    "channel": _bounded_text(Length.CHANNEL),
+    "shipping_method": _bounded_text(Length.SHIPPING_METHOD),
+    "warehouse": _bounded_text(Length.WAREHOUSE),
+    "ship_to_name": _bounded_text(Length.SHIP_TO_NAME),
+    "state": _bounded_text(Length.STATE),
+    "city": _bounded_text(Length.CITY),
+    "postal_code": _bounded_text(Length.POSTAL_CODE),
 }
 
 
@@ -130,13 +158,12 @@ def read_orders_csv(
     places: dict[str, str] | None = None,
 ) -> list[Order]:
     """The valid orders of an orders CSV; every problem is appended to `problems`."""
-    reader = csv.reader(handle)
-    header = next(reader, None)
-    if header is None:
+    reader, lines = csv_rows(handle, name, problems)
+    header = next(lines, None)
+    layout = _orders_layout(header, f"{name}:1", problems) if header is not None else None
+    if header is None and not problems:
         problems.append(f"{name}:1: empty file, expected a header: {','.join(_REQUIRED_COLUMNS)}")
-        return []
-    layout = _orders_layout(header, f"{name}:1", problems)
-    if layout is None:
+    if header is None or layout is None:
         return []
     i_sku, i_qty, pick = layout.i_sku, layout.i_qty, layout.pick
     width = len(header)
@@ -144,7 +171,7 @@ def read_orders_csv(
     previous_end = reader.line_num
     # The hot loop: plain local names and string methods only, since a benchmark file has
     # hundreds of thousands of rows.
-    for row in reader:
+    for row in lines:
         # A row starts on the physical line after the previous one ended (quoted fields may
         # span lines), which is the line a user sees in an editor.
         line = previous_end + 1
@@ -168,12 +195,12 @@ def read_orders_csv(
             _merge_row(group, layout.columns, raw, line, f"{name}:{line}", order_id, problems)
         sku = row[i_sku].strip()
         qty_text = row[i_qty].strip()
-        if sku and qty_text.isdigit() and qty_text.isascii() and group.lines is not None:
-            qty = int(qty_text)
-            if 0 < qty <= MAX_QTY:
+        if sku and len(sku) <= _SKU_LENGTH and qty_text.isdigit() and group.lines is not None:
+            qty = int(qty_text) if qty_text.isascii() and len(qty_text) < 12 else 0
+            if 0 < qty <= MAX_QTY and "\x00" not in sku:
                 group.lines.append(Line(sku, qty))
                 continue
-        if _line_problems(sku, qty_text, f"{name}:{line}: order {order_id!r}: ", problems):
+        if _line_problems(sku, qty_text, f"{name}:{line}: order {quoted(order_id)}: ", problems):
             group.lines = None
     return _csv_orders(groups, layout.columns, name, now, problems, places)
 
@@ -203,6 +230,10 @@ def _line_problems(sku: str, qty_text: str, prefix: str, problems: list[str]) ->
     if not sku:
         problems.append(f"{prefix}sku is required")
     try:
+        sku_of(sku)
+    except Invalid as exc:
+        problems.append(f"{prefix}sku {exc}")
+    try:
         qty(qty_text)
     except Invalid as exc:
         problems.append(f"{prefix}qty {exc}")
@@ -222,11 +253,11 @@ def _orders_layout(header: list[str], where: str, problems: list[str]) -> _CsvLa
         if prefix is not None:
             key = raw_name[len(prefix) :]  # attribute keys keep their case
             if not key.strip():
-                problems.append(f"{where}: column {raw_name!r} names no attribute")
+                problems.append(f"{where}: column {quoted(raw_name)} names no attribute")
             elif key in attribute_columns:
                 problems.append(
-                    f"{where}: attribute {key!r} appears twice "
-                    f"(columns {attribute_columns[key]!r} and {raw_name!r})"
+                    f"{where}: attribute {quoted(key)} appears twice "
+                    f"(columns {quoted(attribute_columns[key])} and {quoted(raw_name)})"
                 )
             else:
                 attribute_columns[key] = raw_name
@@ -240,7 +271,7 @@ def _orders_layout(header: list[str], where: str, problems: list[str]) -> _CsvLa
             problems.append(f"{where}: {unknown_key(raw_name, known, what='column')}")
             continue
         if canonical in index:
-            problems.append(f"{where}: column {canonical!r} appears twice")
+            problems.append(f"{where}: column {quoted(canonical)} appears twice")
             continue
         index[canonical] = i
         convert = _COLUMN_CONVERTERS.get(canonical)
@@ -289,8 +320,9 @@ def _merge_row(
             values[pos] = (value, line)
         elif known[0] != value:
             problems.append(
-                f"{where}: order {order_id!r}: {columns[pos].header} {value!r} differs from "
-                f"{known[0]!r} on line {known[1]} (every row of an order must agree)"
+                f"{where}: order {quoted(order_id)}: {columns[pos].header} {quoted(value)} "
+                "differs from "
+                f"{quoted(known[0])} on line {known[1]} (every row of an order must agree)"
             )
 
 
@@ -304,6 +336,11 @@ def _csv_order(
 ) -> Order | None:
     """Convert one order's merged order-level cells, reporting each at the row it came from."""
     first = group.first
+    try:
+        order_id_of(order_id)
+    except Invalid as exc:
+        problems.append(f"{name}:{first}: id {exc}")
+        return None
     if group.values is None:  # every row agreed with the first: the common, fast case
         texts = [cell.strip() for cell in group.raw]
         from_line = None
@@ -323,16 +360,16 @@ def _csv_order(
             continue
         header, target, key, convert = columns[pos]
         if convert is None:
-            targets[target][key] = text
+            targets[target][key] = storable_cell(text)
             continue
         try:
             targets[target][key] = convert(text)
         except Invalid as exc:
             line = first if from_line is None else from_line[pos]
-            problems.append(f"{name}:{line}: order {order_id!r}: {header} {exc}")
+            problems.append(f"{name}:{line}: order {quoted(order_id)}: {header} {exc}")
             ok = False
     if "channel" not in top:
-        problems.append(f"{name}:{first}: order {order_id!r}: channel is required")
+        problems.append(f"{name}:{first}: order {quoted(order_id)}: channel is required")
         return None
     if not ok or group.lines is None:
         return None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 from typing import TextIO
 
-from engine.io.fields import Invalid, count
+from engine.errors import quoted
+from engine.io.fields import Invalid, count, csv_rows, sku_of, warehouse_of
 from engine.io.messages import line_of, unknown_key
 from engine.model import DEFAULT_WAREHOUSE
 
@@ -16,9 +16,11 @@ def read_inventory_csv(
     handle: TextIO, name: str, problems: list[str]
 ) -> list[tuple[str, str, int]]:
     """`(sku, warehouse, on_hand)` rows of an inventory CSV; problems go to `problems`."""
-    reader = csv.reader(handle)
-    header = next(reader, None)
+    reader, lines = csv_rows(handle, name, problems)
+    header = next(lines, None)
     if header is None:
+        if problems:
+            return []
         problems.append(f"{name}:1: empty file, expected a header: sku,on_hand[,warehouse]")
         return []
     index = _header_index(header, name, problems)
@@ -30,7 +32,7 @@ def read_inventory_csv(
     rows: list[tuple[str, str, int]] = []
     seen: dict[tuple[str, str], str] = {}
     previous_end = reader.line_num
-    for row in reader:
+    for row in lines:
         where = f"{name}:{previous_end + 1}"
         previous_end = reader.line_num
         if len(row) != width:
@@ -38,11 +40,18 @@ def read_inventory_csv(
                 continue
             problems.append(f"{where}: expected {width} columns as in the header, got {len(row)}")
             continue
-        sku = row[i_sku].strip()
-        warehouse = (row[i_warehouse].strip() if i_warehouse is not None else "") or (
-            DEFAULT_WAREHOUSE
-        )
         ok = True
+        try:
+            sku = sku_of(row[i_sku]) or ""
+        except Invalid as exc:
+            problems.append(f"{where}: sku {exc}")
+            continue
+        try:
+            named = warehouse_of(row[i_warehouse]) if i_warehouse is not None else None
+        except Invalid as exc:
+            problems.append(f"{where}: warehouse {exc}")
+            continue
+        warehouse = named or DEFAULT_WAREHOUSE
         if not sku:
             problems.append(f"{where}: sku is required")
             ok = False
@@ -56,7 +65,7 @@ def read_inventory_csv(
         first = seen.setdefault((sku, warehouse), where)
         if first is not where:
             problems.append(
-                f"{where}: duplicate sku {sku!r} in warehouse {warehouse!r} "
+                f"{where}: duplicate sku {quoted(sku)} in warehouse {quoted(warehouse)} "
                 f"(first on {line_of(first)})"
             )
             continue
@@ -74,7 +83,7 @@ def _header_index(header: list[str], name: str, problems: list[str]) -> dict[str
                 f"{name}:1: {unknown_key(cell.strip(), _INVENTORY_COLUMNS, what='column')}"
             )
         elif column in index:
-            problems.append(f"{name}:1: column {column!r} appears twice")
+            problems.append(f"{name}:1: column {quoted(column)} appears twice")
         else:
             index[column] = i
     missing = [c for c in ("sku", "on_hand") if c not in index]

@@ -19,6 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TextIO
 
+from engine.errors import quoted
 from engine.io.fields import Invalid, check_order_mapping, order_id_of
 from engine.io.messages import line_of
 from engine.model import Order
@@ -61,6 +62,10 @@ def read_json_array(
             obj, end = _DECODER.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             problems.append(f"{name}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}")
+            return []
+        except (RecursionError, ValueError) as exc:
+            at, col = _line_col(text, pos)
+            problems.append(f"{name}:{at}:{col}: invalid JSON: {_too_much(exc)}")
             return []
         # Count newlines incrementally: one pass over the text in total, not one per element.
         line += text.count("\n", counted_to, pos)
@@ -114,6 +119,9 @@ def read_jsonl(
         except json.JSONDecodeError as exc:
             problems.append(f"{where}:{exc.colno}: invalid JSON: {exc.msg}")
             continue
+        except (RecursionError, ValueError) as exc:
+            problems.append(f"{where}:1: invalid JSON: {_too_much(exc)}")
+            continue
         _note_id(obj, where, seen, problems)
         order = check_order_mapping(obj, where, now, problems)
         if order is not None:
@@ -139,7 +147,18 @@ def _note_id(obj: object, where: str, seen: dict[str, str], problems: list[str])
         return  # reported by the order's own validation
     first = seen.setdefault(order_id, where)
     if first is not where:
-        problems.append(f"{where}: duplicate order id {order_id!r} (first on {line_of(first)})")
+        problems.append(
+            f"{where}: duplicate order id {quoted(order_id)} (first on {line_of(first)})"
+        )
+
+
+def _too_much(exc: Exception) -> str:
+    """What the decoder refused beyond the syntax: nesting too deep, an integer too long."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply (an order is a few levels deep)"
+    if "digits" in str(exc):
+        return "a number with more than 4,300 digits"
+    return str(exc)[:200]
 
 
 def _line_col(text: str, pos: int) -> tuple[int, int]:

@@ -28,10 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from engine.errors import BadInput
+from engine.errors import BadInput, quoted
 from engine.io.fields import (
     LINE_KEYS,
-    MAX_QTY,
     ORDER_KEYS,
     SHIP_TO_KEYS,
     Invalid,
@@ -44,7 +43,7 @@ from engine.io.import_inventory import read_inventory_csv
 from engine.io.import_json import read_json_array, read_jsonl
 from engine.io.messages import plural
 from engine.memory import collector_paused
-from engine.model import Order
+from engine.model import MAX_QTY, Order
 
 __all__ = [
     "LINE_KEYS",
@@ -85,7 +84,7 @@ def read_orders(
     reader = readers.get(path.suffix.lower())
     if reader is None:
         raise BadInput(
-            f"{name}: unknown order file type {path.suffix or '(none)'!r}; "
+            f"{name}: unknown order file type {quoted(path.suffix or '(none)')}; "
             "expected .json (an array), .jsonl (one order per line) or .csv (one row per line)"
         )
     when = utc(now) if now is not None else datetime.now(UTC)
@@ -105,7 +104,7 @@ def read_inventory(path: Path) -> list[tuple[str, str, int]]:
     name = str(path)
     if path.suffix.lower() != ".csv":
         raise BadInput(
-            f"{name}: unknown inventory file type {path.suffix or '(none)'!r}; "
+            f"{name}: unknown inventory file type {quoted(path.suffix or '(none)')}; "
             "expected .csv with columns sku,on_hand[,warehouse]"
         )
     problems: list[str] = []
@@ -134,11 +133,11 @@ def parse_line_spec(spec: str) -> tuple[str, int]:
     sku, sep, qty_text = spec.rpartition(":")  # rpartition: a SKU may itself contain ':'
     sku = sku.strip()
     if not sep or not sku:
-        raise BadInput(f"--line {spec!r}: expected SKU:QTY, e.g. TSHIRT-BLK-M:2")
+        raise BadInput(f"--line {quoted(spec)}: expected SKU:QTY, e.g. TSHIRT-BLK-M:2")
     try:
         return sku, qty(qty_text)
     except Invalid as exc:
-        raise BadInput(f"--line {spec!r}: qty {exc}") from None
+        raise BadInput(f"--line {quoted(spec)}: qty {exc}") from None
 
 
 # --------------------------------------------------------------------------------------------

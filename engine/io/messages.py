@@ -8,10 +8,14 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from engine.errors import QUOTE_LIMIT, quoted
+
 
 def unknown_key(key: object, known: Sequence[str], prefix: str = "", what: str = "key") -> str:
     """'unknown key ...' with the closest known name as a hint, or the list of known ones."""
     text = str(key)
+    if len(text) > QUOTE_LIMIT:
+        text = quoted(text)[1:-1] if len(quoted(text)) <= QUOTE_LIMIT else quoted(text)
     close = difflib.get_close_matches(text, known, n=1, cutoff=0.6)
     hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; known: {', '.join(known)}"
     return f"unknown {what} '{prefix}{text}'{hint}"
@@ -20,7 +24,7 @@ def unknown_key(key: object, known: Sequence[str], prefix: str = "", what: str =
 def order_ref(obj: Mapping[str, Any]) -> str:
     raw_id = obj.get("id")
     if isinstance(raw_id, str) and raw_id.strip():
-        return f"order {raw_id.strip()!r}: "
+        return f"order {quoted(raw_id.strip())}: "
     if isinstance(raw_id, int) and not isinstance(raw_id, bool):
         return f"order '{raw_id}': "
     return ""
@@ -29,8 +33,10 @@ def order_ref(obj: Mapping[str, Any]) -> str:
 def show(value: object) -> str:
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"a number of {'-' if value < 0 else ''}about {value.bit_length() * 3 // 10} digits"
     if isinstance(value, str | int | float | bool) or value is None:
-        return json.dumps(value) if not isinstance(value, str) else repr(value)
+        return json.dumps(value) if not isinstance(value, str) else quoted(value)
     return kind_of(value)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.errors import BadInput
+from engine.errors import BadInput, quoted
 from engine.io.imports import check_order_mapping
 from engine.model import Order
 from engine.run.runner import Runner, TickResult
@@ -41,13 +41,14 @@ def _orders_of(test: RuleTest, ruleset: RuleSet) -> list[Order]:
     now = utcnow()
     for raw in test.orders:
         order = check_order_mapping(
-            raw, f"{ruleset.path}:{test.line}: test {test.name!r}", now, problems
+            raw, f"{ruleset.path}:{test.line}: test {quoted(test.name)}", now, problems
         )
         if order is not None:
             built.append(order)
     if problems:
         raise BadInput(
-            f"{ruleset.path}:{test.line}: test {test.name!r} has invalid orders", problems=problems
+            f"{ruleset.path}:{test.line}: test {quoted(test.name)} has invalid orders",
+            problems=problems,
         )
     return built
 

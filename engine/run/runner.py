@@ -29,7 +29,7 @@ from engine.service.records import AllocationReport, QueueEntry
 from engine.service.release import release_orders
 from engine.service.tx import Tx
 from engine.store import order_lines, orders, outbox
-from engine.store.rows import load_orders
+from engine.store.rows import load_orders, stock_keys_of
 from engine.store.sqlfilter import prefilter_clause
 from rules.ruleset import CompiledRule, RuleSet
 from rules.tick import TickPlan, plan_tick
@@ -157,7 +157,13 @@ class Runner:
         return Actor(self.actor_name, rule, self.ruleset.hash)
 
     def _apply(self, tx: Tx, plan: TickPlan, result: TickResult) -> None:
-        """Tags, then deallocations, then the allocation queue, then splits (rules/tick.py)."""
+        """Tags, then deallocations, then the allocation queue, then splits (rules/tick.py).
+
+        The stock of every order the plan touches is locked first, in one sorted pass: the
+        operations below then follow the lock order of `engine.store.database` although they
+        share one transaction.
+        """
+        tx.lock_stock(stock_keys_of(tx.conn, sorted(plan.orders)))
         if plan.tag_changes:
             order_ops.retag(tx, plan.tag_changes)
         for rule, ids in _by_rule(plan, plan.deallocations, "deallocate").items():

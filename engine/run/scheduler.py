@@ -171,7 +171,8 @@ def wait_until_next(trigger: Trigger, tz: tzinfo, now: datetime) -> datetime | N
 
 
 class Stopper:
-    """SIGINT/SIGTERM ask the loop to stop after the current tick; a sleep wakes at once."""
+    """SIGINT/SIGTERM ask the loop to stop after the current tick; a sleep, and a check of a
+    changed rule file in progress (`engine.run.reload`), end at once."""
 
     def __init__(self) -> None:
         self.event = threading.Event()

@@ -1,65 +1,16 @@
-"""The tick loop's moving parts shared by `dibs run` and `dibs serve --rules`: re-reading the
-rule file when it changes, and one tick that logs what it did and never brings the loop down."""
+"""One tick of the loop shared by `dibs run` and `dibs serve --rules`: reload the rule file when
+it changes (engine.run.reload), tick, log what it did, and never bring the loop down."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
+from engine.run.reload import RuleWatcher
 from engine.run.runner import Runner, TickResult
-from rules.errors import Diagnostic
-from rules.loader import check_ruleset
-from rules.ruleset import RuleSet
 
 log = logging.getLogger("dibs.run")
-
-
-class RuleWatcher:
-    """Re-reads the rule file when its bytes change; keeps the running rules if the new is bad."""
-
-    def __init__(self, path: str, ruleset: RuleSet) -> None:
-        self.path = path
-        self.ruleset = ruleset
-        self.digest = self._digest()
-        self.rejected: str | None = None
-
-    def _digest(self) -> str | None:
-        try:
-            return hashlib.sha256(Path(self.path).read_bytes()).hexdigest()
-        except OSError:
-            return None
-
-    def poll(self) -> RuleSet | None:
-        """A newly valid rule set, or None when nothing (usable) changed."""
-        digest = self._digest()
-        if digest is None:
-            if self.rejected != "missing":
-                log.warning(
-                    "%s cannot be read (moved or deleted?); the running rules (%s) stay in force",
-                    self.path,
-                    self.ruleset.hash,
-                )
-                self.rejected = "missing"
-            return None
-        if digest == self.digest or digest == self.rejected:
-            return None
-        ruleset, diagnostics = check_ruleset(self.path)
-        errors: list[Diagnostic] = [d for d in diagnostics if d.severity == "error"]
-        if ruleset is None or errors:
-            self.rejected = digest
-            log.error(
-                "%s changed but is invalid; the running rules (%s) stay in force:\n%s",
-                self.path,
-                self.ruleset.hash,
-                "\n".join(str(d) for d in errors),
-            )
-            return None
-        self.digest, self.rejected, self.ruleset = digest, None, ruleset
-        log.info("%s reloaded: ruleset %s, %d rules", self.path, ruleset.hash, len(ruleset.active))
-        return ruleset
 
 
 def ticker(
@@ -72,13 +23,15 @@ def ticker(
     schedule fire time (for the loop's sleep)."""
 
     def tick() -> datetime | None:
-        fresh = watcher.poll()
+        fresh = watcher.poll()  # never raises: a bad save is logged, the old rules stay
         if fresh is not None:
             runner.ruleset = fresh
+        if watcher.stop.is_set():  # stopped while the new file was being checked
+            return None
         try:
             result = runner.tick()
         except Exception as exc:  # a failed tick is rolled back whole; keep serving
-            log.error("tick failed and was rolled back: %s", exc)
+            log.error("tick failed and was rolled back: %s", str(exc)[:2000])
             if on_tick is not None:
                 on_tick(None)
             return None

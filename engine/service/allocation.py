@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import ColumnElement, select
 
 from engine import model
-from engine.errors import UnknownOrder
+from engine.errors import UnknownOrder, quoted
 from engine.model import Actor, OrderStatus, Policy
 from engine.service import batch
 from engine.service.records import AllocationReport, Progress, QueueEntry
@@ -27,7 +27,7 @@ def allocate_queue(
     progress: Progress | None = None,
 ) -> None:
     """Allocate `entries` in queue order (the batch hot path)."""
-    batch.allocate_queue(tx.store, tx.conn, entries, report, tx.clock, progress)
+    batch.allocate_queue(tx, entries, report, progress)
 
 
 def allocate(
@@ -117,7 +117,9 @@ def resolve(
         )
     unknown = [oid for oid in wanted if oid not in states]
     if unknown:
-        raise UnknownOrder(f"no order with id {', '.join(map(repr, unknown))}")
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        shown = ", ".join(map(quoted, unknown[:10]))
+        raise UnknownOrder(f"no order with id {shown}{more}")
     out = []
     for oid in wanted:
         if states[oid] != OrderStatus.AWAITING_FULFILLMENT:

@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, update
-from sqlalchemy.engine import Connection
 
 from engine import model
 from engine.memory import collector_paused
 from engine.model import StockKey
-from engine.service.records import AllocationReport, Clock, Progress, QueueEntry
-from engine.store import Store, inventory, ledger, order_lines, orders, reservations
+from engine.service.records import AllocationReport, Progress, QueueEntry
+from engine.service.tx import Tx
+from engine.store import inventory, ledger, order_lines, orders, reservations
 from engine.store.bulk import Bulk
 from engine.store.rows import load_stock
 
@@ -30,6 +30,14 @@ _LINES_SQL = (
     "JOIN order_lines l ON l.order_id = o.id "
     "WHERE q.pos BETWEEN ? AND ? AND o.status = 'awaiting_fulfillment' "
     "ORDER BY q.pos, l.line_no"
+)
+
+#: Every (sku, warehouse) the queued awaiting orders' lines use: locked before any order is read.
+_QUEUE_STOCK_SQL = (
+    "SELECT DISTINCT l.sku, o.warehouse "
+    "FROM dibs_queue q JOIN orders o ON o.id = q.order_id "
+    "JOIN order_lines l ON l.order_id = o.id "
+    "WHERE o.status = 'awaiting_fulfillment'"
 )
 
 _SET_RESERVED = (
@@ -122,48 +130,47 @@ def _stock_keys(
 
 
 def allocate_queue(
-    store: Store,
-    conn: Connection,
+    tx: Tx,
     entries: Iterable[QueueEntry],
     report: AllocationReport,
-    clock: Clock,
     progress: Progress | None = None,
 ) -> None:
     """Allocate orders one by one in the queue's order, inside the caller's transaction.
 
-    Stock rows are locked (PostgreSQL) before the orders are read, so the order state we
-    decide on is the committed one; a chunk that needs stock rows not yet locked locks them
-    too (a deadlock that may cause is retried whole by `Store.transaction`). Orders that are
-    not awaiting fulfillment are passed over; allocated and overallocated ones are reported
-    unchanged.
+    On PostgreSQL the stock rows of every queued order are locked, in one sorted pass, before
+    any order is read (the lock order of `engine.store.database`), so the state we decide on is
+    the committed one and the order rows we then write are never waited for while holding
+    stock that someone else needs. If an order's lines moved to other stock between that pass
+    and the read (a concurrent edit), the transaction is run again (`Tx.require_stock`). Orders
+    that are not awaiting fulfillment are passed over; allocated and overallocated ones are
+    reported unchanged.
     """
     with collector_paused():
-        _allocate(store, conn, list(entries), report, clock(), progress)
+        _allocate(tx, list(entries), report, tx.now(), progress)
 
 
 def _allocate(
-    store: Store,
-    conn: Connection,
+    tx: Tx,
     queue: list[QueueEntry],
     report: AllocationReport,
     now: datetime,
     progress: Progress | None,
 ) -> None:
+    conn = tx.conn
     bulk = Bulk(conn)
     bulk.stage_queue([e.order_id for e in queue])
+    if tx.store.is_postgres:
+        tx.lock_stock((sku, wh) for sku, wh in bulk.query(_QUEUE_STOCK_SQL))
     stock: dict[StockKey, list[int]] = {}
     touched: set[StockKey] = set()
     for start in range(0, len(queue), CHUNK):
         chunk = queue[start : start + CHUNK]
         rows = _lines_for(bulk, start, start + len(chunk) - 1)
-        while missing := sorted(_stock_keys(rows) - stock.keys()):
-            store.lock_stock(conn, missing)
+        if missing := sorted(_stock_keys(rows) - stock.keys()):
+            tx.require_stock(missing)
             loaded = load_stock(conn, missing)
             for key in missing:
                 stock[key] = list(loaded.get(key, (0, 0)))
-            if store.is_postgres:
-                # What we read before holding the locks may be stale: read it again.
-                rows = _lines_for(bulk, start, start + len(chunk) - 1)
         writes = _Writes(bulk, now)
         _decide_chunk(chunk, rows, stock, writes, report)
         writes.flush()

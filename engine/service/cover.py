@@ -1,5 +1,28 @@
 """Coverage (SPEC §3): after any stock or reservation change, which reservations stock still
-covers, and the allocation status of every order whose cover changed."""
+covers, and the allocation status of every order whose cover changed.
+
+Why a status never contradicts cover, also on PostgreSQL with concurrent writers (READ
+COMMITTED; the lock order is in `engine.store.database`):
+
+1. The `covered` flags of one `(sku, warehouse)` are written only by `recover`, by a caller that
+   holds that stock row's lock, from `on_hand` and the reservations read under it. Reservations
+   of a key are created (batch allocation) and dropped (release, edit) only under the same lock.
+   So the flags of each key are exactly `model.coverage` of its committed state.
+2. An order's `allocation_status` is written only while its order row is locked: `refresh_status`
+   locks the rows (after the stock, in id order) and only then reads the status, the lines and
+   the flags of every reservation of the order, whatever key they are on. Batch allocation and
+   release write statuses of orders whose stock they have all locked, and since everyone who
+   writes a status also holds a stock row of that order, they are serialized with each other.
+3. Whoever flips a flag of an order's reservation locks that order afterwards, in the same
+   transaction, and recomputes its status (step 2). Take the last transaction to do so on one
+   order: when it read, every other flip of the order's flags had either committed (a flipper
+   that committed already held the order row, released at its commit, and PostgreSQL gives each
+   statement after the lock a fresh snapshot), or was its own. So the last status written is
+   computed from the final flags, and the old fault, a recompute reading the flags of another
+   key from a stale snapshot and skipping the write because the stale status matched, is gone.
+
+tests/integration/invariants.py checks the result after every concurrency test.
+"""
 
 from __future__ import annotations
 
@@ -56,9 +79,14 @@ def recover(tx: Tx, keys: Iterable[StockKey], also: Sequence[str] = ()) -> None:
 
 
 def refresh_status(tx: Tx, ids: Sequence[str]) -> None:
-    """Set each open order's allocation status from its reservations and their cover."""
+    """Set each open order's allocation status from its reservations and their cover.
+
+    The order rows are locked before anything is read (see the module docstring): what is read
+    after the lock is the committed state plus this transaction's own writes.
+    """
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
+        tx.lock_orders(chunk)
         found = load_orders(tx.conn, chunk)
         uncovered = orders_with_uncovered(tx.conn, chunk)
         changes = {}

@@ -81,7 +81,9 @@ def update_fields(
     Unknown order, or not awaiting fulfillment: `OperationFailed` (exit 1). Returns the order
     afterwards and whether anything changed.
     """
-    stored = open_order(tx, order_id, "edit")
+    # The lock order: the stock of the lines it has and will have, then the order (open_order).
+    first = get(tx, order_id)
+    stored, _ = open_order(tx, order_id, "edit", [line.sku for line in change(first).lines])
     target = change(stored)
     if target.id != stored.id:
         raise BadInput("an edit cannot change the order's id")
@@ -99,7 +101,7 @@ def tag(tx: Tx, ids: Sequence[str], label: str, add: bool, actor: Actor) -> list
     """
     del actor  # tags reserve nothing: there is no ledger entry to attribute
     wanted = list(dict.fromkeys(ids))
-    tx.store.lock_orders(tx.conn, wanted)
+    tx.lock_orders(wanted)
     found = load_orders(tx.conn, wanted)
     unknown = [oid for oid in wanted if oid not in found]
     if unknown:

@@ -7,9 +7,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from engine import model
-from engine.errors import BadInput, OrdersExist, StateConflict, UnknownOrder
+from engine.errors import BadInput, OrdersExist, StateConflict, UnknownOrder, check_text, quoted
 from engine.memory import collector_paused
-from engine.model import Actor, AllocationStatus, EventType, Order, OrderStatus, StockKey
+from engine.model import (
+    MAX_QTY,
+    Actor,
+    AllocationStatus,
+    EventType,
+    Length,
+    Order,
+    OrderStatus,
+    StockKey,
+)
 from engine.service.cover import recover
 from engine.service.records import Progress
 from engine.service.tx import Tx
@@ -68,17 +77,33 @@ def get(tx: Tx, order_id: str) -> Order:
     """The order with its lines; exit 1 if unknown."""
     found = load_orders(tx.conn, [order_id])
     if order_id not in found:
-        raise UnknownOrder(f"no order with id {order_id!r}")
+        raise UnknownOrder(f"no order with id {quoted(order_id)}")
     return found[order_id]
 
 
-def open_order(tx: Tx, order_id: str, what: str) -> Order:
-    """The order, locked, when it is awaiting fulfillment; else exit 1."""
-    tx.store.lock_orders(tx.conn, [order_id])
+def open_order(
+    tx: Tx, order_id: str, what: str, new_skus: Iterable[str] = ()
+) -> tuple[Order, set[StockKey]]:
+    """The order, locked, when it is awaiting fulfillment (else exit 1), and the stock locked.
+
+    The lock order (`engine.store.database`): the stock of its lines (and of `new_skus`, the
+    lines an edit adds) first, then the order row; the order is read once without locks to
+    learn that stock, and again once locked.
+    """
+    first = get(tx, order_id)
+    extra = list(new_skus)
+    tx.lock_stock(_line_keys(first, extra))
+    tx.lock_orders([order_id])
     order = get(tx, order_id)
     if order.status != OrderStatus.AWAITING_FULFILLMENT:
-        raise StateConflict(f"cannot {what} order {order_id!r}: it is {order.status}")
-    return order
+        raise StateConflict(f"cannot {what} order {quoted(order_id)}: it is {order.status}")
+    keys = _line_keys(order, extra)
+    tx.require_stock(keys)
+    return order, keys
+
+
+def _line_keys(order: Order, extra_skus: Sequence[str] = ()) -> set[StockKey]:
+    return {(sku, order.warehouse) for sku in (*(x.sku for x in order.lines), *extra_skus)}
 
 
 def retag(tx: Tx, changes: Mapping[str, tuple[Iterable[str], Iterable[str]]]) -> None:
@@ -108,14 +133,17 @@ def check_lines(new_lines: Sequence[tuple[str, int]]) -> None:
     if not new_lines:
         raise BadInput("an order needs at least one line")
     for sku, qty in new_lines:
-        if qty <= 0:
-            raise BadInput(f"line {sku}:{qty}: quantity must be a positive whole number")
+        if qty <= 0 or qty > MAX_QTY:
+            raise BadInput(
+                f"line {quoted(sku)}:{qty}: quantity must be a whole number from 1 to {MAX_QTY}"
+            )
+        check_text("SKU", sku, Length.SKU)
 
 
 def edit(tx: Tx, order_id: str, new_lines: Sequence[tuple[str, int]], actor: Actor) -> Order:
     """Replace an order's lines (SPEC §4 edit); reservations trimmed or released."""
     check_lines(new_lines)
-    order = open_order(tx, order_id, "edit")
+    order, _ = open_order(tx, order_id, "edit", [sku for sku, _ in new_lines])
     replace_lines(tx, order, new_lines, actor)
     outbox.record(tx.conn, [outbox.event_row(tx.now(), EventType.ORDER_UPDATED, order_id)])
     return get(tx, order_id)
@@ -168,7 +196,7 @@ def _move_reservations(
     """Trim what the edit gives back, then renumber: kept lines take their new position and
     their reservations follow them."""
     conn, order_id = tx.conn, order.id
-    tx.lock_stock(keys)
+    tx.require_stock(keys)  # locked by open_order, before the order row (the lock order)
     for index, give_back in enumerate(plan.release):
         if give_back:
             _trim_line(tx, order, index + 1, give_back, "edit", actor)
@@ -204,20 +232,26 @@ def _trim_line(tx: Tx, order: Order, line_no: int, qty: int, operation: str, act
     )
 
 
+def _too_long(new_id: str) -> str:
+    return f"the new order's id {quoted(new_id)} would be longer than {Length.ORDER_ID} characters"
+
+
 def split(tx: Tx, order_id: str, actor: Actor) -> tuple[Order, Order]:
     """Move the unreserved units into a new order `<id>-N`; the original keeps the rest."""
     conn = tx.conn
-    order = open_order(tx, order_id, "split")
+    order, _ = open_order(tx, order_id, "split")
     try:
         kept, moved = model.plan_split(order.lines)
     except ValueError as exc:
-        raise StateConflict(f"cannot split order {order_id!r}: {exc}") from exc
+        raise StateConflict(f"cannot split order {quoted(order_id)}: {exc}") from exc
     taken = conn.execute(
         select(orders.c.id).where(
             orders.c.id.like(order_id.replace("%", r"\%").replace("_", r"\_") + "-%", escape="\\")
         )
     ).scalars()
     new_id = model.split_id(order_id, taken)
+    if len(new_id) > Length.ORDER_ID:
+        raise StateConflict(f"cannot split order {quoted(order_id)}: {_too_long(new_id)}")
     now = tx.now()
     # Keep the reserved lines, renumbered in their original order.
     kept_numbers = [n for n, line in enumerate(order.lines, start=1) if line.reserved]

@@ -3,11 +3,11 @@ dropship). The model decides what is released and consumed; this writes it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from engine import model
 from engine.errors import StateConflict, UnknownOrder
-from engine.model import Actor, AllocationStatus, StockKey
+from engine.model import Actor, AllocationStatus, Order, StockKey
 from engine.service.cover import recover
 from engine.service.records import AllocationReport
 from engine.service.tx import Tx
@@ -23,6 +23,7 @@ from engine.store.rows import (
     ledger_row,
     line_stock_keys,
     load_orders,
+    stock_keys_of,
     write_ledger,
 )
 
@@ -41,6 +42,9 @@ def release_orders(
     `new_status` sets the order status too (ship, cancel, dropship); `also_recover` names
     stock the caller changed too (shipping), so cover is recomputed once for all of it.
     """
+    # The lock order (engine.store.database): the stock of every line of every order first (a
+    # concurrent allocate needs those locks too), then the orders as they are written.
+    tx.lock_stock(stock_keys_of(tx.conn, ids))
     for start in range(0, len(ids), CHUNK):  # bounded IN lists (PostgreSQL: 65,535 params)
         _release(tx, ids[start : start + CHUNK], operation, actor, report, new_status, also_recover)
 
@@ -55,13 +59,9 @@ def _release(
     also_recover: Iterable[StockKey],
 ) -> None:
     conn, now = tx.conn, tx.now()
-    # A concurrent allocate may reserve for these orders until we hold the stock of every line
-    # (it needs those locks too): lock them all, then read what is held.
-    tx.lock_stock(
-        line_stock_keys(conn, ids) | {(h.sku, h.warehouse) for h in held_reservations(conn, ids)}
-    )
     held = held_reservations(conn, ids)
     keys = {(h.sku, h.warehouse) for h in held}
+    tx.require_stock(line_stock_keys(conn, ids) | keys)
     if held:
         write_ledger(
             conn,
@@ -86,20 +86,27 @@ def finish(tx: Tx, ids: Sequence[str], how: str, actor: Actor) -> list[str]:
     """Ship, cancel or dropship orders; all of them or none (unknown/closed -> exit 1)."""
     status, event = model.CLOSING[how]
     wanted = list(dict.fromkeys(ids))
-    # Lock the orders before reading their status, or two concurrent ships of one order both
-    # see it awaiting and take its units off the shelf twice.
-    tx.store.lock_orders(tx.conn, wanted)
+    _check_closing(load_orders(tx.conn, wanted), wanted, how)
+    # The lock order: the stock of their lines, then the orders, then read them again. Locked,
+    # because two concurrent ships of one order would otherwise both see it awaiting and take
+    # its units off the shelf twice.
+    tx.lock_stock(stock_keys_of(tx.conn, wanted))
+    tx.lock_orders(wanted)
     found = load_orders(tx.conn, wanted)
-    for oid in wanted:
-        problem = model.closing_problem(found.get(oid), oid, how)
-        if problem:
-            raise (UnknownOrder if found.get(oid) is None else StateConflict)(problem)
+    _check_closing(found, wanted, how)
+    tx.require_stock(stock_keys_of(tx.conn, wanted))
     consumed: dict[StockKey, int] = {}
     if how == "ship":
         consumed = model.shipped_stock(found[oid] for oid in wanted)
-        tx.lock_stock(set(consumed))
         add_on_hand(tx.conn, {k: -q for k, q in consumed.items()})
     release_orders(tx, wanted, how, actor, new_status=status, also_recover=consumed)
     now = tx.now()
     outbox.record(tx.conn, [outbox.event_row(now, event, oid) for oid in wanted])
     return wanted
+
+
+def _check_closing(found: Mapping[str, Order], wanted: Sequence[str], how: str) -> None:
+    for oid in wanted:
+        problem = model.closing_problem(found.get(oid), oid, how)
+        if problem:
+            raise (UnknownOrder if found.get(oid) is None else StateConflict)(problem)

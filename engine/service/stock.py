@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from engine.errors import BadInput
-from engine.io.fields import MAX_QTY
-from engine.model import EventType, StockKey
+from engine.errors import BadInput, check_text
+from engine.model import MAX_QTY, EventType, Length, StockKey
 from engine.service.cover import recover
 from engine.service.shapes import stock_row
 from engine.service.tx import Tx
@@ -27,6 +26,8 @@ def check_change(sku: str, warehouse: str, qty: int, kind: str) -> None:
         raise BadInput("a SKU cannot be empty")
     if not warehouse.strip():
         raise BadInput("a warehouse name cannot be empty (the default is main)")
+    check_text("SKU", sku, Length.SKU)
+    check_text("warehouse", warehouse, Length.WAREHOUSE)
     if abs(qty) > MAX_QTY:
         raise BadInput(f"{kind}: quantity {qty} is out of range (at most {MAX_QTY:,})")
 

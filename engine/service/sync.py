@@ -210,7 +210,16 @@ def _apply(
 ) -> list[Mark]:
     """The orders whose copy differs from the last one received: compare, change, close."""
     ids = [i.id for i, _ in work]
-    tx.store.lock_orders(tx.conn, ids)
+    # The lock order (engine.store.database): the stock of every line each order has and will
+    # have, then the orders; what changed in between makes require_stock run it all again.
+    first = load_orders(tx.conn, ids)
+    tx.lock_stock(
+        (line.sku, first[i.id].warehouse)
+        for i, _ in work
+        if i.id in first
+        for line in (*first[i.id].lines, *i.order.lines)
+    )
+    tx.lock_orders(ids)
     stored = load_orders(tx.conn, ids)
     marks: list[Mark] = []
     for item, digest in work:

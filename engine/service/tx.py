@@ -4,17 +4,24 @@ The facade (`engine.service.Service`) opens it; the rule runner and previews ope
 whole tick and hand the same object to every use case, so "inside the caller's transaction" is
 the only way an operation runs. A dry run is the same transaction rolled back
 (`Store.transaction(dry_run=True)`).
+
+The Tx remembers which stock and order rows it has locked, so a use case called inside a bigger
+transaction locks only what it does not hold yet, and can check that what it is about to touch
+is locked (`require_stock`): the lock order is in `engine.store.database`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
+from engine.model import StockKey
 from engine.service.records import Clock
 from engine.store import Store
+from engine.store.database import RetryTransaction
 
 
 @dataclass(frozen=True)
@@ -24,9 +31,31 @@ class Tx:
     conn: Connection
     store: Store
     clock: Clock
+    stock_locked: set[StockKey] = field(default_factory=set)
+    orders_locked: set[str] = field(default_factory=set)
 
     def now(self) -> datetime:
         return self.clock()
 
-    def lock_stock(self, keys: list[tuple[str, str]] | set[tuple[str, str]]) -> None:
-        self.store.lock_stock(self.conn, sorted(set(keys)))
+    def lock_stock(self, keys: Iterable[StockKey]) -> None:
+        """Lock the stock rows of `keys` (sorted; the ones this Tx holds already are skipped)."""
+        new = set(keys) - self.stock_locked
+        if new:
+            self.store.lock_stock(self.conn, sorted(new))
+            self.stock_locked.update(new)
+
+    def lock_orders(self, ids: Iterable[str]) -> None:
+        """Lock order rows by id (after their stock: see the lock order)."""
+        new = set(ids) - self.orders_locked
+        if new:
+            self.store.lock_orders(self.conn, sorted(new))
+            self.orders_locked.update(new)
+
+    def require_stock(self, keys: Iterable[StockKey]) -> None:
+        """Refuse to go on (the transaction is run again) if some of `keys` is not locked.
+
+        Orders are read once without locks to learn which stock to lock; when their lines
+        changed before the locks were held, locking more now would break the lock order.
+        """
+        if self.store.is_postgres and not set(keys) <= self.stock_locked:
+            raise RetryTransaction("order lines changed while their stock was being locked")

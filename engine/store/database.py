@@ -1,25 +1,55 @@
 """Engines for SQLite and PostgreSQL, transactions and locks (the schema is `engine.store.schema`).
 
 Transactions: `Store.write()` opens a write transaction. On SQLite that is `BEGIN IMMEDIATE`
-(Python's sqlite3 would otherwise start the transaction lazily and let read-then-write race);
-on PostgreSQL the service locks the inventory rows it needs with `SELECT … ORDER BY sku,
-warehouse FOR UPDATE`, sorted so that two transactions never wait on each other in a circle.
+(Python's sqlite3 would otherwise start the transaction lazily and let read-then-write race), so
+SQLite runs one writer at a time and none of the locking below is needed there. PostgreSQL runs
+writers side by side at READ COMMITTED, and the service takes row locks.
+
+The lock order (PostgreSQL), the one every operation follows:
+
+1. **Stock rows first**, `SELECT … ORDER BY sku, warehouse FOR UPDATE`, every `(sku, warehouse)`
+   the operation will read or write, in one sorted statement (`Store.lock_stock`).
+2. **Order rows second**, `SELECT … ORDER BY id FOR UPDATE` (`Store.lock_orders`), or the
+   implicit lock of an `UPDATE orders`; never before the stock of their lines is held.
+
+An operation that starts from an order (edit, split, ship, cancel, dropship) therefore reads the
+order once without locks to learn which stock its lines use, locks that stock, then the order,
+then reads the order again; if its lines moved to stock it does not hold (an edit committed in
+between), it raises `RetryTransaction` instead of locking more out of order. Batch allocation
+locks the stock of every order of its queue before it reads any order. So a transaction never
+holds an order while waiting for stock, and two transactions cannot wait on each other in a
+circle. The one exception is a rule tick, which chains operations in one transaction: it locks
+the stock of every order its plan touches first, and whatever it still meets is retried.
+
+Every deadlock, serialization failure, lock timeout, duplicate insert (two transactions creating
+one row) or `RetryTransaction` rolls the whole transaction back and runs it again
+(`Store.transaction`), whichever cursor raised it: SQLAlchemy's or the raw DB-API cursor of
+`engine.store.bulk`, whose psycopg errors SQLAlchemy never wraps. After `ATTEMPTS` tries the
+operation fails with a clear message (`Contention`, exit 1) and nothing is written.
+
+Why allocation statuses cannot contradict cover (SPEC §3) is in `engine.service.cover`: cover
+flags of a `(sku, warehouse)` change only under its stock lock, and an order's status is written
+only under its order lock, from flags read after taking it.
 """
 
 from __future__ import annotations
 
-import re
+import random
+import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import re2
 from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
-from engine.errors import BadInput
+from engine.errors import BadInput, OperationFailed, quoted
+from engine.store.files import foreign_tables_message, sqlite_file_problem
 from engine.store.schema import inventory, metadata, orders
 
 DEFAULT_URL = "sqlite:///dibs.db"
@@ -27,15 +57,45 @@ DEFAULT_URL = "sqlite:///dibs.db"
 SCHEMA_REVISION = "0004"
 #: The advisory lock every sync takes on PostgreSQL ("dibs" in ASCII, then "sync").
 SYNC_LOCK_KEY = 0x64696273_73796E63
+#: How many times `Store.transaction` runs a transaction that met a conflict.
+ATTEMPTS = 8
+
+#: PostgreSQL SQLSTATEs after which the whole transaction is simply run again: deadlock,
+#: serialization failure, lock not available, unique violation (two transactions inserting the
+#: same stock row or order id: the second run sees the first's row and acts on it).
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001", "55P03", "23505"})
 
 T = TypeVar("T")
 
 
+class RetryTransaction(Exception):
+    """Raised by the service when rows changed between planning and locking: run it again."""
+
+
+class Contention(OperationFailed):
+    """A transaction still conflicted after `ATTEMPTS` tries (exit 1, nothing written)."""
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+_REGEX_CACHE: dict[str, Any] = {}
+
+
 def _regexp(pattern: str, value: str | None) -> bool:
-    """SQLite's REGEXP operator; `re.search` semantics like the rule language's `matches`."""
+    """SQLite's REGEXP operator, with `re.search` semantics like the rule language's `matches`.
+
+    RE2 matches in linear time, so no pattern can make a filter backtrack for minutes while the
+    write lock is held; the rule language uses the same engine (`rules`/`dsl`). A pattern RE2
+    cannot compile raises, which SQLite reports as an error of the statement.
+    """
     if value is None:
         return False
-    return re.search(pattern, value) is not None
+    compiled = _REGEX_CACHE.get(pattern)
+    if compiled is None:
+        if len(_REGEX_CACHE) > 256:
+            _REGEX_CACHE.clear()
+        compiled = _REGEX_CACHE[pattern] = re2.compile(pattern, options=_RE2_OPTIONS)
+    return compiled.search(value) is not None
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -77,7 +137,7 @@ def make_engine(url: str) -> Engine:
     """An engine for `url`, tuned for dibs: WAL and immediate write transactions on SQLite."""
     if url in ("sqlite:///", "sqlite:"):
         raise BadInput(
-            f"database URL {url!r} names no file; use sqlite:///path/to/dibs.db "
+            f"database URL {quoted(url)} names no file; use sqlite:///path/to/dibs.db "
             "(or sqlite:// for a throwaway in-memory database)"
         )
     if url.startswith("sqlite"):
@@ -88,15 +148,34 @@ def make_engine(url: str) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=True)
     except Exception as exc:  # bad URL, missing driver: a user's input problem
-        raise BadInput(f"cannot use database URL {url!r}: {exc}") from exc
+        raise BadInput(f"cannot use database URL {quoted(url)}: {quoted(str(exc), 300)}") from exc
 
 
-def _is_retryable(exc: DBAPIError) -> bool:
-    """Deadlocks and serialization failures on PostgreSQL, a busy SQLite after its timeout."""
-    code = getattr(exc.orig, "sqlstate", None)
-    if code in ("40P01", "40001", "55P03"):
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a driver error, wrapped by SQLAlchemy or raised by a raw cursor."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = getattr(current, "sqlstate", None)
+        if isinstance(code, str):
+            return code
+        orig = getattr(current, "orig", None)
+        if isinstance(orig, BaseException):
+            current = orig
+            continue
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A conflict that running the whole transaction again resolves (see the module docstring)."""
+    if isinstance(exc, RetryTransaction):
         return True
-    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+    if _sqlstate(exc) in RETRYABLE_SQLSTATES:
+        return True
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    return isinstance(orig, sqlite3.OperationalError) and "database is locked" in str(orig)
 
 
 class Store:
@@ -106,13 +185,36 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._migrated = False
+        #: Conflicts met and retried, by kind ("deadlock", …): for logs and the soak benchmark.
+        self.conflicts: Counter[str] = Counter()
 
     @classmethod
     def open(cls, url: str, migrate: bool = True) -> Store:
-        """Open (and on first use create) the database at `url`."""
-        store = cls(make_engine(url))
+        """Open (and on first use create) the database at `url`.
+
+        A URL that names a directory, a file that is not a SQLite database, or another
+        application's database (tables but no dibs schema version) is refused (exit 2).
+        """
+        engine = make_engine(url)
+        database = engine.url.database
+        if engine.dialect.name == "sqlite" and database not in (None, "", ":memory:"):
+            problem = sqlite_file_problem(database)
+            if problem:
+                engine.dispose()
+                raise BadInput(f"--db {quoted(database)} {problem}")
+        store = cls(engine)
         if migrate:
-            store.migrate()
+            try:
+                store.migrate()
+            except DBAPIError as exc:
+                store.dispose()
+                if engine.dialect.name != "sqlite" or is_retryable(exc):
+                    raise
+                reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+                raise BadInput(f"--db {quoted(database)}: not a usable database: {reason}") from exc
+            except BadInput:
+                store.dispose()
+                raise
         return store
 
     def migrate(self) -> None:
@@ -122,11 +224,35 @@ class Store:
         if self.engine.url.database in (None, "", ":memory:") and self.dialect == "sqlite":
             # A throwaway in-memory database (rule tests) has no history to migrate.
             metadata.create_all(self.engine)
-        elif self.schema_revision() != SCHEMA_REVISION:
-            from engine.store.migrate import upgrade
+        else:
+            revision = self._checked_revision()
+            if revision != SCHEMA_REVISION:
+                from engine.store.migrate import upgrade
 
-            upgrade(self.engine)
+                upgrade(self.engine)
         self._migrated = True
+
+    def _checked_revision(self) -> str | None:
+        """The schema revision, refusing a database that dibs did not create (exit 2)."""
+        from engine.store.migrate import known_revisions
+
+        with self.engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            if "alembic_version" not in tables:
+                if tables:
+                    raise BadInput(
+                        f"database {quoted(str(self.engine.url.database))} "
+                        + foreign_tables_message(tables)
+                    )
+                return None
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if revision is not None and revision not in known_revisions():
+            raise BadInput(
+                f"database {quoted(str(self.engine.url.database))} is at schema revision "
+                f"{quoted(revision)}, which this version of dibs does not know (another "
+                "application's, or a newer dibs)"
+            )
+        return revision
 
     def schema_revision(self) -> str | None:
         """The migration the database is at (None for a new database)."""
@@ -158,12 +284,13 @@ class Store:
                 trans.rollback()
 
     def transaction(
-        self, work: Callable[[Connection], T], attempts: int = 5, dry_run: bool = False
+        self, work: Callable[[Connection], T], attempts: int = ATTEMPTS, dry_run: bool = False
     ) -> T:
-        """Run `work` in one write transaction, retrying it after a deadlock or busy database.
+        """Run `work` in one write transaction, run whole again after a conflict (see above).
 
         With `dry_run` the same transaction is rolled back instead of committed: what a dry run
-        reports is exactly what the real run would do at that moment.
+        reports is exactly what the real run would do at that moment. After `attempts` runs that
+        all conflicted, `Contention` (exit 1); nothing of any run is kept.
         """
         for attempt in range(1, attempts + 1):
             try:
@@ -172,10 +299,18 @@ class Store:
                     if dry_run:
                         conn.rollback()
                     return result
-            except DBAPIError as exc:
-                if attempt == attempts or not _is_retryable(exc):
+            except Exception as exc:
+                if not is_retryable(exc):
                     raise
-                time.sleep(0.05 * attempt)
+                self.conflicts[_conflict_kind(exc)] += 1
+                if attempt == attempts:
+                    raise Contention(
+                        f"database: the operation conflicted with concurrent ones {attempts} "
+                        f"times in a row ({_conflict_kind(exc)}) and was given up; nothing was "
+                        "changed, run it again"
+                    ) from exc
+                # Jittered backoff, so two transactions that met do not meet again in step.
+                time.sleep(random.uniform(0.01, 0.05) * attempt)
         raise AssertionError("unreachable")
 
     def lock_stock(self, conn: Connection, keys: Sequence[tuple[str, str]]) -> None:
@@ -184,25 +319,27 @@ class Store:
             return
         # Missing rows are not created: a SKU without a row has nothing to reserve, and the
         # insert that later creates it only adds stock, which no reservation can race with.
-        ordered = sorted(set(keys))
-        skus = sorted({s for s, _ in ordered})
-        conn.execute(
-            select(inventory.c.sku)
-            .where(inventory.c.sku.in_(skus))
-            .order_by(inventory.c.sku, inventory.c.warehouse)
-            .with_for_update()
-        ).all()
+        skus = sorted({s for s, _ in keys})
+        for start in range(0, len(skus), 5000):
+            conn.execute(
+                select(inventory.c.sku)
+                .where(inventory.c.sku.in_(skus[start : start + 5000]))
+                .order_by(inventory.c.sku, inventory.c.warehouse)
+                .with_for_update()
+            ).all()
 
     def lock_orders(self, conn: Connection, ids: Sequence[str]) -> None:
         """Lock order rows on PostgreSQL, in id order; SQLite holds its write lock."""
         if not self.is_postgres or not ids:
             return
-        conn.execute(
-            select(orders.c.id)
-            .where(orders.c.id.in_(sorted(set(ids))))
-            .order_by(orders.c.id)
-            .with_for_update()
-        ).all()
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), 5000):
+            conn.execute(
+                select(orders.c.id)
+                .where(orders.c.id.in_(wanted[start : start + 5000]))
+                .order_by(orders.c.id)
+                .with_for_update()
+            ).all()
 
     def lock_sync(self, conn: Connection) -> None:
         """Serialise syncs on PostgreSQL (a transaction-scoped advisory lock), so two processes
@@ -213,3 +350,15 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _conflict_kind(exc: BaseException) -> str:
+    code = _sqlstate(exc)
+    if code is None:
+        return "rows changed while it ran" if isinstance(exc, RetryTransaction) else "busy"
+    return {
+        "40P01": "deadlock",
+        "40001": "serialization failure",
+        "55P03": "lock not available",
+        "23505": "a concurrent insert of the same row",
+    }.get(code, f"SQLSTATE {code}")

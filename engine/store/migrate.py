@@ -27,6 +27,11 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
+def known_revisions() -> frozenset[str]:
+    """Every migration this version of dibs ships (a database at another one is not ours)."""
+    return frozenset(s.revision for s in ScriptDirectory.from_config(_config()).walk_revisions())
+
+
 def upgrade(engine: Engine) -> None:
     """Upgrade the schema of the database behind `engine` to the head revision, if needed."""
     head = head_revision()

@@ -21,8 +21,11 @@ from sqlalchemy import (
     tuple_,
 )
 
-from engine.errors import BadInput
+from engine.errors import BadInput, quoted
 from engine.store.schema import FIELD_COLUMNS, orders
+
+#: More sort keys than any real ordering needs; thousands made the database refuse the query.
+MAX_KEYS = 32
 
 
 def parse_order_by(text: str, label: str = "--order-by") -> list[tuple[str, bool]]:
@@ -30,19 +33,22 @@ def parse_order_by(text: str, label: str = "--order-by") -> list[tuple[str, bool
 
     `label` names the input in messages (`--order-by`, or the HTTP API's `order_by`)."""
     keys: list[tuple[str, bool]] = []
-    for part in text.split(","):
+    parts = text.split(",")
+    if len(parts) > MAX_KEYS:
+        raise BadInput(f"{label}: {len(parts):,} keys; at most {MAX_KEYS} are allowed", field=label)
+    for part in parts:
         words = part.split()
         if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")):
             raise BadInput(
-                f"{label}: cannot read {part.strip()!r}; use 'field [asc|desc]'", field=label
+                f"{label}: cannot read {quoted(part.strip())}; use 'field [asc|desc]'", field=label
             )
         name = words[0]
         if name.startswith("attributes.") and len(name) > len("attributes."):
             pass  # sorted in Python (engine.service), like a rule's `order by`
         elif name not in FIELD_COLUMNS and name != "age":
             close = difflib.get_close_matches(name, [*FIELD_COLUMNS, "age"], n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else " (or attributes.<key>)"
-            raise BadInput(f"{label}: unknown field {name!r}{hint}", field=label)
+            hint = f" (did you mean {quoted(close[0])}?)" if close else " (or attributes.<key>)"
+            raise BadInput(f"{label}: unknown field {quoted(name)}{hint}", field=label)
         keys.append((name, len(words) == 2 and words[1] == "desc"))
     return keys
 

@@ -302,6 +302,14 @@ def line_stock_keys(conn: Connection, ids: Sequence[str]) -> set[StockKey]:
     }
 
 
+def stock_keys_of(conn: Connection, ids: Sequence[str]) -> set[StockKey]:
+    """`line_stock_keys` for any number of orders (in bounded IN lists)."""
+    keys: set[StockKey] = set()
+    for start in range(0, len(ids), CHUNK):
+        keys |= line_stock_keys(conn, ids[start : start + CHUNK])
+    return keys
+
+
 def drop_reservations(conn: Connection, ids: Sequence[str]) -> None:
     """Delete every reservation of `ids` and zero their lines' reserved counters."""
     conn.execute(delete(reservations).where(reservations.c.order_id.in_(list(ids))))

@@ -6,6 +6,7 @@ ORM's unit of work was measured at a fraction of Core's speed for that (GUIDE "B
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -18,22 +19,46 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    Numeric,
     PrimaryKeyConstraint,
     String,
     Table,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 
+from engine.model import MONEY_STEP, Length
 from rules.vocabulary import ORDER_COLUMNS
 
 metadata = MetaData()
 
+
+class Money(TypeDecorator[Decimal]):
+    """An exact amount with 4 decimal places, stored as a whole number of 1/10,000ths in a
+    BIGINT on every backend (SQLite's NUMERIC is a double: 99999999999999.9999 came back as
+    100000000000000.00). Bound values, including the literals of `--where total > 100`, are
+    converted by the column type, so comparisons and ORDER BY work on the integers."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+        return int(amount.scaleb(4).to_integral_value())
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(int(value)).scaleb(-4).quantize(MONEY_STEP)
+
+
 inventory = Table(
     "inventory",
     metadata,
-    Column("sku", String(200), nullable=False),
-    Column("warehouse", String(100), nullable=False),
+    Column("sku", String(Length.SKU), nullable=False),
+    Column("warehouse", String(Length.WAREHOUSE), nullable=False),
     Column("on_hand", Integer, nullable=False, server_default="0"),
     # Denormalised Σ live reservations, kept in the same transaction as the reservations so
     # availability is one row read; property tests check it against the reservations.
@@ -44,19 +69,19 @@ inventory = Table(
 orders = Table(
     "orders",
     metadata,
-    Column("id", String(200), primary_key=True),
-    Column("channel", String(100), nullable=False),
+    Column("id", String(Length.ORDER_ID), primary_key=True),
+    Column("channel", String(Length.CHANNEL), nullable=False),
     Column("placed_at", DateTime(timezone=True), nullable=False),
-    Column("status", String(32), nullable=False),
-    Column("allocation_status", String(32), nullable=False),
-    Column("ship_to_name", String(300)),
-    Column("ship_to_country", String(2)),
-    Column("ship_to_state", String(100)),
-    Column("ship_to_city", String(200)),
-    Column("ship_to_postal_code", String(32)),
-    Column("shipping_method", String(100)),
-    Column("total", Numeric(18, 4)),
-    Column("warehouse", String(100), nullable=False),
+    Column("status", String(Length.STATUS), nullable=False),
+    Column("allocation_status", String(Length.STATUS), nullable=False),
+    Column("ship_to_name", String(Length.SHIP_TO_NAME)),
+    Column("ship_to_country", String(Length.COUNTRY)),
+    Column("ship_to_state", String(Length.STATE)),
+    Column("ship_to_city", String(Length.CITY)),
+    Column("ship_to_postal_code", String(Length.POSTAL_CODE)),
+    Column("shipping_method", String(Length.SHIPPING_METHOD)),
+    Column("total", Money()),
+    Column("warehouse", String(Length.WAREHOUSE), nullable=False),
     Column("attributes", JSON, nullable=False),
     Column("line_count", Integer, nullable=False),
     Column("unit_count", Integer, nullable=False),
@@ -76,8 +101,13 @@ orders = Table(
 order_tags = Table(
     "order_tags",
     metadata,
-    Column("order_id", String(200), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
-    Column("tag", String(100), nullable=False),
+    Column(
+        "order_id",
+        String(Length.ORDER_ID),
+        ForeignKey("orders.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("tag", String(Length.TAG), nullable=False),
     PrimaryKeyConstraint("order_id", "tag"),
     Index("ix_order_tags_tag", "tag"),
 )
@@ -85,9 +115,14 @@ order_tags = Table(
 order_lines = Table(
     "order_lines",
     metadata,
-    Column("order_id", String(200), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "order_id",
+        String(Length.ORDER_ID),
+        ForeignKey("orders.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     Column("line_no", Integer, nullable=False),
-    Column("sku", String(200), nullable=False),
+    Column("sku", String(Length.SKU), nullable=False),
     Column("qty", Integer, nullable=False),
     # Denormalised Σ live reservations of this line: the allocation loop reads it with the line.
     Column("reserved", Integer, nullable=False, server_default="0"),
@@ -102,10 +137,15 @@ reservations = Table(
     Column(
         "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
-    Column("order_id", String(200), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "order_id",
+        String(Length.ORDER_ID),
+        ForeignKey("orders.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     Column("line_no", Integer, nullable=False),
-    Column("sku", String(200), nullable=False),
-    Column("warehouse", String(100), nullable=False),
+    Column("sku", String(Length.SKU), nullable=False),
+    Column("warehouse", String(Length.WAREHOUSE), nullable=False),
     Column("qty", Integer, nullable=False),
     Column("covered", Boolean, nullable=False),
     Column("reserved_at", DateTime(timezone=True), nullable=False),
@@ -120,15 +160,15 @@ ledger = Table(
         "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
     Column("at", DateTime(timezone=True), nullable=False),
-    Column("order_id", String(200), nullable=False),
+    Column("order_id", String(Length.ORDER_ID), nullable=False),
     Column("line_no", Integer, nullable=False),
-    Column("sku", String(200), nullable=False),
-    Column("warehouse", String(100), nullable=False),
+    Column("sku", String(Length.SKU), nullable=False),
+    Column("warehouse", String(Length.WAREHOUSE), nullable=False),
     Column("delta", Integer, nullable=False),
-    Column("operation", String(32), nullable=False),
-    Column("rule", String(200)),
-    Column("ruleset", String(64)),
-    Column("actor", String(200)),
+    Column("operation", String(Length.OPERATION), nullable=False),
+    Column("rule", String(Length.RULE_NAME)),
+    Column("ruleset", String(Length.RULESET)),
+    Column("actor", String(Length.ACTOR)),
     Index("ix_ledger_order", "order_id", "id"),
 )
 
@@ -139,8 +179,8 @@ events = Table(
         "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
     Column("at", DateTime(timezone=True), nullable=False),
-    Column("type", String(50), nullable=False),
-    Column("order_id", String(200)),
+    Column("type", String(Length.EVENT_TYPE), nullable=False),
+    Column("order_id", String(Length.ORDER_ID)),
     Column("payload", JSON, nullable=False),
     # A per-row flag, never "id > last seen": ids commit out of order (GUIDE "Outbox").
     Column("processed", Boolean, nullable=False, server_default="0"),
@@ -151,9 +191,9 @@ events = Table(
 rule_runs = Table(
     "rule_runs",
     metadata,
-    Column("rule", String(200), nullable=False),
+    Column("rule", String(Length.RULE_NAME), nullable=False),
     Column("slot", DateTime(timezone=True), nullable=False),
-    Column("ruleset", String(64), nullable=False),
+    Column("ruleset", String(Length.RULESET), nullable=False),
     Column("ran_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("rule", "slot", name="uq_rule_runs_rule_slot"),
 )

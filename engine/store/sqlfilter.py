@@ -11,11 +11,13 @@ with random conditions and orders. How each Python rule is carried over:
   reaches the user.
 * **Strings** compare by code point: SQLite's default BINARY collation already does; on
   PostgreSQL ordering comparisons use `COLLATE "C"` whatever the database's locale.
-* **Numbers.** `total` is NUMERIC(18,4) and holds at most 4 decimals (the importers refuse more),
-  `line_count`/`unit_count` are integers: a literal with more decimals than the column can hold is
-  rounded in the direction that keeps the comparison exact (`total < 1.00005` is
-  `total < 1.0001`), and `==` with it is false. So SQLite, which compares NUMERIC as doubles,
-  agrees with Python's Decimal for totals of up to 15 significant digits.
+* **Numbers.** `total` is stored exactly as a whole number of 1/10,000ths in a BIGINT
+  (`engine.store.schema.Money`, which converts the bound literal the same way), and
+  `line_count`/`unit_count` are integers: a literal with more decimals than the column can hold
+  is rounded in the direction that keeps the comparison exact (`total < 1.00005` is
+  `total < 1.0001`), and `==` with it is false; a literal beyond every storable total
+  (`model.MAX_TOTAL`) is clamped just past that range, which changes no comparison. So both
+  backends agree with Python's Decimal for every total dibs accepts.
 * **age** is `now - placed_at`, so `age > 3 days` becomes `placed_at < now - 3 days`.
 * **tags / skus** are correlated EXISTS on `order_tags` / `order_lines`.
 * **attributes.<key>** are read from the JSON column with a type test first (SQLite `json_type`,
@@ -30,7 +32,8 @@ Known divergences (documented, not tested as equal):
 * `matches` on PostgreSQL uses its own regex dialect (`~`, POSIX ARE), not Python's `re`:
   common patterns (anchors, classes, `\\d`, `\\w`, alternation, repetition) mean the same, but
   Python-only syntax (`(?P<name>…)`, lookbehind) does not, and `.`/`$` treat newlines
-  differently. SQLite calls Python's `re.search` (registered by engine.store), so it is exact.
+  differently. SQLite calls RE2's `search` (registered by engine.store), the engine the rule
+  language's `matches` uses, so it is exact there; both match in linear time.
 * Integer attributes beyond ±2**53 are compared as doubles (the predicate compares ints exactly).
 """
 
@@ -70,6 +73,7 @@ from dsl.syntax import (
     Or,
 )
 from dsl.types import FieldSpec, FieldType, check_condition, parse_datetime_literal, resolve_field
+from engine.model import MAX_TOTAL
 from engine.store import FIELD_COLUMNS, order_lines, order_tags, orders
 from engine.store.sqlfunctions import Bytewise, Found, JsonBool, JsonNumber, JsonText
 from rules.vocabulary import ORDER_VOCABULARY
@@ -185,6 +189,12 @@ def _apply(op: CompareOp, left: ColumnElement[Any], right: Any) -> Clause:
     return clause
 
 
+def _clamp_total(limit: Decimal) -> Decimal:
+    """A bound for `total` that fits its BIGINT: every stored total lies in [0, MAX_TOTAL), so a
+    bound past either end compares like that end (no stored value lies between them)."""
+    return max(-MAX_TOTAL, min(limit, MAX_TOTAL))
+
+
 def _number(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(int(value))
 
@@ -253,6 +263,8 @@ class _Builder:
             bound = _column_bound("==", _number(value.value), _QUANTUM[spec.name])
             if isinstance(bound, bool):
                 return None
+            if spec.name == "total" and not -MAX_TOTAL < bound[1] < MAX_TOTAL:
+                return None  # no stored total equals it
             return bound[1] if spec.type is FieldType.NUMBER else int(bound[1])
         return value.value
 
@@ -263,6 +275,8 @@ class _Builder:
             if isinstance(bound, bool):
                 return true() if bound else false()
             op, limit = bound
+            if spec.name == "total":
+                limit = _clamp_total(limit)
             return _apply(op, column, limit if spec.type is FieldType.NUMBER else int(limit))
         if spec.type is FieldType.STRING and op not in ("==", "!="):
             return _apply(op, Bytewise(column), literal(value.value, String()))

@@ -18,9 +18,10 @@ from typing import Any
 import uvicorn
 
 from engine.errors import BadInput
+from engine.run.reload import RuleWatcher
 from engine.run.runner import Runner, TickResult
 from engine.run.scheduler import Stopper, run_loop
-from engine.run.watch import RuleWatcher, ticker
+from engine.run.watch import ticker
 from engine.service import Service
 from engine.web.app import create_app
 from engine.web.logs import setup_logging
@@ -67,7 +68,7 @@ class Ticks:
         self, service: Service, ruleset: RuleSet, path: str, every: float, settings: Settings
     ) -> None:
         self.runner = Runner(service, ruleset)
-        self.watcher = RuleWatcher(path, ruleset)
+        self.path = path
         self.every = every
         self.settings = settings
         self.clock = service.clock
@@ -77,7 +78,8 @@ class Ticks:
             self.settings.ticks.ticked(self.clock())
 
     def start(self, stopper: Stopper) -> threading.Thread:
-        tick = ticker(self.runner, self.watcher, self._done)
+        watcher = RuleWatcher(self.path, self.runner.ruleset, stopper.event)
+        tick = ticker(self.runner, watcher, self._done)
         thread = threading.Thread(
             target=run_loop, args=(tick, self.every, self.clock, stopper), name="dibs-ticks"
         )

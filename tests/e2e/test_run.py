@@ -216,3 +216,31 @@ def test_a_failing_rule_test_exits_1_and_names_the_test(dibs: Dibs, tmp_path: Pa
     assert "FAIL  a wrong expectation" in result.stdout
     assert "B1: expected allocated, got could_not_allocate" in result.stdout
     assert "1 passed, 1 failed" in result.stdout
+
+
+def test_bad_saves_never_stop_the_scheduler_and_sigterm_always_does(
+    dibs: Dibs, tmp_path: Path, running: Callable[..., Running]
+) -> None:
+    """Issue #9: a save that crashed the loader killed `dibs run`; an alias bomb froze it and
+    SIGTERM was ignored. Now both are logged, the old rules stay, and SIGTERM stops it."""
+    rules = tmp_path / "rules.yaml"
+    write_rules(rules, "v1")
+    dibs("inventory", "set", "MUG", "10")
+    run = running(str(rules), "--tick", "0.1")
+    wait_for(lambda: "dibs run:" in run.log, "the start-up line")
+    rules.write_text(
+        "version: 1\nrules:\n  - {name: a, rule: when new order then allocate}\ntests:\n"
+        "  - name: t\n    orders: [{id: {x: 1}, lines: [{sku: X, qty: 1}]}]\n    expect: {}\n"
+    )
+    wait_for(lambda: "stay in force" in run.log, "the bad save to be reported")
+    dibs("orders", "add", "A1", "--channel", "web", "--line", "MUG:1")
+    wait_for(lambda: tags_of(dibs, "A1") == ["v1"], "A1 tagged by the rules still in force")
+    levels = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    levels += [f"l{n}: &l{n} [" + ",".join([f"*l{n - 1}"] * 9) + "]" for n in range(1, 10)]
+    rules.write_text("version: 1\n" + "\n".join(levels) + "\nrules: []\n")
+    time.sleep(1.0)  # the check of the alias bomb is under way (or already refused)
+    assert run.proc.poll() is None
+    started = time.monotonic()
+    assert run.stop() == 0
+    assert time.monotonic() - started < 10
+    assert "Traceback" not in run.log
