@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from engine import model
 from engine.errors import OperationFailed
 from engine.model import Actor, AllocationStatus, StockKey
+from engine.service import read
 from engine.service.cover import recover
 from engine.service.records import AllocationReport
 from engine.service.tx import Tx
@@ -103,3 +104,15 @@ def finish(tx: Tx, ids: Sequence[str], how: str, actor: Actor) -> list[str]:
     now = tx.now()
     outbox.record(tx.conn, [outbox.event_row(now, event, oid) for oid in wanted])
     return wanted
+
+
+def cover_lost_by_shipping(tx: Tx, ids: Sequence[str]) -> list[str]:
+    """The other orders that shipping `ids` would leave holding stock that is no longer there
+    (a reservation covered before, uncovered after). Ships inside `tx`: run it in a dry run."""
+    skus = sorted(
+        {line.sku for order in load_orders(tx.conn, list(ids)).values() for line in order.lines}
+    )
+    before = read.uncovered_reservations(tx.conn, skus)
+    finish(tx, ids, "ship", Actor())
+    after = read.uncovered_reservations(tx.conn, skus)
+    return sorted({oid for oid, _ in after - before} - set(ids))
