@@ -27,16 +27,14 @@ def _show_report(report: AllocationReport, as_json: bool, title: str, dry: bool 
     """The report: JSON, or the orders whose status changes (a dry run lists every one of them,
     its plan; a real run up to 50) on stdout and a summary on stderr."""
     if as_json:
-        output.print_json({**report.as_json(), "dry_run": dry})
+        output.print_json({**report.as_json(), "dry_run": True} if dry else report.as_json())
         return
     changed = [r for r in report.results if r["before"] != r["after"]]
-    if dry or len(changed) <= 50:
-        output.print_records(
-            f"{title}: {len(changed)} orders would change" if dry else title,
-            changed,
-            ["id", "before", "after"],
-            style_column="after",
-        )
+    if dry:  # the plan: every order that would change, to what (a title would wrap)
+        print(f"{title}: {len(changed)} orders would change")
+        output.print_records(None, changed, ["id", "before", "after"], style_column="after")
+    elif len(changed) <= 50:
+        output.print_records(title, changed, ["id", "before", "after"], style_column="after")
     counts = report.counts()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     unchanged = len(report.results) - len(changed)

@@ -175,7 +175,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if line.get("held_by"):
             output.print_records(
                 f"Who holds {line['sku']} @ {line['warehouse']} (coverage order)",
-                line["held_by"],
+                [
+                    {
+                        **h,
+                        "order": f"{h['order']} (this order)" if h["this_order"] else h["order"],
+                        "covered": "covered" if h["covered"] else "not covered",
+                    }
+                    for h in line["held_by"]
+                ],
                 ["order", "qty", "reserved_at", "covered"],
             )
         for drop in line.get("cover_taken_by", []):
