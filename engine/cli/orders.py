@@ -216,20 +216,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--tag", action="append", help="a tag; repeat for more")
     p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help="default: %(default)s")
     p.set_defaults(handler=cmd_orders_add)
-    p = orders.add_parser("list", help="list orders (open ones unless --all or --status says)")
-    p.add_argument(
-        "--status",
-        metavar="S[,S…]",
-        help="order and/or allocation statuses, comma-separated: any of each kind, both kinds",
-    )
-    p.add_argument("--all", action="store_true", help="closed orders too (shipped, cancelled, …)")
-    p.add_argument("--channel", help="only this channel")
-    p.add_argument("--warehouse", help="only orders of this warehouse")
-    p.add_argument("--tag", action="append", help="only orders with this tag; repeat: all of them")
-    p.add_argument("--sku", action="append", help="only orders with a line of SKU; repeat: all")
-    p.add_argument("--where", metavar="CONDITION", help="a rule-language condition")
-    p.add_argument("--json", action="store_true", help="the orders as `orders show --json` does")
-    p.set_defaults(handler=cmd_orders_list)
+    _add_list_command(orders)
     p = orders.add_parser("show", help="one order, its lines and what is reserved")
     p.add_argument("id", help="the order id")
     p.add_argument("--json", action="store_true", help="the full order as JSON")
@@ -258,3 +245,20 @@ def add_commands(sub: Any) -> None:
     p = orders.add_parser("split", help="move unreserved units into a new order")
     p.add_argument("id", help="the order id")
     p.set_defaults(handler=cmd_orders_split)
+
+
+def _add_list_command(orders: Any) -> None:
+    p = orders.add_parser("list", help="list orders (open ones unless --all or --status says)")
+    p.add_argument(
+        "--status",
+        metavar="S[,S…]",
+        help="order and/or allocation statuses, comma-separated: any of each kind, both kinds",
+    )
+    p.add_argument("--all", action="store_true", help="closed orders too (shipped, cancelled, …)")
+    p.add_argument("--channel", help="only this channel")
+    p.add_argument("--warehouse", help="only orders of this warehouse")
+    p.add_argument("--tag", action="append", help="only orders with this tag; repeat: all of them")
+    p.add_argument("--sku", action="append", help="only orders with a line of SKU; repeat: all")
+    p.add_argument("--where", metavar="CONDITION", help="a rule-language condition")
+    p.add_argument("--json", action="store_true", help="the orders as `orders show --json` does")
+    p.set_defaults(handler=cmd_orders_list)

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -327,3 +328,20 @@ def test_demo_keeps_its_database_and_its_hints_work(tmp_path: Path) -> None:
         assert "No stock from the start: PUZZLE-1000 @ main" in ran_out
     finally:
         shutil.rmtree(db.parent)
+
+
+# ------------------------------------------------------------------------------ benchmarks
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "tests" / "bench").glob("bench_*.py")))
+def test_every_benchmark_answers_help(script: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(script), "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage:") and "Traceback" not in result.stderr

@@ -252,3 +252,20 @@ def test_every_command_and_option_is_documented(parser: argparse.ArgumentParser)
         if option not in global_section:
             problems.append(f"global option {option} is not documented")
     assert not problems, "docs/cli.md: " + "; ".join(problems)
+
+
+# ----------------------------------------------------------------------------- quick start
+
+
+def _code_blocks(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    return [m.group(1).strip() for m in re.finditer(r"^```sh\n(.*?)^```", text, re.M | re.S)]
+
+
+def test_ci_runs_the_readme_test_command_exactly() -> None:
+    """The README's first two blocks are what a newcomer pastes; CI must run the second one."""
+    install_demo, install_test = _code_blocks(ROOT / "README.md")[:2]
+    assert install_demo.endswith(".venv/bin/dibs demo")
+    assert "python3.11" not in install_demo + install_test  # `python3 -m venv` works
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert install_test in ci.splitlines(), f".ci/run does not run {install_test!r}"
