@@ -18,10 +18,12 @@ from sqlalchemy import create_engine, text
 
 from engine.store import Store, metadata
 
-# Every `dibs` a test starts (the installed script, whose editable finder points at one
-# checkout) must run the code of the checkout the tests sit in: each worktree its own.
+# Subprocesses (`dibs` in e2e tests, workers) import this checkout, not whichever checkout the
+# venv's editable install points at: a worktree's tests must run the worktree's code.
 _ROOT = str(Path(__file__).resolve().parents[1])
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [_ROOT, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)]
+)
 
 PG_ENV = "DIBS_TEST_POSTGRES_URL"
 _PG_SCHEMA = f"dibs_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"

@@ -23,20 +23,26 @@ def _where_clause(text: str | None) -> Any:
     return where_clause(text)
 
 
-def _show_report(report: AllocationReport, as_json: bool, title: str) -> None:
+def _show_report(report: AllocationReport, as_json: bool, title: str, dry: bool = False) -> None:
+    """The report: JSON, or the orders whose status changes (a dry run lists every one of them,
+    its plan; a real run up to 50) on stdout and a summary on stderr."""
     if as_json:
-        output.print_json(report.as_json())
+        output.print_json({**report.as_json(), "dry_run": True} if dry else report.as_json())
         return
     changed = [r for r in report.results if r["before"] != r["after"]]
-    if len(changed) <= 50:
+    if dry:  # the plan: every order that would change, to what (a title would wrap)
+        print(f"{title}: {len(changed)} orders would change")
+        output.print_records(None, changed, ["id", "before", "after"], style_column="after")
+    elif len(changed) <= 50:
         output.print_records(title, changed, ["id", "before", "after"], style_column="after")
     counts = report.counts()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    dry = title.startswith("Dry run")
+    unchanged = len(report.results) - len(changed)
     print(
         f"{'Dry run, nothing was written: ' if dry else ''}{len(report.results)} orders "
-        f"processed: {summary or 'nothing to do'}; {report.reserved_units} units "
-        f"{'would be ' if dry else ''}reserved",
+        f"processed: {summary or 'nothing to do'}; {len(changed)} "
+        f"{'would change' if dry else 'changed'} status, {unchanged} unchanged; "
+        f"{report.reserved_units} units {'would be ' if dry else ''}reserved",
         file=sys.stderr,
     )
     for row in report.skipped:
@@ -60,16 +66,16 @@ def cmd_allocate(args: argparse.Namespace) -> int:
         report = service.allocate(
             ids, where, order_by, Policy(args.policy), dry_run=args.dry_run, progress=progress
         )
-    _show_report(
-        report, args.json, "Dry run: nothing was written" if args.dry_run else "Allocation"
-    )
+    title = "Dry run: nothing was written" if args.dry_run else "Allocation"
+    _show_report(report, args.json, title, dry=args.dry_run)
     return 0
 
 
 def cmd_deallocate(args: argparse.Namespace) -> int:
     ids = _ids_or_selection(args)
-    report = open_service(args).deallocate(ids, _where_clause(args.where))
-    _show_report(report, args.json, "Deallocated")
+    report = open_service(args).deallocate(ids, _where_clause(args.where), dry_run=args.dry_run)
+    title = "Dry run: nothing was written" if args.dry_run else "Deallocated"
+    _show_report(report, args.json, title, dry=args.dry_run)
     return 0
 
 
@@ -93,26 +99,34 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: Any) -> None:
+    policies = [x.value for x in Policy]
     p = sub.add_parser("allocate", help="reserve stock for orders (FIFO by default)")
-    p.add_argument("ids", nargs="*", metavar="ID")
+    p.add_argument("ids", nargs="*", metavar="ID", help="the orders to allocate")
     p.add_argument("--all", action="store_true", help="every open order that needs stock")
     p.add_argument("--where", metavar="CONDITION", help="a rule-language condition")
     p.add_argument("--order-by", metavar="KEYS", help='e.g. "total desc, placed_at"')
-    p.add_argument("--policy", choices=[x.value for x in Policy], default=Policy.LINES.value)
-    p.add_argument("--dry-run", action="store_true", help="show what would happen; write nothing")
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--policy", choices=policies, default=Policy.LINES.value, help="default: %(default)s"
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the plan (which orders would change)"
+    )
+    p.add_argument("--json", action="store_true", help="results and skipped orders as JSON")
     p.set_defaults(handler=cmd_allocate)
     p = sub.add_parser("deallocate", help="release every reservation of orders")
-    p.add_argument("ids", nargs="*", metavar="ID")
-    p.add_argument("--where", metavar="CONDITION")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("ids", nargs="*", metavar="ID", help="the orders to deallocate")
+    p.add_argument("--where", metavar="CONDITION", help="the open orders this condition picks")
+    p.add_argument("--dry-run", action="store_true", help="print the plan; write nothing")
+    p.add_argument("--json", action="store_true", help="results and skipped orders as JSON")
     p.set_defaults(handler=cmd_deallocate)
     p = sub.add_parser("reallocate", help="deallocate then allocate (back of the queue)")
-    p.add_argument("ids", nargs="+", metavar="ID")
-    p.add_argument("--policy", choices=[x.value for x in Policy], default=Policy.LINES.value)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("ids", nargs="+", metavar="ID", help="the orders to reallocate")
+    p.add_argument(
+        "--policy", choices=policies, default=Policy.LINES.value, help="default: %(default)s"
+    )
+    p.add_argument("--json", action="store_true", help="results and skipped orders as JSON")
     p.set_defaults(handler=cmd_reallocate)
     p = sub.add_parser("history", help="the ledger entries of an order")
-    p.add_argument("id")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("id", help="the order id")
+    p.add_argument("--json", action="store_true", help="the entries as a JSON list")
     p.set_defaults(handler=cmd_history)

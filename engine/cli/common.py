@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,18 +15,135 @@ from engine.errors import BadInput
 from engine.service import Service
 from engine.store import DEFAULT_URL, Store
 
+_INVALID_CHOICE = re.compile(r"argument (?P<name>.+?): invalid choice: '(?P<value>.*?)'")
+_REQUIRED = "the following arguments are required: "
+
 
 class Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as BadInput (exit 2) in our one-message style."""
+    """argparse that reports usage errors as BadInput (exit 2) in our one-message style:
+    `dibs: error: orders list: …`, a did-you-mean for a mistyped command or choice, and the
+    subcommands of a command group named without one."""
 
     def error(self, message: str) -> NoReturn:
         if len(message) > 300:  # argparse quotes offending arguments whole
             message = f"{message[:299]}…"
-        raise BadInput(f"{self.prog}: {message} (see '{self.prog} --help')")
+        where = self.prog.removeprefix("dibs").strip()
+        prefix = f"{where}: " if where else ""
+        see = f"(see '{self.prog} --help')"
+        missing = self._missing_subcommand(message)
+        if missing is not None:
+            raise BadInput(f"{self.prog} needs a command {see}:", problems=missing)
+        wrong = _INVALID_CHOICE.match(message)
+        if wrong is not None:
+            choices = self._choices_of(wrong["name"])
+            close = difflib.get_close_matches(wrong["value"], choices, n=1, cutoff=0.6)
+            what = "command" if self._is_subcommand(wrong["name"]) else wrong["name"]
+            hint = f"did you mean {close[0]!r}?" if close else f"one of {', '.join(choices)}"
+            raise BadInput(f"{prefix}unknown {what} {wrong['value']!r}; {hint} {see}")
+        raise BadInput(f"{prefix}{message} {see}")
+
+    def _subcommand_action(self) -> argparse._SubParsersAction[argparse.ArgumentParser] | None:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return action
+        return None
+
+    def _is_subcommand(self, name: str) -> bool:
+        sub = self._subcommand_action()
+        return sub is not None and name in (sub.dest, sub.metavar, "COMMAND")
+
+    def _choices_of(self, name: str) -> list[str]:
+        sub = self._subcommand_action()
+        if sub is not None and self._is_subcommand(name):
+            return [str(c) for c in sub.choices]
+        for action in self._actions:
+            if action.choices is not None and name in {*action.option_strings, action.dest}:
+                return [str(c) for c in action.choices]
+        return []
+
+    def _missing_subcommand(self, message: str) -> list[str] | None:
+        """The group's subcommands, one line each, when `message` says none was given."""
+        sub = self._subcommand_action()
+        if sub is None or not message.startswith(_REQUIRED):
+            return None
+        missing = [m.strip() for m in message.removeprefix(_REQUIRED).split(",")]
+        if sub.dest not in missing and (sub.metavar or "COMMAND") not in missing:
+            return None
+        helps = {a.dest: a.help or "" for a in sub._choices_actions}
+        width = max((len(n) for n in helps), default=0)
+        return [f"  {name.ljust(width)}  {text}".rstrip() for name, text in helps.items()]
 
 
 def database_url(args: argparse.Namespace) -> str:
-    return str(args.db or os.environ.get("DIBS_DB") or DEFAULT_URL)
+    """The database URL from `--db`, else `$DIBS_DB`, else the default; checked (exit 2)."""
+    return check_database_url(
+        str(getattr(args, "db", None) or os.environ.get("DIBS_DB") or DEFAULT_URL)
+    )
+
+
+_BACKENDS = ("sqlite", "postgresql", "postgres")
+_EXAMPLES = "sqlite:///dibs.db for a file, postgresql+psycopg://USER@HOST/DBNAME for PostgreSQL"
+
+
+def check_database_url(url: str) -> str:
+    """`url` if dibs can use it, else one sentence saying what is wrong with it (BadInput).
+
+    Caught here, before SQLAlchemy sees the URL, so a mistake never surfaces as a parser error,
+    a missing Python module or a "cannot open" without the path."""
+    shown = _without_password(url)
+    if "://" not in url:
+        if url in ("sqlite:", "sqlite:/"):
+            return url  # Store.open explains that this names no file
+        raise BadInput(
+            f"database URL {shown!r} is not a URL; did you mean sqlite:///{url}? ({_EXAMPLES})"
+        )
+    scheme, rest = url.split("://", 1)
+    backend, _, driver = scheme.lower().partition("+")
+    if backend not in _BACKENDS:
+        raise BadInput(
+            f"database URL {shown!r}: dibs works with SQLite and PostgreSQL, "
+            f"not {backend or 'an empty scheme'} ({_EXAMPLES})"
+        )
+    if backend == "sqlite":
+        _check_sqlite(shown, rest)
+    else:
+        _check_driver(shown, driver or "psycopg")
+    return url
+
+
+def _without_password(url: str) -> str:
+    """The URL as an error message may show it: a password becomes ***."""
+    return re.sub(r"^([^:/]+://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def _check_sqlite(url: str, rest: str) -> None:
+    if rest in ("", "/", "/:memory:"):
+        return
+    if not rest.startswith("/"):
+        raise BadInput(
+            f"database URL {url!r}: a SQLite URL takes three slashes before a relative path "
+            f"(sqlite:///{rest}) and four before an absolute one (sqlite:////var/lib/dibs.db)"
+        )
+    path = Path(rest[1:].split("?", 1)[0])
+    if path.is_dir():
+        raise BadInput(f"database URL {url!r}: {path} is a directory, not a database file")
+    parent = path.parent
+    if not parent.is_dir():
+        raise BadInput(
+            f"database URL {url!r}: the directory {parent} does not exist; create it first "
+            "(dibs creates the database file, not its directory)"
+        )
+
+
+def _check_driver(url: str, driver: str) -> None:
+    import importlib.util
+
+    module = {"psycopg": "psycopg", "psycopg2": "psycopg2", "pg8000": "pg8000"}.get(driver, driver)
+    if importlib.util.find_spec(module) is None:
+        raise BadInput(
+            f"database URL {url!r}: the PostgreSQL driver {driver} is not installed; "
+            "pip install 'dibs[postgres]' installs psycopg (postgresql+psycopg://…)"
+        )
 
 
 def file_clock(path: str) -> Callable[[], datetime]:
@@ -43,7 +162,8 @@ def file_clock(path: str) -> Callable[[], datetime]:
 
 
 def open_service(args: argparse.Namespace) -> Service:
+    url = database_url(args)
     clock_file = os.environ.get("DIBS_CLOCK_FILE")
     if clock_file:
-        return Service(Store.open(database_url(args)), clock=file_clock(clock_file))
-    return Service(Store.open(database_url(args)))
+        return Service(Store.open(url), clock=file_clock(clock_file))
+    return Service(Store.open(url))

@@ -49,17 +49,22 @@ def add_commands(sub: Any) -> None:
     inv = sub.add_parser("inventory", help="stock on hand").add_subparsers(
         dest="inventory_cmd", required=True, parser_class=Parser
     )
-    for name, label in (("set", "QTY"), ("adjust", "DELTA"), ("receive", "QTY")):
-        p = inv.add_parser(name)
-        p.add_argument("sku")
-        p.add_argument("qty", type=int, metavar=label)
-        p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
-        p.add_argument("--json", action="store_true")
+    changes = {
+        "set": ("QTY", "set on hand to QTY", "the new on hand"),
+        "adjust": ("DELTA", "add a signed DELTA to on hand (a count correction)", "e.g. -2"),
+        "receive": ("QTY", "add QTY received units to on hand", "a positive number"),
+    }
+    for name, (label, text, qty_help) in changes.items():
+        p = inv.add_parser(name, help=text)
+        p.add_argument("sku", help="the SKU")
+        p.add_argument("qty", type=int, metavar=label, help=qty_help)
+        p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help="default: %(default)s")
+        p.add_argument("--json", action="store_true", help="the resulting stock row as JSON")
         p.set_defaults(handler=cmd_inventory_change)
-    p = inv.add_parser("import", help="CSV: sku,on_hand[,warehouse] (sets on hand)")
-    p.add_argument("file")
+    p = inv.add_parser("import", help="set on hand from a CSV: sku,on_hand[,warehouse]")
+    p.add_argument("file", help="the CSV file")
     p.set_defaults(handler=cmd_inventory_import)
-    p = inv.add_parser("list")
-    p.add_argument("--sku")
-    p.add_argument("--json", action="store_true")
+    p = inv.add_parser("list", help="stock rows: on hand, allocated, available")
+    p.add_argument("--sku", help="only this SKU (all its warehouses)")
+    p.add_argument("--json", action="store_true", help="the rows as a JSON list")
     p.set_defaults(handler=cmd_inventory_list)

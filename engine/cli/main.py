@@ -12,15 +12,16 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from engine.cli import allocation, inventory, orders, output, rules, serve
+from engine.cli import allocation, inventory, orders, output, rules, serve, status
 from engine.cli.common import Parser
+from engine.cli.examples import epilog
 from engine.errors import BadInput, DibsError, OperationFailed, quoted
 from engine.store import DEFAULT_URL
 
 Handler = Callable[[argparse.Namespace], int]
 
 #: Each command group is a module with `add_commands(subparsers)`; a new group is one more entry.
-COMMAND_GROUPS = (inventory, orders, allocation, rules, serve)
+COMMAND_GROUPS = (inventory, orders, allocation, rules, status, serve)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -32,16 +33,38 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------- parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="dibs", description="Reserve stock for orders, by rules you can test.")
-    parser.add_argument("--db", help=f"database URL (else $DIBS_DB, else {DEFAULT_URL})")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+def version() -> str:
+    try:
+        from importlib.metadata import version as installed
 
-    sub.add_parser("demo", help="a self-contained tour on a throwaway database").set_defaults(
+        return installed("dibs")
+    except Exception:  # not installed (run from a bare checkout)
+        return "unknown"
+
+
+DB_HELP = f"database URL (else $DIBS_DB, else {DEFAULT_URL})"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="dibs",
+        description="Reserve stock for orders, by rules you can test.",
+        epilog="examples:\n  dibs demo\n  dibs --db sqlite:///shop.db orders list\n"
+        "  dibs allocate --help",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--db", metavar="URL", help=DB_HELP)
+    parser.add_argument("--version", action="version", version=f"dibs {version()}")
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=Parser
+    )
+
+    sub.add_parser("demo", help="a self-contained tour on a database of its own").set_defaults(
         handler=cmd_demo
     )
     for group in COMMAND_GROUPS:
         group.add_commands(sub)
+    _finish(parser, "")
     return parser
 
 
@@ -65,6 +88,27 @@ def _is_driver_error(exc: BaseException) -> bool:
     """A DB-API error raised past SQLAlchemy (the raw cursor of engine.store.bulk)."""
     module = type(exc).__module__
     return module.startswith(("psycopg", "sqlite3"))
+
+
+def _finish(parser: argparse.ArgumentParser, path: str) -> None:
+    """Walk the command tree once it is built: each command's description is its help line,
+    its examples (engine/cli/examples.py) go under the options, groups list their commands under
+    COMMAND, and every command takes `--db` after its name too (`dibs orders list --db URL`)."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        if action.metavar is None:
+            action.metavar = "COMMAND"
+        helps = {a.dest: a.help for a in action._choices_actions}
+        for name, child in action.choices.items():
+            command = f"{path} {name}".strip()
+            child.description = child.description or helps.get(name)
+            child.formatter_class = argparse.RawDescriptionHelpFormatter
+            child.epilog = child.epilog or epilog(command)
+            _finish(child, command)
+        return
+    if path:  # a leaf command
+        parser.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help=DB_HELP)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,10 +12,12 @@ from typing import Any
 
 from engine.cli import output
 from engine.cli.common import Parser, open_service
-from engine.errors import BadInput, OrdersExist, quoted
+from engine.errors import BadInput, OperationFailed, OrdersExist, quoted
 from engine.io.channels import FORMATS, Skipped
 from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, OrderStatus
+from engine.service import Service
 from engine.service.edits import FieldChanges
+from engine.service.read import OrderQuery
 from engine.service.shapes import order_json
 from engine.service.sync import SyncReport
 
@@ -96,33 +98,70 @@ def cmd_orders_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_orders_list(args: argparse.Namespace) -> int:
-    statuses = [s.strip() for s in (args.status or "").split(",") if s.strip()]
+def _statuses(text: str | None) -> list[str]:
+    statuses = [s.strip() for s in (text or "").split(",") if s.strip()]
     known = [*(x.value for x in OrderStatus), *(x.value for x in AllocationStatus)]
     for status in statuses:
         if status not in known:
             close = difflib.get_close_matches(status, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; one of {', '.join(known)}"
             raise BadInput(f"--status: unknown status {quoted(status)}{hint}")
-    rows = open_service(args).list_orders(statuses, args.channel)
+    return statuses
+
+
+def _hint_unknown(service: Service, query: OrderQuery) -> None:
+    """An empty list because of a typo must not look like "no orders": name the filter value
+    no order has, with the closest known one (stderr; the list stays empty, exit 0)."""
+    wanted = [("channel", query.channel), ("warehouse", query.warehouse)]
+    wanted += [("tag", t) for t in query.tags] + [("sku", s) for s in query.skus]
+    for kind, value in wanted:
+        if value is None:
+            continue
+        known = service.known_values(kind)
+        if value in known:
+            continue
+        close = difflib.get_close_matches(value, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        print(f"dibs: note: no order or stock has {kind} {value!r}{hint}", file=sys.stderr)
+
+
+def cmd_orders_list(args: argparse.Namespace) -> int:
+    from engine.store.where import where_clause
+
+    query = OrderQuery(
+        statuses=_statuses(args.status),
+        include_closed=args.all,
+        channel=args.channel,
+        warehouse=args.warehouse,
+        tags=args.tag or [],
+        skus=args.sku or [],
+        where=where_clause(args.where) if args.where else None,
+    )
+    service = open_service(args)
     if args.json:
-        output.print_json(rows)
-    else:
-        output.print_records(
-            f"Orders ({len(rows)})",
-            rows,
-            [
-                "id",
-                "channel",
-                "placed_at",
-                "status",
-                "allocation_status",
-                "shipping_method",
-                "country",
-                "lines",
-                "units",
-            ],
-        )
+        documents = service.order_documents(query)
+        if not documents:
+            _hint_unknown(service, query)
+        output.print_json(documents)
+        return 0
+    rows = service.list_orders(query)
+    if not rows:
+        _hint_unknown(service, query)
+    output.print_records(
+        f"Orders ({len(rows)})",
+        rows,
+        [
+            "id",
+            "channel",
+            "placed_at",
+            "status",
+            "allocation_status",
+            "shipping_method",
+            "country",
+            "lines",
+            "units",
+        ],
+    )
     return 0
 
 
@@ -215,7 +254,19 @@ def cmd_orders_tag(args: argparse.Namespace) -> int:
 
 
 def cmd_orders_finish(args: argparse.Namespace) -> int:
-    done = open_service(args).finish(args.ids, args.orders_cmd)
+    service = open_service(args)
+    if args.orders_cmd == "ship" and not args.force:
+        victims = service.cover_lost_by_shipping(args.ids)
+        if victims:
+            shown = ", ".join(victims[:20]) + (
+                f" and {len(victims) - 20} more" if len(victims) > 20 else ""
+            )
+            raise OperationFailed(
+                f"shipping {', '.join(args.ids)} takes stock reserved by other orders: "
+                f"{shown} would lose cover (become overallocated); nothing was shipped. "
+                "Ship with --force to do it anyway, or allocate first"
+            )
+    done = service.finish(args.ids, args.orders_cmd)
     verb = {"ship": "shipped", "cancel": "cancelled", "dropship": "dropshipped"}[args.orders_cmd]
     print(f"{verb} {', '.join(done)}", file=sys.stderr)
     return 0
@@ -236,49 +287,75 @@ def add_commands(sub: Any) -> None:
         dest="orders_cmd", required=True, parser_class=Parser
     )
     p = orders.add_parser("import", help="new orders, or --sync with a channel's export")
-    p.add_argument("file")
+    p.add_argument("file", help="dibs .json/.jsonl/.csv, a Shopify export or Shopify/Woo JSON")
     p.add_argument("--format", choices=FORMATS, help="default: detected from the file")
     p.add_argument("--sync", action="store_true", help="create, update, close (SPEC §9)")
     p.add_argument("--channel", help="the orders' channel (default: the format's own)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the report as JSON")
     p.set_defaults(handler=cmd_orders_import)
-    p = orders.add_parser("add")
-    p.add_argument("id")
-    p.add_argument("--channel", required=True)
-    p.add_argument("--line", action="append", required=True, metavar="SKU:QTY")
-    p.add_argument("--placed-at")
-    p.add_argument("--country")
-    p.add_argument("--state")
-    p.add_argument("--shipping-method")
-    p.add_argument("--total")
-    p.add_argument("--tag", action="append")
-    p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
+    p = orders.add_parser("add", help="create one order")
+    p.add_argument("id", help="the order id (unique)")
+    p.add_argument("--channel", required=True, help="the sales channel (required)")
+    p.add_argument(
+        "--line", action="append", required=True, metavar="SKU:QTY", help="a line; repeat"
+    )
+    p.add_argument("--placed-at", metavar="TIME", help="ISO-8601; default now; no zone = UTC")
+    p.add_argument("--country", metavar="CC", help="ship-to country, two letters")
+    p.add_argument("--state", help="ship-to state or region")
+    p.add_argument("--shipping-method", metavar="M", help="e.g. ground, overnight")
+    p.add_argument("--total", metavar="N", help="the order total, a decimal")
+    p.add_argument("--tag", action="append", help="a tag; repeat for more")
+    p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help="default: %(default)s")
     p.set_defaults(handler=cmd_orders_add)
-    p = orders.add_parser("list")
-    p.add_argument("--status", help="order or allocation statuses, comma-separated")
-    p.add_argument("--channel")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_orders_list)
-    p = orders.add_parser("show")
-    p.add_argument("id")
-    p.add_argument("--json", action="store_true")
+    _add_list_command(orders)
+    p = orders.add_parser("show", help="one order, its lines and what is reserved")
+    p.add_argument("id", help="the order id")
+    p.add_argument("--json", action="store_true", help="the full order as JSON")
     p.set_defaults(handler=cmd_orders_show)
     p = orders.add_parser("edit", help="change an open order's lines and fields")
-    p.add_argument("id")
-    p.add_argument("--line", action="append", metavar="SKU:QTY", help="the new full set")
+    p.add_argument("id", help="the order id")
+    p.add_argument("--line", action="append", metavar="SKU:QTY", help="the new full set; repeat")
     for dest in EDIT_OPTIONS:
-        p.add_argument("--" + dest.replace("_", "-"), dest=dest)
+        p.add_argument("--" + dest.replace("_", "-"), dest=dest, help=f"the new {dest}")
     p.add_argument("--attr", action="append", metavar="KEY=VALUE", help="KEY= removes it")
     p.set_defaults(handler=cmd_orders_edit)
     for name in ("tag", "untag"):
         p = orders.add_parser(name, help=f"{name} several orders (writes order.updated)")
-        p.add_argument("ids", nargs="+", metavar="ID")
-        p.add_argument("tag", metavar="TAG")
+        p.add_argument("ids", nargs="+", metavar="ID", help="order ids; all or none change")
+        p.add_argument("tag", metavar="TAG", help="the tag")
         p.set_defaults(handler=cmd_orders_tag)
-    for name in ("ship", "cancel", "dropship"):
-        p = orders.add_parser(name)
-        p.add_argument("ids", nargs="+", metavar="ID")
+    closing = {
+        "ship": "ship orders: on hand falls, reservations are released",
+        "cancel": "cancel orders: reservations are released",
+        "dropship": "mark orders fulfilled elsewhere: reservations are released",
+    }
+    for name, text in closing.items():
+        p = orders.add_parser(name, help=text)
+        p.add_argument("ids", nargs="+", metavar="ID", help="order ids; all or none are closed")
+        if name == "ship":
+            p.add_argument(
+                "--force",
+                action="store_true",
+                help="ship even when it takes stock reserved by other orders",
+            )
         p.set_defaults(handler=cmd_orders_finish)
     p = orders.add_parser("split", help="move unreserved units into a new order")
-    p.add_argument("id")
+    p.add_argument("id", help="the order id")
     p.set_defaults(handler=cmd_orders_split)
+
+
+def _add_list_command(orders: Any) -> None:
+    p = orders.add_parser("list", help="list orders (open ones unless --all or --status says)")
+    p.add_argument(
+        "--status",
+        metavar="S[,S…]",
+        help="order and/or allocation statuses, comma-separated: any of each kind, both kinds",
+    )
+    p.add_argument("--all", action="store_true", help="closed orders too (shipped, cancelled, …)")
+    p.add_argument("--channel", help="only this channel")
+    p.add_argument("--warehouse", help="only orders of this warehouse")
+    p.add_argument("--tag", action="append", help="only orders with this tag; repeat: all of them")
+    p.add_argument("--sku", action="append", help="only orders with a line of SKU; repeat: all")
+    p.add_argument("--where", metavar="CONDITION", help="a rule-language condition")
+    p.add_argument("--json", action="store_true", help="the orders as `orders show --json` does")
+    p.set_defaults(handler=cmd_orders_list)

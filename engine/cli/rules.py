@@ -82,6 +82,8 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
 
 
 def _show_preview(doc: dict[str, Any]) -> None:
+    """The summary, then only the orders the tick would change (status, reserved units or tags):
+    matched orders it leaves as they are are counted, not listed (--json has every one)."""
     summary = doc["summary"]
     print(f"Preview of {doc['file']} (ruleset {doc['ruleset']}): nothing was written")
     print(
@@ -91,25 +93,33 @@ def _show_preview(doc: dict[str, Any]) -> None:
         f"{summary['units_reserved']} units would be reserved"
     )
     rows = sorted(
-        doc["orders"],
+        (o for o in doc["orders"] if o["changes"]),
         key=lambda o: (o["queue_position"] is None, o["queue_position"] or 0, o["id"]),
     )
     output.print_records(
-        "Orders",
+        f"Orders that would change ({len(rows)})",
         [
             {
                 **o,
                 "rules": ", ".join(o["matched_rules"]),
                 "queue": o["queue_position"],
                 "reserved": f"{o['reserved_before']} -> {o['reserved_after']}",
+                "tags": " ".join(
+                    [*(f"+{t}" for t in o["tags_added"]), *(f"-{t}" for t in o["tags_removed"])]
+                ),
             }
             for o in rows[:200]
         ],
-        ["queue", "id", "rules", "before", "after", "reserved"],
+        ["queue", "id", "rules", "before", "after", "reserved", "tags"],
         style_column="after",
     )
     if len(rows) > 200:
-        print(f"  … and {len(rows) - 200} more orders (use --json for all)")
+        print(f"  … and {len(rows) - 200} more orders that would change (use --json for all)")
+    if summary["unchanged"]:
+        print(
+            f"  {summary['unchanged']} matched orders would stay as they are "
+            "(not listed; --json has them)"
+        )
     output.print_records(
         "Stock", doc["stock"], ["sku", "warehouse", "available_before", "available_after"]
     )
@@ -163,7 +173,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if line.get("held_by"):
             output.print_records(
                 f"Who holds {line['sku']} @ {line['warehouse']} (coverage order)",
-                line["held_by"],
+                [
+                    {
+                        **h,
+                        "order": f"{h['order']} (this order)" if h["this_order"] else h["order"],
+                        "covered": "covered" if h["covered"] else "not covered",
+                    }
+                    for h in line["held_by"]
+                ],
                 ["order", "qty", "reserved_at", "covered"],
             )
         for drop in line.get("cover_taken_by", []):
@@ -248,31 +265,35 @@ def add_commands(sub: Any) -> None:
         dest="rules_cmd", required=True, parser_class=_Parser
     )
     p = rules.add_parser("check", help="validate; every problem as file:line:column")
-    p.add_argument("file")
+    p.add_argument("file", help="the rule file (YAML)")
     p.set_defaults(handler=cmd_rules_check)
     p = rules.add_parser("test", help="run the file's tests")
-    p.add_argument("file")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("file", help="the rule file (YAML)")
+    p.add_argument("--json", action="store_true", help="one result per test as JSON")
     p.set_defaults(handler=cmd_rules_test)
 
     p = rules.add_parser("preview", help="dry run: what the rules would do now; writes nothing")
-    p.add_argument("file")
+    p.add_argument("file", help="the rule file (YAML)")
     p.add_argument("--against", metavar="OTHER_FILE", help="diff with another rule file")
     p.add_argument(
         "--all-open", action="store_true", help="treat every open unallocated order as new"
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the whole preview as JSON")
     p.set_defaults(handler=cmd_rules_preview)
 
     p = sub.add_parser("explain", help="why an order has its status")
-    p.add_argument("id")
+    p.add_argument("id", help="the order id")
     p.add_argument("--rules", metavar="FILE", help="rule file to explain against ($DIBS_RULES)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the explanation as JSON")
     p.set_defaults(handler=cmd_explain)
 
     p = sub.add_parser("run", help="the scheduler: events and schedules, until stopped")
-    p.add_argument("file")
+    p.add_argument("file", help="the rule file (YAML); re-read when it changes")
     p.add_argument("--once", action="store_true", help="one tick, then exit (for cron)")
-    p.add_argument("--tick", type=float, default=5.0, metavar="SECONDS")
-    p.add_argument("--log-format", choices=["text", "json"], default="text")
+    p.add_argument(
+        "--tick", type=float, default=5.0, metavar="SECONDS", help="default: %(default)s"
+    )
+    p.add_argument(
+        "--log-format", choices=["text", "json"], default="text", help="default: %(default)s"
+    )
     p.set_defaults(handler=cmd_run)

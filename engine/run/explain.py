@@ -99,35 +99,38 @@ def _explain_line(
     ).all()
     uncovered = [r for r in mine if not r.covered]
     if qty > reserved or uncovered:
-        holders = conn.execute(
-            select(
-                reservations.c.order_id,
-                reservations.c.qty,
-                reservations.c.reserved_at,
-                reservations.c.covered,
-            )
-            .where(
-                reservations.c.sku == sku,
-                reservations.c.warehouse == wh,
-                reservations.c.order_id != order.id,
-            )
-            .order_by(reservations.c.seq)
-            .limit(50)
-        ).all()
-        out["held_by"] = [
-            {
-                "order": h.order_id,
-                "qty": h.qty,
-                "reserved_at": iso(h.reserved_at),
-                "covered": h.covered,
-            }
-            for h in holders
-        ]
+        out["held_by"] = _holders(conn, order.id, sku, wh)
     if uncovered:
         out["uncovered"] = sum(1 for _ in uncovered)
         since = min(r.reserved_at for r in uncovered)
         out["cover_taken_by"] = _stock_drops(conn, sku, wh, since)
     return out
+
+
+def _holders(conn: Connection, order_id: str, sku: str, wh: str) -> list[dict[str, Any]]:
+    """Reservations on (sku, wh) in coverage order: the first 50, and this order's own
+    (`this_order`), so an overallocated order sees where it stands in the queue."""
+    columns = (
+        reservations.c.seq,
+        reservations.c.order_id,
+        reservations.c.qty,
+        reservations.c.reserved_at,
+        reservations.c.covered,
+    )
+    on_stock = select(*columns).where(reservations.c.sku == sku, reservations.c.warehouse == wh)
+    rows = {r.seq: r for r in conn.execute(on_stock.order_by(reservations.c.seq).limit(50))}
+    own = conn.execute(on_stock.where(reservations.c.order_id == order_id)).all()
+    rows.update((r.seq, r) for r in own)
+    return [
+        {
+            "order": h.order_id,
+            "this_order": h.order_id == order_id,
+            "qty": h.qty,
+            "reserved_at": iso(h.reserved_at),
+            "covered": bool(h.covered),
+        }
+        for _, h in sorted(rows.items())
+    ]
 
 
 def _stock_drops(

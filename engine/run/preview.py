@@ -31,6 +31,17 @@ class OrderOutcome:
     actions: list[str] = field(default_factory=list)
     queue_position: int | None = None
     deciding_rule: str | None = None
+    tags_added: list[str] = field(default_factory=list)
+    tags_removed: list[str] = field(default_factory=list)
+
+    @property
+    def changes(self) -> bool:
+        """Whether the tick changes this order: its status, its reserved units or its tags."""
+        return (
+            self.before != self.after
+            or self.reserved_before != self.reserved_after
+            or bool(self.tags_added or self.tags_removed)
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -43,6 +54,9 @@ class OrderOutcome:
             "actions": self.actions,
             "queue_position": self.queue_position,
             "deciding_rule": self.deciding_rule,
+            "tags_added": self.tags_added,
+            "tags_removed": self.tags_removed,
+            "changes": self.changes,
         }
 
 
@@ -66,6 +80,7 @@ class Preview:
             "schedules": [r for r, _ in self.tick.schedules],
             "orders_matched": len(self.tick.plan.orders) if self.tick.plan else 0,
             "status_changes": len(changed),
+            "unchanged": sum(1 for o in self.orders.values() if not o.changes),
             "after": dict(after),
             "units_reserved": sum(
                 max(o.reserved_after - o.reserved_before, 0) for o in self.orders.values()
@@ -151,6 +166,8 @@ def preview(service: Service, ruleset: RuleSet, all_open: bool = False) -> Previ
                 ]
                 if order_plan.allocation is not None:
                     outcome.deciding_rule = order_plan.allocation.rule
+                outcome.tags_added = sorted(order_plan.tags_add)
+                outcome.tags_removed = sorted(order_plan.tags_remove)
             outcomes[oid] = outcome
         stock = []
         for key in sorted(set(before_stock) | set(after_stock)):

@@ -141,7 +141,13 @@ class Runner:
                 result.schedules.append((rule.name, slot))
                 fired_ids.append((rule, self._open_order_ids(conn, self._prefilter(rule, now))))
         wanted = sorted({oid for _, ids in fired_ids for oid in ids})
-        loaded = load_orders(conn, wanted)
+        # A closed order is never offered to a rule: an `order.created` still pending when the
+        # order was shipped or cancelled is consumed without effect.
+        loaded = {
+            oid: order
+            for oid, order in load_orders(conn, wanted).items()
+            if order.status == OrderStatus.AWAITING_FULFILLMENT
+        }
         fired: list[tuple[CompiledRule, list[Order]]] = [
             (rule, [loaded[i] for i in ids if i in loaded]) for rule, ids in fired_ids
         ]

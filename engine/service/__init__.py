@@ -83,11 +83,20 @@ class Service:
         """Whole orders by id (missing ids are simply absent)."""
         return load_orders(conn, ids)
 
-    def list_orders(
-        self, statuses: Sequence[str] = (), channel: str | None = None
-    ) -> list[dict[str, Any]]:
+    def list_orders(self, query: read.OrderQuery = read.OrderQuery()) -> list[dict[str, Any]]:
+        """Summary rows (the `orders list` table) of the orders `query` selects."""
         with self.store.read() as conn:
-            return read.list_orders(conn, statuses, channel)
+            return read.list_orders(conn, query)
+
+    def order_documents(self, query: read.OrderQuery = read.OrderQuery()) -> list[dict[str, Any]]:
+        """The orders `query` selects as `orders show --json` objects."""
+        with self.store.read() as conn:
+            return read.order_documents(conn, query)
+
+    def known_values(self, kind: str) -> list[str]:
+        """Every channel, tag, warehouse or SKU in the database (for did-you-mean hints)."""
+        with self.store.read() as conn:
+            return read.known_values(conn, kind)
 
     def edit(
         self, order_id: str, new_lines: Sequence[tuple[str, int]], actor: Actor = Actor()
@@ -153,9 +162,10 @@ class Service:
         ids: Sequence[str] | None = None,
         where: ColumnElement[bool] | None = None,
         actor: Actor = Actor(),
+        dry_run: bool = False,
     ) -> AllocationReport:
         """Release every reservation of the named orders (or of the open orders `where` picks)."""
-        return self.run(lambda tx: allocation.deallocate(tx, ids, where, actor))
+        return self.run(lambda tx: allocation.deallocate(tx, ids, where, actor), dry_run=dry_run)
 
     def reallocate(
         self, ids: Sequence[str], policy: Policy = Policy.LINES, actor: Actor = Actor()
@@ -166,6 +176,10 @@ class Service:
     def finish(self, ids: Sequence[str], how: str, actor: Actor = Actor()) -> list[str]:
         """Ship, cancel or dropship orders; all of them or none (unknown/closed -> exit 1)."""
         return self.run(lambda tx: release.finish(tx, ids, how, actor))
+
+    def cover_lost_by_shipping(self, ids: Sequence[str]) -> list[str]:
+        """Other orders that shipping `ids` would make overallocated (a dry run; writes nothing)."""
+        return self.run(lambda tx: release.cover_lost_by_shipping(tx, ids), dry_run=True)
 
     # -------------------------------------------------------------------------- history
 

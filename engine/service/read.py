@@ -9,12 +9,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.engine import Connection
 
 from engine.errors import BadInput
+from engine.model import OrderStatus
 from engine.service.shapes import iso, order_json, stock_row
-from engine.store import inventory, ledger, order_tags, orders, reservations
+from engine.store import (
+    events,
+    inventory,
+    ledger,
+    order_lines,
+    order_tags,
+    orders,
+    reservations,
+    rule_runs,
+)
 from engine.store.ordering import (
     keyset_after,
     sort_clauses,
@@ -22,7 +32,7 @@ from engine.store.ordering import (
     sort_values_from_json,
     sort_values_to_json,
 )
-from engine.store.rows import load_orders, normal_decimal
+from engine.store.rows import CHUNK, aware, load_orders, normal_decimal
 
 #: Most orders one page of a listing holds (the HTTP API's `limit`).
 MAX_PAGE = 500
@@ -35,10 +45,53 @@ def list_inventory(conn: Connection, sku: str | None = None) -> list[dict[str, A
     return [stock_row(r.sku, r.warehouse, r.on_hand, r.allocated) for r in conn.execute(query)]
 
 
-def list_orders(
-    conn: Connection, statuses: Sequence[str] = (), channel: str | None = None
-) -> list[dict[str, Any]]:
-    """Orders matching either kind of status (order or allocation), FIFO order."""
+@dataclass(frozen=True)
+class OrderQuery:
+    """Which orders a listing shows. Every given filter narrows the list (AND): `statuses` mixes
+    order statuses (any of them) and allocation statuses (any of them); without an order status
+    only open (`awaiting_fulfillment`) orders are listed unless `include_closed`; every tag in
+    `tags` and a line of every SKU in `skus`; `where` is a `--where` clause."""
+
+    statuses: Sequence[str] = ()
+    include_closed: bool = False
+    channel: str | None = None
+    warehouse: str | None = None
+    tags: Sequence[str] = ()
+    skus: Sequence[str] = ()
+    where: ColumnElement[bool] | None = None
+
+
+_ORDER_STATUSES = {str(s) for s in OrderStatus}
+
+
+def _filtered(query: Select[Any], q: OrderQuery) -> Select[Any]:
+    kinds = [s for s in q.statuses if s in _ORDER_STATUSES]
+    allocation = [s for s in q.statuses if s not in _ORDER_STATUSES]
+    if kinds:
+        query = query.where(orders.c.status.in_(kinds))
+    elif not q.include_closed:
+        query = query.where(orders.c.status == OrderStatus.AWAITING_FULFILLMENT)
+    if allocation:
+        query = query.where(orders.c.allocation_status.in_(allocation))
+    if q.channel is not None:
+        query = query.where(orders.c.channel == q.channel)
+    if q.warehouse is not None:
+        query = query.where(orders.c.warehouse == q.warehouse)
+    for tag in dict.fromkeys(q.tags):
+        query = query.where(
+            orders.c.id.in_(select(order_tags.c.order_id).where(order_tags.c.tag == tag))
+        )
+    for sku in dict.fromkeys(q.skus):
+        query = query.where(
+            orders.c.id.in_(select(order_lines.c.order_id).where(order_lines.c.sku == sku))
+        )
+    if q.where is not None:
+        query = query.where(q.where)
+    return query.order_by(orders.c.placed_at, orders.c.id)
+
+
+def list_orders(conn: Connection, q: OrderQuery = OrderQuery()) -> list[dict[str, Any]]:
+    """One summary row per order of `q` (the `orders list` table), FIFO order."""
     query = select(
         orders.c.id,
         orders.c.channel,
@@ -51,13 +104,6 @@ def list_orders(
         orders.c.unit_count,
         orders.c.total,
     )
-    if statuses:
-        query = query.where(
-            (orders.c.status.in_(statuses)) | (orders.c.allocation_status.in_(statuses))
-        )
-    if channel:
-        query = query.where(orders.c.channel == channel)
-    query = query.order_by(orders.c.placed_at, orders.c.id)
     return [
         {
             "id": r.id,
@@ -71,8 +117,38 @@ def list_orders(
             "units": r.unit_count,
             "total": None if r.total is None else str(normal_decimal(r.total)),
         }
-        for r in conn.execute(query)
+        for r in conn.execute(_filtered(query, q))
     ]
+
+
+def order_documents(conn: Connection, q: OrderQuery = OrderQuery()) -> list[dict[str, Any]]:
+    """The orders of `q` as `orders show --json` objects (`shapes.order_json`), FIFO order:
+    one id query, then whole orders read in chunks (three queries per chunk, not per order)."""
+    ids = list(conn.execute(_filtered(select(orders.c.id), q)).scalars())
+    documents: list[dict[str, Any]] = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        loaded = load_orders(conn, chunk)
+        documents.extend(order_json(loaded[oid]) for oid in chunk if oid in loaded)
+    return documents
+
+
+def known_values(conn: Connection, kind: str) -> list[str]:
+    """Every channel, tag, warehouse or SKU the database knows (for did-you-mean hints)."""
+    if kind == "channel":
+        queries = [select(orders.c.channel)]
+    elif kind == "tag":
+        queries = [select(order_tags.c.tag)]
+    elif kind == "warehouse":
+        queries = [select(orders.c.warehouse), select(inventory.c.warehouse)]
+    elif kind == "sku":
+        queries = [select(order_lines.c.sku), select(inventory.c.sku)]
+    else:
+        raise ValueError(kind)
+    found: set[str] = set()
+    for query in queries:
+        found.update(conn.execute(query.distinct()).scalars())
+    return sorted(found)
 
 
 def history(conn: Connection, order_id: str) -> list[dict[str, Any]]:
@@ -119,7 +195,7 @@ def reservations_of(conn: Connection, order_id: str) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
-class OrderQuery:
+class PageQuery:
     """Which orders a page lists, in which order: every part optional, all must hold."""
 
     allocation_statuses: Sequence[str] = ()
@@ -151,7 +227,7 @@ class OrderQuery:
 
 
 def order_page(
-    conn: Connection, query: OrderQuery, limit: int, cursor: str | None = None
+    conn: Connection, query: PageQuery, limit: int, cursor: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of orders as `orders show --json`, and the cursor of the next page (or None).
 
@@ -177,13 +253,13 @@ def order_page(
     return docs, following
 
 
-def _encode_cursor(query: OrderQuery, values: list[Any]) -> str:
+def _encode_cursor(query: PageQuery, values: list[Any]) -> str:
     payload = {"o": query.fingerprint(), "v": sort_values_to_json(values)}
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, query: OrderQuery, columns: Sequence[Any]) -> list[Any]:
+def _decode_cursor(cursor: str, query: PageQuery, columns: Sequence[Any]) -> list[Any]:
     bad = BadInput(
         "cursor: not a cursor of this listing (pass the `next` of the previous page, "
         "with the same order_by)",
@@ -200,3 +276,103 @@ def _decode_cursor(cursor: str, query: OrderQuery, columns: Sequence[Any]) -> li
         return sort_values_from_json(columns, values)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise bad from None
+
+
+def uncovered_reservations(conn: Connection, skus: Sequence[str]) -> set[tuple[str, int]]:
+    """(order, reservation seq) of every reservation on `skus` that stock does not cover."""
+    found: set[tuple[str, int]] = set()
+    wanted = sorted(set(skus))
+    for start in range(0, len(wanted), CHUNK):
+        found.update(
+            (r.order_id, r.seq)
+            for r in conn.execute(
+                select(reservations.c.order_id, reservations.c.seq).where(
+                    reservations.c.sku.in_(wanted[start : start + CHUNK]),
+                    reservations.c.covered.is_(False),
+                )
+            )
+        )
+    return found
+
+
+def overview(conn: Connection, limit: int = 20) -> dict[str, Any]:
+    """`dibs status` without the rule file: the outbox, the last tick's trace, open orders by
+    allocation status, overallocated orders and the stock short of what open orders want."""
+    pending = conn.execute(
+        select(events.c.type, func.count(), func.min(events.c.at))
+        .where(events.c.processed.is_(False))
+        .group_by(events.c.type)
+    ).all()
+    last_event = conn.execute(
+        select(events.c.processed_at)
+        .where(events.c.processed.is_(True), events.c.processed_at.is_not(None))
+        .order_by(events.c.id.desc())
+        .limit(1)
+    ).scalar()
+    last_schedule = conn.execute(select(func.max(rule_runs.c.ran_at))).scalar()
+    by_status: dict[str, int] = dict(
+        conn.execute(
+            select(orders.c.allocation_status, func.count())
+            .where(orders.c.status == OrderStatus.AWAITING_FULFILLMENT)
+            .group_by(orders.c.allocation_status)
+        ).all()
+    )
+    over = conn.execute(
+        select(orders.c.id)
+        .where(
+            orders.c.status == OrderStatus.AWAITING_FULFILLMENT,
+            orders.c.allocation_status == "overallocated",
+        )
+        .order_by(orders.c.placed_at, orders.c.id)
+        .limit(limit)
+    ).scalars()
+    stamps = [aware(t) for t in (last_event, last_schedule) if t is not None]
+    return {
+        "pending_events": {
+            "count": sum(n for _, n, _ in pending),
+            "by_type": {kind: n for kind, n, _ in sorted(pending)},
+            "oldest": iso(min((aware(at) for _, _, at in pending), default=None)),
+        },
+        "last_tick": iso(max(stamps, default=None)),
+        "open_orders": {str(k): int(v) for k, v in sorted(by_status.items())},
+        "overallocated": {
+            "count": int(by_status.get("overallocated", 0)),
+            "first": list(over),
+        },
+        "short": short_stock(conn, limit),
+    }
+
+
+def short_stock(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
+    """Per (sku, warehouse) where open orders want more than is available: `waiting` (units open
+    orders want and do not hold) and `short` (waiting − available: the units to receive for
+    every open order to be allocated and covered), most short first."""
+    wanted = (
+        select(
+            order_lines.c.sku.label("sku"),
+            orders.c.warehouse.label("warehouse"),
+            func.sum(order_lines.c.qty - order_lines.c.reserved).label("waiting"),
+        )
+        .join(orders, orders.c.id == order_lines.c.order_id)
+        .where(orders.c.status == OrderStatus.AWAITING_FULFILLMENT)
+        .group_by(order_lines.c.sku, orders.c.warehouse)
+    )
+    stock = {
+        (r.sku, r.warehouse): (r.on_hand, r.allocated)
+        for r in conn.execute(
+            select(
+                inventory.c.sku, inventory.c.warehouse, inventory.c.on_hand, inventory.c.allocated
+            )
+        )
+    }
+    rows: list[dict[str, Any]] = []
+    waiting = {(r.sku, r.warehouse): int(r.waiting or 0) for r in conn.execute(wanted)}
+    for key in set(waiting) | {k for k, (h, a) in stock.items() if h - a < 0}:
+        on_hand, allocated = stock.get(key, (0, 0))
+        row = stock_row(key[0], key[1], on_hand, allocated)
+        row["waiting"] = waiting.get(key, 0)
+        row["short"] = row["waiting"] - row["available"]  # also counts uncovered reserved units
+        if row["short"] > 0:
+            rows.append(row)
+    rows.sort(key=lambda r: (-r["short"], r["sku"], r["warehouse"]))
+    return rows[:limit]

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from engine import model
 from engine.errors import StateConflict, UnknownOrder
 from engine.model import Actor, AllocationStatus, Order, StockKey
+from engine.service import read
 from engine.service.cover import recover
 from engine.service.records import AllocationReport
 from engine.service.tx import Tx
@@ -110,3 +111,15 @@ def _check_closing(found: Mapping[str, Order], wanted: Sequence[str], how: str) 
         problem = model.closing_problem(found.get(oid), oid, how)
         if problem:
             raise (UnknownOrder if found.get(oid) is None else StateConflict)(problem)
+
+
+def cover_lost_by_shipping(tx: Tx, ids: Sequence[str]) -> list[str]:
+    """The other orders that shipping `ids` would leave holding stock that is no longer there
+    (a reservation covered before, uncovered after). Ships inside `tx`: run it in a dry run."""
+    skus = sorted(
+        {line.sku for order in load_orders(tx.conn, list(ids)).values() for line in order.lines}
+    )
+    before = read.uncovered_reservations(tx.conn, skus)
+    finish(tx, ids, "ship", Actor())
+    after = read.uncovered_reservations(tx.conn, skus)
+    return sorted({oid for oid, _ in after - before} - set(ids))

@@ -53,7 +53,7 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=read.MAX_PAGE)] = 50,
     cursor: str | None = None,
 ) -> JSONResponse:
-    query = read.OrderQuery(
+    query = read.PageQuery(
         allocation_statuses=_names(allocation_status, _ALLOCATION, "allocation_status"),
         statuses=_names(status, _STATUS, "status"),
         channel=channel,

@@ -7,8 +7,8 @@ Not a pytest test (no test_ functions); timing belongs in benchmarks, not tests.
 
 from __future__ import annotations
 
+import argparse
 import random
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -86,8 +86,14 @@ def timed(
     return best, hits
 
 
-def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "n", nargs="?", type=int, default=1_000_000, help="orders to build (default 1,000,000)"
+    )
+    n = parser.parse_args(argv).n
+    if n < 1:
+        parser.error("N must be at least 1")
     t0 = time.perf_counter()
     orders = build_orders(n)
     print(f"built {n:,} orders in {time.perf_counter() - t0:.2f}s")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -192,7 +194,10 @@ def test_demo_runs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "allocated" in result.stdout
     assert "What each rule did" in result.stdout and "express-first" in result.stdout
-    assert not list(tmp_path.iterdir())  # the demo's database is thrown away
+    assert not list(tmp_path.iterdir())  # nothing in the working directory
+    kept = re.search(r"The demo database is kept in (\S+)", result.stdout)
+    assert kept is not None and Path(kept[1]).is_file()  # in a folder of its own, said where
+    shutil.rmtree(Path(kept[1]).parent)
 
 
 def test_empty_sqlite_path_is_bad_input(tmp_path: Path) -> None:

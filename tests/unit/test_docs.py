@@ -234,6 +234,7 @@ def test_every_command_and_option_is_documented(parser: argparse.ArgumentParser)
     leaves = _leaf_commands(parser)
     assert "dibs orders ship" in leaves and "dibs inventory set" in leaves
     problems: list[str] = []
+    global_options = set(_long_options(parser))  # --db: documented once, accepted anywhere
     for command, sub in leaves.items():
         if command not in sections:
             problems.append(f"no section for `{command}`")
@@ -242,6 +243,8 @@ def test_every_command_and_option_is_documented(parser: argparse.ArgumentParser)
         if "```" not in body:
             problems.append(f"`{command}` has no example")
         for option in _long_options(sub):
+            if option in global_options:
+                continue
             if not re.search(rf"{re.escape(option)}(?![\w-])", body):
                 problems.append(f"`{command}` does not document {option}")
     global_section = sections.get("Global options and environment", "")
@@ -249,3 +252,20 @@ def test_every_command_and_option_is_documented(parser: argparse.ArgumentParser)
         if option not in global_section:
             problems.append(f"global option {option} is not documented")
     assert not problems, "docs/cli.md: " + "; ".join(problems)
+
+
+# ----------------------------------------------------------------------------- quick start
+
+
+def _code_blocks(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    return [m.group(1).strip() for m in re.finditer(r"^```sh\n(.*?)^```", text, re.M | re.S)]
+
+
+def test_ci_runs_the_readme_test_command_exactly() -> None:
+    """The README's first two blocks are what a newcomer pastes; CI must run the second one."""
+    install_demo, install_test = _code_blocks(ROOT / "README.md")[:2]
+    assert install_demo.endswith(".venv/bin/dibs demo")
+    assert "python3.11" not in install_demo + install_test  # `python3 -m venv` works
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert install_test in ci.splitlines(), f".ci/run does not run {install_test!r}"
