@@ -80,6 +80,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "dibs run examples/rules.yaml --once           # one tick (cron)",
         "dibs run examples/rules.yaml --tick 2 --log-format json",
     ),
+    "orders tag": ("dibs orders tag SH-10023 SH-10024 fraud-review",),
+    "orders untag": ("dibs orders untag SH-10023 fraud-review      # writes order.updated",),
+    "serve": (
+        "dibs serve                                   # 127.0.0.1:8080, the API and dashboard",
+        "DIBS_API_TOKEN=... dibs serve --host 0.0.0.0 --rules examples/rules.yaml",
+    ),
     "status": (
         "dibs status",
         "dibs status --rules examples/rules.yaml --json",

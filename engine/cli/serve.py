@@ -35,5 +35,10 @@ def add_commands(sub: Any) -> None:
     p.add_argument(
         "--tick", type=float, default=5.0, metavar="SECONDS", help="seconds between ticks"
     )
-    p.add_argument("--log-format", choices=["text", "json"], default="text")
+    p.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="request and tick log lines as text or JSON (default: %(default)s)",
+    )
     p.set_defaults(handler=cmd_serve)

@@ -24,16 +24,15 @@ from engine.service.records import Progress
 from engine.service.tx import Tx
 from engine.store import order_lines, order_tags, orders, outbox, reservations
 from engine.store.bulk import Bulk
+from engine.store.ledger import ledger_row, write_ledger
 from engine.store.rows import (
     CHUNK,
     add_allocated,
     apply_trim,
     existing_ids,
     insert_orders,
-    ledger_row,
     line_reservations_newest_first,
     load_orders,
-    write_ledger,
 )
 
 _DROP_TAG = delete(order_tags).where(

@@ -13,6 +13,7 @@ from engine.service.cover import recover
 from engine.service.records import AllocationReport
 from engine.service.tx import Tx
 from engine.store import outbox
+from engine.store.ledger import ledger_row, write_ledger
 from engine.store.rows import (
     CHUNK,
     add_allocated,
@@ -21,11 +22,9 @@ from engine.store.rows import (
     close_orders,
     drop_reservations,
     held_reservations,
-    ledger_row,
     line_stock_keys,
     load_orders,
     stock_keys_of,
-    write_ledger,
 )
 
 

@@ -12,12 +12,11 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from engine.memory import collector_paused
-from engine.model import Actor, Held, Line, Order, ShipTo, StockKey
+from engine.model import Held, Line, Order, ShipTo, StockKey
 from engine.store.bulk import Bulk
 from engine.store.schema import (
     events,
     inventory,
-    ledger,
     order_lines,
     order_tags,
     orders,
@@ -225,30 +224,6 @@ def order_from_row(r: Any, lines: tuple[Line, ...], tags: frozenset[str]) -> Ord
     )
 
 
-def ledger_row(
-    at: datetime,
-    order_id: str,
-    line_no: int,
-    sku: str,
-    warehouse: str,
-    delta: int,
-    operation: str,
-    actor: Actor,
-) -> dict[str, Any]:
-    return {
-        "at": at,
-        "order_id": order_id,
-        "line_no": line_no,
-        "sku": sku,
-        "warehouse": warehouse,
-        "delta": delta,
-        "operation": operation,
-        "rule": actor.rule,
-        "ruleset": actor.ruleset,
-        "actor": actor.name,
-    }
-
-
 # ------------------------------------------------------------------------ reservations and stock
 
 
@@ -379,11 +354,6 @@ def apply_trim(conn: Connection, trims: Sequence[tuple[int, int]]) -> None:
             conn.execute(delete(reservations).where(reservations.c.seq == seq))
         else:
             conn.execute(update(reservations).where(reservations.c.seq == seq).values(qty=left))
-
-
-def write_ledger(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(ledger.insert(), list(rows))
 
 
 def allocation_statuses(conn: Connection, ids: Sequence[str]) -> dict[str, str]:

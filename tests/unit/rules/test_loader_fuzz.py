@@ -151,9 +151,9 @@ def test_mutated_rule_files_only_ever_give_diagnostics(tmp_path: Path) -> None:
         if time.monotonic() > deadline:
             break
         data = _mutate(rnd, rnd.choice(seeds))
-        start = time.perf_counter()
+        start = time.process_time()  # CPU, not wall: bounded under any machine load
         assert_outcome(data)
-        assert time.perf_counter() - start < 5, data[:200]
+        assert time.process_time() - start < 5, data[:200]
         path.write_bytes(data)
         try:
             load_ruleset(path)  # the runner's contract: a RuleSet or RuleFileError, nothing else
