@@ -10,14 +10,14 @@ deadlock). The rule runner opens one `Tx` for a whole tick and calls the use cas
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.engine import Connection
 
 from engine.model import Actor, Order, Policy
-from engine.service import allocation, read, release, stock
+from engine.service import allocation, kits, read, release, stock
 from engine.service import orders as order_ops
 from engine.service.records import AllocationReport, Clock, Progress, QueueEntry, utcnow
 from engine.service.shapes import iso, order_json
@@ -62,6 +62,24 @@ class Service:
     def list_inventory(self, sku: str | None = None) -> list[dict[str, Any]]:
         with self.store.read() as conn:
             return read.list_inventory(conn, sku)
+
+    # ----------------------------------------------------------------------------- kits
+
+    def set_kits(
+        self,
+        definitions: Mapping[str, Sequence[tuple[str, int]]],
+        places: Mapping[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Define or redefine kits, all or none (SPEC §12); returns them as `kits list` rows."""
+        return self.run(lambda tx: kits.set_kits(tx, definitions, places))
+
+    def remove_kit(self, kit: str) -> None:
+        """Remove a kit (refused while open orders hold reservations for it)."""
+        self.run(lambda tx: kits.remove_kit(tx, kit))
+
+    def list_kits(self) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            return kits.list_kits(conn)
 
     # --------------------------------------------------------------------------- orders
 

@@ -16,13 +16,16 @@ from sqlalchemy.engine import Connection
 
 from engine import model
 from engine.memory import collector_paused
-from engine.model import StockKey
+from engine.model import Kits, StockKey, parts_of, routing
 from engine.service.records import AllocationReport, Clock, Progress, QueueEntry
 from engine.store import Store, inventory, ledger, order_lines, orders, reservations
 from engine.store.bulk import Bulk
+from engine.store.kit_rows import load_kits
 from engine.store.rows import load_stock
 
 CHUNK = 2000  # orders per read/write batch: bounded memory, few round trips
+#: An order as the batch reads it: allocation status, warehouse, (line_no, sku, qty, reserved).
+_OrderRows = tuple[str, str, list[tuple[int, str, int, int]]]
 
 _LINES_SQL = (
     "SELECT o.id, o.allocation_status, o.warehouse, l.line_no, l.sku, l.qty, l.reserved "
@@ -103,6 +106,32 @@ class _Writes:
         self.lines.append((oid, line_no, reserved + qty))
         self.stock_keys.add((sku, warehouse))
 
+    def reserve_routed(
+        self,
+        entry: QueueEntry,
+        line_no: int,
+        parts: tuple[tuple[str, int], ...],
+        routed: list[tuple[str, int]],
+        reserved: int,
+    ) -> int:
+        """Reserve a line's units along its routes (SPEC §12): each (warehouse, line units)
+        reserves every part (a kit's components, or the SKU itself). Returns stock units."""
+        oid, actor = entry.order_id, entry.actor
+        stock_units = line_units = 0
+        for warehouse, units in routed:
+            line_units += units
+            for sku, per in parts:
+                qty = units * per
+                stock_units += qty
+                self.reservations.append(
+                    (oid, line_no, sku, warehouse, qty, self.covered, self.stamp)
+                )
+                row = (self.stamp, oid, line_no, sku, warehouse, qty, "allocate")
+                self.ledger.append((*row, actor.rule, actor.ruleset, actor.name))
+                self.stock_keys.add((sku, warehouse))
+        self.lines.append((oid, line_no, reserved + line_units))
+        return stock_units
+
     def flush(self) -> None:
         bulk = self.bulk
         bulk.insert(reservations, _RESERVATION_COLUMNS, self.reservations)
@@ -116,9 +145,20 @@ class _Writes:
 
 
 def _stock_keys(
-    rows: Mapping[str, tuple[str, str, list[tuple[int, str, int, int]]]],
+    chunk: list[QueueEntry], rows: Mapping[str, _OrderRows], kits: Kits
 ) -> set[StockKey]:
-    return {(line[1], wh) for _, wh, lines in rows.values() for line in lines}
+    """The (sku, warehouse) a chunk may reserve: kit components, and every `from` warehouse."""
+    if not kits and not any(entry.warehouses for entry in chunk):
+        return {(line[1], wh) for _, wh, lines in rows.values() for line in lines}
+    keys: set[StockKey] = set()
+    for entry in chunk:
+        found = rows.get(entry.order_id)
+        if found is None:
+            continue
+        _, own, lines = found
+        skus = {part for line in lines for part, _ in parts_of(line[1], kits)}
+        keys.update((sku, wh) for sku in skus for wh in entry.warehouses or (own,))
+    return keys
 
 
 def allocate_queue(
@@ -153,19 +193,22 @@ def _allocate(
     bulk.stage_queue([e.order_id for e in queue])
     stock: dict[StockKey, list[int]] = {}
     touched: set[StockKey] = set()
+    kits = load_kits(conn)
     for start in range(0, len(queue), CHUNK):
         chunk = queue[start : start + CHUNK]
         rows = _lines_for(bulk, start, start + len(chunk) - 1)
-        while missing := sorted(_stock_keys(rows) - stock.keys()):
+        while missing := sorted(_stock_keys(chunk, rows, kits) - stock.keys()):
             store.lock_stock(conn, missing)
             loaded = load_stock(conn, missing)
             for key in missing:
                 stock[key] = list(loaded.get(key, (0, 0)))
             if store.is_postgres:
-                # What we read before holding the locks may be stale: read it again.
+                # What we read before holding the locks may be stale: read it again (a kit
+                # redefined meanwhile locks its components too, so it waited or we see it).
                 rows = _lines_for(bulk, start, start + len(chunk) - 1)
+                kits = load_kits(conn)
         writes = _Writes(bulk, now)
-        _decide_chunk(chunk, rows, stock, writes, report)
+        _decide_chunk(chunk, rows, stock, writes, report, kits)
         writes.flush()
         touched |= writes.stock_keys
         if progress:
@@ -181,10 +224,11 @@ def _allocate(
 
 def _decide_chunk(
     chunk: list[QueueEntry],
-    rows: Mapping[str, tuple[str, str, list[tuple[int, str, int, int]]]],
+    rows: Mapping[str, _OrderRows],
     stock: dict[StockKey, list[int]],
     writes: _Writes,
     report: AllocationReport,
+    kits: Kits,
 ) -> None:
     results = report.results
     for entry in chunk:
@@ -194,6 +238,12 @@ def _decide_chunk(
         before, warehouse, line_rows = found
         if before in model.SETTLED:
             results.append({"id": entry.order_id, "before": before, "after": before})
+            continue
+        if entry.warehouses or (kits and any(line[1] in kits for line in line_rows)):
+            after = _decide_routed(entry, warehouse, line_rows, stock, writes, report, kits)
+            if after != before:
+                writes.status[entry.order_id] = after
+            results.append({"id": entry.order_id, "before": before, "after": after})
             continue
         grants, after = model.attempt(
             [(sku, qty, res) for _, sku, qty, res in line_rows], warehouse, stock, entry.policy
@@ -207,13 +257,35 @@ def _decide_chunk(
         results.append({"id": entry.order_id, "before": before, "after": after})
 
 
-def _lines_for(
-    bulk: Bulk, first: int, last: int
-) -> dict[str, tuple[str, str, list[tuple[int, str, int, int]]]]:
+def _decide_routed(
+    entry: QueueEntry,
+    warehouse: str,
+    line_rows: list[tuple[int, str, int, int]],
+    stock: dict[StockKey, list[int]],
+    writes: _Writes,
+    report: AllocationReport,
+    kits: Kits,
+) -> str:
+    """An order with a `from` list or a kit line (`routing.attempt_routed`); its status."""
+    routes, after = routing.attempt_routed(
+        [(sku, qty, res) for _, sku, qty, res in line_rows],
+        entry.warehouses or (warehouse,),
+        stock,
+        entry.policy,
+        kits,
+    )
+    for (line_no, sku, _qty, reserved), routed in zip(line_rows, routes, strict=True):
+        if routed:
+            parts = model.parts_of(sku, kits)
+            report.reserved_units += writes.reserve_routed(entry, line_no, parts, routed, reserved)
+    return after
+
+
+def _lines_for(bulk: Bulk, first: int, last: int) -> dict[str, _OrderRows]:
     """Allocation status, warehouse and lines (line_no, sku, qty, reserved) of the awaiting
     orders at queue positions first..last (see `Bulk.stage_queue`): the hottest read of a
     batch, so it runs on the raw cursor."""
-    out: dict[str, tuple[str, str, list[tuple[int, str, int, int]]]] = {}
+    out: dict[str, _OrderRows] = {}
     for oid, alloc, wh, line_no, sku, qty, reserved in bulk.query(_LINES_SQL, (first, last)):
         entry = out.get(oid)
         if entry is None:

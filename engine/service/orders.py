@@ -9,17 +9,19 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from engine import model
 from engine.errors import BadInput, OperationFailed, OrdersExist
 from engine.memory import collector_paused
-from engine.model import Actor, AllocationStatus, EventType, Order, OrderStatus
+from engine.model import Actor, AllocationStatus, EventType, Kits, Order, OrderStatus, routing
 from engine.service.cover import recover
 from engine.service.records import Progress
 from engine.service.tx import Tx
 from engine.store import order_lines, order_tags, orders, outbox, reservations
 from engine.store.bulk import Bulk
+from engine.store.kit_rows import load_kits
 from engine.store.rows import (
     CHUNK,
     add_allocated,
     apply_trim,
     existing_ids,
+    held_reservations,
     insert_orders,
     ledger_row,
     line_reservations_newest_first,
@@ -118,11 +120,16 @@ def edit(tx: Tx, order_id: str, new_lines: Sequence[tuple[str, int]], actor: Act
     conn = tx.conn
     order = open_order(tx, order_id, "edit")
     plan = model.plan_edit(order.lines, new_lines)
-    keys = {(line.sku, order.warehouse) for line in (*order.lines, *plan.lines)}
+    kits = load_kits(conn)
+    keys = {
+        (part, order.warehouse)
+        for line in (*order.lines, *plan.lines)
+        for part, _ in model.parts_of(line.sku, kits)
+    } | {(h.sku, h.warehouse) for h in held_reservations(conn, [order_id])}
     tx.lock_stock(keys)
     for index, give_back in enumerate(plan.release):
         if give_back:
-            _trim_line(tx, order, index + 1, give_back, "edit", actor)
+            _trim_line(tx, order, index + 1, give_back, actor, kits)
     # Renumber: kept lines take their new position; reservations follow their line.
     conn.execute(
         update(reservations)
@@ -170,18 +177,20 @@ def edit(tx: Tx, order_id: str, new_lines: Sequence[tuple[str, int]], actor: Act
     return get(tx, order_id)
 
 
-def _trim_line(tx: Tx, order: Order, line_no: int, qty: int, operation: str, actor: Actor) -> None:
-    """Give back `qty` reserved units of a line, newest reservation first (model.plan_trim)."""
-    held = line_reservations_newest_first(tx.conn, order.id, line_no)
-    apply_trim(tx.conn, model.plan_trim(held, qty))
+def _trim_line(tx: Tx, order: Order, line_no: int, units: int, actor: Actor, kits: Kits) -> None:
+    """Give back `units` reserved units of a line, newest reservation first, wherever they are
+    held (a kit line: every component, `routing.plan_line_trim`)."""
     line = order.lines[line_no - 1]
-    add_allocated(tx.conn, {(line.sku, order.warehouse): -qty})
+    held = line_reservations_newest_first(tx.conn, order.id, line_no)
+    trims, given = routing.plan_line_trim(held, model.parts_of(line.sku, kits), units)
+    apply_trim(tx.conn, trims)
+    add_allocated(tx.conn, {key: -qty for key, qty in given.items()})
+    now = tx.now()
     write_ledger(
         tx.conn,
         [
-            ledger_row(
-                tx.now(), order.id, line_no, line.sku, order.warehouse, -qty, operation, actor
-            )
+            ledger_row(now, order.id, line_no, sku, wh, -qty, "edit", actor)
+            for (sku, wh), qty in sorted(given.items())
         ],
     )
 
@@ -237,7 +246,8 @@ def split(tx: Tx, order_id: str, actor: Actor) -> tuple[Order, Order]:
         attributes=order.attributes,
     )
     insert_orders(conn, [child], now, EventType.ORDER_CREATED)
-    recover(tx, [(line.sku, order.warehouse) for line in kept], also=[order_id])
+    held = {(h.sku, h.warehouse) for h in held_reservations(conn, [order_id])}
+    recover(tx, sorted(held), also=[order_id])
     outbox.record(
         conn, [outbox.event_row(now, EventType.ORDER_UPDATED, order_id, {"split_into": new_id})]
     )

@@ -8,16 +8,22 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from engine.service.kits import kit_rows
 from engine.service.shapes import iso, stock_row
 from engine.store import inventory, ledger, orders, reservations
 from engine.store.rows import normal_decimal
 
 
 def list_inventory(conn: Connection, sku: str | None = None) -> list[dict[str, Any]]:
+    """Stock rows, and the kit units each kit's components make (SPEC §12), by sku."""
     query = select(inventory).order_by(inventory.c.sku, inventory.c.warehouse)
     if sku:
         query = query.where(inventory.c.sku == sku)
-    return [stock_row(r.sku, r.warehouse, r.on_hand, r.allocated) for r in conn.execute(query)]
+    rows = [stock_row(r.sku, r.warehouse, r.on_hand, r.allocated) for r in conn.execute(query)]
+    kits = kit_rows(conn, sku or None)
+    if not kits:
+        return rows
+    return sorted([*rows, *kits], key=lambda r: (r["sku"], r["warehouse"]))
 
 
 def list_orders(

@@ -7,11 +7,12 @@ from collections.abc import Iterable, Sequence
 
 from engine import model
 from engine.errors import OperationFailed
-from engine.model import Actor, AllocationStatus, StockKey
+from engine.model import Actor, AllocationStatus, StockKey, parts_of, routing
 from engine.service.cover import recover
 from engine.service.records import AllocationReport
 from engine.service.tx import Tx
 from engine.store import outbox
+from engine.store.kit_rows import load_kits
 from engine.store.rows import (
     CHUNK,
     add_allocated,
@@ -55,11 +56,7 @@ def _release(
     also_recover: Iterable[StockKey],
 ) -> None:
     conn, now = tx.conn, tx.now()
-    # A concurrent allocate may reserve for these orders until we hold the stock of every line
-    # (it needs those locks too): lock them all, then read what is held.
-    tx.lock_stock(
-        line_stock_keys(conn, ids) | {(h.sku, h.warehouse) for h in held_reservations(conn, ids)}
-    )
+    lock_order_stock(tx, ids)
     held = held_reservations(conn, ids)
     keys = {(h.sku, h.warehouse) for h in held}
     if held:
@@ -82,6 +79,17 @@ def _release(
     recover(tx, {*keys, *also_recover})
 
 
+def lock_order_stock(tx: Tx, ids: Sequence[str]) -> None:
+    """Lock the stock every line of `ids` may reserve: a concurrent allocate may reserve for
+    these orders until we hold it (it needs those locks too). Kit lines reserve components;
+    locking a SKU locks it in every warehouse, so `from` lists are covered."""
+    kits = load_kits(tx.conn)
+    keys = {
+        (part, wh) for sku, wh in line_stock_keys(tx.conn, ids) for part, _ in parts_of(sku, kits)
+    }
+    tx.lock_stock(keys | {(h.sku, h.warehouse) for h in held_reservations(tx.conn, ids)})
+
+
 def finish(tx: Tx, ids: Sequence[str], how: str, actor: Actor) -> list[str]:
     """Ship, cancel or dropship orders; all of them or none (unknown/closed -> exit 1)."""
     status, event = model.CLOSING[how]
@@ -96,9 +104,13 @@ def finish(tx: Tx, ids: Sequence[str], how: str, actor: Actor) -> list[str]:
             raise OperationFailed(problem)
     consumed: dict[StockKey, int] = {}
     if how == "ship":
-        consumed = model.shipped_stock(found[oid] for oid in wanted)
+        # Reserved units leave from their reservation's warehouse, the rest from the order's.
+        lock_order_stock(tx, wanted)
+        held = held_reservations(tx.conn, wanted)
+        kits = load_kits(tx.conn)
+        consumed = routing.shipped_stock((found[oid] for oid in wanted), held, kits)
         tx.lock_stock(set(consumed))
-        add_on_hand(tx.conn, {k: -q for k, q in consumed.items()})
+        add_on_hand(tx.conn, {k: -q for k, q in consumed.items() if q})
     release_orders(tx, wanted, how, actor, new_status=status, also_recover=consumed)
     now = tx.now()
     outbox.record(tx.conn, [outbox.event_row(now, event, oid) for oid in wanted])
