@@ -51,6 +51,11 @@ def _ids_or_selection(args: argparse.Namespace) -> Sequence[str] | None:
     return args.ids or None
 
 
+def _from_list(args: argparse.Namespace) -> list[str] | None:
+    """`--from east,west` -> ["east", "west"] (checked by the service); None without it."""
+    return None if args.from_ is None else args.from_.split(",")
+
+
 def cmd_allocate(args: argparse.Namespace) -> int:
     ids = _ids_or_selection(args)
     order_by = parse_order_by(args.order_by) if args.order_by else []
@@ -58,7 +63,13 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     service = open_service(args)
     with output.progress_bar("allocating", enabled=not args.json) as progress:
         report = service.allocate(
-            ids, where, order_by, Policy(args.policy), dry_run=args.dry_run, progress=progress
+            ids,
+            where,
+            order_by,
+            Policy(args.policy),
+            dry_run=args.dry_run,
+            progress=progress,
+            warehouses=_from_list(args),
         )
     _show_report(
         report, args.json, "Dry run: nothing was written" if args.dry_run else "Allocation"
@@ -74,7 +85,9 @@ def cmd_deallocate(args: argparse.Namespace) -> int:
 
 
 def cmd_reallocate(args: argparse.Namespace) -> int:
-    report = open_service(args).reallocate(args.ids, Policy(args.policy))
+    report = open_service(args).reallocate(
+        args.ids, Policy(args.policy), warehouses=_from_list(args)
+    )
     _show_report(report, args.json, "Reallocated")
     return 0
 
@@ -100,6 +113,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--order-by", metavar="KEYS", help='e.g. "total desc, placed_at"')
     p.add_argument("--policy", choices=[x.value for x in Policy], default=Policy.LINES.value)
     p.add_argument("--dry-run", action="store_true", help="show what would happen; write nothing")
+    _add_from(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_allocate)
     p = sub.add_parser("deallocate", help="release every reservation of orders")
@@ -110,9 +124,19 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("reallocate", help="deallocate then allocate (back of the queue)")
     p.add_argument("ids", nargs="+", metavar="ID")
     p.add_argument("--policy", choices=[x.value for x in Policy], default=Policy.LINES.value)
+    _add_from(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_reallocate)
     p = sub.add_parser("history", help="the ledger entries of an order")
     p.add_argument("id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_history)
+
+
+def _add_from(p: Any) -> None:
+    p.add_argument(
+        "--from",
+        dest="from_",
+        metavar="W1,W2",
+        help="reserve in these warehouses, in this order of preference (default: the order's own)",
+    )

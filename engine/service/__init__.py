@@ -95,6 +95,11 @@ class Service:
         with self.store.read() as own:
             return order_ops.get(self.tx(own), order_id)
 
+    def order_document(self, order_id: str) -> dict[str, Any]:
+        """`orders show --json` (SPEC §8, §12): the order and where its reserved units are."""
+        with self.store.read() as conn:
+            return read.order_document(conn, order_ops.get(self.tx(conn), order_id))
+
     def load_orders(self, conn: Connection, ids: Sequence[str]) -> dict[str, Order]:
         """Whole orders by id (missing ids are simply absent)."""
         return load_orders(conn, ids)
@@ -127,10 +132,14 @@ class Service:
         actor: Actor = Actor(),
         dry_run: bool = False,
         progress: Progress | None = None,
+        warehouses: Sequence[str] | None = None,
     ) -> AllocationReport:
-        """Allocate the named orders, or every open order matching `where` (SPEC §4)."""
+        """Allocate the named orders, or every open order matching `where` (SPEC §4); with
+        `warehouses`, from those warehouses in that order of preference (SPEC §12)."""
         return self.run(
-            lambda tx: allocation.allocate(tx, ids, where, order_by, policy, actor, progress),
+            lambda tx: allocation.allocate(
+                tx, ids, where, order_by, policy, actor, progress, warehouses
+            ),
             dry_run=dry_run,
         )
 
@@ -144,10 +153,14 @@ class Service:
         return self.run(lambda tx: allocation.deallocate(tx, ids, where, actor))
 
     def reallocate(
-        self, ids: Sequence[str], policy: Policy = Policy.LINES, actor: Actor = Actor()
+        self,
+        ids: Sequence[str],
+        policy: Policy = Policy.LINES,
+        actor: Actor = Actor(),
+        warehouses: Sequence[str] | None = None,
     ) -> AllocationReport:
         """Deallocate then allocate, in one transaction: the orders go to the back of the queue."""
-        return self.run(lambda tx: allocation.reallocate(tx, ids, policy, actor))
+        return self.run(lambda tx: allocation.reallocate(tx, ids, policy, actor, warehouses))
 
     def finish(self, ids: Sequence[str], how: str, actor: Actor = Actor()) -> list[str]:
         """Ship, cancel or dropship orders; all of them or none (unknown/closed -> exit 1)."""
