@@ -1,5 +1,10 @@
 """Rule text -> syntax tree (dsl.syntax). Every failure is a :class:`DslSyntaxError`.
 
+Any text parses in bounded time and memory: the bounds of :mod:`dsl.limits` (rule length,
+condition nesting and size, number and duration magnitudes) are checked before anything recurses
+over the tree or converts a number, and the tree is built without recursing along ``and``/``or``
+chains.
+
 The grammar lives in ``grammar.lark``. The parser is built once, lazily, on first use; lark's
 grammar cache (``cache=True``, a file in the temp directory keyed by the grammar's hash) makes
 later processes start faster, and lark silently carries on when that file cannot be written.
@@ -12,7 +17,7 @@ import functools
 import importlib.util
 import re
 from datetime import timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,7 +25,14 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
 
-from dsl.errors import DslSyntaxError
+from dsl.errors import DslSyntaxError, shorten
+from dsl.limits import (
+    MAX_CONDITION_DEPTH,
+    MAX_CONDITION_TERMS,
+    MAX_DURATION,
+    MAX_NUMBER_DIGITS,
+    MAX_RULE_LENGTH,
+)
 from dsl.syntax import (
     Action,
     And,
@@ -97,11 +109,55 @@ def _keywords() -> frozenset[str]:
 
 def parse_rule(text: str) -> Rule:
     """Parse one rule (SPEC §7). Raises :class:`DslSyntaxError` with position, expected, hint."""
+    if len(text) > MAX_RULE_LENGTH:
+        raise DslSyntaxError(
+            f"the rule is {len(text):,} characters long; at most {MAX_RULE_LENGTH:,}",
+            line=1,
+            column=1,
+            hint="split it into several rules",
+        )
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
+    _check_shape(tree)
     return _Builder(text).rule(tree)
+
+
+_CONNECTIVES = ("or_expr", "and_expr", "not_expr")
+
+
+def _check_shape(tree: Tree[Token]) -> None:
+    """Enforce MAX_CONDITION_DEPTH and MAX_CONDITION_TERMS without recursing (see dsl.limits)."""
+    clauses = [c for c in tree.children if isinstance(c, Tree) and c.data == "condition_clause"]
+    if not clauses:
+        return
+    clause = clauses[0]
+    terms = 0
+    stack: list[tuple[Tree[Token], int, str]] = [(cast(Tree[Token], clause.children[0]), 0, "")]
+    while stack:
+        node, depth, parent = stack.pop()
+        if node.data not in _CONNECTIVES:
+            terms += 1
+            continue
+        if node.data == "not_expr" or node.data != parent:
+            depth += 1
+        if depth > MAX_CONDITION_DEPTH:
+            raise DslSyntaxError(
+                f"the condition is nested more than {MAX_CONDITION_DEPTH} levels deep",
+                line=node.meta.line,
+                column=node.meta.column,
+                hint="each `not` and each switch between `and` and `or` is a level; "
+                "simplify the condition or split the rule",
+            )
+        stack.extend((kid, depth, str(node.data)) for kid in node.children if isinstance(kid, Tree))
+    if terms > MAX_CONDITION_TERMS:
+        raise DslSyntaxError(
+            f"the condition has {terms:,} comparisons; at most {MAX_CONDITION_TERMS}",
+            line=clause.meta.line,
+            column=clause.meta.column,
+            hint='use `in [...]` for many values of one field, e.g. channel in ["a", "b"]',
+        )
 
 
 # ---- errors ---------------------------------------------------------------------------------
@@ -155,6 +211,7 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> DslSyntaxError:
         offending = ""
         expected = _describe_expected(set(names))
         line, column = _end_position(text.rstrip())
+    offending = shorten(offending)
     shown = f"`{offending}`" if offending else "end of rule"
     message = f"unexpected {shown}"
     if expected:
@@ -185,7 +242,7 @@ def _word_start(text: str, pos: int) -> int:
 
 
 def _word_error(text: str, start: int) -> DslSyntaxError:
-    word = _word_at(text, start)
+    word = shorten(_word_at(text, start))
     names: set[str] = set()
     try:
         interactive = _parser().parse_interactive(text[:start])
@@ -235,6 +292,29 @@ def _hint(text: str, offending: str, expected: tuple[str, ...]) -> str | None:
 
 # ---- tree -> dataclasses ------------------------------------------------------------------
 
+_UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800}
+
+
+def _duration_fits(number: str, unit: str) -> bool:
+    try:
+        seconds = abs(Decimal(number)) * _UNIT_SECONDS[unit]
+    except (InvalidOperation, KeyError):
+        return False
+    return seconds <= Decimal(MAX_DURATION.days * 86400)
+
+
+def _chain_operands(tree: Tree[Token]) -> list[Tree[Token]]:
+    """The operands of a chain of one connective (``a or b or c``), left to right, iteratively."""
+    operands: list[Tree[Token]] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if node.data == tree.data:
+            stack.extend(reversed([kid for kid in node.children if isinstance(kid, Tree)]))
+        else:
+            operands.append(node)
+    return operands
+
 
 def _unquote(token: Token) -> str:
     # The STRING terminal allows backslash escapes of any character: \" and \\ are the useful
@@ -283,9 +363,16 @@ class _Builder:
                     channels = tuple(_unquote(cast(Token, t)) for t in filt.children)
             return EventTrigger(name, channels, line=line, column=column)
         if tree.data == "every_trigger":
-            amount = int(cast(Token, kids[0]))
             unit_tok = cast(Token, cast(Tree[Token], kids[1]).children[0])
             unit = _UNIT_TO_PLURAL.get(str(unit_tok), str(unit_tok))
+            amount_tok = cast(Token, kids[0])
+            if len(str(amount_tok).lstrip("-").lstrip("0")) > MAX_NUMBER_DIGITS:
+                raise self._error(
+                    f"`every {shorten(amount_tok)} {unit}` is too long an interval",
+                    amount_tok,
+                    hint="at most ten years; for rare dates use cron",
+                )
+            amount = int(amount_tok)
             if amount < 0:
                 raise self._error("the interval cannot be negative", kids[0])
             return EveryTrigger(amount, unit, line=line, column=column)  # type: ignore[arg-type]
@@ -323,9 +410,10 @@ class _Builder:
         if data in ("or_expr", "and_expr"):
             items: list[Condition] = []
             kind = Or if data == "or_expr" else And
-            for kid in kids:
+            # Flatten a or b or c into one node: the linter and the compiler want n-ary. A chain
+            # can be long (MAX_CONDITION_TERMS), so walk it with a stack, not by recursion.
+            for kid in _chain_operands(tree):
                 sub = self.condition(kid)
-                # Flatten a or b or c into one node: the linter and the compiler want n-ary.
                 items.extend(sub.items if isinstance(sub, kind) else (sub,))
             return kind(tuple(items), line=line, column=column)
         if data == "not_expr":
@@ -358,12 +446,26 @@ class _Builder:
             return Literal(True, "boolean", line, column)
         if data == "false_value":
             return Literal(False, "boolean", line, column)
-        number = str(tree.children[0])
+        number_tok = cast(Token, tree.children[0])
+        number = str(number_tok)
         if data == "number_value":
+            if len(number.lstrip("-").split(".")[0].lstrip("0")) > MAX_NUMBER_DIGITS:
+                raise self._error(
+                    f"`{shorten(number)}` is too large a number",
+                    number_tok,
+                    hint=f"numbers in rules have at most {MAX_NUMBER_DIGITS} digits before the "
+                    "decimal point",
+                )
             value: int | Decimal = Decimal(number) if "." in number else int(number)
             return Literal(value, "number", line, column)
         unit_tok = str(cast(Tree[Token], tree.children[1]).children[0])
         unit = _UNIT_TO_PLURAL.get(unit_tok, unit_tok)
+        if not _duration_fits(number, unit):
+            raise self._error(
+                f"`{shorten(number)} {unit_tok}` is too long a duration",
+                number_tok,
+                hint=f"at most {MAX_DURATION.days:,} days (one hundred years)",
+            )
         return Literal(timedelta(**{unit: float(number)}), "duration", line, column)
 
     # actions and ordering

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dsl.compile import Predicate
+from dsl.errors import shorten
 from dsl.syntax import (
     Action,
     And,
@@ -177,39 +178,150 @@ def order_rules(rules: Sequence[CompiledRule]) -> tuple[CompiledRule, ...]:
 Finding = tuple[CompiledRule, str, str | None]
 
 
+#: Pair comparisons lint may spend on one file (shadowing and overlap checks together). Typical
+#: files need a few per rule; past the budget lint says what it could not check instead of taking
+#: quadratic time (5,000 rules at one priority are 12.5 million pairs).
+MAX_PAIR_CHECKS = 200_000
+#: Rule names one overlap warning lists before "and N more".
+_GROUP_NAMES = 4
+
+
 def lint(rules: Sequence[CompiledRule]) -> list[Finding]:
     """Warnings about active rules: (rule, message, hint) for shadowed, ambiguous, dead rules.
 
     The checks are conservative (syntactic): a warning means the problem is certain (shadowing,
-    schedules that never fire) or not ruled out (overlapping equal-priority rules).
+    schedules that never fire) or not ruled out (overlapping equal-priority rules). Overlaps are
+    grouped: rules of one priority that are linked by overlapping pairs get one warning, on the
+    second of them, naming the group. Time is linear in the number of rules for typical files and
+    bounded by :data:`MAX_PAIR_CHECKS` for any file.
     """
     active = order_rules([r for r in rules if r.enabled])
     findings: list[Finding] = []
     for rule in active:
         findings.extend(_never_fires(rule))
-    for i, later in enumerate(active):
-        for earlier in active[:i]:
-            if _shadows(earlier, later):
-                findings.append(
-                    (
-                        later,
-                        f"rule `{later.name}` never applies: `{earlier.name}` (priority "
-                        f"{earlier.priority}) matches the same orders first and says stop",
-                        f"give it a higher priority, or narrow the condition of `{earlier.name}`",
-                    )
-                )
-                break
-        for earlier in active[:i]:
-            if earlier.priority == later.priority and _ambiguous(earlier, later):
-                findings.append(
-                    (
-                        later,
-                        f"rules `{earlier.name}` and `{later.name}` have the same priority "
-                        f"({later.priority}) and can match the same order; file order decides",
-                        "give one of them a higher priority if the order matters",
-                    )
-                )
+    budget = _Budget(MAX_PAIR_CHECKS)
+    findings.extend(_shadowed(active, budget))
+    findings.extend(_overlaps(active, budget))
     return findings
+
+
+class _Budget:
+    def __init__(self, checks: int) -> None:
+        self.left = checks
+
+    def spend(self) -> bool:
+        """Take one check; False once the budget is gone."""
+        self.left -= 1
+        return self.left >= 0
+
+
+def _trigger_key(trigger: Trigger) -> object:
+    # Rules can only overlap (or shadow) within one key: an event family, or one schedule.
+    if isinstance(trigger, EventTrigger):
+        return "inventory" if trigger.event.startswith("inventory") else trigger.event
+    return trigger
+
+
+def _shadowed(active: Sequence[CompiledRule], budget: _Budget) -> list[Finding]:
+    """Rules that never apply because an earlier rule matching the same orders says stop."""
+    findings: list[Finding] = []
+    # Stopping rules by (trigger key, condition); None stands for "no condition".
+    stoppers: dict[tuple[object, Condition | None], list[CompiledRule]] = {}
+    for later in active:
+        key = _trigger_key(later.trigger)
+        conditions = {None, later.condition}
+        first: CompiledRule | None = None
+        for condition in conditions:
+            for earlier in stoppers.get((key, condition), ()):
+                if first is not None and earlier.rank >= first.rank:
+                    break
+                if not budget.spend():
+                    return findings
+                if _shadows(earlier, later):
+                    first = earlier
+                    break
+        if first is not None:
+            findings.append(
+                (
+                    later,
+                    f"rule `{shorten(later.name)}` never applies: `{shorten(first.name)}` "
+                    f"(priority {first.priority}) matches the same orders first and says stop",
+                    f"give it a higher priority, or narrow the condition of "
+                    f"`{shorten(first.name)}`",
+                )
+            )
+        if later.stops:
+            stoppers.setdefault((key, later.condition), []).append(later)
+    return findings
+
+
+def _overlaps(active: Sequence[CompiledRule], budget: _Budget) -> list[Finding]:
+    """One warning per group of same-priority rules linked by pairs that can match one order."""
+    buckets: dict[tuple[int, object], list[CompiledRule]] = {}
+    for rule in active:
+        buckets.setdefault((rule.priority, _trigger_key(rule.trigger)), []).append(rule)
+    findings: list[Finding] = []
+    for (priority, _), bucket in buckets.items():
+        groups, unchecked = _overlap_groups(bucket, budget)
+        findings.extend(_group_warning(group, priority) for group in groups)
+        if unchecked is not None:
+            findings.append(
+                (
+                    unchecked,
+                    f"lint did not compare `{shorten(unchecked.name)}` and the rules after it "
+                    f"with every rule of the same priority ({priority}): there are too many; "
+                    "where they can match the same order, file order decides",
+                    "give rules different priorities where the order matters",
+                )
+            )
+            break  # the budget is spent: no pair check for the other buckets either
+    return findings
+
+
+def _overlap_groups(
+    bucket: Sequence[CompiledRule], budget: _Budget
+) -> tuple[list[list[CompiledRule]], CompiledRule | None]:
+    """Connected groups (2+ rules) of the overlap relation; the first rule not checked, if any.
+
+    Each rule is compared with the groups built so far, stopping at the first member of a group
+    it overlaps: when most rules overlap (the quadratic case) that is one comparison per rule.
+    """
+    groups: list[list[CompiledRule]] = []
+    for rule in bucket:
+        hit: list[int] = []
+        for index, group in enumerate(groups):
+            for member in group:
+                if not budget.spend():
+                    return [g for g in groups if len(g) > 1], rule
+                if _ambiguous(member, rule):
+                    hit.append(index)
+                    break
+        merged = [member for index in hit for member in groups[index]]
+        for index in reversed(hit):
+            del groups[index]
+        groups.append([*merged, rule])
+    return [sorted(g, key=lambda r: r.rank) for g in groups if len(g) > 1], None
+
+
+def _group_warning(group: Sequence[CompiledRule], priority: int) -> Finding:
+    names = [f"`{shorten(r.name)}`" for r in group]
+    if len(names) == 2:
+        return (
+            group[1],
+            f"rules {names[0]} and {names[1]} have the same priority ({priority}) and can match "
+            "the same order; file order decides",
+            "give one of them a higher priority if the order matters",
+        )
+    if len(names) > _GROUP_NAMES + 1:
+        listed = ", ".join(names[:_GROUP_NAMES]) + f" and {len(names) - _GROUP_NAMES:,} more"
+    else:
+        listed = ", ".join(names[:-1]) + " and " + names[-1]
+    return (
+        group[1],
+        f"{len(names):,} rules have the same priority ({priority}) and pairs of them can match "
+        f"the same order: {listed}; file order decides",
+        "give them different priorities where the order matters",
+    )
 
 
 def _never_fires(rule: CompiledRule) -> list[Finding]:
@@ -222,7 +334,8 @@ def _never_fires(rule: CompiledRule) -> list[Finding]:
         except CronError:
             return []  # reported as an error by the loader
         if not spec.can_fire():
-            return [(rule, f'cron "{trigger.expr}" names a date that never exists', None)]
+            expr = shorten(trigger.expr)
+            return [(rule, f'cron "{expr}" names a date that never exists', None)]
     return []
 
 
