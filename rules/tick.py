@@ -42,7 +42,8 @@ class AllocationRequest:
     """One entry of the allocation queue: which order, with which policy, decided by which rule.
 
     ``reallocate`` is True when the order's reservations are released first (a ``reallocate``
-    action, or a ``deallocate`` before the allocation).
+    action, or a ``deallocate`` before the allocation). ``warehouses`` is the deciding action's
+    ``from [...]`` list (SPEC §12); None: the order's own warehouse.
     """
 
     order_id: str
@@ -52,6 +53,7 @@ class AllocationRequest:
     policy: Policy
     reallocate: bool = False
     order_by: tuple[tuple[str, bool], ...] = (("placed_at", False),)
+    warehouses: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ def _plan_order(order: Any, rules: list[CompiledRule]) -> OrderPlan:
                         rule.index,
                         action.policy or "lines",
                         order_by=tuple((k.field.name, k.descending) for k in rule.order_by),
+                        warehouses=action.warehouses,
                     )
                 if action.kind == "reallocate" or intent in ("deallocate", "reallocate"):
                     intent = "reallocate"
@@ -170,6 +173,7 @@ def _plan_order(order: Any, rules: list[CompiledRule]) -> OrderPlan:
             decision.policy,
             reallocate=intent == "reallocate",
             order_by=decision.order_by,
+            warehouses=decision.warehouses,
         )
     original = set(order.tags)
     return OrderPlan(

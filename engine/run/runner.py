@@ -29,6 +29,7 @@ from engine.service.records import AllocationReport, QueueEntry
 from engine.service.release import release_orders
 from engine.service.tx import Tx
 from engine.store import order_lines, orders, outbox
+from engine.store.kit_rows import load_kits
 from engine.store.rows import load_orders
 from engine.store.sqlfilter import prefilter_clause
 from rules.ruleset import CompiledRule, RuleSet
@@ -168,7 +169,7 @@ class Runner:
         ).items():
             release_orders(tx, ids, "reallocate", self._actor(rule))
         entries = [
-            QueueEntry(r.order_id, Policy(r.policy), self._actor(r.rule))
+            QueueEntry(r.order_id, Policy(r.policy), self._actor(r.rule), r.warehouses)
             for r in plan.allocation_queue
         ]
         allocate_queue(tx, entries, result.report)
@@ -210,13 +211,14 @@ class Runner:
         return [(rules_by_name[name], list(dict.fromkeys(ids))) for name, ids in offered.items()]
 
     def _orders_on(self, conn: Connection, sku: str, warehouse: str) -> list[str]:
-        """Awaiting orders with a line on (sku, warehouse)."""
+        """Awaiting orders of `warehouse` with a line on `sku`, or on a kit made of it."""
+        kits = [kit for kit, parts in load_kits(conn).items() if sku in dict(parts)]
         query = (
             select(orders.c.id)
             .distinct()
             .join(order_lines, order_lines.c.order_id == orders.c.id)
             .where(
-                order_lines.c.sku == sku,
+                order_lines.c.sku.in_([sku, *kits]),
                 orders.c.warehouse == warehouse,
                 orders.c.status == OrderStatus.AWAITING_FULFILLMENT,
             )

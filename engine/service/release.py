@@ -4,6 +4,7 @@ dropship). The model decides what is released and consumed; this writes it."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from engine import model
 from engine.errors import OperationFailed
@@ -103,15 +104,24 @@ def finish(tx: Tx, ids: Sequence[str], how: str, actor: Actor) -> list[str]:
         if problem:
             raise OperationFailed(problem)
     consumed: dict[StockKey, int] = {}
+    payloads: dict[str, dict[str, Any]] = {}
     if how == "ship":
         # Reserved units leave from their reservation's warehouse, the rest from the order's.
         lock_order_stock(tx, wanted)
         held = held_reservations(tx.conn, wanted)
         kits = load_kits(tx.conn)
-        consumed = routing.shipped_stock((found[oid] for oid in wanted), held, kits)
+        for oid in wanted:
+            took = routing.shipped_stock([found[oid]], [h for h in held if h.order_id == oid], kits)
+            payloads[oid] = {
+                "stock": [
+                    {"sku": s, "warehouse": w, "qty": q} for (s, w), q in sorted(took.items())
+                ]
+            }
+            for key, qty in took.items():
+                consumed[key] = consumed.get(key, 0) + qty
         tx.lock_stock(set(consumed))
         add_on_hand(tx.conn, {k: -q for k, q in consumed.items() if q})
     release_orders(tx, wanted, how, actor, new_status=status, also_recover=consumed)
     now = tx.now()
-    outbox.record(tx.conn, [outbox.event_row(now, event, oid) for oid in wanted])
+    outbox.record(tx.conn, [outbox.event_row(now, event, oid, payloads.get(oid)) for oid in wanted])
     return wanted
