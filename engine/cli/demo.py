@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 
 from engine.cli import output
+from engine.cli.demo_warehouses import warehouses_step
 from engine.errors import BadInput
 from engine.io.imports import read_inventory, read_orders
 from engine.run.runner import Runner, TickResult
@@ -82,6 +83,7 @@ def run_demo(console: Console) -> int:
             ["id", "channel", "placed_at", "allocation_status", "shipping_method", "units"],
         )
         store.dispose()
+    warehouses_step(console, data)
     console.print(
         "\nNext: [bold]dibs rules preview examples/rules.yaml[/] on your own data, "
         "[bold]dibs explain ORDER --rules examples/rules.yaml[/] for any order."

@@ -45,25 +45,31 @@ def load_or_fail(path: str) -> RuleSet:
 
 
 def _warehouse_warnings(args: argparse.Namespace, ruleset: RuleSet) -> list[str]:
-    """`allocate from [...]` naming a warehouse without any stock row in the database: a
-    warning (it may be stocked later). Checked only when a database is given or ./dibs.db
-    exists: `rules check` never creates a database."""
+    """`allocate from [...]` naming a warehouse without any stock row: a warning (it may be
+    stocked later). Only against a database that exists and holds stock: `rules check` never
+    creates one, and before any stock is loaded every name would be unknown."""
     from engine.store import DEFAULT_URL, Store
-    from engine.store.kit_rows import known_warehouses
+    from engine.store.kit_rows import has_stock, known_warehouses
 
-    url = args.db or os.environ.get("DIBS_DB")
+    url = str(args.db or os.environ.get("DIBS_DB") or DEFAULT_URL)
     named = [(r, w) for r in ruleset.rules for a in r.actions for w in a.warehouses or ()]
-    if not named or (not url and not Path("dibs.db").is_file()):
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if not path or not Path(path).is_file():
+            return []
+    if not named:
         return []
-    store = Store.open(url or DEFAULT_URL)
-    with store.read() as conn:
-        known = known_warehouses(conn, {w for _, w in named})
-    store.dispose()
+    store = Store.open(url, migrate=False)
+    try:
+        with store.read() as conn:
+            known = known_warehouses(conn, {w for _, w in named}) if has_stock(conn) else None
+    finally:
+        store.dispose()
     return [
         f"{ruleset.path}:{rule.line}:{rule.column}: warning: rule {rule.name}: no stock row "
         f"exists in warehouse {wh!r} (yet); check the name"
         for rule, wh in named
-        if wh not in known
+        if known is not None and wh not in known
     ]
 
 
@@ -201,7 +207,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
             )
         if line.get("held_by"):
             output.print_records(
-                f"Who holds {line['sku']} @ {line['warehouse']} (coverage order)",
+                f"Who holds {line.get('holder_sku', line['sku'])} @ {line['warehouse']} "
+                "(coverage order)",
                 line["held_by"],
                 ["order", "qty", "reserved_at", "covered"],
             )

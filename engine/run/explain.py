@@ -165,7 +165,7 @@ def _explain_line(
     if sku in kits:
         out.update(_kit_line(conn, kits[sku], wh, qty - reserved))
         short = out["short_components"]
-        sku = short[0] if short else kits[sku][0][0]
+        sku = out["holder_sku"] = short[0] if short else kits[sku][0][0]
     else:
         stock = load_stock(conn, [(sku, wh)]).get((sku, wh), (0, 0))
         out.update(on_hand=stock[0], available=stock[0] - stock[1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import and_, delete, insert, inspect, or_, select
 from sqlalchemy.engine import Connection
 
 from engine.model import Kits, StockKey, parts_of
@@ -95,3 +95,10 @@ def expand(kits_: Kits, skus: Iterable[str]) -> set[str]:
     for sku in skus:
         out.update(part for part, _ in parts_of(sku, kits_))
     return out
+
+
+def has_stock(conn: Connection) -> bool:
+    """Whether the database has its tables and at least one stock row."""
+    if not inspect(conn).has_table(inventory.name):
+        return False
+    return conn.execute(select(inventory.c.sku).limit(1)).first() is not None
