@@ -40,24 +40,21 @@ def attempt_routed(
     Returns per line its [(warehouse, line units)] and the new status; with one warehouse and
     no kits it decides exactly what `attempt` does.
     """
-    needs = [(parts_of(sku, kits), qty - reserved) for sku, qty, reserved in lines]
+    needs = [(kits.get(sku) or ((sku, 1),), qty - reserved) for sku, qty, reserved in lines]
+    for wh in warehouses:  # the fewest split shipments first: one warehouse for everything
+        if _completes(needs, wh, stock):
+            return _whole(needs, wh, stock, commit), str(AllocationStatus.ALLOCATED)
     taken: dict[StockKey, int] = {}
     routes: Routes = [[] for _ in lines]
-    whole = next((wh for wh in warehouses if _completes(needs, wh, stock)), None)
-    if whole is not None:
-        for routed, (parts, missing) in zip(routes, needs, strict=True):
-            if missing > 0:
-                _take(parts, whole, missing, taken, routed)
-    else:
-        for routed, (parts, missing) in zip(routes, needs, strict=True):
-            for wh in warehouses if missing > 0 else ():
-                can = _capacity(parts, wh, stock, taken)
-                if policy is Policy.UNITS and can > 0:
-                    missing -= _take(parts, wh, min(can, missing), taken, routed)
-                elif can >= missing:
-                    missing -= _take(parts, wh, missing, taken, routed)
-                if missing <= 0:
-                    break
+    for routed, (parts, missing) in zip(routes, needs, strict=True):
+        for wh in warehouses if missing > 0 else ():
+            can = _capacity(parts, wh, stock, taken)
+            if policy is Policy.UNITS and can > 0:
+                missing -= _take(parts, wh, min(can, missing), taken, routed)
+            elif can >= missing:
+                missing -= _take(parts, wh, missing, taken, routed)
+            if missing <= 0:
+                break
     granted = [sum(units for _, units in routed) for routed in routes]
     complete = all(g >= m for g, (_, m) in zip(granted, needs, strict=True))
     if policy is Policy.ALL_OR_NOTHING and not complete:
@@ -75,9 +72,23 @@ def attempt_routed(
     return routes, str(status)
 
 
-def _left(stock: Mapping[StockKey, list[int]], taken: Mapping[StockKey, int], key: StockKey) -> int:
-    entry = stock.get(key)
-    return (entry[0] - entry[1] if entry else 0) - taken.get(key, 0)
+def _whole(
+    needs: Sequence[tuple[tuple[tuple[str, int], ...], int]],
+    wh: str,
+    stock: dict[StockKey, list[int]],
+    commit: bool,
+) -> Routes:
+    """Every missing unit from `wh` (which `_completes` found can give them)."""
+    routes: Routes = []
+    for parts, missing in needs:
+        if missing <= 0:
+            routes.append([])
+            continue
+        routes.append([(wh, missing)])
+        if commit:
+            for sku, qty in parts:
+                stock[(sku, wh)][1] += missing * qty
+    return routes
 
 
 def _capacity(
@@ -86,8 +97,19 @@ def _capacity(
     stock: Mapping[StockKey, list[int]],
     taken: Mapping[StockKey, int],
 ) -> int:
-    """Line units `wh` can still give: whole kit units for a kit."""
-    return min(_left(stock, taken, (sku, wh)) // qty for sku, qty in parts)
+    """Line units `wh` can still give (whole kit units for a kit); 0 when none."""
+    best = -1
+    for sku, qty in parts:
+        key = (sku, wh)
+        entry = stock.get(key)
+        if entry is None:
+            return 0
+        units = (entry[0] - entry[1] - taken.get(key, 0)) // qty
+        if units <= 0:
+            return 0
+        if best < 0 or units < best:
+            best = units
+    return best
 
 
 def _take(
@@ -108,12 +130,19 @@ def _completes(
     wh: str,
     stock: Mapping[StockKey, list[int]],
 ) -> bool:
-    """Whether `wh` alone can give every line all of its missing units."""
+    """Whether `wh` alone can give every line all of its missing units (the hot check of a
+    `from` list: it stops at the first (sku, warehouse) that cannot)."""
     want: dict[StockKey, int] = {}
     for parts, missing in needs:
-        for sku, qty in parts if missing > 0 else ():
-            want[(sku, wh)] = want.get((sku, wh), 0) + missing * qty
-    return all(_left(stock, {}, key) >= units for key, units in want.items())
+        if missing <= 0:
+            continue
+        for sku, qty in parts:
+            key = (sku, wh)
+            entry = stock.get(key)
+            units = want[key] = want.get(key, 0) + missing * qty
+            if entry is None or entry[0] - entry[1] < units:
+                return False
+    return True
 
 
 def plan_line_trim(

@@ -116,18 +116,19 @@ class _Writes:
     ) -> int:
         """Reserve a line's units along its routes (SPEC §12): each (warehouse, line units)
         reserves every part (a kit's components, or the SKU itself). Returns stock units."""
-        oid, actor = entry.order_id, entry.actor
+        oid, stamp, covered = entry.order_id, self.stamp, self.covered
+        rule, ruleset, name = entry.actor.rule, entry.actor.ruleset, entry.actor.name
+        add_reservation, add_ledger = self.reservations.append, self.ledger.append
         stock_units = line_units = 0
         for warehouse, units in routed:
             line_units += units
             for sku, per in parts:
                 qty = units * per
                 stock_units += qty
-                self.reservations.append(
-                    (oid, line_no, sku, warehouse, qty, self.covered, self.stamp)
+                add_reservation((oid, line_no, sku, warehouse, qty, covered, stamp))
+                add_ledger(
+                    (stamp, oid, line_no, sku, warehouse, qty, "allocate", rule, ruleset, name)
                 )
-                row = (self.stamp, oid, line_no, sku, warehouse, qty, "allocate")
-                self.ledger.append((*row, actor.rule, actor.ruleset, actor.name))
                 self.stock_keys.add((sku, warehouse))
         self.lines.append((oid, line_no, reserved + line_units))
         return stock_units
@@ -150,14 +151,16 @@ def _stock_keys(
     """The (sku, warehouse) a chunk may reserve: kit components, and every `from` warehouse."""
     if not kits and not any(entry.warehouses for entry in chunk):
         return {(line[1], wh) for _, wh, lines in rows.values() for line in lines}
-    keys: set[StockKey] = set()
+    by_list: dict[tuple[str, ...], set[str]] = {}
     for entry in chunk:
         found = rows.get(entry.order_id)
-        if found is None:
-            continue
-        _, own, lines = found
-        skus = {part for line in lines for part, _ in parts_of(line[1], kits)}
-        keys.update((sku, wh) for sku in skus for wh in entry.warehouses or (own,))
+        if found is not None:
+            skus = by_list.setdefault(entry.warehouses or (found[1],), set())
+            skus.update(line[1] for line in found[2])
+    keys: set[StockKey] = set()
+    for warehouses, skus in by_list.items():
+        parts = {part for sku in skus for part, _ in parts_of(sku, kits)}
+        keys.update((sku, wh) for sku in parts for wh in warehouses)
     return keys
 
 
@@ -197,7 +200,8 @@ def _allocate(
     for start in range(0, len(queue), CHUNK):
         chunk = queue[start : start + CHUNK]
         rows = _lines_for(bulk, start, start + len(chunk) - 1)
-        while missing := sorted(_stock_keys(chunk, rows, kits) - stock.keys()):
+        keys = _stock_keys(chunk, rows, kits)
+        while missing := sorted(keys - stock.keys()):
             store.lock_stock(conn, missing)
             loaded = load_stock(conn, missing)
             for key in missing:
@@ -207,6 +211,7 @@ def _allocate(
                 # redefined meanwhile locks its components too, so it waited or we see it).
                 rows = _lines_for(bulk, start, start + len(chunk) - 1)
                 kits = load_kits(conn)
+                keys = _stock_keys(chunk, rows, kits)
         writes = _Writes(bulk, now)
         _decide_chunk(chunk, rows, stock, writes, report, kits)
         writes.flush()
@@ -276,7 +281,7 @@ def _decide_routed(
     )
     for (line_no, sku, _qty, reserved), routed in zip(line_rows, routes, strict=True):
         if routed:
-            parts = model.parts_of(sku, kits)
+            parts = kits.get(sku) or ((sku, 1),)
             report.reserved_units += writes.reserve_routed(entry, line_no, parts, routed, reserved)
     return after
 
