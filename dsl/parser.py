@@ -12,20 +12,16 @@ later processes start faster, and lark silently carries on when that file cannot
 
 from __future__ import annotations
 
-import difflib
-import functools
-import importlib.util
 import re
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
-from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.lexer import PatternStr
+from lark import Token, Tree
+from lark.exceptions import UnexpectedInput
 
 from dsl.errors import DslSyntaxError, shorten
+from dsl.grammar import lark_parser
 from dsl.limits import (
     MAX_CONDITION_DEPTH,
     MAX_CONDITION_TERMS,
@@ -55,56 +51,7 @@ from dsl.syntax import (
     Rule,
     Trigger,
 )
-
-_GRAMMAR = Path(__file__).with_name("grammar.lark")
-
-# Words for the named terminals; keyword terminals are described by their literal text.
-_TERMINAL_WORDS = {
-    "STRING": "a string in double quotes",
-    "NUMBER": "a number",
-    "INT": "a number",
-    "TIME": "a time of day (HH:MM)",
-    "FIELD": "a field name",
-    "COMP_OP": "a comparison (==, !=, <, <=, >, >=)",
-    "$END": "the end of the rule",
-}
-
-
-@functools.cache
-def _parser() -> Lark:
-    """Build the LALR parser once per process.
-
-    ``strict`` needs the optional ``interegular`` package (``lark[interegular]``); without it we
-    still parse correctly, only the build-time check for colliding terminals is skipped.
-    """
-    strict = importlib.util.find_spec("interegular") is not None
-    return Lark(
-        _GRAMMAR.read_text(encoding="utf-8"),
-        parser="lalr",
-        strict=strict,
-        propagate_positions=True,
-        maybe_placeholders=False,
-        cache=True,
-    )
-
-
-@functools.cache
-def _terminal_words() -> dict[str, str]:
-    words = dict(_TERMINAL_WORDS)
-    for term in _parser().terminals:
-        if term.name not in words and isinstance(term.pattern, PatternStr):
-            words[term.name] = f'"{term.pattern.value}"'
-    return words
-
-
-@functools.cache
-def _keywords() -> frozenset[str]:
-    """The grammar's keywords, read from its literal terminals so the list cannot drift."""
-    return frozenset(
-        term.pattern.value
-        for term in _parser().terminals
-        if isinstance(term.pattern, PatternStr) and term.pattern.value.isalpha()
-    )
+from dsl.syntax_errors import syntax_error
 
 
 def parse_rule(text: str) -> Rule:
@@ -117,9 +64,9 @@ def parse_rule(text: str) -> Rule:
             hint="split it into several rules",
         )
     try:
-        tree = _parser().parse(text)
+        tree = lark_parser().parse(text)
     except UnexpectedInput as exc:
-        raise _syntax_error(text, exc) from None
+        raise syntax_error(text, exc) from None
     _check_shape(tree)
     return _Builder(text).rule(tree)
 
@@ -158,136 +105,6 @@ def _check_shape(tree: Tree[Token]) -> None:
             column=clause.meta.column,
             hint='use `in [...]` for many values of one field, e.g. channel in ["a", "b"]',
         )
-
-
-# ---- errors ---------------------------------------------------------------------------------
-
-
-def _describe_expected(names: set[str] | frozenset[str]) -> tuple[str, ...]:
-    words = _terminal_words()
-    return tuple(sorted({words.get(name, name.lower()) for name in names}))
-
-
-def _end_position(text: str) -> tuple[int, int]:
-    lines = text.split("\n")
-    return len(lines), len(lines[-1]) + 1
-
-
-def _word_at(text: str, pos: int) -> str:
-    match = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*|\S").match(text, pos)
-    return match.group(0) if match else ""
-
-
-def _syntax_error(text: str, exc: UnexpectedInput) -> DslSyntaxError:
-    if isinstance(exc, UnexpectedCharacters):
-        start = exc.pos_in_stream or 0
-        if start > 0 and _is_word_char(text[start - 1]) and _is_word_char(text[start]):
-            # The lexer matched a keyword prefix ("line" of "lines"): report the whole word, and
-            # what the parser accepted before it.
-            return _word_error(text, _word_start(text, start))
-        offending = _word_at(text, start)
-        # The lexer's "allowed" set comes from a merged LALR state and can list terminals that
-        # are not valid here; ask the parser what it really accepts at this point.
-        names = set(exc.allowed or ())
-        interactive = getattr(exc, "interactive_parser", None)
-        if interactive is not None:
-            names = _accepts(interactive) or names
-        expected = _describe_expected(names)
-        line, column = exc.line, exc.column
-    elif isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
-        start = exc.token.start_pos or 0
-        if start > 0 and _is_word_char(text[start - 1]):
-            return _word_error(text, _word_start(text, start))
-        offending = str(exc.token)
-        expected = _describe_expected(set(exc.accepts or exc.expected))
-        line, column = exc.token.line or 1, exc.token.column or 1
-    else:
-        # Unexpected end of input: point just past the last character.
-        if isinstance(exc, UnexpectedEOF):
-            names = {str(n) for n in exc.expected}
-        else:
-            token_exc = cast(UnexpectedToken, exc)
-            names = set(token_exc.accepts or token_exc.expected)
-        offending = ""
-        expected = _describe_expected(set(names))
-        line, column = _end_position(text.rstrip())
-    offending = shorten(offending)
-    shown = f"`{offending}`" if offending else "end of rule"
-    message = f"unexpected {shown}"
-    if expected:
-        message += f", expected {_join_words(expected)}"
-    return DslSyntaxError(
-        message,
-        line=line,
-        column=column,
-        text=offending,
-        expected=expected,
-        hint=_hint(text, offending, expected),
-    )
-
-
-def _accepts(interactive: Any) -> set[str]:
-    # lark's InteractiveParser.accepts is untyped; it returns terminal names.
-    return {str(name) for name in interactive.accepts()}
-
-
-def _is_word_char(char: str) -> bool:
-    return char.isalnum() or char == "_"
-
-
-def _word_start(text: str, pos: int) -> int:
-    while pos > 0 and _is_word_char(text[pos - 1]):
-        pos -= 1
-    return pos
-
-
-def _word_error(text: str, start: int) -> DslSyntaxError:
-    word = shorten(_word_at(text, start))
-    names: set[str] = set()
-    try:
-        interactive = _parser().parse_interactive(text[:start])
-        interactive.exhaust_lexer()
-        names = _accepts(interactive)
-    except UnexpectedInput:
-        pass
-    expected = _describe_expected(names)
-    line = text.count("\n", 0, start) + 1
-    column = start - (text.rfind("\n", 0, start) + 1) + 1
-    message = f"unexpected `{word}`"
-    if expected:
-        message += f", expected {_join_words(expected)}"
-    close = difflib.get_close_matches(word, [w.strip('"') for w in expected], n=1)
-    hint = f"did you mean `{close[0]}`?" if close else _hint(text, word, expected)
-    return DslSyntaxError(
-        message, line=line, column=column, text=word, expected=expected, hint=hint
-    )
-
-
-def _join_words(words: tuple[str, ...]) -> str:
-    if len(words) == 1:
-        return words[0]
-    return ", ".join(words[:-1]) + " or " + words[-1]
-
-
-def _hint(text: str, offending: str, expected: tuple[str, ...]) -> str | None:
-    """Recognise the common slips (taken from other rule languages) and say how to write them."""
-    if offending.startswith("'"):
-        return 'strings need double quotes, e.g. "like this"'
-    if offending == '"':
-        return "close the string with a double quote on the same line"
-    if offending == "=":
-        return "use == to compare"
-    if offending in ("&", "|", "!"):
-        return "use `and`, `or` and `not`"
-    if offending.lower() in _keywords() and offending != offending.lower():
-        return f"keywords are lowercase: write `{offending.lower()}`"
-    if "a string in double quotes" in expected and re.fullmatch(r"[A-Za-z_][\w.-]*", offending):
-        return f'put text in double quotes: "{offending}"'
-    if expected == ('"then"',) or ('"then"' in expected and offending in ("do", ":")):
-        return "actions follow the word `then`"
-    if offending == "" and not text.strip():
-        return 'a rule looks like: when new order if channel == "shopify" then allocate'
-    return None
 
 
 # ---- tree -> dataclasses ------------------------------------------------------------------

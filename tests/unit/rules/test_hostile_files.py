@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import pytest
 
-from rules import loader
+from rules import sections, yaml_read
 from rules.errors import Diagnostic, RuleFileError
 from rules.loader import MAX_FILE_BYTES, MAX_SHOWN, check_ruleset_bytes, load_ruleset
 
@@ -167,8 +167,9 @@ def diagnostics_of(text: str) -> list[Diagnostic]:
 
 @pytest.fixture
 def small_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loader, "MAX_NODES", 1_000)
-    monkeypatch.setattr(loader, "MAX_RULES", 100)
+    # The bounds live where they are applied: the YAML reader and the rules section.
+    monkeypatch.setattr(yaml_read, "MAX_NODES", 1_000)
+    monkeypatch.setattr(sections, "MAX_RULES", 100)
 
 
 @pytest.mark.usefixtures("small_bounds")
