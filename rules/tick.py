@@ -25,7 +25,7 @@ last whatever the direction, like SQL's NULLS LAST.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -165,16 +165,7 @@ def _plan_order(order: Any, rules: list[CompiledRule]) -> OrderPlan:
             break
     allocation = None
     if decision is not None and intent in ("allocate", "reallocate"):
-        allocation = AllocationRequest(
-            decision.order_id,
-            decision.rule,
-            decision.priority,
-            decision.rule_index,
-            decision.policy,
-            reallocate=intent == "reallocate",
-            order_by=decision.order_by,
-            warehouses=decision.warehouses,
-        )
+        allocation = replace(decision, reallocate=intent == "reallocate")
     original = set(order.tags)
     return OrderPlan(
         order_id=order.id,

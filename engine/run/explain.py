@@ -181,30 +181,7 @@ def _explain_line(
         ]
     uncovered = [r for r in mine if not r.covered]
     if qty > reserved or uncovered:
-        holders = conn.execute(
-            select(
-                reservations.c.order_id,
-                reservations.c.qty,
-                reservations.c.reserved_at,
-                reservations.c.covered,
-            )
-            .where(
-                reservations.c.sku == sku,
-                reservations.c.warehouse == wh,
-                reservations.c.order_id != order.id,
-            )
-            .order_by(reservations.c.seq)
-            .limit(50)
-        ).all()
-        out["held_by"] = [
-            {
-                "order": h.order_id,
-                "qty": h.qty,
-                "reserved_at": iso(h.reserved_at),
-                "covered": h.covered,
-            }
-            for h in holders
-        ]
+        out["held_by"] = _holders(conn, order.id, sku, wh)
     if uncovered:
         out["uncovered"] = sum(1 for _ in uncovered)
         since = min(r.reserved_at for r in uncovered)
@@ -214,6 +191,29 @@ def _explain_line(
             for drop in _stock_drops(conn, *key, since)
         ]
     return out
+
+
+def _holders(conn: Connection, order_id: str, sku: str, wh: str) -> list[dict[str, Any]]:
+    """The other orders' reservations on (sku, wh), in coverage order (the first 50)."""
+    holders = conn.execute(
+        select(
+            reservations.c.order_id,
+            reservations.c.qty,
+            reservations.c.reserved_at,
+            reservations.c.covered,
+        )
+        .where(
+            reservations.c.sku == sku,
+            reservations.c.warehouse == wh,
+            reservations.c.order_id != order_id,
+        )
+        .order_by(reservations.c.seq)
+        .limit(50)
+    ).all()
+    return [
+        {"order": h.order_id, "qty": h.qty, "reserved_at": iso(h.reserved_at), "covered": h.covered}
+        for h in holders
+    ]
 
 
 def _kit_line(

@@ -9,7 +9,16 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from engine import model
 from engine.errors import BadInput, OperationFailed, OrdersExist
 from engine.memory import collector_paused
-from engine.model import Actor, AllocationStatus, EventType, Kits, Order, OrderStatus, routing
+from engine.model import (
+    Actor,
+    AllocationStatus,
+    EventType,
+    Kits,
+    Order,
+    OrderStatus,
+    StockKey,
+    routing,
+)
 from engine.service.cover import recover
 from engine.service.records import Progress
 from engine.service.tx import Tx
@@ -121,11 +130,7 @@ def edit(tx: Tx, order_id: str, new_lines: Sequence[tuple[str, int]], actor: Act
     order = open_order(tx, order_id, "edit")
     plan = model.plan_edit(order.lines, new_lines)
     kits = load_kits(conn)
-    keys = {
-        (part, order.warehouse)
-        for line in (*order.lines, *plan.lines)
-        for part, _ in model.parts_of(line.sku, kits)
-    } | {(h.sku, h.warehouse) for h in held_reservations(conn, [order_id])}
+    keys = _edit_keys(tx, order, plan, kits)
     tx.lock_stock(keys)
     for index, give_back in enumerate(plan.release):
         if give_back:
@@ -175,6 +180,17 @@ def edit(tx: Tx, order_id: str, new_lines: Sequence[tuple[str, int]], actor: Act
     recover(tx, sorted(keys), also=[order_id])
     outbox.record(conn, [outbox.event_row(now, EventType.ORDER_UPDATED, order_id)])
     return get(tx, order_id)
+
+
+def _edit_keys(tx: Tx, order: Order, plan: model.EditPlan, kits: Kits) -> set[StockKey]:
+    """The stock an edit touches: its lines' (a kit's components) at home, and wherever it
+    holds reservations."""
+    home = {
+        (part, order.warehouse)
+        for line in (*order.lines, *plan.lines)
+        for part, _ in model.parts_of(line.sku, kits)
+    }
+    return home | {(h.sku, h.warehouse) for h in held_reservations(tx.conn, [order.id])}
 
 
 def _trim_line(tx: Tx, order: Order, line_no: int, units: int, actor: Actor, kits: Kits) -> None:
