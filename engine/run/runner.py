@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from engine.errors import OperationFailed
 from engine.memory import collector_paused
-from engine.model import Actor, Order, OrderStatus, Policy
+from engine.model import Actor, Kits, Order, OrderStatus, Policy
 from engine.run.scheduler import due_slot, wait_until_next
 from engine.service import Service
 from engine.service import orders as order_ops
@@ -192,12 +192,15 @@ class Runner:
     ) -> list[tuple[CompiledRule, list[str]]]:
         offered: dict[str, list[str]] = defaultdict(list)
         rules_by_name: dict[str, CompiledRule] = {}
+        kits: Kits | None = None  # read once per tick, when an inventory event needs it
         for _, kind, order_id, payload in claimed:
             rules = self.ruleset.rules_for_event(kind, payload.get("kind"))
             if not rules:
                 continue
             if kind == "inventory.changed":
-                ids = self._orders_on(conn, payload["sku"], payload["warehouse"])
+                if kits is None:
+                    kits = load_kits(conn)
+                ids = self._orders_on(conn, payload["sku"], payload["warehouse"], kits)
             else:
                 ids = [order_id] if order_id else []
             for rule in rules:
@@ -210,9 +213,9 @@ class Runner:
                 offered[rule.name].extend(open_ids)
         return [(rules_by_name[name], list(dict.fromkeys(ids))) for name, ids in offered.items()]
 
-    def _orders_on(self, conn: Connection, sku: str, warehouse: str) -> list[str]:
+    def _orders_on(self, conn: Connection, sku: str, warehouse: str, all_kits: Kits) -> list[str]:
         """Awaiting orders of `warehouse` with a line on `sku`, or on a kit made of it."""
-        kits = [kit for kit, parts in load_kits(conn).items() if sku in dict(parts)]
+        kits = [kit for kit, parts in all_kits.items() if sku in dict(parts)]
         query = (
             select(orders.c.id)
             .distinct()
