@@ -301,8 +301,22 @@ class _Builder:
         }
         if data in policies:
             kind = "reallocate" if data == "reallocate" else "allocate"
-            return Action(kind, policy=policies[data], line=line, column=column)  # type: ignore[arg-type]
+            where = self._warehouses(tree.children[0]) if tree.children else None
+            return Action(kind, policy=policies[data], warehouses=where, line=line, column=column)  # type: ignore[arg-type]
         return Action(data, line=line, column=column)  # type: ignore[arg-type]
+
+    def _warehouses(self, node: Tree[Token] | Token) -> tuple[str, ...]:
+        """`from "east"` / `from ["east", "west"]`: names given once each, none empty."""
+        found = cast(Tree[Token], node).children[0]
+        tokens = [found] if isinstance(found, Token) else cast(list[Token], found.children)
+        names: list[str] = []
+        for tok in tokens:
+            name = _unquote(tok)
+            if not name.strip() or name in names:
+                why = "is listed twice" if name in names else "is empty"
+                raise self._error(f"warehouse {shorten(tok)} {why}", tok)
+            names.append(name)
+        return tuple(names)
 
     def order_key(self, tree: Tree[Token]) -> OrderKey:
         field = self.field(cast(Tree[Token], tree.children[0]))

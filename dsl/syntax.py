@@ -179,12 +179,14 @@ class Action:
     """One action after ``then``.
 
     ``policy`` is set for ``allocate`` (default ``lines``) and ``reallocate`` (``lines``);
-    ``tag`` is set for ``tag``/``untag``.
+    ``tag`` is set for ``tag``/``untag``; ``warehouses`` is the ``from [...]`` preference list
+    of an allocating action (None: the order's own warehouse).
     """
 
     kind: ActionKind
     policy: Policy | None = None
     tag: str | None = None
+    warehouses: tuple[str, ...] | None = None
     line: int = _meta(default=0, compare=False)
     column: int = _meta(default=0, compare=False)
 

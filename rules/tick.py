@@ -25,7 +25,7 @@ last whatever the direction, like SQL's NULLS LAST.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -42,7 +42,8 @@ class AllocationRequest:
     """One entry of the allocation queue: which order, with which policy, decided by which rule.
 
     ``reallocate`` is True when the order's reservations are released first (a ``reallocate``
-    action, or a ``deallocate`` before the allocation).
+    action, or a ``deallocate`` before the allocation). ``warehouses`` is the deciding action's
+    ``from [...]`` list (SPEC §12); None: the order's own warehouse.
     """
 
     order_id: str
@@ -52,6 +53,7 @@ class AllocationRequest:
     policy: Policy
     reallocate: bool = False
     order_by: tuple[tuple[str, bool], ...] = (("placed_at", False),)
+    warehouses: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ def _plan_order(order: Any, rules: list[CompiledRule]) -> OrderPlan:
                         rule.index,
                         action.policy or "lines",
                         order_by=tuple((k.field.name, k.descending) for k in rule.order_by),
+                        warehouses=action.warehouses,
                     )
                 if action.kind == "reallocate" or intent in ("deallocate", "reallocate"):
                     intent = "reallocate"
@@ -162,15 +165,7 @@ def _plan_order(order: Any, rules: list[CompiledRule]) -> OrderPlan:
             break
     allocation = None
     if decision is not None and intent in ("allocate", "reallocate"):
-        allocation = AllocationRequest(
-            decision.order_id,
-            decision.rule,
-            decision.priority,
-            decision.rule_index,
-            decision.policy,
-            reallocate=intent == "reallocate",
-            order_by=decision.order_by,
-        )
+        allocation = replace(decision, reallocate=intent == "reallocate")
     original = set(order.tags)
     return OrderPlan(
         order_id=order.id,

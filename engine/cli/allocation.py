@@ -57,6 +57,11 @@ def _ids_or_selection(args: argparse.Namespace) -> Sequence[str] | None:
     return args.ids or None
 
 
+def _from_list(args: argparse.Namespace) -> list[str] | None:
+    """`--from east,west` -> ["east", "west"] (checked by the service); None without it."""
+    return None if args.from_ is None else args.from_.split(",")
+
+
 def cmd_allocate(args: argparse.Namespace) -> int:
     ids = _ids_or_selection(args)
     order_by = parse_order_by(args.order_by) if args.order_by else []
@@ -64,7 +69,13 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     service = open_service(args)
     with output.progress_bar("allocating", enabled=not args.json) as progress:
         report = service.allocate(
-            ids, where, order_by, Policy(args.policy), dry_run=args.dry_run, progress=progress
+            ids,
+            where,
+            order_by,
+            Policy(args.policy),
+            dry_run=args.dry_run,
+            progress=progress,
+            warehouses=_from_list(args),
         )
     title = "Dry run: nothing was written" if args.dry_run else "Allocation"
     _show_report(report, args.json, title, dry=args.dry_run)
@@ -80,7 +91,9 @@ def cmd_deallocate(args: argparse.Namespace) -> int:
 
 
 def cmd_reallocate(args: argparse.Namespace) -> int:
-    report = open_service(args).reallocate(args.ids, Policy(args.policy))
+    report = open_service(args).reallocate(
+        args.ids, Policy(args.policy), warehouses=_from_list(args)
+    )
     _show_report(report, args.json, "Reallocated")
     return 0
 
@@ -111,6 +124,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument(
         "--dry-run", action="store_true", help="print the plan (which orders would change)"
     )
+    _add_from(p)
     p.add_argument("--json", action="store_true", help="results and skipped orders as JSON")
     p.set_defaults(handler=cmd_allocate)
     p = sub.add_parser("deallocate", help="release every reservation of orders")
@@ -124,9 +138,19 @@ def add_commands(sub: Any) -> None:
     p.add_argument(
         "--policy", choices=policies, default=Policy.LINES.value, help="default: %(default)s"
     )
+    _add_from(p)
     p.add_argument("--json", action="store_true", help="results and skipped orders as JSON")
     p.set_defaults(handler=cmd_reallocate)
     p = sub.add_parser("history", help="the ledger entries of an order")
     p.add_argument("id", help="the order id")
     p.add_argument("--json", action="store_true", help="the entries as a JSON list")
     p.set_defaults(handler=cmd_history)
+
+
+def _add_from(p: Any) -> None:
+    p.add_argument(
+        "--from",
+        dest="from_",
+        metavar="W1,W2",
+        help="reserve in these warehouses, in this order of preference (default: the order's own)",
+    )

@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from engine.cli import output
+from engine.cli.demo_warehouses import warehouses_step
 from engine.errors import BadInput
 from engine.io.imports import read_inventory, read_orders
 from engine.run.runner import Runner, TickResult
@@ -53,6 +54,7 @@ def run_demo(console: Console) -> int:
         )
     finally:
         store.dispose()
+    warehouses_step(console, data)
     example = waiting[0]["id"] if waiting else "ORDER"
     url = f"sqlite:///{db}"
     console.print(

@@ -39,9 +39,11 @@ def cmd_inventory_list(args: argparse.Namespace) -> int:
     if args.json:
         output.print_json(rows)
     else:
-        output.print_records(
-            "Inventory", rows, ["sku", "warehouse", "on_hand", "allocated", "available"]
-        )
+        columns = ["sku", "warehouse", "on_hand", "allocated", "available"]
+        if any(row.get("kit") for row in rows):  # kit rows: available kit units (SPEC §12)
+            rows = [{**row, "kit": "kit" if row.get("kit") else ""} for row in rows]
+            columns.append("kit")
+        output.print_records("Inventory", rows, columns)
     return 0
 
 

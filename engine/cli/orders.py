@@ -18,7 +18,6 @@ from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, OrderStatus
 from engine.service import Service
 from engine.service.edits import FieldChanges
 from engine.service.read import OrderQuery
-from engine.service.shapes import order_json
 from engine.service.sync import SyncReport
 
 
@@ -166,8 +165,7 @@ def cmd_orders_list(args: argparse.Namespace) -> int:
 
 
 def cmd_orders_show(args: argparse.Namespace) -> int:
-    service = open_service(args)
-    doc = order_json(service.get_order(args.id))
+    doc = open_service(args).order_document(args.id)
     if args.json:
         output.print_json(doc)
         return 0
@@ -187,7 +185,11 @@ def cmd_orders_show(args: argparse.Namespace) -> int:
     ship_to = ", ".join(v for v in doc["ship_to"].values() if v)
     head += [("ship_to", ship_to), ("tags", ", ".join(doc["tags"]))]
     output.print_table(None, ["field", "value"], head, style_column="value")
-    output.print_records("Lines", doc["lines"], ["sku", "qty", "reserved"])
+    lines = [
+        {**x, "warehouses": ", ".join(f"{wh}: {n}" for wh, n in x["warehouses"].items())}
+        for x in doc["lines"]
+    ]
+    output.print_records("Lines", lines, ["sku", "qty", "reserved", "warehouses"])
     return 0
 
 

@@ -42,9 +42,41 @@ def load_or_fail(path: str) -> RuleSet:
     return ruleset
 
 
+def _warehouse_warnings(args: argparse.Namespace, ruleset: RuleSet) -> list[str]:
+    """`allocate from [...]` naming a warehouse without any stock row: a warning (it may be
+    stocked later). Only against a database that exists and holds stock: `rules check` never
+    creates one, and before any stock is loaded every name would be unknown."""
+    from engine.store import DEFAULT_URL, Store
+    from engine.store.kit_rows import has_stock, known_warehouses
+
+    url = str(args.db or os.environ.get("DIBS_DB") or DEFAULT_URL)
+    named = [(r, w) for r in ruleset.rules for a in r.actions for w in a.warehouses or ()]
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if not path or not Path(path).is_file():
+            return []
+    if not named:
+        return []
+    store = Store.open(url, migrate=False)
+    try:
+        with store.read() as conn:
+            known = known_warehouses(conn, {w for _, w in named}) if has_stock(conn) else None
+    finally:
+        store.dispose()
+    return [
+        f"{ruleset.path}:{rule.line}:{rule.column}: warning: rule {rule.name}: no stock row "
+        f"exists in warehouse {wh!r} (yet); check the name"
+        for rule, wh in named
+        if known is not None and wh not in known
+    ]
+
+
 def cmd_rules_check(args: argparse.Namespace) -> int:
     ruleset = load_or_fail(args.file)
-    warnings = [d for d in ruleset.warnings] if ruleset.warnings else []
+    warnings = [str(d) for d in ruleset.warnings] if ruleset.warnings else []
+    for warning in _warehouse_warnings(args, ruleset):
+        print(warning, file=sys.stderr)
+        warnings.append(warning)
     active = len(ruleset.active)
     print(
         f"{args.file}: ok: {len(ruleset.rules)} rules ({active} enabled), "
@@ -153,26 +185,38 @@ def cmd_rules_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _places(where: dict[str, int]) -> str:
+    return ", ".join(f"{wh}: {n}" for wh, n in where.items())
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from engine.cli.common import open_service
     from engine.run.explain import explain
 
     rules_file = args.rules or os.environ.get("DIBS_RULES")
     ruleset = load_or_fail(rules_file) if rules_file else None
-    doc = explain(open_service(args), args.id, ruleset)
+    tried = args.from_.split(",") if args.from_ else None
+    doc = explain(open_service(args), args.id, ruleset, warehouses=tried)
     if args.json:
         output.print_json(doc)
         return 0
     print(f"{doc['id']}: {doc['allocation_status']} ({doc['status']}): {doc['summary']}")
     output.print_records(
         "Lines",
-        doc["lines"],
-        ["line", "sku", "warehouse", "qty", "reserved", "on_hand", "available", "shortfall"],
+        [{**x, "reserved_in": _places(x["reserved_in"])} for x in doc["lines"]],
+        ["line", "sku", "warehouse", "qty", "reserved", "reserved_in", "available", "shortfall"],
     )
     for line in doc["lines"]:
+        if line.get("components"):
+            output.print_records(
+                f"Kit {line['sku']} @ {line['warehouse']}: components",
+                line["components"],
+                ["sku", "per_kit", "need", "available"],
+            )
         if line.get("held_by"):
             output.print_records(
-                f"Who holds {line['sku']} @ {line['warehouse']} (coverage order)",
+                f"Who holds {line.get('holder_sku', line['sku'])} @ {line['warehouse']} "
+                "(coverage order)",
                 [
                     {
                         **h,
@@ -188,6 +232,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 f"  cover of {line['sku']} taken by: {drop['change']} ({drop['delta']}) "
                 f"at {drop['at']}"
             )
+    for wh in doc["warehouses"]:
+        lacks = ", ".join(
+            f"{x['sku']} (needs {x['need']}, has {x['available']})" for x in wh["lacks"]
+        )
+        verdict = "can complete the order" if wh["complete"] else f"lacks {lacks}"
+        print(f"  warehouse {wh['warehouse']}: {verdict}")
     for rule in doc.get("rules", []):
         mark = "matches" if rule["matches"] else "no match"
         why = f": {rule['reason']}" if rule["reason"] else ""
@@ -284,6 +334,9 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("explain", help="why an order has its status")
     p.add_argument("id", help="the order id")
     p.add_argument("--rules", metavar="FILE", help="rule file to explain against ($DIBS_RULES)")
+    p.add_argument(
+        "--from", dest="from_", metavar="W1,W2", help="the warehouses to explain against"
+    )
     p.add_argument("--json", action="store_true", help="the explanation as JSON")
     p.set_defaults(handler=cmd_explain)
 

@@ -41,6 +41,7 @@ from engine.io.fields import (
 from engine.io.import_csv import read_orders_csv
 from engine.io.import_inventory import read_inventory_csv
 from engine.io.import_json import read_json_array, read_jsonl
+from engine.io.import_kits import read_kits_csv
 from engine.io.messages import plural
 from engine.memory import collector_paused
 from engine.model import MAX_QTY, Order
@@ -52,8 +53,10 @@ __all__ = [
     "SHIP_TO_KEYS",
     "check_order_mapping",
     "order_from_mapping",
+    "parse_component_spec",
     "parse_line_spec",
     "read_inventory",
+    "read_kits",
     "read_orders",
 ]
 
@@ -114,6 +117,27 @@ def read_inventory(path: Path) -> list[tuple[str, str, int]]:
     return rows
 
 
+def read_kits(path: Path, places: dict[str, str]) -> dict[str, list[tuple[str, int]]]:
+    """Parse a kit CSV `kit,component,qty` into kit -> [(component, qty)].
+
+    `places` receives each kit's first `file:line`, for problems found later against the
+    database. Raises `BadInput` listing every problem of the file.
+    """
+    name = str(path)
+    if path.suffix.lower() != ".csv":
+        raise BadInput(
+            f"{name}: unknown kit file type {path.suffix or '(none)'!r}; "
+            "expected .csv with columns kit,component,qty"
+        )
+    problems: list[str] = []
+    with _open_text(path) as handle:
+        kits = _guard_decoding(lambda: read_kits_csv(handle, name, problems, places), name)
+    _refuse_if(problems, name)
+    if not kits:
+        raise BadInput(f"{name}: no kits in the file, nothing imported")
+    return kits
+
+
 def order_from_mapping(obj: object, where: str, now: datetime) -> Order:
     """Validate one order given as a mapping (SPEC §2 shape) and build it.
 
@@ -138,6 +162,18 @@ def parse_line_spec(spec: str) -> tuple[str, int]:
         return sku, qty(qty_text)
     except Invalid as exc:
         raise BadInput(f"--line {quoted(spec)}: qty {exc}") from None
+
+
+def parse_component_spec(spec: str) -> tuple[str, int]:
+    """Parse `dibs kits set`'s `COMPONENT:QTY`; raises `BadInput` when malformed."""
+    sku, sep, qty_text = spec.rpartition(":")
+    sku = sku.strip()
+    if not sep or not sku:
+        raise BadInput(f"component {spec!r}: expected COMPONENT:QTY, e.g. MUG:1")
+    try:
+        return sku, qty(qty_text)
+    except Invalid as exc:
+        raise BadInput(f"component {spec!r}: qty {exc}") from None
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,40 +3,59 @@ took its cover, and which rule nearly matched."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from engine.model import AllocationStatus, Order
+from engine.model import AllocationStatus, Kits, Order, kit_units, parts_of
 from engine.service import Service
+from engine.service.read import line_warehouses
 from engine.service.shapes import iso
-from engine.store import inventory, outbox, reservations
+from engine.store import outbox, reservations
+from engine.store.kit_rows import load_kits
+from engine.store.rows import load_stock
 from rules.explain import verdict
 from rules.ruleset import RuleSet
 
 
 def explain(
-    service: Service, order_id: str, ruleset: RuleSet | None = None, now: datetime | None = None
+    service: Service,
+    order_id: str,
+    ruleset: RuleSet | None = None,
+    now: datetime | None = None,
+    warehouses: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Why `order_id` has its status: per line, the stock and who holds it; then the rules."""
+    """Why `order_id` has its status: per line, the stock and who holds it; per warehouse it
+    could reserve in, what it lacks there (SPEC §12); then the rules.
+
+    The warehouses are `warehouses` (an allocation's `--from`), else the `from` list of the
+    first matching rule that allocates, else the order's own warehouse.
+    """
+    when = now or service.clock()
     with service.store.read() as conn:
         order = service.get_order(order_id, conn)
+        verdicts = [verdict(rule, order, when) for rule in ruleset.active] if ruleset else []
+        kits = load_kits(conn)
+        tried = list(warehouses or _rule_warehouses(ruleset, verdicts) or [order.warehouse])
         lines = [
-            _explain_line(conn, order, n, line.sku, line.qty, line.reserved)
+            _explain_line(conn, order, n, line.sku, line.qty, line.reserved, kits, tried[0])
             for n, line in enumerate(order.lines, start=1)
         ]
+        per_warehouse = _warehouses_tried(conn, order, kits, tried)
+        for line, where in zip(lines, line_warehouses(conn, order), strict=True):
+            line["reserved_in"] = where
     doc: dict[str, Any] = {
         "id": order.id,
         "status": order.status,
         "allocation_status": order.allocation_status,
         "lines": lines,
-        "summary": _summary(order, lines),
+        "warehouses": per_warehouse,
+        "summary": _summary(order, lines, per_warehouse),
     }
     if ruleset is not None:
-        when = now or service.clock()
-        verdicts = [verdict(rule, order, when) for rule in ruleset.active]
         first_match = next((v for v in verdicts if v.matches), None)
         doc["ruleset"] = ruleset.hash
         doc["rules"] = [
@@ -53,7 +72,43 @@ def explain(
     return doc
 
 
-def _summary(order: Order, lines: list[dict[str, Any]]) -> str:
+def _rule_warehouses(ruleset: RuleSet | None, verdicts: Sequence[Any]) -> tuple[str, ...] | None:
+    """The `from` list of the first matching rule that allocates (it decides, SPEC §7)."""
+    if ruleset is None:
+        return None
+    matching = {v.rule for v in verdicts if v.matches}
+    for rule in ruleset.active:
+        if rule.name in matching:
+            for action in rule.actions:
+                if action.allocates:
+                    return action.warehouses
+    return None
+
+
+def _warehouses_tried(
+    conn: Connection, order: Order, kits: Kits, tried: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Per warehouse, in order of preference: whether it could give every missing unit now,
+    and what it lacks (per SKU of stock: a kit line's needs are its components')."""
+    need: dict[str, int] = {}
+    for line in order.lines:
+        for sku, qty in parts_of(line.sku, kits) if line.missing > 0 else ():
+            need[sku] = need.get(sku, 0) + line.missing * qty
+    if not need:
+        return []
+    stock = load_stock(conn, [(sku, wh) for sku in need for wh in tried])
+    out = []
+    for wh in tried:
+        lacks = []
+        for sku, units in sorted(need.items()):
+            on_hand, allocated = stock.get((sku, wh), (0, 0))
+            if on_hand - allocated < units:
+                lacks.append({"sku": sku, "need": units, "available": on_hand - allocated})
+        out.append({"warehouse": wh, "complete": not lacks, "lacks": lacks})
+    return out
+
+
+def _summary(order: Order, lines: list[dict[str, Any]], tried: list[dict[str, Any]]) -> str:
     status = order.allocation_status
     if order.status != "awaiting_fulfillment":
         return f"the order is {order.status}; it holds no stock"
@@ -67,43 +122,74 @@ def _summary(order: Order, lines: list[dict[str, Any]]) -> str:
     if status == AllocationStatus.UNALLOCATED:
         return "no allocation has been tried since the order was created or last changed"
     if short:
-        skus = ", ".join(x["sku"] for x in short)
-        return f"short of stock on {skus}"
+        skus = ", ".join(
+            x["sku"]
+            + (
+                f" (short component {', '.join(x['short_components'])})"
+                if x.get("short_components")
+                else ""
+            )
+            for x in short
+        )
+        where = ", ".join(
+            f"{w['warehouse']} (lacks "
+            + ", ".join(f"{x['need'] - max(x['available'], 0)} {x['sku']}" for x in w["lacks"])
+            + ")"
+            for w in tried
+            if w["lacks"]
+        )
+        return f"short of stock on {skus}" + (f"; tried {where}" if where else "")
     return "every line is reserved and covered"
 
 
 def _explain_line(
-    conn: Connection, order: Order, line_no: int, sku: str, qty: int, reserved: int
+    conn: Connection,
+    order: Order,
+    line_no: int,
+    sku: str,
+    qty: int,
+    reserved: int,
+    kits: Kits,
+    wh: str,
 ) -> dict[str, Any]:
-    wh = order.warehouse
-    row = conn.execute(
-        select(inventory.c.on_hand, inventory.c.allocated).where(
-            inventory.c.sku == sku, inventory.c.warehouse == wh
-        )
-    ).first()
-    on_hand, allocated = (row.on_hand, row.allocated) if row else (0, 0)
+    """One line in warehouse `wh` (the first it may reserve in); a kit line shows its
+    components, which of them is short, and who holds that one."""
     out: dict[str, Any] = {
         "line": line_no,
         "sku": sku,
         "warehouse": wh,
         "qty": qty,
         "reserved": reserved,
-        "on_hand": on_hand,
-        "available": on_hand - allocated,
         "shortfall": qty - reserved,
     }
+    if sku in kits:
+        out.update(_kit_line(conn, kits[sku], wh, qty - reserved))
+        short = out["short_components"]
+        sku = out["holder_sku"] = short[0] if short else kits[sku][0][0]
+    else:
+        stock = load_stock(conn, [(sku, wh)]).get((sku, wh), (0, 0))
+        out.update(on_hand=stock[0], available=stock[0] - stock[1])
     mine = conn.execute(
-        select(reservations.c.seq, reservations.c.covered, reservations.c.reserved_at).where(
-            reservations.c.order_id == order.id, reservations.c.line_no == line_no
-        )
+        select(reservations)
+        .where(reservations.c.order_id == order.id, reservations.c.line_no == line_no)
+        .order_by(reservations.c.seq)
     ).all()
+    if mine:
+        out["reservations"] = [
+            {"sku": r.sku, "warehouse": r.warehouse, "qty": r.qty, "covered": r.covered}
+            for r in mine
+        ]
     uncovered = [r for r in mine if not r.covered]
     if qty > reserved or uncovered:
         out["held_by"] = _holders(conn, order.id, sku, wh)
     if uncovered:
         out["uncovered"] = sum(1 for _ in uncovered)
         since = min(r.reserved_at for r in uncovered)
-        out["cover_taken_by"] = _stock_drops(conn, sku, wh, since)
+        out["cover_taken_by"] = [
+            drop
+            for key in sorted({(r.sku, r.warehouse) for r in uncovered})
+            for drop in _stock_drops(conn, *key, since)
+        ]
     return out
 
 
@@ -133,6 +219,29 @@ def _holders(conn: Connection, order_id: str, sku: str, wh: str) -> list[dict[st
     ]
 
 
+def _kit_line(
+    conn: Connection, parts: Sequence[tuple[str, int]], wh: str, missing: int
+) -> dict[str, Any]:
+    stock = load_stock(conn, [(sku, wh) for sku, _ in parts])
+    available = {sku: on - alloc for (sku, _), (on, alloc) in stock.items()}
+    components: list[dict[str, Any]] = [
+        {
+            "sku": sku,
+            "per_kit": per,
+            "need": missing * per,
+            "available": available.get(sku, 0),
+        }
+        for sku, per in parts
+    ]
+    return {
+        "kit": True,
+        "on_hand": None,
+        "available": kit_units(parts, available),
+        "components": components,
+        "short_components": [c["sku"] for c in components if c["available"] < c["need"]],
+    }
+
+
 def _stock_drops(
     conn: Connection, sku: str, warehouse: str, since: datetime
 ) -> list[dict[str, Any]]:
@@ -147,7 +256,7 @@ def _stock_drops(
     for at, oid, qty in outbox.shipments_since(conn, sku, warehouse, since):
         found.append({"at": iso(at), "change": f"order {oid} shipped", "delta": -qty})
     found.sort(key=lambda x: x["at"] or "")
-    return found
+    return [{**x, "sku": sku, "warehouse": warehouse} for x in found]
 
 
 __all__ = ["explain"]

@@ -98,12 +98,15 @@ class Preview:
         }
 
 
-def _action_text(kind: str, policy: str | None, tag: str | None) -> str:
+def _action_text(
+    kind: str, policy: str | None, tag: str | None, warehouses: tuple[str, ...] | None = None
+) -> str:
     if tag is not None:
         return f'{kind} "{tag}"'
+    text = kind
     if kind == "allocate" and policy and policy != "lines":
-        return f"allocate ({policy})"
-    return kind
+        text = f"allocate ({policy})"
+    return f"{text} from {', '.join(warehouses)}" if warehouses else text
 
 
 def _state(conn: Connection) -> dict[str, tuple[str, int]]:
@@ -161,7 +164,7 @@ def preview(service: Service, ruleset: RuleSet, all_open: bool = False) -> Previ
             if order_plan is not None:
                 outcome.matched_rules = list(order_plan.matched_rules)
                 outcome.actions = [
-                    f"{rule}: {_action_text(a.kind, a.policy, a.tag)}"
+                    f"{rule}: {_action_text(a.kind, a.policy, a.tag, a.warehouses)}"
                     for rule, a in order_plan.actions
                 ]
                 if order_plan.allocation is not None:

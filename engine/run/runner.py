@@ -20,16 +20,17 @@ from sqlalchemy.engine import Connection
 
 from engine.errors import OperationFailed
 from engine.memory import collector_paused
-from engine.model import Actor, Order, OrderStatus, Policy
+from engine.model import Actor, Kits, Order, OrderStatus, Policy
 from engine.run.scheduler import due_slot, wait_until_next
 from engine.service import Service
 from engine.service import orders as order_ops
 from engine.service.allocation import allocate_queue
 from engine.service.records import AllocationReport, QueueEntry
-from engine.service.release import release_orders
+from engine.service.release import order_stock_keys, release_orders
 from engine.service.tx import Tx
 from engine.store import order_lines, orders, outbox
-from engine.store.rows import load_orders, stock_keys_of
+from engine.store.kit_rows import load_kits
+from engine.store.rows import load_orders
 from engine.store.sqlfilter import prefilter_clause
 from rules.ruleset import CompiledRule, RuleSet
 from rules.tick import TickPlan, plan_tick
@@ -169,7 +170,9 @@ class Runner:
         operations below then follow the lock order of `engine.store.database` although they
         share one transaction.
         """
-        tx.lock_stock(stock_keys_of(tx.conn, sorted(plan.orders)))
+        keys = order_stock_keys(tx, sorted(plan.orders))
+        elsewhere = {w for r in plan.allocation_queue for w in (r.warehouses or ())}
+        tx.lock_stock(keys | {(sku, w) for sku, _ in keys for w in elsewhere})
         if plan.tag_changes:
             order_ops.retag(tx, plan.tag_changes)
         for rule, ids in _by_rule(plan, plan.deallocations, "deallocate").items():
@@ -180,7 +183,7 @@ class Runner:
         ).items():
             release_orders(tx, ids, "reallocate", self._actor(rule))
         entries = [
-            QueueEntry(r.order_id, Policy(r.policy), self._actor(r.rule))
+            QueueEntry(r.order_id, Policy(r.policy), self._actor(r.rule), r.warehouses)
             for r in plan.allocation_queue
         ]
         allocate_queue(tx, entries, result.report)
@@ -203,12 +206,15 @@ class Runner:
     ) -> list[tuple[CompiledRule, list[str]]]:
         offered: dict[str, list[str]] = defaultdict(list)
         rules_by_name: dict[str, CompiledRule] = {}
+        kits: Kits | None = None  # read once per tick, when an inventory event needs it
         for _, kind, order_id, payload in claimed:
             rules = self.ruleset.rules_for_event(kind, payload.get("kind"))
             if not rules:
                 continue
             if kind == "inventory.changed":
-                ids = self._orders_on(conn, payload["sku"], payload["warehouse"])
+                if kits is None:
+                    kits = load_kits(conn)
+                ids = self._orders_on(conn, payload["sku"], payload["warehouse"], kits)
             else:
                 ids = [order_id] if order_id else []
             for rule in rules:
@@ -221,14 +227,15 @@ class Runner:
                 offered[rule.name].extend(open_ids)
         return [(rules_by_name[name], list(dict.fromkeys(ids))) for name, ids in offered.items()]
 
-    def _orders_on(self, conn: Connection, sku: str, warehouse: str) -> list[str]:
-        """Awaiting orders with a line on (sku, warehouse)."""
+    def _orders_on(self, conn: Connection, sku: str, warehouse: str, all_kits: Kits) -> list[str]:
+        """Awaiting orders of `warehouse` with a line on `sku`, or on a kit made of it."""
+        kits = [kit for kit, parts in all_kits.items() if sku in dict(parts)]
         query = (
             select(orders.c.id)
             .distinct()
             .join(order_lines, order_lines.c.order_id == orders.c.id)
             .where(
-                order_lines.c.sku == sku,
+                order_lines.c.sku.in_([sku, *kits]),
                 orders.c.warehouse == warehouse,
                 orders.c.status == OrderStatus.AWAITING_FULFILLMENT,
             )

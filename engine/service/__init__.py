@@ -10,7 +10,7 @@ deadlock). The rule runner opens one `Tx` for a whole tick and calls the use cas
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement
@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from engine.io.incoming import IncomingOrder
 from engine.model import Actor, Order, Policy
-from engine.service import allocation, edits, read, release, stock, sync
+from engine.service import allocation, edits, kits, read, release, stock, sync
 from engine.service import orders as order_ops
 from engine.service.records import AllocationReport, Clock, Progress, QueueEntry, utcnow
 from engine.service.shapes import iso, order_json
@@ -65,6 +65,24 @@ class Service:
         with self.store.read() as conn:
             return read.list_inventory(conn, sku)
 
+    # ----------------------------------------------------------------------------- kits
+
+    def set_kits(
+        self,
+        definitions: Mapping[str, Sequence[tuple[str, int]]],
+        places: Mapping[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Define or redefine kits, all or none (SPEC §12); returns them as `kits list` rows."""
+        return self.run(lambda tx: kits.set_kits(tx, definitions, places))
+
+    def remove_kit(self, kit: str) -> None:
+        """Remove a kit (refused while open orders hold reservations for it)."""
+        self.run(lambda tx: kits.remove_kit(tx, kit))
+
+    def list_kits(self) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            return kits.list_kits(conn)
+
     # --------------------------------------------------------------------------- orders
 
     def add_orders(self, new: Sequence[Order], progress: Progress | None = None) -> int:
@@ -78,6 +96,11 @@ class Service:
             return order_ops.get(self.tx(conn), order_id)
         with self.store.read() as own:
             return order_ops.get(self.tx(own), order_id)
+
+    def order_document(self, order_id: str) -> dict[str, Any]:
+        """`orders show --json` (SPEC §8, §12): the order and where its reserved units are."""
+        with self.store.read() as conn:
+            return read.order_document(conn, order_ops.get(self.tx(conn), order_id))
 
     def load_orders(self, conn: Connection, ids: Sequence[str]) -> dict[str, Order]:
         """Whole orders by id (missing ids are simply absent)."""
@@ -150,10 +173,14 @@ class Service:
         actor: Actor = Actor(),
         dry_run: bool = False,
         progress: Progress | None = None,
+        warehouses: Sequence[str] | None = None,
     ) -> AllocationReport:
-        """Allocate the named orders, or every open order matching `where` (SPEC §4)."""
+        """Allocate the named orders, or every open order matching `where` (SPEC §4); with
+        `warehouses`, from those warehouses in that order of preference (SPEC §12)."""
         return self.run(
-            lambda tx: allocation.allocate(tx, ids, where, order_by, policy, actor, progress),
+            lambda tx: allocation.allocate(
+                tx, ids, where, order_by, policy, actor, progress, warehouses
+            ),
             dry_run=dry_run,
         )
 
@@ -168,10 +195,14 @@ class Service:
         return self.run(lambda tx: allocation.deallocate(tx, ids, where, actor), dry_run=dry_run)
 
     def reallocate(
-        self, ids: Sequence[str], policy: Policy = Policy.LINES, actor: Actor = Actor()
+        self,
+        ids: Sequence[str],
+        policy: Policy = Policy.LINES,
+        actor: Actor = Actor(),
+        warehouses: Sequence[str] | None = None,
     ) -> AllocationReport:
         """Deallocate then allocate, in one transaction: the orders go to the back of the queue."""
-        return self.run(lambda tx: allocation.reallocate(tx, ids, policy, actor))
+        return self.run(lambda tx: allocation.reallocate(tx, ids, policy, actor, warehouses))
 
     def finish(self, ids: Sequence[str], how: str, actor: Actor = Actor()) -> list[str]:
         """Ship, cancel or dropship orders; all of them or none (unknown/closed -> exit 1)."""

@@ -8,13 +8,14 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import ColumnElement, select
 
 from engine import model
-from engine.errors import UnknownOrder, quoted
+from engine.errors import BadInput, UnknownOrder, quoted
 from engine.model import Actor, OrderStatus, Policy
 from engine.service import batch
 from engine.service.records import AllocationReport, Progress, QueueEntry
 from engine.service.release import release_orders
 from engine.service.tx import Tx
 from engine.store import orders
+from engine.store.kit_rows import known_warehouses
 from engine.store.ordering import needs_python_sort, order_by_clauses
 from engine.store.rows import CHUNK, load_orders
 from rules.tick import sort_order_ids
@@ -38,16 +39,42 @@ def allocate(
     policy: Policy,
     actor: Actor,
     progress: Progress | None = None,
+    warehouses: Sequence[str] | None = None,
 ) -> AllocationReport:
     """Allocate the named orders (in `order_by` order), or every open order matching `where`.
 
     With `ids=None` the selection is every awaiting order that allocation can change
-    (not allocated, not overallocated) and that satisfies `where`.
+    (not allocated, not overallocated) and that satisfies `where`. `warehouses` is the `from`
+    preference list (SPEC §12); None: each order's own warehouse.
     """
+    chosen = check_warehouses(tx, warehouses)
     report = AllocationReport()
     queue = _select(tx, ids, where, order_by, report)
-    allocate_queue(tx, (QueueEntry(oid, policy, actor) for oid in queue), report, progress)
+    entries = (QueueEntry(oid, policy, actor, chosen) for oid in queue)
+    allocate_queue(tx, entries, report, progress)
     return report
+
+
+def check_warehouses(tx: Tx, warehouses: Sequence[str] | None) -> tuple[str, ...] | None:
+    """A `--from` list, checked: names given once each, and each with some stock row (a name
+    no stock row has is a typo far more often than a plan; exit 2, nothing written)."""
+    if warehouses is None:
+        return None
+    names = tuple(w.strip() for w in warehouses)
+    if not names or any(not w for w in names):
+        raise BadInput("--from: give warehouse names separated by commas, e.g. east,west")
+    twice = sorted({w for w in names if names.count(w) > 1})
+    if twice:
+        raise BadInput(f"--from: warehouse {twice[0]!r} is listed twice")
+    known = known_warehouses(tx.conn, names)
+    unknown = [w for w in names if w not in known]
+    if unknown:
+        raise BadInput(
+            f"--from: no stock row exists in warehouse {unknown[0]!r}"
+            f"{'' if len(unknown) == 1 else f' (nor in {len(unknown) - 1} more)'}; "
+            "check the name (`dibs inventory list` shows every warehouse)"
+        )
+    return names
 
 
 def _select(
@@ -82,13 +109,20 @@ def deallocate(
     return report
 
 
-def reallocate(tx: Tx, ids: Sequence[str], policy: Policy, actor: Actor) -> AllocationReport:
+def reallocate(
+    tx: Tx,
+    ids: Sequence[str],
+    policy: Policy,
+    actor: Actor,
+    warehouses: Sequence[str] | None = None,
+) -> AllocationReport:
     """Deallocate then allocate: the orders go to the back of the coverage queue."""
+    chosen = check_warehouses(tx, warehouses)
     released = AllocationReport()
     targets = resolve(tx, ids, None, released)
     release_orders(tx, targets, "reallocate", actor, released)
     report = AllocationReport(skipped=released.skipped)
-    allocate_queue(tx, (QueueEntry(t, policy, actor) for t in targets), report)
+    allocate_queue(tx, (QueueEntry(t, policy, actor, chosen) for t in targets), report)
     before = {r["id"]: r["before"] for r in released.results}
     for row in report.results:
         row["before"] = before.get(row["id"], row["before"])

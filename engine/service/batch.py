@@ -15,14 +15,17 @@ from sqlalchemy import bindparam, update
 
 from engine import model
 from engine.memory import collector_paused
-from engine.model import StockKey
+from engine.model import Kits, StockKey, parts_of, routing
 from engine.service.records import AllocationReport, Progress, QueueEntry
 from engine.service.tx import Tx
 from engine.store import inventory, ledger, order_lines, orders, reservations
 from engine.store.bulk import Bulk
+from engine.store.kit_rows import load_kits
 from engine.store.rows import load_stock
 
 CHUNK = 2000  # orders per read/write batch: bounded memory, few round trips
+#: An order as the batch reads it: allocation status, warehouse, (line_no, sku, qty, reserved).
+_OrderRows = tuple[str, str, list[tuple[int, str, int, int]]]
 
 _LINES_SQL = (
     "SELECT o.id, o.allocation_status, o.warehouse, l.line_no, l.sku, l.qty, l.reserved "
@@ -111,6 +114,33 @@ class _Writes:
         self.lines.append((oid, line_no, reserved + qty))
         self.stock_keys.add((sku, warehouse))
 
+    def reserve_routed(
+        self,
+        entry: QueueEntry,
+        line_no: int,
+        parts: tuple[tuple[str, int], ...],
+        routed: list[tuple[str, int]],
+        reserved: int,
+    ) -> int:
+        """Reserve a line's units along its routes (SPEC §12): each (warehouse, line units)
+        reserves every part (a kit's components, or the SKU itself). Returns stock units."""
+        oid, stamp, covered = entry.order_id, self.stamp, self.covered
+        rule, ruleset, name = entry.actor.rule, entry.actor.ruleset, entry.actor.name
+        add_reservation, add_ledger = self.reservations.append, self.ledger.append
+        stock_units = line_units = 0
+        for warehouse, units in routed:
+            line_units += units
+            for sku, per in parts:
+                qty = units * per
+                stock_units += qty
+                add_reservation((oid, line_no, sku, warehouse, qty, covered, stamp))
+                add_ledger(
+                    (stamp, oid, line_no, sku, warehouse, qty, "allocate", rule, ruleset, name)
+                )
+                self.stock_keys.add((sku, warehouse))
+        self.lines.append((oid, line_no, reserved + line_units))
+        return stock_units
+
     def flush(self) -> None:
         bulk = self.bulk
         bulk.insert(reservations, _RESERVATION_COLUMNS, self.reservations)
@@ -124,9 +154,35 @@ class _Writes:
 
 
 def _stock_keys(
-    rows: Mapping[str, tuple[str, str, list[tuple[int, str, int, int]]]],
+    chunk: list[QueueEntry], rows: Mapping[str, _OrderRows], kits: Kits
 ) -> set[StockKey]:
-    return {(line[1], wh) for _, wh, lines in rows.values() for line in lines}
+    """The (sku, warehouse) a chunk may reserve: kit components, and every `from` warehouse."""
+    if not kits and not any(entry.warehouses for entry in chunk):
+        return {(line[1], wh) for _, wh, lines in rows.values() for line in lines}
+    by_list: dict[tuple[str, ...], set[str]] = {}
+    for entry in chunk:
+        found = rows.get(entry.order_id)
+        if found is not None:
+            skus = by_list.setdefault(entry.warehouses or (found[1],), set())
+            skus.update(line[1] for line in found[2])
+    keys: set[StockKey] = set()
+    for warehouses, skus in by_list.items():
+        parts = {part for sku in skus for part, _ in parts_of(sku, kits)}
+        keys.update((sku, wh) for sku in parts for wh in warehouses)
+    return keys
+
+
+def _queue_stock(bulk: Bulk, queue: list[QueueEntry], kits: Kits) -> set[StockKey]:
+    """Every (sku, warehouse) the queue may reserve, to lock in one sorted pass before any
+    order is read: each line's SKU (a kit's components) in its order's warehouse and in every
+    warehouse a `from` list names (a superset for orders without one: locks, not reservations)."""
+    extra = {w for entry in queue for w in (entry.warehouses or ())}
+    keys: set[StockKey] = set()
+    for sku, wh in bulk.query(_QUEUE_STOCK_SQL):
+        for part, _ in parts_of(sku, kits):
+            keys.add((part, wh))
+            keys.update((part, w) for w in extra)
+    return keys
 
 
 def allocate_queue(
@@ -159,20 +215,22 @@ def _allocate(
     conn = tx.conn
     bulk = Bulk(conn)
     bulk.stage_queue([e.order_id for e in queue])
+    kits = load_kits(conn)
     if tx.store.is_postgres:
-        tx.lock_stock((sku, wh) for sku, wh in bulk.query(_QUEUE_STOCK_SQL))
+        tx.lock_stock(_queue_stock(bulk, queue, kits))
     stock: dict[StockKey, list[int]] = {}
     touched: set[StockKey] = set()
     for start in range(0, len(queue), CHUNK):
         chunk = queue[start : start + CHUNK]
         rows = _lines_for(bulk, start, start + len(chunk) - 1)
-        if missing := sorted(_stock_keys(rows) - stock.keys()):
-            tx.require_stock(missing)
+        keys = _stock_keys(chunk, rows, kits)
+        if missing := sorted(keys - stock.keys()):
+            tx.require_stock(missing)  # locked up front (PostgreSQL); else run it again
             loaded = load_stock(conn, missing)
             for key in missing:
                 stock[key] = list(loaded.get(key, (0, 0)))
         writes = _Writes(bulk, now)
-        _decide_chunk(chunk, rows, stock, writes, report)
+        _decide_chunk(chunk, rows, stock, writes, report, kits)
         writes.flush()
         touched |= writes.stock_keys
         if progress:
@@ -188,10 +246,11 @@ def _allocate(
 
 def _decide_chunk(
     chunk: list[QueueEntry],
-    rows: Mapping[str, tuple[str, str, list[tuple[int, str, int, int]]]],
+    rows: Mapping[str, _OrderRows],
     stock: dict[StockKey, list[int]],
     writes: _Writes,
     report: AllocationReport,
+    kits: Kits,
 ) -> None:
     results = report.results
     for entry in chunk:
@@ -201,6 +260,12 @@ def _decide_chunk(
         before, warehouse, line_rows = found
         if before in model.SETTLED:
             results.append({"id": entry.order_id, "before": before, "after": before})
+            continue
+        if entry.warehouses or (kits and any(line[1] in kits for line in line_rows)):
+            after = _decide_routed(entry, warehouse, line_rows, stock, writes, report, kits)
+            if after != before:
+                writes.status[entry.order_id] = after
+            results.append({"id": entry.order_id, "before": before, "after": after})
             continue
         grants, after = model.attempt(
             [(sku, qty, res) for _, sku, qty, res in line_rows], warehouse, stock, entry.policy
@@ -214,13 +279,35 @@ def _decide_chunk(
         results.append({"id": entry.order_id, "before": before, "after": after})
 
 
-def _lines_for(
-    bulk: Bulk, first: int, last: int
-) -> dict[str, tuple[str, str, list[tuple[int, str, int, int]]]]:
+def _decide_routed(
+    entry: QueueEntry,
+    warehouse: str,
+    line_rows: list[tuple[int, str, int, int]],
+    stock: dict[StockKey, list[int]],
+    writes: _Writes,
+    report: AllocationReport,
+    kits: Kits,
+) -> str:
+    """An order with a `from` list or a kit line (`routing.attempt_routed`); its status."""
+    routes, after = routing.attempt_routed(
+        [(sku, qty, res) for _, sku, qty, res in line_rows],
+        entry.warehouses or (warehouse,),
+        stock,
+        entry.policy,
+        kits,
+    )
+    for (line_no, sku, _qty, reserved), routed in zip(line_rows, routes, strict=True):
+        if routed:
+            parts = kits.get(sku) or ((sku, 1),)
+            report.reserved_units += writes.reserve_routed(entry, line_no, parts, routed, reserved)
+    return after
+
+
+def _lines_for(bulk: Bulk, first: int, last: int) -> dict[str, _OrderRows]:
     """Allocation status, warehouse and lines (line_no, sku, qty, reserved) of the awaiting
     orders at queue positions first..last (see `Bulk.stage_queue`): the hottest read of a
     batch, so it runs on the raw cursor."""
-    out: dict[str, tuple[str, str, list[tuple[int, str, int, int]]]] = {}
+    out: dict[str, _OrderRows] = {}
     for oid, alloc, wh, line_no, sku, qty, reserved in bulk.query(_LINES_SQL, (first, last)):
         entry = out.get(oid)
         if entry is None:

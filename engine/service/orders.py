@@ -14,22 +14,26 @@ from engine.model import (
     Actor,
     AllocationStatus,
     EventType,
+    Kits,
     Length,
     Order,
     OrderStatus,
     StockKey,
+    routing,
 )
 from engine.service.cover import recover
 from engine.service.records import Progress
 from engine.service.tx import Tx
 from engine.store import order_lines, order_tags, orders, outbox, reservations
 from engine.store.bulk import Bulk
+from engine.store.kit_rows import load_kits
 from engine.store.ledger import ledger_row, write_ledger
 from engine.store.rows import (
     CHUNK,
     add_allocated,
     apply_trim,
     existing_ids,
+    held_reservations,
     insert_orders,
     line_reservations_newest_first,
     load_orders,
@@ -91,18 +95,26 @@ def open_order(
     """
     first = get(tx, order_id)
     extra = list(new_skus)
-    tx.lock_stock(_line_keys(first, extra))
+    kits = load_kits(tx.conn)
+    tx.lock_stock(_line_keys(tx, first, extra, kits))
     tx.lock_orders([order_id])
     order = get(tx, order_id)
     if order.status != OrderStatus.AWAITING_FULFILLMENT:
         raise StateConflict(f"cannot {what} order {quoted(order_id)}: it is {order.status}")
-    keys = _line_keys(order, extra)
+    keys = _line_keys(tx, order, extra, kits)
     tx.require_stock(keys)
     return order, keys
 
 
-def _line_keys(order: Order, extra_skus: Sequence[str] = ()) -> set[StockKey]:
-    return {(sku, order.warehouse) for sku in (*(x.sku for x in order.lines), *extra_skus)}
+def _line_keys(tx: Tx, order: Order, extra_skus: Sequence[str], kits: Kits) -> set[StockKey]:
+    """The stock of an order's lines (a kit's components) at home, of the SKUs an edit adds,
+    and wherever it holds reservations (a `from` list may have reserved elsewhere)."""
+    home = {
+        (part, order.warehouse)
+        for sku in (*(x.sku for x in order.lines), *extra_skus)
+        for part, _ in model.parts_of(sku, kits)
+    }
+    return home | {(h.sku, h.warehouse) for h in held_reservations(tx.conn, [order.id])}
 
 
 def retag(tx: Tx, changes: Mapping[str, tuple[Iterable[str], Iterable[str]]]) -> None:
@@ -154,10 +166,11 @@ def replace_lines(tx: Tx, order: Order, new_lines: Sequence[tuple[str, int]], ac
     check_lines(new_lines)
     conn, order_id = tx.conn, order.id
     plan = model.plan_edit(order.lines, new_lines)
-    keys = {(line.sku, order.warehouse) for line in (*order.lines, *plan.lines)}
+    kits = load_kits(conn)
+    keys = _edit_keys(tx, order, plan, kits)
     held = any(line.reserved for line in order.lines)
     if held:
-        _move_reservations(tx, order, plan, keys, actor)
+        _move_reservations(tx, order, plan, keys, actor, kits)
     conn.execute(delete(order_lines).where(order_lines.c.order_id == order_id))
     conn.execute(
         insert(order_lines),
@@ -190,7 +203,7 @@ def replace_lines(tx: Tx, order: Order, new_lines: Sequence[tuple[str, int]], ac
 
 
 def _move_reservations(
-    tx: Tx, order: Order, plan: model.EditPlan, keys: set[StockKey], actor: Actor
+    tx: Tx, order: Order, plan: model.EditPlan, keys: set[StockKey], actor: Actor, kits: Kits
 ) -> None:
     """Trim what the edit gives back, then renumber: kept lines take their new position and
     their reservations follow them."""
@@ -198,7 +211,7 @@ def _move_reservations(
     tx.require_stock(keys)  # locked by open_order, before the order row (the lock order)
     for index, give_back in enumerate(plan.release):
         if give_back:
-            _trim_line(tx, order, index + 1, give_back, "edit", actor)
+            _trim_line(tx, order, index + 1, give_back, actor, kits)
     conn.execute(
         update(reservations)
         .where(reservations.c.order_id == order_id)
@@ -215,18 +228,31 @@ def _move_reservations(
             )
 
 
-def _trim_line(tx: Tx, order: Order, line_no: int, qty: int, operation: str, actor: Actor) -> None:
-    """Give back `qty` reserved units of a line, newest reservation first (model.plan_trim)."""
-    held = line_reservations_newest_first(tx.conn, order.id, line_no)
-    apply_trim(tx.conn, model.plan_trim(held, qty))
+def _edit_keys(tx: Tx, order: Order, plan: model.EditPlan, kits: Kits) -> set[StockKey]:
+    """The stock an edit touches: its lines' (a kit's components) at home, and wherever it
+    holds reservations."""
+    home = {
+        (part, order.warehouse)
+        for line in (*order.lines, *plan.lines)
+        for part, _ in model.parts_of(line.sku, kits)
+    }
+    return home | {(h.sku, h.warehouse) for h in held_reservations(tx.conn, [order.id])}
+
+
+def _trim_line(tx: Tx, order: Order, line_no: int, units: int, actor: Actor, kits: Kits) -> None:
+    """Give back `units` reserved units of a line, newest reservation first, wherever they are
+    held (a kit line: every component, `routing.plan_line_trim`)."""
     line = order.lines[line_no - 1]
-    add_allocated(tx.conn, {(line.sku, order.warehouse): -qty})
+    held = line_reservations_newest_first(tx.conn, order.id, line_no)
+    trims, given = routing.plan_line_trim(held, model.parts_of(line.sku, kits), units)
+    apply_trim(tx.conn, trims)
+    add_allocated(tx.conn, {key: -qty for key, qty in given.items()})
+    now = tx.now()
     write_ledger(
         tx.conn,
         [
-            ledger_row(
-                tx.now(), order.id, line_no, line.sku, order.warehouse, -qty, operation, actor
-            )
+            ledger_row(now, order.id, line_no, sku, wh, -qty, "edit", actor)
+            for (sku, wh), qty in sorted(given.items())
         ],
     )
 
@@ -288,7 +314,8 @@ def split(tx: Tx, order_id: str, actor: Actor) -> tuple[Order, Order]:
         attributes=order.attributes,
     )
     insert_orders(conn, [child], now, EventType.ORDER_CREATED)
-    recover(tx, [(line.sku, order.warehouse) for line in kept], also=[order_id])
+    held = {(h.sku, h.warehouse) for h in held_reservations(conn, [order_id])}
+    recover(tx, sorted(held), also=[order_id])
     outbox.record(
         conn, [outbox.event_row(now, EventType.ORDER_UPDATED, order_id, {"split_into": new_id})]
     )

@@ -13,7 +13,8 @@ from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.engine import Connection
 
 from engine.errors import BadInput
-from engine.model import OrderStatus
+from engine.model import Order, OrderStatus, parts_of
+from engine.service.kits import kit_rows
 from engine.service.shapes import iso, order_json, stock_row
 from engine.store import (
     events,
@@ -25,6 +26,7 @@ from engine.store import (
     reservations,
     rule_runs,
 )
+from engine.store.kit_rows import load_kits
 from engine.store.ordering import (
     keyset_after,
     sort_clauses,
@@ -39,10 +41,15 @@ MAX_PAGE = 500
 
 
 def list_inventory(conn: Connection, sku: str | None = None) -> list[dict[str, Any]]:
+    """Stock rows, and the kit units each kit's components make (SPEC §12), by sku."""
     query = select(inventory).order_by(inventory.c.sku, inventory.c.warehouse)
     if sku:
         query = query.where(inventory.c.sku == sku)
-    return [stock_row(r.sku, r.warehouse, r.on_hand, r.allocated) for r in conn.execute(query)]
+    rows = [stock_row(r.sku, r.warehouse, r.on_hand, r.allocated) for r in conn.execute(query)]
+    kits = kit_rows(conn, sku or None)
+    if not kits:
+        return rows
+    return sorted([*rows, *kits], key=lambda r: (r["sku"], r["warehouse"]))
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,36 @@ def history(conn: Connection, order_id: str) -> list[dict[str, Any]]:
             select(ledger).where(ledger.c.order_id == order_id).order_by(ledger.c.id)
         )
     ]
+
+
+def line_warehouses(conn: Connection, order: Order) -> list[dict[str, int]]:
+    """Per line of `order`, its reserved line units per warehouse (SPEC §12): a kit line's
+    are the whole kit units its component reservations make there."""
+    held: dict[tuple[int, str, str], int] = {}
+    for line_no, sku, wh, qty in conn.execute(
+        select(
+            reservations.c.line_no,
+            reservations.c.sku,
+            reservations.c.warehouse,
+            func.sum(reservations.c.qty),
+        )
+        .where(reservations.c.order_id == order.id)
+        .group_by(reservations.c.line_no, reservations.c.sku, reservations.c.warehouse)
+    ):
+        held[(line_no, sku, wh)] = int(qty)
+    kits = load_kits(conn) if held else {}
+    out: list[dict[str, int]] = []
+    for n, line in enumerate(order.lines, start=1):
+        parts = parts_of(line.sku, kits)
+        places = sorted({wh for (no, _, wh) in held if no == n})
+        per = {wh: min(held.get((n, sku, wh), 0) // qty for sku, qty in parts) for wh in places}
+        out.append({wh: units for wh, units in per.items() if units})
+    return out
+
+
+def order_document(conn: Connection, order: Order) -> dict[str, Any]:
+    """`orders show --json`: the order, each line with where its reserved units are."""
+    return order_json(order, line_warehouses(conn, order))
 
 
 def reservations_of(conn: Connection, order_id: str) -> list[dict[str, Any]]:

@@ -22,11 +22,15 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class QueueEntry:
-    """One order to allocate, with the policy and the actor (rule) that put it there."""
+    """One order to allocate, with the policy and the actor (rule) that put it there.
+
+    `warehouses` is the `from` preference list (SPEC §12); None: the order's own warehouse.
+    """
 
     order_id: str
     policy: Policy = Policy.LINES
     actor: Actor = field(default_factory=Actor)
+    warehouses: tuple[str, ...] | None = None
 
 
 @dataclass

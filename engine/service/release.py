@@ -4,15 +4,17 @@ dropship). The model decides what is released and consumed; this writes it."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from engine import model
 from engine.errors import StateConflict, UnknownOrder
-from engine.model import Actor, AllocationStatus, Order, StockKey
+from engine.model import Actor, AllocationStatus, Order, StockKey, parts_of, routing
 from engine.service import read
 from engine.service.cover import recover
 from engine.service.records import AllocationReport
 from engine.service.tx import Tx
 from engine.store import outbox
+from engine.store.kit_rows import load_kits
 from engine.store.ledger import ledger_row, write_ledger
 from engine.store.rows import (
     CHUNK,
@@ -22,7 +24,6 @@ from engine.store.rows import (
     close_orders,
     drop_reservations,
     held_reservations,
-    line_stock_keys,
     load_orders,
     stock_keys_of,
 )
@@ -44,7 +45,7 @@ def release_orders(
     """
     # The lock order (engine.store.database): the stock of every line of every order first (a
     # concurrent allocate needs those locks too), then the orders as they are written.
-    tx.lock_stock(stock_keys_of(tx.conn, ids))
+    tx.lock_stock(order_stock_keys(tx, ids))
     for start in range(0, len(ids), CHUNK):  # bounded IN lists (PostgreSQL: 65,535 params)
         _release(tx, ids[start : start + CHUNK], operation, actor, report, new_status, also_recover)
 
@@ -61,7 +62,7 @@ def _release(
     conn, now = tx.conn, tx.now()
     held = held_reservations(conn, ids)
     keys = {(h.sku, h.warehouse) for h in held}
-    tx.require_stock(line_stock_keys(conn, ids) | keys)
+    tx.require_stock(order_stock_keys(tx, ids))
     if held:
         write_ledger(
             conn,
@@ -82,6 +83,21 @@ def _release(
     recover(tx, {*keys, *also_recover})
 
 
+def order_stock_keys(tx: Tx, ids: Sequence[str]) -> set[StockKey]:
+    """The stock the orders `ids` may reserve or hold, to lock before their rows (the lock
+    order of engine.store.database): every line's SKU in the order's warehouse (a kit line:
+    its components) and wherever a reservation is held (a `from` list may have reserved
+    elsewhere). A concurrent allocate needs the same locks, so it waits for us or we for it."""
+    kits = load_kits(tx.conn)
+    keys = {
+        (part, wh) for sku, wh in stock_keys_of(tx.conn, ids) for part, _ in parts_of(sku, kits)
+    }
+    for start in range(0, len(ids), CHUNK):
+        held = held_reservations(tx.conn, ids[start : start + CHUNK])
+        keys.update((h.sku, h.warehouse) for h in held)
+    return keys
+
+
 def finish(tx: Tx, ids: Sequence[str], how: str, actor: Actor) -> list[str]:
     """Ship, cancel or dropship orders; all of them or none (unknown/closed -> exit 1)."""
     status, event = model.CLOSING[how]
@@ -90,18 +106,32 @@ def finish(tx: Tx, ids: Sequence[str], how: str, actor: Actor) -> list[str]:
     # The lock order: the stock of their lines, then the orders, then read them again. Locked,
     # because two concurrent ships of one order would otherwise both see it awaiting and take
     # its units off the shelf twice.
-    tx.lock_stock(stock_keys_of(tx.conn, wanted))
+    tx.lock_stock(order_stock_keys(tx, wanted))
     tx.lock_orders(wanted)
     found = load_orders(tx.conn, wanted)
     _check_closing(found, wanted, how)
-    tx.require_stock(stock_keys_of(tx.conn, wanted))
+    tx.require_stock(order_stock_keys(tx, wanted))
     consumed: dict[StockKey, int] = {}
+    payloads: dict[str, dict[str, Any]] = {}
     if how == "ship":
-        consumed = model.shipped_stock(found[oid] for oid in wanted)
-        add_on_hand(tx.conn, {k: -q for k, q in consumed.items()})
+        # Reserved units leave from their reservation's warehouse, the rest from the order's
+        # (all of it locked above: order_stock_keys).
+        held = held_reservations(tx.conn, wanted)
+        kits = load_kits(tx.conn)
+        for oid in wanted:
+            took = routing.shipped_stock([found[oid]], [h for h in held if h.order_id == oid], kits)
+            payloads[oid] = {
+                "stock": [
+                    {"sku": s, "warehouse": w, "qty": q} for (s, w), q in sorted(took.items())
+                ]
+            }
+            for key, qty in took.items():
+                consumed[key] = consumed.get(key, 0) + qty
+        tx.require_stock(set(consumed))
+        add_on_hand(tx.conn, {k: -q for k, q in consumed.items() if q})
     release_orders(tx, wanted, how, actor, new_status=status, also_recover=consumed)
     now = tx.now()
-    outbox.record(tx.conn, [outbox.event_row(now, event, oid) for oid in wanted])
+    outbox.record(tx.conn, [outbox.event_row(now, event, oid, payloads.get(oid)) for oid in wanted])
     return wanted
 
 

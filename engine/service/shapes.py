@@ -3,6 +3,7 @@ for the command line and the HTTP API."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,8 +26,27 @@ def stock_row(sku: str, warehouse: str, on_hand: int, allocated: int) -> dict[st
     }
 
 
-def order_json(order: Order) -> dict[str, Any]:
-    """SPEC §8 `orders show --json`."""
+def kit_stock_row(kit: str, warehouse: str, available: int) -> dict[str, Any]:
+    """`inventory list --json` row of a kit (SPEC §12): no stock of its own, so on hand and
+    allocated are null; `available` is the kit units its components make there."""
+    return {
+        "sku": kit,
+        "warehouse": warehouse,
+        "on_hand": None,
+        "allocated": None,
+        "available": available,
+        "kit": True,
+    }
+
+
+def order_json(
+    order: Order, warehouses: Sequence[Mapping[str, int]] | None = None
+) -> dict[str, Any]:
+    """SPEC §8 `orders show --json`; each line's `warehouses` says where its reserved units
+    are (SPEC §12). Without `warehouses`, every reserved unit is in the order's warehouse,
+    which holds for any order allocated without `from`."""
+    if warehouses is None:
+        warehouses = [{order.warehouse: x.reserved} if x.reserved else {} for x in order.lines]
     return {
         "id": order.id,
         "channel": order.channel,
@@ -45,5 +65,8 @@ def order_json(order: Order) -> dict[str, Any]:
         "tags": sorted(order.tags),
         "warehouse": order.warehouse,
         "attributes": dict(order.attributes),
-        "lines": [{"sku": x.sku, "qty": x.qty, "reserved": x.reserved} for x in order.lines],
+        "lines": [
+            {"sku": x.sku, "qty": x.qty, "reserved": x.reserved, "warehouses": dict(where)}
+            for x, where in zip(order.lines, warehouses, strict=True)
+        ],
     }

@@ -8,9 +8,11 @@ from typing import Any
 from engine.errors import BadInput, check_text
 from engine.model import MAX_QTY, EventType, Length, StockKey
 from engine.service.cover import recover
+from engine.service.kits import refuse_stock_on_kits
 from engine.service.shapes import stock_row
 from engine.service.tx import Tx
 from engine.store import outbox
+from engine.store.kit_rows import load_kits
 from engine.store.rows import load_stock, write_on_hand
 
 KINDS = ("set", "adjusted", "received")
@@ -49,6 +51,7 @@ def import_rows(tx: Tx, rows: Sequence[tuple[str, str, int]]) -> int:
 
 def apply(tx: Tx, rows: Sequence[tuple[str, str, int]], kind: str) -> None:
     """Change on hand, record `inventory.changed` for each row, recompute cover."""
+    refuse_stock_on_kits(load_kits(tx.conn), [sku for sku, _, _ in rows])
     now = tx.now()
     current = load_stock(tx.conn, [(s, w) for s, w, _ in rows])
     changed: list[StockKey] = []

@@ -111,19 +111,31 @@ def stock_events_since(conn: Connection, since: datetime) -> list[tuple[datetime
 def shipments_since(
     conn: Connection, sku: str, warehouse: str, since: datetime
 ) -> list[tuple[datetime, str, int]]:
-    """(at, order, qty) of `order.shipped` events at or after `since` that took (sku, warehouse)."""
-    return [
-        (aware(at), oid, qty)
-        for at, oid, qty in conn.execute(
-            select(events.c.at, events.c.order_id, order_lines.c.qty)
-            .join(order_lines, order_lines.c.order_id == events.c.order_id)
-            .join(orders, orders.c.id == events.c.order_id)
+    """(at, order, qty) of `order.shipped` events at or after `since` that took (sku, warehouse).
+
+    A shipment records what it took in its payload (`stock`: kit components and `from`
+    warehouses included); an event written before that falls back to the order's lines.
+    """
+    out = []
+    for at, oid, payload in conn.execute(
+        select(events.c.at, events.c.order_id, events.c.payload)
+        .where(events.c.type == EventType.ORDER_SHIPPED, events.c.at >= since)
+        .order_by(events.c.id)
+    ):
+        took = (payload or {}).get("stock")
+        if took is not None:
+            qty = sum(t["qty"] for t in took if t["sku"] == sku and t["warehouse"] == warehouse)
+            if qty:
+                out.append((aware(at), oid, qty))
+            continue
+        for (qty,) in conn.execute(
+            select(order_lines.c.qty)
+            .join(orders, orders.c.id == order_lines.c.order_id)
             .where(
-                events.c.type == EventType.ORDER_SHIPPED,
-                events.c.at >= since,
+                order_lines.c.order_id == oid,
                 order_lines.c.sku == sku,
                 orders.c.warehouse == warehouse,
             )
-            .order_by(events.c.id)
-        )
-    ]
+        ):
+            out.append((aware(at), oid, qty))
+    return out

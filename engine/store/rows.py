@@ -333,14 +333,14 @@ def write_on_hand(conn: Connection, sku: str, warehouse: str, on_hand: int, exis
         )
 
 
-def line_reservations_newest_first(
-    conn: Connection, order_id: str, line_no: int
-) -> list[tuple[int, int]]:
-    """(seq, qty) of one line's reservations, newest first."""
+def line_reservations_newest_first(conn: Connection, order_id: str, line_no: int) -> list[Held]:
+    """One line's reservations, newest first."""
     return [
-        (seq, qty)
-        for seq, qty in conn.execute(
-            select(reservations.c.seq, reservations.c.qty)
+        Held(r.seq, order_id, line_no, r.sku, r.warehouse, r.qty)
+        for r in conn.execute(
+            select(
+                reservations.c.seq, reservations.c.sku, reservations.c.warehouse, reservations.c.qty
+            )
             .where(reservations.c.order_id == order_id, reservations.c.line_no == line_no)
             .order_by(reservations.c.seq.desc())
         )

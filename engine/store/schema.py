@@ -210,6 +210,18 @@ webhook_deliveries = Table(
     PrimaryKeyConstraint("channel", "delivery_id"),
 )
 
+kits = Table(
+    "kits",
+    metadata,
+    # One row per (kit, component): a kit SKU is made of `qty` units of each component (SPEC
+    # §12). A kit has no stock row of its own; its lines reserve these components.
+    Column("kit", String(200), nullable=False),
+    Column("component", String(200), nullable=False),
+    Column("qty", Integer, nullable=False),
+    PrimaryKeyConstraint("kit", "component"),
+    Index("ix_kits_component", "component"),
+)
+
 #: Rule-language fields that are plain columns of `orders` (SPEC §7), for ordering and filters:
 #: derived from the one field table, `rules.vocabulary.ORDER_COLUMNS`.
 FIELD_COLUMNS: dict[str, Column[Any]] = {

@@ -8,6 +8,12 @@ allocation and of a hand-written sqlite3 script that does the same reads, decisi
 the database, their ratio (target <= 1.5), that both produced the same reservations, and the
 peak memory (max RSS) of `dibs allocate --all` run as a user would run it.
 Not a test: figures depend on the machine; the ratio is what to watch.
+
+    .venv/bin/python tests/bench/bench_allocate.py --kits [--orders 100000] [--skus 10000]
+
+SPEC §12 mode: the same orders with 10% of their lines turned into kit lines (200 kits of 2-3
+components), stock spread over three warehouses, `allocate --all --from main,east,west`, against
+the plain run (one warehouse, no kits). Prints both times and their ratio (target <= 1.3).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -162,12 +169,113 @@ def reservation_digest(path: Path) -> tuple[int, int, int]:
     return tuple(row)  # type: ignore[return-value]
 
 
+WAREHOUSES = ("main", "east", "west")
+
+
+def write_kit_data(
+    folder: Path, n_orders: int, n_skus: int, seed: int = 7
+) -> tuple[Path, Path, dict[str, list[tuple[str, int]]]]:
+    """The orders of `write_data` with 10% of lines made kit lines, and stock (the same ~65%
+    of demand, components included) spread 50/30/20 over three warehouses."""
+    rng = random.Random(seed)
+    skus = [f"SKU-{i:05d}" for i in range(n_skus)]
+    kits = {
+        f"KIT-{k:03d}": [
+            (sku, rng.choice((1, 1, 2))) for sku in rng.sample(skus, rng.choice((2, 3)))
+        ]
+        for k in range(200)
+    }
+    names = list(kits)
+    plain, _ = write_data(folder, n_orders, n_skus, seed)
+    demand = dict.fromkeys(skus, 0)
+    orders_path = folder / "orders-kits.jsonl"
+    with plain.open() as src, orders_path.open("w") as out:
+        for text in src:
+            record = json.loads(text)
+            for line in record["lines"]:
+                if rng.random() < 0.10:
+                    line["sku"] = rng.choice(names)
+                for sku, per in kits.get(line["sku"], [(line["sku"], 1)]):
+                    demand[sku] += line["qty"] * per
+            out.write(json.dumps(record) + "\n")
+    inventory_path = folder / "inventory-kits.csv"
+    with inventory_path.open("w") as fh:
+        fh.write("sku,on_hand,warehouse\n")
+        for sku in skus:
+            total = int(demand[sku] * rng.uniform(0.4, 0.9))
+            first, second = int(total * 0.5), int(total * 0.3)
+            for wh, qty in zip(WAREHOUSES, (first, second, total - first - second), strict=True):
+                fh.write(f"{sku},{qty},{wh}\n")
+    return orders_path, inventory_path, kits
+
+
+def _seed(path: Path, orders_path: Path, inventory_path: Path, kits: Any) -> None:
+    from engine.io.imports import read_inventory
+
+    store = Store.open(f"sqlite:///{path}")
+    service = Service(store)
+    service.import_inventory(read_inventory(inventory_path))
+    if kits:
+        service.set_kits(kits)
+    service.add_orders(read_orders(orders_path))
+    store.dispose()
+
+
+def _timed_allocate(
+    seeded: Path, copy: Path, warehouses: list[str] | None
+) -> tuple[float, float, int]:
+    shutil.copy(seeded, copy)
+    for suffix in ("-wal", "-shm"):
+        if Path(f"{seeded}{suffix}").exists():
+            shutil.copy(f"{seeded}{suffix}", f"{copy}{suffix}")
+    store = Store.open(f"sqlite:///{copy}")
+    wall, cpu = time.perf_counter(), time.process_time()
+    report = Service(store).allocate(warehouses=warehouses)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    store.dispose()
+    return wall, cpu, report.reserved_units
+
+
+def kits_main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="dibs-bench-kits-") as tmp:
+        folder = Path(tmp)
+        kit_orders, kit_stock, kits = write_kit_data(folder, args.orders, args.skus)
+        plain_db, kits_db = folder / "plain.db", folder / "kits.db"
+        _seed(plain_db, folder / "orders.jsonl", folder / "inventory.csv", None)
+        _seed(kits_db, kit_orders, kit_stock, kits)
+        plain, routed, own = [], [], []
+        for _ in range(args.rounds):
+            plain.append(_timed_allocate(plain_db, folder / "p.db", None))
+            routed.append(_timed_allocate(kits_db, folder / "k.db", list(WAREHOUSES)))
+            own.append(_timed_allocate(kits_db, folder / "o.db", None))
+        best = {
+            name: min(runs) for name, runs in (("plain", plain), ("from", routed), ("own", own))
+        }
+        print(f"data: {args.orders} orders, {args.skus} SKUs, 200 kits, 10% kit lines")
+        for name, label in (
+            ("plain", "one warehouse, no kits"),
+            ("from", "3 warehouses + kits, --from main,east,west"),
+            ("own", "3 warehouses + kits, each order's own warehouse"),
+        ):
+            wall, cpu, units = best[name]
+            print(f"  {label}: {wall:.2f} s wall, {cpu:.2f} s CPU, {units:,} units reserved")
+        for name in ("from", "own"):
+            print(
+                f"ratio {name} / plain: wall {best[name][0] / best['plain'][0]:.2f}, "
+                f"CPU {best[name][1] / best['plain'][1]:.2f} (target <= 1.3)"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--skus", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=2, help="allocation runs to take the best of")
+    parser.add_argument("--kits", action="store_true", help="SPEC §12: warehouses and kits")
     args = parser.parse_args()
+    if args.kits:
+        kits_main(args)
+        return
     with tempfile.TemporaryDirectory(prefix="dibs-bench-") as tmp:
         folder = Path(tmp)
         orders_path, inventory_path = write_data(folder, args.orders, args.skus)

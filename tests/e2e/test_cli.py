@@ -36,7 +36,7 @@ def test_seed_example_allocate_then_stock_drops(dibs: Dibs) -> None:
     dibs("inventory", "adjust", "WIDGET", "-1")
     shown = dibs.json("orders", "show", "A1")
     assert shown["allocation_status"] == "overallocated"
-    assert shown["lines"] == [{"sku": "WIDGET", "qty": 1, "reserved": 1}]
+    assert shown["lines"] == [{"sku": "WIDGET", "qty": 1, "reserved": 1, "warehouses": {"main": 1}}]
     dibs("inventory", "receive", "WIDGET", "1")
     assert dibs.json("orders", "show", "A1")["allocation_status"] == "allocated"
 
@@ -166,7 +166,7 @@ def test_edit_split_reallocate(dibs: Dibs) -> None:
     assert dibs.json("orders", "show", "A")["allocation_status"] == "partially_allocated"
     dibs("orders", "split", "A")
     child = dibs.json("orders", "show", "A-1")
-    assert child["lines"] == [{"sku": "CAP", "qty": 1, "reserved": 0}]
+    assert child["lines"] == [{"sku": "CAP", "qty": 1, "reserved": 0, "warehouses": {}}]
     assert child["tags"] == ["vip"]
     assert dibs.json("orders", "show", "A")["allocation_status"] == "allocated"
     dibs("orders", "split", "A", expect=1)

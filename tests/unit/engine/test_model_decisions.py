@@ -17,10 +17,10 @@ from engine.model import (
     closing_problem,
     plan_trim,
     released_stock,
-    shipped_stock,
     status_from_reservations,
     status_of,
 )
+from engine.model.routing import shipped_stock
 
 SKUS = st.sampled_from(["A", "B", "C"])
 WHS = st.sampled_from(["main", "east"])
@@ -79,7 +79,7 @@ def test_shipping_takes_every_unit_from_the_order_warehouse(
     specs: list[tuple[list[tuple[str, int]], str]],
 ) -> None:
     orders = [_order(f"O{i}", lines, wh) for i, (lines, wh) in enumerate(specs)]
-    consumed = shipped_stock(orders)
+    consumed = shipped_stock(orders, (), {})
     assert sum(consumed.values()) == sum(o.unit_count for o in orders)
     assert all(wh in {o.warehouse for o in orders} for _, wh in consumed)
 

@@ -263,6 +263,25 @@ def attempt(
 
 
 # --------------------------------------------------------------------------------------------
+# Warehouses and kits (SPEC §12)
+
+#: Kit SKU -> its components, (component sku, units per kit). A plain SKU is not in it.
+Kits = Mapping[str, tuple[tuple[str, int], ...]]
+#: Per line, where its newly granted units come from: [(warehouse, line units)].
+Routes = list[list[tuple[str, int]]]
+
+
+def parts_of(sku: str, kits: Kits) -> tuple[tuple[str, int], ...]:
+    """What one unit of `sku` reserves: its kit components, or itself once."""
+    return kits.get(sku) or ((sku, 1),)
+
+
+def kit_units(parts: Iterable[tuple[str, int]], available: Mapping[str, int]) -> int:
+    """Whole kit units these components' availability makes (never below zero)."""
+    return max(0, min(available.get(sku, 0) // qty for sku, qty in parts))
+
+
+# --------------------------------------------------------------------------------------------
 # Edit and split (SPEC §4)
 
 
@@ -364,16 +383,6 @@ def plan_trim(held_newest_first: Iterable[tuple[int, int]], qty: int) -> list[tu
         take = min(left, rqty)
         out.append((seq, rqty - take))
         left -= take
-    return out
-
-
-def shipped_stock(orders: Iterable[Order]) -> dict[StockKey, int]:
-    """Units that shipping these orders takes off the shelf, per (sku, warehouse)."""
-    out: dict[StockKey, int] = {}
-    for order in orders:
-        for line in order.lines:
-            key = (line.sku, order.warehouse)
-            out[key] = out.get(key, 0) + line.qty
     return out
 
 
