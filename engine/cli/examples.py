@@ -82,6 +82,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "orders tag": ("dibs orders tag SH-10023 SH-10024 fraud-review",),
     "orders untag": ("dibs orders untag SH-10023 fraud-review      # writes order.updated",),
+    "kits set": ("dibs kits set GIFTBOX MUG-16OZ:1 TEA-SAMPLER:2",),
+    "kits remove": ("dibs kits remove GIFTBOX        # refused while its lines hold stock",),
+    "kits import": ("dibs kits import examples/warehouses/kits.csv",),
+    "kits list": ("dibs kits list", "dibs kits list --json"),
     "serve": (
         "dibs serve                                   # 127.0.0.1:8080, the API and dashboard",
         "DIBS_API_TOKEN=... dibs serve --host 0.0.0.0 --rules examples/rules.yaml",

@@ -67,15 +67,17 @@ def add_commands(sub: Any) -> None:
         dest="kits_cmd", required=True, parser_class=Parser
     )
     p = kits.add_parser("set", help="define or redefine a kit")
-    p.add_argument("kit", metavar="KIT")
-    p.add_argument("components", nargs="+", metavar="COMPONENT:QTY")
+    p.add_argument("kit", metavar="KIT", help="the kit's SKU (it has no stock of its own)")
+    p.add_argument(
+        "components", nargs="+", metavar="COMPONENT:QTY", help="a component and its units per kit"
+    )
     p.set_defaults(handler=cmd_kits_set)
     p = kits.add_parser("remove", help="remove a kit (not while orders hold stock for it)")
-    p.add_argument("kit", metavar="KIT")
+    p.add_argument("kit", metavar="KIT", help="the kit's SKU")
     p.set_defaults(handler=cmd_kits_remove)
     p = kits.add_parser("import", help="CSV: kit,component,qty (each kit's rows define it)")
-    p.add_argument("file")
+    p.add_argument("file", help="CSV with the header kit,component,qty")
     p.set_defaults(handler=cmd_kits_import)
     p = kits.add_parser("list", help="kits, their components and the kit units available")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the kits as JSON")
     p.set_defaults(handler=cmd_kits_list)

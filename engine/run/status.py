@@ -1,6 +1,7 @@
 """`dibs status`: what is waiting and what needs a person, in one read (no writes).
 
-The database part is `engine.service.read.overview`; with a rule file this adds, per scheduled
+The database part is `engine.service.overview_status.overview`; with a rule file this adds,
+per scheduled
 rule, when it last ran and when it is next due (the scheduler's own arithmetic).
 """
 
@@ -10,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.run.scheduler import ap_trigger, can_fire, due_slot, next_fire
-from engine.service import Service, read
+from engine.service import Service, overview_status
 from engine.service.shapes import iso
 from engine.store import outbox
 from rules.ruleset import RuleSet
@@ -22,7 +23,7 @@ def status(
     """The `dibs status --json` document (docs/json.md)."""
     when = now or service.clock()
     with service.store.read() as conn:
-        doc = read.overview(conn)
+        doc = overview_status.overview(conn)
         if ruleset is not None:
             doc["ruleset"] = ruleset.hash
             doc["schedules"] = [

@@ -19,6 +19,7 @@ from engine.model import (
     Order,
     OrderStatus,
     StockKey,
+    edits,
     routing,
 )
 from engine.service.cover import recover
@@ -165,7 +166,7 @@ def replace_lines(tx: Tx, order: Order, new_lines: Sequence[tuple[str, int]], ac
     one `order.updated` for the whole change)."""
     check_lines(new_lines)
     conn, order_id = tx.conn, order.id
-    plan = model.plan_edit(order.lines, new_lines)
+    plan = edits.plan_edit(order.lines, new_lines)
     kits = load_kits(conn)
     keys = _edit_keys(tx, order, plan, kits)
     held = any(line.reserved for line in order.lines)
@@ -203,7 +204,7 @@ def replace_lines(tx: Tx, order: Order, new_lines: Sequence[tuple[str, int]], ac
 
 
 def _move_reservations(
-    tx: Tx, order: Order, plan: model.EditPlan, keys: set[StockKey], actor: Actor, kits: Kits
+    tx: Tx, order: Order, plan: edits.EditPlan, keys: set[StockKey], actor: Actor, kits: Kits
 ) -> None:
     """Trim what the edit gives back, then renumber: kept lines take their new position and
     their reservations follow them."""
@@ -228,7 +229,7 @@ def _move_reservations(
             )
 
 
-def _edit_keys(tx: Tx, order: Order, plan: model.EditPlan, kits: Kits) -> set[StockKey]:
+def _edit_keys(tx: Tx, order: Order, plan: edits.EditPlan, kits: Kits) -> set[StockKey]:
     """The stock an edit touches: its lines' (a kit's components) at home, and wherever it
     holds reservations."""
     home = {
@@ -266,7 +267,7 @@ def split(tx: Tx, order_id: str, actor: Actor) -> tuple[Order, Order]:
     conn = tx.conn
     order, _ = open_order(tx, order_id, "split")
     try:
-        kept, moved = model.plan_split(order.lines)
+        kept, moved = edits.plan_split(order.lines)
     except ValueError as exc:
         raise StateConflict(f"cannot split order {quoted(order_id)}: {exc}") from exc
     taken = conn.execute(
@@ -274,7 +275,7 @@ def split(tx: Tx, order_id: str, actor: Actor) -> tuple[Order, Order]:
             orders.c.id.like(order_id.replace("%", r"\%").replace("_", r"\_") + "-%", escape="\\")
         )
     ).scalars()
-    new_id = model.split_id(order_id, taken)
+    new_id = edits.split_id(order_id, taken)
     if len(new_id) > Length.ORDER_ID:
         raise StateConflict(f"cannot split order {quoted(order_id)}: {_too_long(new_id)}")
     now = tx.now()

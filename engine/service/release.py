@@ -9,7 +9,7 @@ from typing import Any
 from engine import model
 from engine.errors import StateConflict, UnknownOrder
 from engine.model import Actor, AllocationStatus, Order, StockKey, parts_of, routing
-from engine.service import read
+from engine.service import overview_status
 from engine.service.cover import recover
 from engine.service.records import AllocationReport
 from engine.service.tx import Tx
@@ -148,7 +148,7 @@ def cover_lost_by_shipping(tx: Tx, ids: Sequence[str]) -> list[str]:
     skus = sorted(
         {line.sku for order in load_orders(tx.conn, list(ids)).values() for line in order.lines}
     )
-    before = read.uncovered_reservations(tx.conn, skus)
+    before = overview_status.uncovered_reservations(tx.conn, skus)
     finish(tx, ids, "ship", Actor())
-    after = read.uncovered_reservations(tx.conn, skus)
+    after = overview_status.uncovered_reservations(tx.conn, skus)
     return sorted({oid for oid, _ in after - before} - set(ids))

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.io.channels.values import Invalid, iso
+from engine.model import Length
 
 #: dibs order statuses a channel can report (SPEC §2); the values of `engine.model.OrderStatus`.
 AWAITING_FULFILLMENT = "awaiting_fulfillment"
@@ -164,6 +165,38 @@ def native_mapping(
         mapping["attributes"] = attributes
     mapping["lines"] = lines
     return mapping
+
+
+#: Native fields and the longest text the database stores for each (engine.model.Length).
+_LIMITS = {
+    "id": Length.ORDER_ID,
+    "channel": Length.CHANNEL,
+    "shipping_method": Length.SHIPPING_METHOD,
+    "ship_to.name": Length.SHIP_TO_NAME,
+    "ship_to.state": Length.STATE,
+    "ship_to.city": Length.CITY,
+    "ship_to.postal_code": Length.POSTAL_CODE,
+}
+
+
+def check_lengths(mapping: Mapping[str, Any], fields: Fields) -> None:
+    """Record a problem for every text longer than its column holds, so what an adapter
+    accepts is what every database stores (the native validator agrees)."""
+    address = mapping.get("ship_to") or {}
+    values = {**mapping, **{f"ship_to.{k}": v for k, v in address.items()}}
+    for name, limit in _LIMITS.items():
+        value = values.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            fields.problem(name, f"is too long: {len(value)} characters, at most {limit}")
+    for n, line in enumerate(mapping.get("lines") or [], start=1):
+        sku = line.get("sku")
+        if isinstance(sku, str) and len(sku) > Length.SKU:
+            fields.problem(f"lines[{n}].sku", f"is too long: {len(sku)} characters")
+    for tag in mapping.get("tags") or []:
+        if len(tag) > Length.TAG:
+            fields.problem(
+                "tags", f"a tag is too long: {len(tag)} characters, at most {Length.TAG}"
+            )
 
 
 def channel_name(channel: str | None, default: str) -> str:

@@ -64,6 +64,7 @@ from engine.io.channels.common import (
     Fields,
     Problem,
     Skipped,
+    check_lengths,
     native_mapping,
 )
 from engine.io.channels.values import (
@@ -203,6 +204,9 @@ def _build(raw: RawOrder, channel: str, problems: list[Problem]) -> ChannelOrder
         attributes={"shopify_id": shopify_id} if shopify_id else {},
         lines=lines,
     )
+    check_lengths(mapping, fields)
+    if not fields.ok:
+        return None
     return ChannelOrder(mapping, status, updated_at, raw.where)
 
 

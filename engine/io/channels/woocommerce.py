@@ -51,6 +51,7 @@ from engine.io.channels.common import (
     Problem,
     Skipped,
     channel_name,
+    check_lengths,
     finish,
     native_mapping,
 )
@@ -153,6 +154,9 @@ def _build(
         attributes={"woocommerce_id": woo_id} if woo_id else {},
         lines=lines,
     )
+    check_lengths(mapping, fields)
+    if not fields.ok:
+        return None
     return ChannelOrder(mapping, status, updated_at, where)
 
 

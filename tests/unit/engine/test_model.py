@@ -10,11 +10,9 @@ from engine.model import (
     Policy,
     attempt,
     coverage,
-    plan_edit,
-    plan_split,
-    split_id,
     status_from_reservations,
 )
+from engine.model.edits import plan_edit, plan_split, split_id
 from tests.helpers import decide, order
 
 A = AllocationStatus

@@ -11,10 +11,8 @@ from engine.model import (
     Policy,
     attempt,
     coverage,
-    plan_edit,
-    plan_split,
-    split_id,
 )
+from engine.model.edits import plan_edit, plan_split, split_id
 from tests.helpers import decide
 
 WH = "main"
