@@ -178,12 +178,7 @@ def _build(raw: RawOrder, channel: str, problems: list[Problem]) -> ChannelOrder
     lines = _lines(raw.items, fields)
     if not fields.ok:
         return None
-    if cancelled_at:
-        status = CANCELLED
-    elif fulfillment is not None and fulfillment.lower() == "fulfilled":
-        status = SHIPPED
-    else:
-        status = AWAITING_FULFILLMENT
+    status = _status(cancelled_at, fulfillment)
     if not lines:
         count = len(raw.items)
         reason = (
@@ -231,3 +226,12 @@ def _lines(items: Sequence[RawItem], fields: Fields) -> list[dict[str, Any]]:
         if item_fields.ok:
             lines.append({"sku": sku, "qty": qty})
     return lines
+
+
+def _status(cancelled_at: object, fulfillment: str | None) -> str:
+    """SPEC §9: cancelled wins over fulfilled; anything else is awaiting fulfillment."""
+    if cancelled_at:
+        return CANCELLED
+    if fulfillment is not None and fulfillment.lower() == "fulfilled":
+        return SHIPPED
+    return AWAITING_FULFILLMENT
