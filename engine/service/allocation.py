@@ -27,7 +27,7 @@ def allocate_queue(
     progress: Progress | None = None,
 ) -> None:
     """Allocate `entries` in queue order (the batch hot path)."""
-    batch.allocate_queue(tx.store, tx.conn, entries, report, tx.clock, progress)
+    batch.allocate_queue(tx.store, tx.conn, entries, report, tx.clock, progress, tx.changes)
 
 
 def allocate(

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from engine import model
 from engine.memory import collector_paused
 from engine.model import StockKey
+from engine.service.changes import StatusChanges
 from engine.service.records import AllocationReport, Clock, Progress, QueueEntry
 from engine.store import Store, inventory, ledger, order_lines, orders, reservations
 from engine.store.bulk import Bulk
@@ -128,6 +129,7 @@ def allocate_queue(
     report: AllocationReport,
     clock: Clock,
     progress: Progress | None = None,
+    changes: StatusChanges | None = None,
 ) -> None:
     """Allocate orders one by one in the queue's order, inside the caller's transaction.
 
@@ -135,10 +137,10 @@ def allocate_queue(
     decide on is the committed one; a chunk that needs stock rows not yet locked locks them
     too (a deadlock that may cause is retried whole by `Store.transaction`). Orders that are
     not awaiting fulfillment are passed over; allocated and overallocated ones are reported
-    unchanged.
+    unchanged. Status changes are noted on `changes` (the transaction's `allocation.changed`).
     """
     with collector_paused():
-        _allocate(store, conn, list(entries), report, clock(), progress)
+        _allocate(store, conn, list(entries), report, clock(), progress, changes or StatusChanges())
 
 
 def _allocate(
@@ -148,6 +150,7 @@ def _allocate(
     report: AllocationReport,
     now: datetime,
     progress: Progress | None,
+    changes: StatusChanges,
 ) -> None:
     bulk = Bulk(conn)
     bulk.stage_queue([e.order_id for e in queue])
@@ -165,7 +168,7 @@ def _allocate(
                 # What we read before holding the locks may be stale: read it again.
                 rows = _lines_for(bulk, start, start + len(chunk) - 1)
         writes = _Writes(bulk, now)
-        _decide_chunk(chunk, rows, stock, writes, report)
+        _decide_chunk(chunk, rows, stock, writes, report, changes)
         writes.flush()
         touched |= writes.stock_keys
         if progress:
@@ -185,8 +188,10 @@ def _decide_chunk(
     stock: dict[StockKey, list[int]],
     writes: _Writes,
     report: AllocationReport,
+    changes: StatusChanges,
 ) -> None:
     results = report.results
+    note = changes.note
     for entry in chunk:
         found = rows.get(entry.order_id)
         if found is None:
@@ -204,6 +209,7 @@ def _decide_chunk(
                 report.reserved_units += grant
         if after != before:
             writes.status[entry.order_id] = after
+            note(entry.order_id, before, after, "allocate", entry.actor.rule)
         results.append({"id": entry.order_id, "before": before, "after": after})
 
 

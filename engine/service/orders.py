@@ -9,9 +9,10 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from engine import model
 from engine.errors import BadInput, OperationFailed, OrdersExist
 from engine.memory import collector_paused
-from engine.model import Actor, AllocationStatus, EventType, Order, OrderStatus
+from engine.model import Actor, EventType, Order, OrderStatus
 from engine.service.cover import recover
 from engine.service.records import Progress
+from engine.service.release import released_events
 from engine.service.tx import Tx
 from engine.store import order_lines, order_tags, orders, outbox, reservations
 from engine.store.bulk import Bulk
@@ -153,19 +154,16 @@ def edit(tx: Tx, order_id: str, new_lines: Sequence[tuple[str, int]], actor: Act
         ],
     )
     now = tx.now()
-    # An edit starts the order's allocation story afresh (SPEC §3): its status now follows
-    # from what stays reserved, `unallocated` when nothing does.
     conn.execute(
         update(orders)
         .where(orders.c.id == order_id)
         .values(
-            line_count=len(plan.lines),
-            unit_count=sum(x.qty for x in plan.lines),
-            allocation_status=AllocationStatus.UNALLOCATED,
-            updated_at=now,
+            line_count=len(plan.lines), unit_count=sum(x.qty for x in plan.lines), updated_at=now
         )
     )
-    recover(tx, sorted(keys), also=[order_id])
+    # An edit starts the order's allocation story afresh (SPEC §3): its status now follows
+    # from what stays reserved, `unallocated` when nothing does.
+    recover(tx, sorted(keys), "edit", actor.rule, also=[order_id], fresh={order_id})
     outbox.record(conn, [outbox.event_row(now, EventType.ORDER_UPDATED, order_id)])
     return get(tx, order_id)
 
@@ -176,6 +174,15 @@ def _trim_line(tx: Tx, order: Order, line_no: int, qty: int, operation: str, act
     apply_trim(tx.conn, model.plan_trim(held, qty))
     line = order.lines[line_no - 1]
     add_allocated(tx.conn, {(line.sku, order.warehouse): -qty})
+    outbox.record(
+        tx.conn,
+        released_events(
+            tx.now(),
+            [model.Held(0, order.id, line_no, line.sku, order.warehouse, qty)],
+            operation,
+            actor,
+        ),
+    )
     write_ledger(
         tx.conn,
         [
@@ -237,7 +244,8 @@ def split(tx: Tx, order_id: str, actor: Actor) -> tuple[Order, Order]:
         attributes=order.attributes,
     )
     insert_orders(conn, [child], now, EventType.ORDER_CREATED)
-    recover(tx, [(line.sku, order.warehouse) for line in kept], also=[order_id])
+    keys = [(line.sku, order.warehouse) for line in kept]
+    recover(tx, keys, "split", actor.rule, also=[order_id])
     outbox.record(
         conn, [outbox.event_row(now, EventType.ORDER_UPDATED, order_id, {"split_into": new_id})]
     )
