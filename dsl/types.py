@@ -21,6 +21,7 @@ from dsl.syntax import (
     Compare,
     Condition,
     Contains,
+    EventTrigger,
     EveryTrigger,
     FieldRef,
     InList,
@@ -148,6 +149,7 @@ def check_rule(rule: Rule, vocabulary: Vocabulary) -> list[DslTypeError]:
                     hint=f"at most {limit} {trigger.unit} (ten years); for rare dates use cron",
                 )
             )
+    errors.extend(_check_trigger_actions(rule))
     for key in rule.order_by:
         try:
             spec = resolve_field(key.field, vocabulary)
@@ -165,6 +167,27 @@ def check_rule(rule: Rule, vocabulary: Vocabulary) -> list[DslTypeError]:
                 )
             )
     return errors
+
+
+def _check_trigger_actions(rule: Rule) -> list[DslTypeError]:
+    """`allocate` leaves an overallocated order unchanged (SPEC §4), so on the orders that
+    `when order overallocated` offers it could never do anything: refuse it with the fix."""
+    trigger = rule.trigger
+    if not (isinstance(trigger, EventTrigger) and trigger.event == "order overallocated"):
+        return []
+    return [
+        DslTypeError(
+            "`allocate` leaves an overallocated order unchanged, so this rule's allocate "
+            "would never do anything",
+            line=action.line,
+            column=action.column,
+            text="allocate",
+            hint="use `reallocate`: it releases the order's reservations and allocates it "
+            "again, at the back of the coverage queue",
+        )
+        for action in rule.actions
+        if action.kind == "allocate"
+    ]
 
 
 def check_condition(condition: Condition | None, vocabulary: Vocabulary) -> list[DslTypeError]:

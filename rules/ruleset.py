@@ -38,6 +38,7 @@ DEFAULT_ORDER_BY = (OrderKey(FieldRef("placed_at"), descending=False),)
 _EVENT_RULES: Mapping[str, tuple[str, ...]] = {
     "order.created": ("new order",),
     "order.updated": ("order updated",),
+    "stock.released": ("stock released",),
 }
 
 
@@ -147,13 +148,18 @@ class RuleSet:
         """Active rules an outbox event fires (``order.created``, ``inventory.changed``, ...).
 
         ``kind`` is the ``inventory.changed`` kind: ``received`` fires both ``inventory
-        received`` and ``inventory changed`` rules, other kinds only ``inventory changed``.
+        received`` and ``inventory changed`` rules, other kinds only ``inventory changed``; for
+        ``allocation.changed`` it is the new status: ``overallocated`` fires ``order
+        overallocated`` rules.
         Channel filters are applied per order by :meth:`CompiledRule.matches`.
         """
         if event_type == "inventory.changed":
             events: tuple[str, ...] = ("inventory changed",)
             if kind == "received":
                 events += ("inventory received",)
+        elif event_type == "allocation.changed":
+            # ``kind`` is the status the order changed to (the event's ``after``).
+            events = ("order overallocated",) if kind == "overallocated" else ()
         else:
             events = _EVENT_RULES.get(event_type, ())
         return tuple(

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from engine.errors import OperationFailed
 from engine.memory import collector_paused
-from engine.model import Actor, Order, OrderStatus, Policy
+from engine.model import Actor, EventType, Order, OrderStatus, Policy
 from engine.run.scheduler import due_slot, wait_until_next
 from engine.service import Service
 from engine.service import orders as order_ops
@@ -94,6 +94,11 @@ class TickResult:
             parts.append(f"{len(self.splits)} split")
         parts.extend(self.problems)
         return f"tick [{self.ruleset}]: " + "; ".join(parts) + f" ({self.seconds:.3f} s)"
+
+
+#: Events whose rules are offered the awaiting orders with a line on the event's stock.
+_STOCK_EVENTS = frozenset({EventType.INVENTORY_CHANGED, EventType.STOCK_RELEASED})
+_STATUS_CHANGED = EventType.ALLOCATION_CHANGED
 
 
 class Runner:
@@ -191,12 +196,23 @@ class Runner:
     ) -> list[tuple[CompiledRule, list[str]]]:
         offered: dict[str, list[str]] = defaultdict(list)
         rules_by_name: dict[str, CompiledRule] = {}
+        # One query per (sku, warehouse), and its orders offered once per rule: a big cancel
+        # writes many stock events on the same few keys.
+        on_stock: dict[tuple[str, str], list[str]] = {}
+        offered_stock: set[tuple[str, tuple[str, str]]] = set()
         for _, kind, order_id, payload in claimed:
-            rules = self.ruleset.rules_for_event(kind, payload.get("kind"))
+            detail = payload.get("after" if kind == _STATUS_CHANGED else "kind")
+            rules = self.ruleset.rules_for_event(kind, detail)
             if not rules:
                 continue
-            if kind == "inventory.changed":
-                ids = self._orders_on(conn, payload["sku"], payload["warehouse"])
+            if kind in _STOCK_EVENTS:
+                key = (payload["sku"], payload["warehouse"])
+                if key not in on_stock:
+                    on_stock[key] = self._orders_on(conn, *key)
+                ids = on_stock[key]
+                fresh = [r for r in rules if (r.name, key) not in offered_stock]
+                offered_stock.update((r.name, key) for r in fresh)
+                rules = tuple(fresh)
             else:
                 ids = [order_id] if order_id else []
             for rule in rules:

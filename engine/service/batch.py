@@ -140,7 +140,15 @@ def allocate_queue(
     unchanged. Status changes are noted on `changes` (the transaction's `allocation.changed`).
     """
     with collector_paused():
-        _allocate(store, conn, list(entries), report, clock(), progress, changes or StatusChanges())
+        _allocate(
+            store,
+            conn,
+            list(entries),
+            report,
+            clock(),
+            progress,
+            changes or StatusChanges(),
+        )
 
 
 def _allocate(

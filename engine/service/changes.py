@@ -34,8 +34,9 @@ class StatusChanges:
         else:
             entry[1] = after
 
-    def __len__(self) -> int:
-        return len(self._changes)
+    @property
+    def empty(self) -> bool:
+        return not self._changes
 
     def flush(self, bulk: Bulk, now: datetime) -> int:
         """Write one `allocation.changed` per order whose status differs at the end; the

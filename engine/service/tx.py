@@ -37,5 +37,5 @@ class Tx:
 
     def finish(self) -> None:
         """Write what the transaction noted (its `allocation.changed` events): call once, last."""
-        if len(self.changes):
+        if not self.changes.empty:
             self.changes.flush(Bulk(self.conn), self.now())
