@@ -8,6 +8,8 @@ written to the outbox in the same transaction, when the work is done (`Tx.finish
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -44,20 +46,39 @@ class StatusChanges:
         if not self._changes:
             return 0
         stamp = bulk.value(events.c.at, now)
-        as_json = bulk.processor(events.c.payload)
+        payload = _payload_writer(bulk)
         kind = str(EventType.ALLOCATION_CHANGED)
         rows = [
-            (
-                stamp,
-                kind,
-                oid,
-                as_json(
-                    {"order": oid, "before": before, "after": after, "cause": cause, "rule": rule}
-                ),
-            )
+            (stamp, kind, oid, payload(oid, before, after, cause, rule))
             for oid, (before, after, cause, rule) in self._changes.items()
             if before != after
         ]
         self._changes.clear()
         bulk.insert(events, _COLUMNS, rows)
         return len(rows)
+
+
+def _payload_writer(bulk: Bulk) -> Callable[[str, str, str, str, str | None], Any]:
+    """The payload `{order, before, after, cause, rule}` as the driver takes it.
+
+    Where the driver takes JSON text (SQLite), the text is put together from a cached tail per
+    (before, after, cause, rule): `allocate --all` tells 100k changes, and a `json.dumps` per
+    dict was a measurable part of the allocation's time. The text is what `json.dumps` of the
+    dict gives, byte for byte.
+    """
+    as_json = bulk.processor(events.c.payload)
+    if not isinstance(as_json({}), str):
+        return lambda oid, before, after, cause, rule: as_json(
+            {"order": oid, "before": before, "after": after, "cause": cause, "rule": rule}
+        )
+    tails: dict[tuple[str, str, str, str | None], str] = {}
+
+    def text(oid: str, before: str, after: str, cause: str, rule: str | None) -> str:
+        key = (before, after, cause, rule)
+        tail = tails.get(key)
+        if tail is None:
+            whole = json.dumps({"before": before, "after": after, "cause": cause, "rule": rule})
+            tail = tails[key] = ", " + whole[1:]
+        return '{"order": ' + json.dumps(oid) + tail
+
+    return text

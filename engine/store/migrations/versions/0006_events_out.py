@@ -1,4 +1,4 @@
-"""Events out (SPEC §13): the fan-out flag on events, an index by order, outbound deliveries.
+"""Events out (SPEC §13): the queue of outbound webhook deliveries.
 
 Revision ID: 0006
 Revises: 0001
@@ -19,14 +19,6 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("events") as batch:
-        batch.add_column(
-            sa.Column("fanned_out", sa.Boolean(), server_default="0", nullable=False)
-        )
-    # Events written before notify endpoints existed are history, not news to deliver.
-    op.execute(sa.text("UPDATE events SET fanned_out = :t").bindparams(t=True))
-    op.create_index("ix_events_fanout", "events", ["fanned_out", "id"], unique=False)
-    op.create_index("ix_events_order", "events", ["order_id", "id"], unique=False)
     op.create_table(
         "deliveries",
         sa.Column("id", _ID, autoincrement=True, nullable=False),
@@ -55,7 +47,3 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("deliveries")
-    op.drop_index("ix_events_order", table_name="events")
-    op.drop_index("ix_events_fanout", table_name="events")
-    with op.batch_alter_table("events") as batch:
-        batch.drop_column("fanned_out")
