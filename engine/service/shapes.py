@@ -47,3 +47,12 @@ def order_json(order: Order) -> dict[str, Any]:
         "attributes": dict(order.attributes),
         "lines": [{"sku": x.sku, "qty": x.qty, "reserved": x.reserved} for x in order.lines],
     }
+
+
+def event_json(
+    event_id: int, kind: str, at: datetime, order_id: str | None, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """One outbox event as `events list --json`, `events tail` and the webhooks show it:
+    `{id, type, at, data}`; `data` is the payload with the event's order as `order`."""
+    data = {"order": order_id, **payload} if order_id is not None else dict(payload)
+    return {"id": event_id, "type": kind, "at": iso(at), "data": data}

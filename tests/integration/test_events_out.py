@@ -10,6 +10,7 @@ from typing import Any
 from engine.model import Actor, Policy
 from engine.run.runner import Runner
 from engine.service import Service
+from engine.service.shapes import event_json
 from engine.store import Store
 from tests.conftest import FakeClock
 from tests.helpers import order
@@ -18,7 +19,11 @@ from tests.integration.test_runner import rule, ruleset
 
 
 def changes(store: Store) -> list[dict[str, Any]]:
-    return [e["payload"] for e in event_rows(store, "allocation.changed")]
+    """The `data` of every allocation.changed, as webhooks and `events list` show it."""
+    return [
+        event_json(e["id"], e["type"], e["at"], e["order_id"], e["payload"])["data"]
+        for e in event_rows(store, "allocation.changed")
+    ]
 
 
 def released(store: Store) -> list[dict[str, Any]]:
