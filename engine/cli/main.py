@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from engine.cli import allocation, inventory, orders, output, rules
+from engine.cli import allocation, events, inventory, orders, output, rules
 from engine.cli.common import Parser
 from engine.errors import DibsError, OperationFailed
 from engine.store import DEFAULT_URL
@@ -20,7 +20,7 @@ from engine.store import DEFAULT_URL
 Handler = Callable[[argparse.Namespace], int]
 
 #: Each command group is a module with `add_commands(subparsers)`; a new group is one more entry.
-COMMAND_GROUPS = (inventory, orders, allocation, rules)
+COMMAND_GROUPS = (inventory, orders, allocation, rules, events)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from engine.errors import OperationFailed
 from engine.memory import collector_paused
 from engine.model import Actor, EventType, Order, OrderStatus, Policy
+from engine.run.deliveries import RETRY_FOR, queue_rows
 from engine.run.scheduler import due_slot, wait_until_next
 from engine.service import Service
 from engine.service import orders as order_ops
@@ -28,7 +29,7 @@ from engine.service.allocation import allocate_queue
 from engine.service.records import AllocationReport, QueueEntry
 from engine.service.release import release_orders
 from engine.service.tx import Tx
-from engine.store import order_lines, orders, outbox
+from engine.store import delivery_queue, order_lines, orders, outbox
 from engine.store.rows import load_orders
 from engine.store.sqlfilter import prefilter_clause
 from rules.ruleset import CompiledRule, RuleSet
@@ -49,6 +50,7 @@ class TickResult:
     splits: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     before: dict[str, str] = field(default_factory=dict)
+    queued: int = 0  # webhook deliveries queued for the notify endpoints
     seconds: float = 0.0
 
     @property
@@ -76,6 +78,7 @@ class TickResult:
             "deallocated": len(self.deallocated),
             "splits": [{"from": a, "into": b} for a, b in self.splits],
             "problems": self.problems,
+            "deliveries_queued": self.queued,
             "seconds": round(self.seconds, 4),
         }
 
@@ -92,6 +95,8 @@ class TickResult:
             parts.append(f"{len(self.deallocated)} deallocated")
         if self.splits:
             parts.append(f"{len(self.splits)} split")
+        if self.queued:
+            parts.append(f"{self.queued} deliveries queued")
         parts.extend(self.problems)
         return f"tick [{self.ruleset}]: " + "; ".join(parts) + f" ({self.seconds:.3f} s)"
 
@@ -154,6 +159,10 @@ class Runner:
         result.plan = plan
         result.before = {oid: loaded[oid].allocation_status for oid in plan.orders}
         self._apply(tx, plan, result)
+        # The webhooks' queue (SPEC §13) is filled by the outbox's consumer, in its transaction:
+        # an event is queued for its endpoints exactly when it is marked processed.
+        rows = queue_rows(claimed, self.ruleset.notify)
+        result.queued = delivery_queue.enqueue(conn, rows, now, now + RETRY_FOR)
         outbox.mark_processed(conn, [e[0] for e in claimed], now)
         result.seconds = time.perf_counter() - started
         return result
