@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
+from engine.memory import collector_paused
 from engine.service.changes import StatusChanges
 from engine.service.records import Clock
 from engine.store import Store
@@ -38,4 +39,6 @@ class Tx:
     def finish(self) -> None:
         """Write what the transaction noted (its `allocation.changed` events): call once, last."""
         if not self.changes.empty:
-            self.changes.flush(Bulk(self.conn), self.now())
+            # Many rows, no cycles: a collection over the big heap a batch leaves is waste.
+            with collector_paused():
+                self.changes.flush(Bulk(self.conn), self.now())
