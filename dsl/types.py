@@ -194,23 +194,17 @@ def check_rule(rule: Rule, vocabulary: Vocabulary) -> list[DslTypeError]:
 
 
 def _check_trigger_actions(rule: Rule) -> list[DslTypeError]:
-    """`allocate` leaves an overallocated order unchanged (SPEC §4), so on the orders that
-    `when order overallocated` offers it could never do anything: refuse it with the fix."""
+    """`allocate` leaves an overallocated order unchanged (SPEC §4): on the orders `when order
+    overallocated` offers it could never do anything, so it is refused with the fix."""
     trigger = rule.trigger
-    if not (isinstance(trigger, EventTrigger) and trigger.event == "order overallocated"):
+    if not isinstance(trigger, EventTrigger) or trigger.event != "order overallocated":
         return []
+    message = "`allocate` leaves an overallocated order unchanged: it would never do anything"
+    hint = "use `reallocate`: it releases the order's stock and allocates it again"
     return [
-        DslTypeError(
-            "`allocate` leaves an overallocated order unchanged, so this rule's allocate "
-            "would never do anything",
-            line=action.line,
-            column=action.column,
-            text="allocate",
-            hint="use `reallocate`: it releases the order's reservations and allocates it "
-            "again, at the back of the coverage queue",
-        )
-        for action in rule.actions
-        if action.kind == "allocate"
+        DslTypeError(message, line=a.line, column=a.column, text="allocate", hint=hint)
+        for a in rule.actions
+        if a.kind == "allocate"
     ]
 
 

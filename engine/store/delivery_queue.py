@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from engine.store.bulk import Bulk
@@ -79,16 +79,10 @@ def enqueue(
     return len(rows)
 
 
-def claim_due(
-    conn: Connection,
-    endpoint: str,
-    now: datetime,
-    lease_until: datetime,
-    limit: int,
-    due_by: datetime | None = None,
-) -> list[Due]:
-    """Claim up to `limit` due deliveries of `endpoint`, oldest event first, until
-    `lease_until`. `due_by` (default `now`) is the latest `next_at` that counts as due."""
+def _due(
+    conn: Connection, endpoint: str, now: datetime, due_by: datetime, limit: int
+) -> Select[Any]:
+    """The ids of the deliveries of `endpoint` that may be attempted now, oldest event first."""
     d = deliveries
     earlier = deliveries.alias("earlier")
     blocked = exists().where(
@@ -102,7 +96,7 @@ def claim_due(
         .where(
             d.c.endpoint == endpoint,
             d.c.status.in_(OPEN),
-            d.c.next_at <= (due_by or now),
+            d.c.next_at <= due_by,
             or_(d.c.claimed_until.is_(None), d.c.claimed_until <= now),
             ~blocked,
         )
@@ -116,7 +110,21 @@ def claim_due(
             events.c.id < d.c.event_id,
         )
         query = query.where(~unqueued).with_for_update(skip_locked=True, of=d)
-    ids = list(conn.execute(query).scalars())
+    return query
+
+
+def claim_due(
+    conn: Connection,
+    endpoint: str,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    due_by: datetime | None = None,
+) -> list[Due]:
+    """Claim up to `limit` due deliveries of `endpoint`, oldest event first, until
+    `lease_until`. `due_by` (default `now`) is the latest `next_at` that counts as due."""
+    d = deliveries
+    ids = list(conn.execute(_due(conn, endpoint, now, due_by or now, limit)).scalars())
     if not ids:
         return []
     conn.execute(update(d).where(d.c.id.in_(ids)).values(claimed_until=lease_until))
