@@ -91,9 +91,15 @@ def test_run_once_on_the_examples(dibs: Dibs) -> None:
     listed = dibs.json("orders", "list")
     assert listed
     assert {o["allocation_status"] for o in listed} != {"unallocated"}
-    # Everything pending was consumed: a second tick finds nothing to do.
+    # Everything pending was consumed. The tick told its status changes (allocation.changed);
+    # the second tick consumes them and changes nothing; a third finds nothing at all.
+    changed = len(dibs.json("events", "list", "--type", "allocation.changed", "--limit", "0"))
     again = dibs("run", str(EXAMPLES / "rules.yaml"), "--once", "--log-format", "json")
     (line,) = again.stderr.splitlines()
+    tick = json.loads(line)["tick"]
+    assert (tick["events"], tick["allocation"], tick["reserved_units"]) == (changed, {}, 0)
+    third = dibs("run", str(EXAMPLES / "rules.yaml"), "--once", "--log-format", "json")
+    (line,) = third.stderr.splitlines()
     assert json.loads(line)["tick"]["events"] == 0
 
 
