@@ -13,7 +13,14 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Literal as TypingLiteral
 
-EventName = TypingLiteral["new order", "order updated", "inventory received", "inventory changed"]
+EventName = TypingLiteral[
+    "new order",
+    "order updated",
+    "inventory received",
+    "inventory changed",
+    "order overallocated",
+    "stock released",
+]
 Policy = TypingLiteral["lines", "units", "all_or_nothing"]
 ActionKind = TypingLiteral["allocate", "reallocate", "deallocate", "split", "tag", "untag", "stop"]
 CompareOp = TypingLiteral["==", "!=", "<", "<=", ">", ">="]

@@ -21,6 +21,7 @@ from dsl.syntax import (
     Compare,
     Condition,
     Contains,
+    EventTrigger,
     EveryTrigger,
     FieldRef,
     InList,
@@ -172,6 +173,7 @@ def check_rule(rule: Rule, vocabulary: Vocabulary) -> list[DslTypeError]:
                     hint=f"at most {limit} {trigger.unit} (ten years); for rare dates use cron",
                 )
             )
+    errors.extend(_check_trigger_actions(rule))
     for key in rule.order_by:
         try:
             spec = resolve_field(key.field, vocabulary)
@@ -189,6 +191,21 @@ def check_rule(rule: Rule, vocabulary: Vocabulary) -> list[DslTypeError]:
                 )
             )
     return errors
+
+
+def _check_trigger_actions(rule: Rule) -> list[DslTypeError]:
+    """`allocate` leaves an overallocated order unchanged (SPEC §4): on the orders `when order
+    overallocated` offers it could never do anything, so it is refused with the fix."""
+    trigger = rule.trigger
+    if not isinstance(trigger, EventTrigger) or trigger.event != "order overallocated":
+        return []
+    message = "`allocate` leaves an overallocated order unchanged: it would never do anything"
+    hint = "use `reallocate`: it releases the order's stock and allocates it again"
+    return [
+        DslTypeError(message, line=a.line, column=a.column, text="allocate", hint=hint)
+        for a in rule.actions
+        if a.kind == "allocate"
+    ]
 
 
 def check_condition(condition: Condition | None, vocabulary: Vocabulary) -> list[DslTypeError]:

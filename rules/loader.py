@@ -51,6 +51,7 @@ from rules import sections
 from rules.errors import Diagnostic, RuleFileError
 from rules.filecheck import FileCheck
 from rules.lint import lint
+from rules.notify import check_notify
 from rules.ruleset import RuleSet, order_rules
 from rules.yaml_read import MAX_FILE_BYTES, MAX_SHOWN
 
@@ -141,6 +142,7 @@ def _run(check: FileCheck) -> tuple[RuleSet | None, list[Diagnostic]]:
     rules = sections.check_rules(check, data)
     timezone = sections.check_timezone(check, data)
     tests = sections.check_tests(check, data)
+    notify = check_notify(check, data)
     if any(d.severity == "error" for d in check.diagnostics) or timezone is None:
         return None, check.sorted_diagnostics()
     ordered = order_rules(rules)
@@ -155,5 +157,6 @@ def _run(check: FileCheck) -> tuple[RuleSet | None, list[Diagnostic]]:
         rules=ordered,
         tests=tuple(tests),
         warnings=tuple(check.sorted_diagnostics()),
+        notify=tuple(notify),
     )
     return ruleset, check.sorted_diagnostics()

@@ -31,6 +31,7 @@ DEFAULT_ORDER_BY = (OrderKey(FieldRef("placed_at"), descending=False),)
 _EVENT_RULES: Mapping[str, tuple[str, ...]] = {
     "order.created": ("new order",),
     "order.updated": ("order updated",),
+    "stock.released": ("stock released",),
 }
 
 
@@ -101,14 +102,71 @@ class CompiledRule:
 
 
 @dataclass(frozen=True)
+class TestStep:
+    """One step of a rule test (``steps:``): what happens, then what to expect.
+
+    ``action`` is ``tick`` (``value``: how many), ``orders`` (new orders, raw mappings),
+    ``ship`` / ``cancel`` / ``dropship`` (order ids), ``receive`` / ``set`` / ``adjust``
+    (SKU -> quantity, warehouse main), ``edit`` (order id -> its new lines as (sku, qty)), or
+    None for a step that only checks ``expect``.
+    """
+
+    __test__ = False  # not a pytest class, whatever its name
+
+    action: str | None
+    value: Any
+    expect: Mapping[str, str]
+    line: int = 0
+
+    @property
+    def label(self) -> str:
+        """How a failure names the step: ``cancel A1``, ``tick``, ``receive WIDGET: 3``."""
+        if self.action is None:
+            return "expect"
+        if self.action == "tick":
+            return "tick" if self.value == 1 else f"tick {self.value}"
+        if isinstance(self.value, tuple) and self.action in ("ship", "cancel", "dropship"):
+            return f"{self.action} {', '.join(self.value)}"
+        if isinstance(self.value, Mapping) and self.action != "edit":
+            shown = ", ".join(f"{k}: {v}" for k, v in self.value.items())
+            return f"{self.action} {shown}"
+        if self.action == "edit":
+            return f"edit {', '.join(self.value)}"
+        return f"{self.action} ({len(self.value)} orders)"
+
+
+@dataclass(frozen=True)
 class RuleTest:
-    """One entry of the file's ``tests:`` section (orders are the raw mappings of the file)."""
+    """One entry of the file's ``tests:`` section (orders are the raw mappings of the file).
+
+    Without ``steps`` the test runs one tick and checks ``expect`` (SPEC §6); with ``steps`` it
+    runs them in order, checking each step's ``expect``, and ``expect`` (if any) at the end.
+    """
+
+    __test__ = False
 
     name: str
     inventory: Mapping[str, int]
     orders: tuple[Mapping[str, Any], ...]
     expect: Mapping[str, str]
     line: int = 0
+    steps: tuple[TestStep, ...] = ()
+
+
+@dataclass(frozen=True)
+class NotifySpec:
+    """One outbound webhook endpoint of the ``notify:`` section (SPEC §13).
+
+    The secret itself is never in the file: ``secret_env`` names the environment variable that
+    holds it, read by whoever delivers (``secret_at`` locates the name for warnings).
+    """
+
+    name: str
+    url: str
+    events: frozenset[str]
+    secret_env: str
+    line: int = 0
+    secret_at: tuple[int, int] = (0, 0)
 
 
 @dataclass(frozen=True)
@@ -121,6 +179,7 @@ class RuleSet:
     rules: tuple[CompiledRule, ...]
     tests: tuple[RuleTest, ...] = ()
     warnings: tuple[Diagnostic, ...] = ()
+    notify: tuple[NotifySpec, ...] = ()
     full_hash: str = ""
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
 
@@ -140,13 +199,18 @@ class RuleSet:
         """Active rules an outbox event fires (``order.created``, ``inventory.changed``, ...).
 
         ``kind`` is the ``inventory.changed`` kind: ``received`` fires both ``inventory
-        received`` and ``inventory changed`` rules, other kinds only ``inventory changed``.
+        received`` and ``inventory changed`` rules, other kinds only ``inventory changed``; for
+        ``allocation.changed`` it is the new status: ``overallocated`` fires ``order
+        overallocated`` rules.
         Channel filters are applied per order by :meth:`CompiledRule.matches`.
         """
         if event_type == "inventory.changed":
             events: tuple[str, ...] = ("inventory changed",)
             if kind == "received":
                 events += ("inventory received",)
+        elif event_type == "allocation.changed":
+            # ``kind`` is the status the order changed to (the event's ``after``).
+            events = ("order overallocated",) if kind == "overallocated" else ()
         else:
             events = _EVENT_RULES.get(event_type, ())
         return tuple(

@@ -26,6 +26,7 @@ from rules.positions import (
     where,
 )
 from rules.ruleset import CompiledRule, RuleTest
+from rules.steps import check_expect, check_steps
 from rules.vocabulary import ORDER_VOCABULARY
 from rules.yaml_read import (
     CRON_HINT,
@@ -194,7 +195,7 @@ def check_tests(check: FileCheck, data: Any) -> list[RuleTest]:
         listed = item.get("orders")
         orders = [o for o in listed if isinstance(o, dict)] if isinstance(listed, list) else []
         # Ids that are not strings (`id: {x: 1}`) are schema errors, and unhashable.
-        ids = {o.get("id") for o in orders if isinstance(o.get("id"), str)}
+        ids: set[str] = {o["id"] for o in orders if isinstance(o.get("id"), str)}
         for j, order in enumerate(orders):
             placed = order.get("placed_at")
             problem = datetime_literal_problem(placed) if isinstance(placed, str) else None
@@ -206,23 +207,17 @@ def check_tests(check: FileCheck, data: Any) -> list[RuleTest]:
                     f"`{shorten(placed)}` {problem}",
                     'write it like "2026-01-31T09:00:00Z"',
                 )
-        expect = item.get("expect")
-        if isinstance(expect, dict):
-            for order_id in expect:
-                if order_id not in ids:
-                    line, column = check.at(
-                        check.key_nodes.get(("tests", i, "expect", str(order_id)))
-                        or check.node_at(("tests", i, "expect"))
-                    )
-                    check.error(line, column, f"`{shorten(order_id)}` is not an order of this test")
+        steps = check_steps(check, item.get("steps"), ("tests", i, "steps"), ids)
+        expect = check_expect(check, item.get("expect"), ("tests", i, "expect"), ids)
         inventory = item.get("inventory")
         tests.append(
             RuleTest(
                 name=str(item.get("name", "")),
                 inventory=inventory if isinstance(inventory, dict) else {},
                 orders=tuple(orders),
-                expect=expect if isinstance(expect, dict) else {},
+                expect=expect,
                 line=check.pos(("tests", i))[0],
+                steps=steps,
             )
         )
     return tests

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from engine.cli import allocation, inventory, kits, orders, output, rules, serve, status
+from engine.cli import allocation, events, inventory, kits, orders, output, rules, serve, status
 from engine.cli.common import Parser
 from engine.cli.examples import epilog
 from engine.errors import BadInput, DibsError, OperationFailed, quoted
@@ -21,7 +21,7 @@ from engine.store import DEFAULT_URL
 Handler = Callable[[argparse.Namespace], int]
 
 #: Each command group is a module with `add_commands(subparsers)`; a new group is one more entry.
-COMMAND_GROUPS = (inventory, orders, allocation, rules, kits, status, serve)
+COMMAND_GROUPS = (inventory, orders, allocation, rules, kits, events, status, serve)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -14,12 +14,16 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli import output
 from engine.errors import BadInput, OperationFailed
+from rules.errors import Diagnostic
 from rules.loader import check_ruleset
 from rules.ruleset import RuleSet
+
+if TYPE_CHECKING:
+    from engine.run.deliveries import Tally
 
 log = logging.getLogger("dibs.run")
 
@@ -37,7 +41,7 @@ def load_or_fail(path: str) -> RuleSet:
             f"{path}: {len(errors)} error(s); the rule file was not loaded",
             problems=[str(d) for d in errors or diagnostics],
         )
-    for warning in diagnostics:
+    for warning in [*diagnostics, *secret_warnings(ruleset)]:
         print(str(warning), file=sys.stderr)
     return ruleset
 
@@ -71,16 +75,34 @@ def _warehouse_warnings(args: argparse.Namespace, ruleset: RuleSet) -> list[str]
     ]
 
 
+def secret_warnings(ruleset: RuleSet) -> list[Diagnostic]:
+    """A warning for each notify endpoint whose secret's variable is not set here and now."""
+    return [
+        Diagnostic(
+            ruleset.path,
+            *spec.secret_at,
+            "warning",
+            f"notify `{spec.name}`: the environment variable {spec.secret_env} is not set; "
+            "dibs refuses to deliver to this endpoint unsigned",
+            f"set {spec.secret_env} where `dibs run` runs; its deliveries wait until then",
+        )
+        for spec in ruleset.notify
+        if not os.environ.get(spec.secret_env)
+    ]
+
+
 def cmd_rules_check(args: argparse.Namespace) -> int:
     ruleset = load_or_fail(args.file)
-    warnings = [str(d) for d in ruleset.warnings] if ruleset.warnings else []
+    warnings = [str(d) for d in (*ruleset.warnings, *secret_warnings(ruleset))]
     for warning in _warehouse_warnings(args, ruleset):
         print(warning, file=sys.stderr)
         warnings.append(warning)
     active = len(ruleset.active)
+    endpoints = f"{len(ruleset.notify)} notify endpoints, " if ruleset.notify else ""
     print(
         f"{args.file}: ok: {len(ruleset.rules)} rules ({active} enabled), "
-        f"{len(ruleset.tests)} tests, {len(warnings)} warning(s); ruleset {ruleset.hash}"
+        f"{len(ruleset.tests)} tests, {endpoints}{len(warnings)} warning(s); "
+        f"ruleset {ruleset.hash}"
     )
     return 0
 
@@ -275,6 +297,7 @@ def _setup_logging(fmt: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from engine.cli.common import open_service
+    from engine.run.deliveries import Deliveries, endpoints_of
     from engine.run.reload import RuleWatcher
     from engine.run.runner import Runner
     from engine.run.scheduler import Stopper, run_loop
@@ -284,9 +307,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     ruleset = load_or_fail(args.file)
     service = open_service(args)
     runner = Runner(service, ruleset)
+    deliveries = Deliveries(service.store, service.clock, endpoints_of(ruleset, os.environ))
     if args.once:
         result = runner.tick()
         log.info(result.summary(), extra={"tick": result.as_json()})
+        _log_deliveries(deliveries.run_once())
         return 0
     if not math.isfinite(args.tick) or args.tick <= 0:
         raise BadInput(f"--tick must be a positive number of seconds, got {args.tick}")
@@ -302,9 +327,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.tick,
     )
 
-    run_loop(ticker(runner, watcher), args.tick, service.clock, stopper)
+    def reloaded(fresh: RuleSet) -> None:
+        deliveries.update(endpoints_of(fresh, os.environ))
+
+    deliveries.start()  # its own threads: never inside a tick's transaction
+    try:
+        run_loop(ticker(runner, watcher, on_reload=reloaded), args.tick, service.clock, stopper)
+    finally:
+        deliveries.stop()
     log.info("dibs run: stopped")
     return 0
+
+
+def _log_deliveries(tallies: dict[str, Tally]) -> None:
+    for name, tally in sorted(tallies.items()):
+        if tally.attempts or tally.stopped_early:
+            note = "; stopped early: the endpoint does not answer" if tally.stopped_early else ""
+            log.info(
+                "notify %s: %d delivered, %d failed (will retry), %d dead%s",
+                name,
+                tally.delivered,
+                tally.failed,
+                tally.dead,
+                note,
+            )
 
 
 def add_commands(sub: Any) -> None:

@@ -42,7 +42,7 @@ class Policy(StrEnum):
 
 
 class EventType(StrEnum):
-    """The events every write records in its transaction (SPEC §5, the outbox)."""
+    """The events every write records in its transaction (SPEC §5 and §13, the outbox)."""
 
     ORDER_CREATED = "order.created"
     ORDER_UPDATED = "order.updated"
@@ -50,6 +50,8 @@ class EventType(StrEnum):
     ORDER_CANCELLED = "order.cancelled"
     ORDER_DROPSHIPPED = "order.dropshipped"
     INVENTORY_CHANGED = "inventory.changed"
+    ALLOCATION_CHANGED = "allocation.changed"
+    STOCK_RELEASED = "stock.released"
 
 
 DEFAULT_WAREHOUSE = "main"

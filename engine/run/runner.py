@@ -20,7 +20,8 @@ from sqlalchemy.engine import Connection
 
 from engine.errors import OperationFailed
 from engine.memory import collector_paused
-from engine.model import Actor, Kits, Order, OrderStatus, Policy
+from engine.model import Actor, EventType, Kits, Order, OrderStatus, Policy
+from engine.run.deliveries import RETRY_FOR, queue_rows
 from engine.run.scheduler import due_slot, wait_until_next
 from engine.service import Service
 from engine.service import orders as order_ops
@@ -28,7 +29,7 @@ from engine.service.allocation import allocate_queue
 from engine.service.records import AllocationReport, QueueEntry
 from engine.service.release import order_stock_keys, release_orders
 from engine.service.tx import Tx
-from engine.store import order_lines, orders, outbox
+from engine.store import delivery_queue, order_lines, orders, outbox
 from engine.store.kit_rows import load_kits
 from engine.store.rows import load_orders
 from engine.store.sqlfilter import prefilter_clause
@@ -50,6 +51,7 @@ class TickResult:
     splits: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     before: dict[str, str] = field(default_factory=dict)
+    queued: int = 0  # webhook deliveries queued for the notify endpoints
     seconds: float = 0.0
 
     @property
@@ -77,6 +79,7 @@ class TickResult:
             "deallocated": len(self.deallocated),
             "splits": [{"from": a, "into": b} for a, b in self.splits],
             "problems": self.problems,
+            "deliveries_queued": self.queued,
             "seconds": round(self.seconds, 4),
         }
 
@@ -93,8 +96,15 @@ class TickResult:
             parts.append(f"{len(self.deallocated)} deallocated")
         if self.splits:
             parts.append(f"{len(self.splits)} split")
+        if self.queued:
+            parts.append(f"{self.queued} deliveries queued")
         parts.extend(self.problems)
         return f"tick [{self.ruleset}]: " + "; ".join(parts) + f" ({self.seconds:.3f} s)"
+
+
+#: Events whose rules are offered the awaiting orders with a line on the event's stock.
+_STOCK_EVENTS = frozenset({EventType.INVENTORY_CHANGED, EventType.STOCK_RELEASED})
+_STATUS_CHANGED = EventType.ALLOCATION_CHANGED
 
 
 class Runner:
@@ -156,6 +166,10 @@ class Runner:
         result.plan = plan
         result.before = {oid: loaded[oid].allocation_status for oid in plan.orders}
         self._apply(tx, plan, result)
+        # The webhooks' queue (SPEC §13) is filled by the outbox's consumer, in its transaction:
+        # an event is queued for its endpoints exactly when it is marked processed.
+        rows = queue_rows(claimed, self.ruleset.notify)
+        result.queued = delivery_queue.enqueue(conn, rows, now, now + RETRY_FOR)
         outbox.mark_processed(conn, [e[0] for e in claimed], now)
         result.seconds = time.perf_counter() - started
         return result
@@ -207,14 +221,25 @@ class Runner:
         offered: dict[str, list[str]] = defaultdict(list)
         rules_by_name: dict[str, CompiledRule] = {}
         kits: Kits | None = None  # read once per tick, when an inventory event needs it
+        # One query per (sku, warehouse), and its orders offered once per rule: a big cancel
+        # writes many stock events on the same few keys.
+        on_stock: dict[tuple[str, str], list[str]] = {}
+        offered_stock: set[tuple[str, tuple[str, str]]] = set()
         for _, kind, order_id, payload in claimed:
-            rules = self.ruleset.rules_for_event(kind, payload.get("kind"))
+            detail = payload.get("after" if kind == _STATUS_CHANGED else "kind")
+            rules = self.ruleset.rules_for_event(kind, detail)
             if not rules:
                 continue
-            if kind == "inventory.changed":
-                if kits is None:
-                    kits = load_kits(conn)
-                ids = self._orders_on(conn, payload["sku"], payload["warehouse"], kits)
+            if kind in _STOCK_EVENTS:
+                key = (payload["sku"], payload["warehouse"])
+                if key not in on_stock:
+                    if kits is None:
+                        kits = load_kits(conn)
+                    on_stock[key] = self._orders_on(conn, *key, kits)
+                ids = on_stock[key]
+                fresh = [r for r in rules if (r.name, key) not in offered_stock]
+                offered_stock.update((r.name, key) for r in fresh)
+                rules = tuple(fresh)
             else:
                 ids = [order_id] if order_id else []
             for rule in rules:

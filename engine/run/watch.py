@@ -9,6 +9,7 @@ from datetime import datetime
 
 from engine.run.reload import RuleWatcher
 from engine.run.runner import Runner, TickResult
+from rules.ruleset import RuleSet
 
 log = logging.getLogger("dibs.run")
 
@@ -17,6 +18,7 @@ def ticker(
     runner: Runner,
     watcher: RuleWatcher,
     on_tick: Callable[[TickResult | None], None] | None = None,
+    on_reload: Callable[[RuleSet], None] | None = None,
 ) -> Callable[[], datetime | None]:
     """The function `scheduler.run_loop` calls: reload the rules if changed, run one tick, log
     it; a failed tick is rolled back whole and logged, and the loop goes on. Returns the next
@@ -26,6 +28,8 @@ def ticker(
         fresh = watcher.poll()  # never raises: a bad save is logged, the old rules stay
         if fresh is not None:
             runner.ruleset = fresh
+            if on_reload is not None:
+                on_reload(fresh)  # e.g. the notify endpoints of `dibs run`'s deliveries
         if watcher.stop.is_set():  # stopped while the new file was being checked
             return None
         try:

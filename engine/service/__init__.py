@@ -41,8 +41,16 @@ class Service:
     # ------------------------------------------------------------------------- transactions
 
     def run(self, work: Callable[[Tx], T], dry_run: bool = False) -> T:
-        """Run `work` in one write transaction (rolled back when `dry_run`)."""
-        return self.store.transaction(lambda conn: work(self.tx(conn)), dry_run=dry_run)
+        """Run `work` in one write transaction (rolled back when `dry_run`); the status changes
+        it noted are written as `allocation.changed` events in the same transaction."""
+
+        def whole(conn: Connection) -> T:
+            tx = self.tx(conn)
+            result = work(tx)
+            tx.finish()
+            return result
+
+        return self.store.transaction(whole, dry_run=dry_run)
 
     def tx(self, conn: Connection) -> Tx:
         """The transaction object for a connection the caller already holds."""

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, update
 from engine import model
 from engine.memory import collector_paused
 from engine.model import Kits, StockKey, parts_of, routing
+from engine.service.changes import StatusChanges
 from engine.service.records import AllocationReport, Progress, QueueEntry
 from engine.service.tx import Tx
 from engine.store import inventory, ledger, order_lines, orders, reservations
@@ -190,6 +191,7 @@ def allocate_queue(
     entries: Iterable[QueueEntry],
     report: AllocationReport,
     progress: Progress | None = None,
+    changes: StatusChanges | None = None,
 ) -> None:
     """Allocate orders one by one in the queue's order, inside the caller's transaction.
 
@@ -199,7 +201,8 @@ def allocate_queue(
     stock that someone else needs. If an order's lines moved to other stock between that pass
     and the read (a concurrent edit), the transaction is run again (`Tx.require_stock`). Orders
     that are not awaiting fulfillment are passed over; allocated and overallocated ones are
-    reported unchanged.
+    reported unchanged. Status changes are noted on `tx.changes` (the transaction's
+    `allocation.changed` events).
     """
     with collector_paused():
         _allocate(tx, list(entries), report, tx.now(), progress)
@@ -230,7 +233,7 @@ def _allocate(
             for key in missing:
                 stock[key] = list(loaded.get(key, (0, 0)))
         writes = _Writes(bulk, now)
-        _decide_chunk(chunk, rows, stock, writes, report, kits)
+        _decide_chunk(chunk, rows, stock, writes, report, kits, tx.changes)
         writes.flush()
         touched |= writes.stock_keys
         if progress:
@@ -251,8 +254,10 @@ def _decide_chunk(
     writes: _Writes,
     report: AllocationReport,
     kits: Kits,
+    changes: StatusChanges,
 ) -> None:
     results = report.results
+    note = changes.note
     for entry in chunk:
         found = rows.get(entry.order_id)
         if found is None:
@@ -265,6 +270,7 @@ def _decide_chunk(
             after = _decide_routed(entry, warehouse, line_rows, stock, writes, report, kits)
             if after != before:
                 writes.status[entry.order_id] = after
+                note(entry.order_id, before, after, "allocate", entry.actor.rule)
             results.append({"id": entry.order_id, "before": before, "after": after})
             continue
         grants, after = model.attempt(
@@ -276,6 +282,7 @@ def _decide_chunk(
                 report.reserved_units += grant
         if after != before:
             writes.status[entry.order_id] = after
+            note(entry.order_id, before, after, "allocate", entry.actor.rule)
         results.append({"id": entry.order_id, "before": before, "after": after})
 
 

@@ -26,21 +26,31 @@ tests/integration/invariants.py checks the result after every concurrency test.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from sqlalchemy import select, update
 
 from engine import model
-from engine.model import OrderStatus, StockKey
+from engine.model import AllocationStatus, OrderStatus, StockKey
 from engine.service.tx import Tx
 from engine.store import inventory, reservations
 from engine.store.rows import CHUNK, load_orders, orders_with_uncovered, set_statuses
 
 
-def recover(tx: Tx, keys: Iterable[StockKey], also: Sequence[str] = ()) -> None:
+def recover(
+    tx: Tx,
+    keys: Iterable[StockKey],
+    cause: str,
+    rule: str | None = None,
+    also: Sequence[str] = (),
+    fresh: Collection[str] = (),
+) -> None:
     """Recompute coverage for `keys` and the status of every order whose cover changed.
 
-    Orders in `also` (edited, split) get their status recomputed whatever happened.
+    Orders in `also` (edited, split) get their status recomputed whatever happened; those in
+    `fresh` (edited) as if no allocation had been tried yet. Every status change is noted on
+    the transaction with `cause` (the operation) and `rule`: also the changes of orders whose
+    cover someone else's shipment or stock change took or gave back.
     """
     conn = tx.conn
     affected: set[str] = set(also)
@@ -75,11 +85,14 @@ def recover(tx: Tx, keys: Iterable[StockKey], also: Sequence[str] = ()) -> None:
                 )
         affected.update(oid for _, _, oid in flips)
     if affected:
-        refresh_status(tx, sorted(affected))
+        refresh_status(tx, sorted(affected), cause, rule, fresh)
 
 
-def refresh_status(tx: Tx, ids: Sequence[str]) -> None:
-    """Set each open order's allocation status from its reservations and their cover.
+def refresh_status(
+    tx: Tx, ids: Sequence[str], cause: str, rule: str | None, fresh: Collection[str] = ()
+) -> None:
+    """Set each open order's allocation status from its reservations and their cover, and note
+    each change on the Tx (`allocation.changed`).
 
     The order rows are locked before anything is read (see the module docstring): what is read
     after the lock is the committed state plus this transaction's own writes.
@@ -93,9 +106,9 @@ def refresh_status(tx: Tx, ids: Sequence[str]) -> None:
         for oid, order in found.items():
             if order.status != OrderStatus.AWAITING_FULFILLMENT:
                 continue
-            status = model.status_from_reservations(
-                order.lines, oid in uncovered, order.allocation_status
-            )
+            previous = AllocationStatus.UNALLOCATED if oid in fresh else order.allocation_status
+            status = model.status_from_reservations(order.lines, oid in uncovered, previous)
             if status != order.allocation_status:
                 changes[oid] = status
+                tx.changes.note(oid, order.allocation_status, status, cause, rule)
         set_statuses(tx.conn, changes, tx.now())

@@ -12,7 +12,6 @@ from engine.memory import collector_paused
 from engine.model import (
     MAX_QTY,
     Actor,
-    AllocationStatus,
     EventType,
     Kits,
     Length,
@@ -24,6 +23,7 @@ from engine.model import (
 )
 from engine.service.cover import recover
 from engine.service.records import Progress
+from engine.service.release import released_events
 from engine.service.tx import Tx
 from engine.store import order_lines, order_tags, orders, outbox, reservations
 from engine.store.bulk import Bulk
@@ -187,20 +187,16 @@ def replace_lines(tx: Tx, order: Order, new_lines: Sequence[tuple[str, int]], ac
         ],
     )
     now = tx.now()
-    # An edit starts the order's allocation story afresh (SPEC §3): its status now follows
-    # from what stays reserved, `unallocated` when nothing does.
     conn.execute(
         update(orders)
         .where(orders.c.id == order_id)
         .values(
-            line_count=len(plan.lines),
-            unit_count=sum(x.qty for x in plan.lines),
-            allocation_status=AllocationStatus.UNALLOCATED,
-            updated_at=now,
+            line_count=len(plan.lines), unit_count=sum(x.qty for x in plan.lines), updated_at=now
         )
     )
-    if held:  # with nothing reserved before or after, no cover changes: `unallocated` it is
-        recover(tx, sorted(keys), also=[order_id])
+    # An edit starts the order's allocation story afresh (SPEC §3): its status now follows
+    # from what stays reserved, `unallocated` when nothing does (the change is noted).
+    recover(tx, sorted(keys), "edit", actor.rule, also=[order_id], fresh={order_id})
 
 
 def _move_reservations(
@@ -249,6 +245,18 @@ def _trim_line(tx: Tx, order: Order, line_no: int, units: int, actor: Actor, kit
     apply_trim(tx.conn, trims)
     add_allocated(tx.conn, {key: -qty for key, qty in given.items()})
     now = tx.now()
+    outbox.record(
+        tx.conn,
+        released_events(
+            now,
+            [
+                model.Held(0, order.id, line_no, sku, wh, qty)
+                for (sku, wh), qty in sorted(given.items())
+            ],
+            "edit",
+            actor,
+        ),
+    )
     write_ledger(
         tx.conn,
         [
@@ -316,7 +324,7 @@ def split(tx: Tx, order_id: str, actor: Actor) -> tuple[Order, Order]:
     )
     insert_orders(conn, [child], now, EventType.ORDER_CREATED)
     held = {(h.sku, h.warehouse) for h in held_reservations(conn, [order_id])}
-    recover(tx, sorted(held), also=[order_id])
+    recover(tx, sorted(held), "split", actor.rule, also=[order_id])
     outbox.record(
         conn, [outbox.event_row(now, EventType.ORDER_UPDATED, order_id, {"split_into": new_id})]
     )

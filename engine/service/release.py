@@ -4,11 +4,12 @@ dropship). The model decides what is released and consumed; this writes it."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from engine import model
 from engine.errors import StateConflict, UnknownOrder
-from engine.model import Actor, AllocationStatus, Order, StockKey, parts_of, routing
+from engine.model import Actor, AllocationStatus, EventType, Order, StockKey, parts_of, routing
 from engine.service import overview_status
 from engine.service.cover import recover
 from engine.service.records import AllocationReport
@@ -73,14 +74,41 @@ def _release(
         )
         drop_reservations(conn, ids)
         add_allocated(conn, {k: -q for k, q in model.released_stock(held).items()})
+        outbox.record(conn, released_events(now, held, operation, actor))
     before = allocation_statuses(conn, ids)
     close_orders(conn, ids, new_status, now)
+    after = str(AllocationStatus.UNALLOCATED)
+    for oid in ids:
+        tx.changes.note(oid, before[oid], after, operation, actor.rule)
     if report is not None:
-        report.results.extend(
-            {"id": oid, "before": before[oid], "after": str(AllocationStatus.UNALLOCATED)}
-            for oid in ids
+        report.results.extend({"id": oid, "before": before[oid], "after": after} for oid in ids)
+    recover(tx, {*keys, *also_recover}, operation, actor.rule)
+
+
+def released_events(
+    now: datetime, held: Iterable[model.Held], operation: str, actor: Actor
+) -> list[dict[str, Any]]:
+    """One `stock.released` per order and (sku, warehouse) it gave units back on (SPEC §13)."""
+    units: dict[tuple[str, str, str], int] = {}
+    for h in held:
+        key = (h.order_id, h.sku, h.warehouse)
+        units[key] = units.get(key, 0) + h.qty
+    return [
+        outbox.event_row(
+            now,
+            EventType.STOCK_RELEASED,
+            oid,
+            {
+                "sku": sku,
+                "warehouse": wh,
+                "qty": qty,
+                "order": oid,
+                "cause": operation,
+                "rule": actor.rule,
+            },
         )
-    recover(tx, {*keys, *also_recover})
+        for (oid, sku, wh), qty in units.items()
+    ]
 
 
 def order_stock_keys(tx: Tx, ids: Sequence[str]) -> set[StockKey]:

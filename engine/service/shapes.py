@@ -70,3 +70,12 @@ def order_json(
             for x, where in zip(order.lines, warehouses, strict=True)
         ],
     }
+
+
+def event_json(
+    event_id: int, kind: str, at: datetime, order_id: str | None, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """One outbox event as `events list --json`, `events tail` and the webhooks show it:
+    `{id, type, at, data}`; `data` is the payload with the event's order as `order`."""
+    data = {"order": order_id, **payload} if order_id is not None else dict(payload)
+    return {"id": event_id, "type": kind, "at": iso(at), "data": data}

@@ -83,7 +83,7 @@ def apply(tx: Tx, rows: Sequence[tuple[str, str, int]], kind: str) -> None:
             )
         )
     outbox.record(tx.conn, events)
-    recover(tx, changed)
+    recover(tx, changed, f"inventory.{kind}")
 
 
 def stock_rows(tx: Tx, keys: Sequence[StockKey]) -> list[dict[str, Any]]:

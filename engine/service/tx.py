@@ -7,7 +7,9 @@ the only way an operation runs. A dry run is the same transaction rolled back
 
 The Tx remembers which stock and order rows it has locked, so a use case called inside a bigger
 transaction locks only what it does not hold yet, and can check that what it is about to touch
-is locked (`require_stock`): the lock order is in `engine.store.database`.
+is locked (`require_stock`): the lock order is in `engine.store.database`. Status changes
+are noted on `changes` and written as `allocation.changed` events by `finish`, which the
+facade calls before the commit.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
+from engine.memory import collector_paused
 from engine.model import StockKey
+from engine.service.changes import StatusChanges
 from engine.service.records import Clock
 from engine.store import Store
+from engine.store.bulk import Bulk
 from engine.store.database import RetryTransaction
 
 
@@ -33,6 +38,7 @@ class Tx:
     clock: Clock
     stock_locked: set[StockKey] = field(default_factory=set)
     orders_locked: set[str] = field(default_factory=set)
+    changes: StatusChanges = field(default_factory=StatusChanges)
 
     def now(self) -> datetime:
         return self.clock()
@@ -59,3 +65,10 @@ class Tx:
         """
         if self.store.is_postgres and not set(keys) <= self.stock_locked:
             raise RetryTransaction("order lines changed while their stock was being locked")
+
+    def finish(self) -> None:
+        """Write what the transaction noted (its `allocation.changed` events): call once, last."""
+        if not self.changes.empty:
+            # Many rows, no cycles: a collection over the big heap a batch leaves is waste.
+            with collector_paused():
+                self.changes.flush(Bulk(self.conn), self.now())

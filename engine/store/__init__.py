@@ -10,6 +10,7 @@ migrations on first use.
 from engine.store.database import DEFAULT_URL, SCHEMA_REVISION, Store, make_engine
 from engine.store.schema import (
     FIELD_COLUMNS,
+    deliveries,
     events,
     inventory,
     kits,
@@ -28,6 +29,7 @@ __all__ = [
     "FIELD_COLUMNS",
     "SCHEMA_REVISION",
     "Store",
+    "deliveries",
     "events",
     "inventory",
     "kits",

@@ -54,7 +54,7 @@ from engine.store.schema import inventory, metadata, orders
 
 DEFAULT_URL = "sqlite:///dibs.db"
 #: The newest shipped migration; a test checks it against Alembic's head.
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 #: The advisory lock every sync takes on PostgreSQL ("dibs" in ASCII, then "sync").
 SYNC_LOCK_KEY = 0x64696273_73796E63
 #: How many times `Store.transaction` runs a transaction that met a conflict.

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from engine.model import EventType
@@ -139,3 +139,49 @@ def shipments_since(
         ):
             out.append((aware(at), oid, qty))
     return out
+
+
+#: An event as listings show it: (id, type, at, order id, payload).
+Listed = tuple[int, str, datetime, str | None, dict[str, Any]]
+
+
+def _listed(rows: Any) -> list[Listed]:
+    return [(r.id, r.type, aware(r.at), r.order_id, r.payload or {}) for r in rows]
+
+
+def list_events(
+    conn: Connection,
+    types: Sequence[str] = (),
+    order_id: str | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> list[Listed]:
+    """Events, oldest first: the newest `limit` of those matching every filter given."""
+    query = select(events.c.id, events.c.type, events.c.at, events.c.order_id, events.c.payload)
+    if types:
+        query = query.where(events.c.type.in_(list(types)))
+    if order_id is not None:
+        query = query.where(events.c.order_id == order_id)
+    if since is not None:
+        query = query.where(events.c.at >= since)
+    query = query.order_by(events.c.id.desc())
+    if limit:
+        query = query.limit(limit)
+    return _listed(conn.execute(query))[::-1]
+
+
+def events_after(conn: Connection, after: int, limit: int = 1000) -> list[Listed]:
+    """Events with an id above `after`, oldest first (for `events tail`)."""
+    return _listed(
+        conn.execute(
+            select(events.c.id, events.c.type, events.c.at, events.c.order_id, events.c.payload)
+            .where(events.c.id > after)
+            .order_by(events.c.id)
+            .limit(limit)
+        )
+    )
+
+
+def last_event_id(conn: Connection) -> int:
+    """The highest event id so far (0 for none)."""
+    return int(conn.execute(select(func.max(events.c.id))).scalar() or 0)

@@ -14,6 +14,18 @@ import pytest
 DIBS = str(Path(sys.executable).parent / "dibs")
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def dibs_env(**extra: str) -> dict[str, str]:
+    """The environment `dibs` runs in: this checkout's code first (the installed command is
+    an editable install of whichever checkout installed it), no DIBS_DB from outside."""
+    env = {k: v for k, v in os.environ.items() if k != "DIBS_DB"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env.update(extra)
+    return env
+
+
 class Dibs:
     """Runs `dibs` against one database; every result is checked for tracebacks."""
 
@@ -21,8 +33,10 @@ class Dibs:
         self.db = db
         self.cwd = cwd
 
-    def __call__(self, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if k != "DIBS_DB"}
+    def __call__(
+        self, *args: str, expect: int = 0, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = dibs_env(**(env or {}))
         result = subprocess.run(
             [DIBS, "--db", self.db, *args],
             capture_output=True,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import DIBS, Dibs
+from tests.e2e.conftest import DIBS, Dibs, dibs_env
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -28,10 +27,10 @@ def write_rules(path: Path, tag: str) -> None:
 class Running:
     """A `dibs run` in the background; its stderr (the log) goes to a file we can read."""
 
-    def __init__(self, dibs: Dibs, *args: str) -> None:
+    def __init__(self, dibs: Dibs, *args: str, env: dict[str, str] | None = None) -> None:
         self.log_path = dibs.cwd / f"run-{time.monotonic_ns()}.log"
         self._log = self.log_path.open("w")
-        env = {k: v for k, v in os.environ.items() if k != "DIBS_DB"}
+        env = dibs_env(**(env or {}))
         self.proc = subprocess.Popen(
             [DIBS, "--db", dibs.db, "run", *args],
             cwd=dibs.cwd,
@@ -56,8 +55,8 @@ class Running:
 def running(dibs: Dibs) -> Iterator[Callable[..., Running]]:
     started: list[Running] = []
 
-    def start(*args: str) -> Running:
-        run = Running(dibs, *args)
+    def start(*args: str, env: dict[str, str] | None = None) -> Running:
+        run = Running(dibs, *args, env=env)
         started.append(run)
         return run
 
@@ -92,9 +91,15 @@ def test_run_once_on_the_examples(dibs: Dibs) -> None:
     listed = dibs.json("orders", "list")
     assert listed
     assert {o["allocation_status"] for o in listed} != {"unallocated"}
-    # Everything pending was consumed: a second tick finds nothing to do.
+    # Everything pending was consumed. The tick told its status changes (allocation.changed);
+    # the second tick consumes them and changes nothing; a third finds nothing at all.
+    changed = len(dibs.json("events", "list", "--type", "allocation.changed", "--limit", "0"))
     again = dibs("run", str(EXAMPLES / "rules.yaml"), "--once", "--log-format", "json")
     (line,) = again.stderr.splitlines()
+    tick = json.loads(line)["tick"]
+    assert (tick["events"], tick["allocation"], tick["reserved_units"]) == (changed, {}, 0)
+    third = dibs("run", str(EXAMPLES / "rules.yaml"), "--once", "--log-format", "json")
+    (line,) = third.stderr.splitlines()
     assert json.loads(line)["tick"]["events"] == 0
 
 

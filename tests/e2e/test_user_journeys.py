@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.e2e.conftest import DIBS, Dibs
+from tests.e2e.conftest import DIBS, Dibs, dibs_env
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -53,8 +53,7 @@ def raw(
     db: str, cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """Run dibs without the helper's exit-code assertion (for bug probes)."""
-    full_env = {k: v for k, v in os.environ.items() if k != "DIBS_DB"}
-    full_env.update(env or {})
+    full_env = dibs_env(**(env or {}))
     return subprocess.run(
         [DIBS, "--db", db, *args],
         capture_output=True,
@@ -416,7 +415,7 @@ def test_bad_database_urls_fail_cleanly(tmp_path: Path) -> None:
 def test_concurrent_commands_never_overpromise(dibs: Dibs) -> None:
     dibs("inventory", "import", str(EXAMPLES / "inventory.csv"))
     dibs("orders", "import", str(EXAMPLES / "orders.json"))
-    env = {k: v for k, v in os.environ.items() if k != "DIBS_DB"}
+    env = dibs_env()
     commands = [["allocate", "--all", "--policy", "units", "--json"]] * 3 + [
         ["run", str(EXAMPLES / "rules.yaml"), "--once"],
         ["inventory", "receive", "MUG-16OZ", "3"],

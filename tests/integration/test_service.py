@@ -978,10 +978,11 @@ class TestEvents:
         ]
 
     def test_allocation_alone_writes_no_order_event(self, svc: Service, store: Store) -> None:
+        """Only the status change is told (SPEC §13), not an order.updated."""
         setup(svc, {"W": 1}, order("O1", ("W", 1)))
         before = len(event_rows(store))
         svc.allocate(["O1"])
-        assert len(event_rows(store)) == before
+        assert [e["type"] for e in event_rows(store)[before:]] == ["allocation.changed"]
 
 
 # ============================================================ refused operations, exit codes

@@ -24,6 +24,7 @@ from engine.service import Service
 from engine.store import Store, events, inventory, ledger, order_lines, order_tags, rule_runs
 
 DIBS = str(Path(sys.executable).parent / "dibs")
+ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 4, 1, 8, 0, 30, tzinfo=UTC)
 MINUTES = 5
 
@@ -75,6 +76,7 @@ def test_three_workers_handle_each_event_and_each_slot_once(
     svc.import_inventory([(f"SKU-{i}", "main", 10_000) for i in range(12)])
 
     env = {k: v for k, v in os.environ.items() if k != "DIBS_DB"}
+    env["PYTHONPATH"] = str(ROOT)  # this checkout's code, not the editable install's
     env["DIBS_CLOCK_FILE"] = str(clock_file)
     logs = [tmp_path / f"worker-{i}.log" for i in range(3)]
     workers = []

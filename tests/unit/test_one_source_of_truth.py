@@ -62,3 +62,12 @@ def test_policies_agree_between_rule_language_and_model() -> None:
 
 def test_rule_triggers_name_real_event_types() -> None:
     assert set(EVENT_TRIGGERS) <= {e.value for e in EventType}
+
+
+def test_the_rule_file_schema_knows_every_event_type() -> None:
+    """`notify: events:` accepts exactly the outbox's event types."""
+    import json
+    from pathlib import Path
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "rules" / "schema.json").read_text())
+    assert schema["$defs"]["event"]["enum"] == [e.value for e in EventType]

@@ -1,0 +1,169 @@
+"""`dibs events list|tail` and `dibs deliveries list|retry` (SPEC §13): what the outbox told, and
+how its webhooks fared."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.cli import output
+from engine.cli.common import Parser, open_service
+from engine.errors import BadInput
+from engine.service import events as event_reads
+
+#: How often `events tail` looks for new events, in seconds.
+TAIL_POLL = 0.5
+#: How long `events tail` waits for an id below one it has seen (a transaction still open, or
+#: one rolled back) before it stops waiting for it.
+TAIL_GAP_SECONDS = 30.0
+
+
+def _types(value: str | None) -> list[str]:
+    types = [t.strip() for t in (value or "").split(",") if t.strip()]
+    event_reads.check_types(types)
+    return types
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadInput(
+            f"--since: {value!r} is not an ISO-8601 time (like 2026-01-31T09:00:00Z)"
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _summary(data: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in data.items() if k != "order" and v is not None)
+
+
+def cmd_events_list(args: argparse.Namespace) -> int:
+    if args.limit < 0:
+        raise BadInput(f"--limit must be 0 (all) or more, got {args.limit}")
+    types, since = _types(args.type), _since(args.since)
+    service = open_service(args)
+    with service.store.read() as conn:
+        rows = event_reads.list_events(conn, types, args.order, since, args.limit or None)
+    if args.json:
+        output.print_json(rows)
+        return 0
+    output.print_records(
+        f"Events ({len(rows)})",
+        [{**r, "order": r["data"].get("order"), "data": _summary(r["data"])} for r in rows],
+        ["id", "at", "type", "order", "data"],
+    )
+    return 0
+
+
+class _Tail:
+    """New events in id order, also those whose transaction commits after a later one's."""
+
+    def __init__(self, floor: int) -> None:
+        self.floor = floor  # every id up to here was printed (or given up on)
+        self.seen: dict[int, float] = {}  # ids above the floor already printed: when
+
+    def fresh(self, rows: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        out = []
+        for event_id, doc in rows:
+            if event_id not in self.seen:
+                self.seen[event_id] = now
+                out.append(doc)
+        self._advance(now)
+        return out
+
+    def _advance(self, now: float) -> None:
+        while self.seen:
+            if self.floor + 1 in self.seen:
+                self.floor += 1
+                del self.seen[self.floor]
+                continue
+            lowest = min(self.seen)
+            if now - self.seen[lowest] < TAIL_GAP_SECONDS:
+                return
+            self.floor = lowest - 1  # the gap below it never committed: stop waiting
+
+
+def cmd_events_tail(args: argparse.Namespace) -> int:
+    from engine.run.scheduler import Stopper
+
+    types = set(_types(args.type))
+    service = open_service(args)
+    stopper = Stopper()
+    stopper.install()
+    with service.store.read() as conn:
+        tail = _Tail(event_reads.last_event_id(conn))
+    while not stopper.stopped:
+        with service.store.read() as conn:
+            rows = event_reads.events_after(conn, tail.floor)
+        for doc in tail.fresh(rows):
+            if not types or doc["type"] in types:
+                sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        stopper.sleep(TAIL_POLL)
+    return 0
+
+
+def cmd_deliveries_list(args: argparse.Namespace) -> int:
+    statuses = [s.strip() for s in (args.status or "").split(",") if s.strip()]
+    service = open_service(args)
+    with service.store.read() as conn:
+        rows = event_reads.list_deliveries(conn, statuses)
+    if args.json:
+        output.print_json(rows)
+        return 0
+    output.print_records(
+        f"Deliveries ({len(rows)})",
+        rows,
+        ["id", "event", "type", "endpoint", "order", "status", "attempts", "next_at", "last_error"],
+        style_column="status",
+    )
+    return 0
+
+
+def _ids(values: list[str]) -> list[int]:
+    try:
+        return [int(v) for v in values]
+    except ValueError as exc:
+        raise BadInput(f"delivery ids are whole numbers: {exc}") from exc
+
+
+def cmd_deliveries_retry(args: argparse.Namespace) -> int:
+    ids = _ids(args.ids)
+    service = open_service(args)
+    done = service.run(lambda tx: event_reads.retry_deliveries(tx, ids))
+    print(f"{len(done)} deliveries due again now, with 24 hours of retries")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register `events …` and `deliveries …` on the top-level subparsers."""
+    events = sub.add_parser("events", help="the events dibs recorded (the outbox)")
+    group = events.add_subparsers(dest="events_cmd", required=True, parser_class=Parser)
+    p = group.add_parser("list", help="recorded events, oldest first")
+    p.add_argument("--type", metavar="T[,T…]", help="only these event types")
+    p.add_argument("--order", metavar="ID", help="only the events of this order")
+    p.add_argument("--since", metavar="TIME", help="only events at or after this ISO-8601 time")
+    p.add_argument("--limit", type=int, default=1000, metavar="N", help="the newest N (0: all)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_events_list)
+    p = group.add_parser("tail", help="print new events as JSON lines until stopped")
+    p.add_argument("--type", metavar="T[,T…]", help="only these event types")
+    p.set_defaults(handler=cmd_events_tail)
+
+    deliveries = sub.add_parser("deliveries", help="outbound webhook deliveries (notify:)")
+    group = deliveries.add_subparsers(dest="deliveries_cmd", required=True, parser_class=Parser)
+    p = group.add_parser("list", help="deliveries not yet delivered (or with --status)")
+    p.add_argument("--status", metavar="S[,S…]", help="pending, failed, dead or delivered")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_deliveries_list)
+    p = group.add_parser("retry", help="make deliveries due again now")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.set_defaults(handler=cmd_deliveries_retry)

@@ -1,0 +1,125 @@
+"""The `steps:` of a rule test: what happens between ticks (cancel, ship, receive, edit, ...).
+
+The schema checks each step's shape; this turns steps into `TestStep`s and checks what the
+schema cannot: one action per step, the word `tick`, and that every order a step or an
+`expect` names is an order of the test (given in `orders:`, added by an earlier step, or split
+off one of them by a rule: `<id>-<n>`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from dsl.errors import shorten
+from rules.filecheck import FileCheck
+from rules.ruleset import TestStep
+from rules.yaml_read import Path_
+
+#: The actions a step may take, in the order the docs list them.
+ACTIONS = ("tick", "orders", "ship", "cancel", "dropship", "receive", "set", "adjust", "edit")
+_SPLIT_CHILD = re.compile(r"^(?P<parent>.+)-[1-9][0-9]*$")
+
+
+def known_order(order_id: str, ids: set[str]) -> bool:
+    """An order of the test, or one a rule may split off one of them (`<id>-<n>`)."""
+    while True:
+        if order_id in ids:
+            return True
+        match = _SPLIT_CHILD.match(order_id)
+        if match is None:
+            return False
+        order_id = match.group("parent")
+
+
+def check_expect(check: FileCheck, expect: Any, path: Path_, ids: set[str]) -> dict[str, str]:
+    """An `expect` mapping whose order ids are all orders of the test (else an error each)."""
+    if not isinstance(expect, dict):
+        return {}
+    for order_id in expect:
+        if not known_order(str(order_id), ids):
+            node = check.key_nodes.get((*path, str(order_id))) or check.node_at(path)
+            line, column = check.at(node)
+            check.error(line, column, f"`{shorten(order_id)}` is not an order of this test")
+    return {str(k): str(v) for k, v in expect.items()}
+
+
+def check_steps(check: FileCheck, steps: Any, path: Path_, ids: set[str]) -> tuple[TestStep, ...]:
+    """The test's steps; `ids` (the test's orders) grows with the orders steps add."""
+    if not isinstance(steps, list):
+        return ()
+    out: list[TestStep] = []
+    for n, raw in enumerate(steps):
+        step = _step(check, raw, (*path, n), ids)
+        if step is not None:
+            out.append(step)
+    return tuple(out)
+
+
+def _step(check: FileCheck, raw: Any, path: Path_, ids: set[str]) -> TestStep | None:
+    line, column = check.pos(path)
+    if isinstance(raw, str):
+        if raw != "tick":
+            close = difflib.get_close_matches(raw[:100], ACTIONS, n=1)
+            check.error(
+                line,
+                column,
+                f"`{shorten(raw)}` is not a step",
+                f"did you mean `{close[0]}`?"
+                if close
+                else "a step is `tick` or a mapping with one of: " + ", ".join(ACTIONS),
+            )
+            return None
+        return TestStep("tick", 1, {}, line)
+    if not isinstance(raw, dict):
+        return None  # the schema reported it
+    actions = [key for key in raw if key in ACTIONS]
+    if len(actions) > 1:
+        second = check.key_nodes.get((*path, actions[1]))
+        at = check.at(second) if second else (line, column)
+        check.error(
+            *at,
+            f"a step does one thing; this one has {', '.join(f'`{a}`' for a in actions)}",
+            "write one step per action, in the order they happen",
+        )
+        return None
+    action = actions[0] if actions else None
+    value = _value(check, action, raw.get(action), (*path, str(action)), ids)
+    expect = check_expect(check, raw.get("expect"), (*path, "expect"), ids)
+    return TestStep(action, value, expect, line)
+
+
+def _value(check: FileCheck, action: str | None, value: Any, path: Path_, ids: set[str]) -> Any:
+    if action is None:
+        return None
+    if action == "tick":
+        return value if isinstance(value, int) else 1
+    if action == "orders":
+        orders = [o for o in value if isinstance(o, dict)] if isinstance(value, list) else []
+        ids.update(o["id"] for o in orders if isinstance(o.get("id"), str))
+        return tuple(orders)
+    if action in ("ship", "cancel", "dropship"):
+        named = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        named = [x for x in named if isinstance(x, str)]
+        for index, order_id in enumerate(named):
+            if not known_order(order_id, ids):
+                at = path if isinstance(value, str) else (*path, index)
+                check.error(*check.pos(at), f"`{shorten(order_id)}` is not an order of this test")
+        return tuple(named)
+    if action == "edit":
+        edits: dict[str, tuple[tuple[str, int], ...]] = {}
+        for order_id, lines in (value or {}).items() if isinstance(value, Mapping) else ():
+            if not known_order(str(order_id), ids):
+                node = check.key_nodes.get((*path, str(order_id))) or check.node_at(path)
+                check.error(*check.at(node), f"`{shorten(order_id)}` is not an order of this test")
+            if isinstance(lines, list):
+                edits[str(order_id)] = tuple(
+                    (str(x.get("sku")), int(x["qty"]))
+                    for x in lines
+                    if isinstance(x, dict) and isinstance(x.get("qty"), int)
+                )
+        return edits
+    # receive / set / adjust: SKU -> quantity
+    return {str(k): v for k, v in value.items()} if isinstance(value, Mapping) else {}
