@@ -86,6 +86,13 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "kits remove": ("dibs kits remove GIFTBOX        # refused while its lines hold stock",),
     "kits import": ("dibs kits import examples/warehouses/kits.csv",),
     "kits list": ("dibs kits list", "dibs kits list --json"),
+    "events list": (
+        "dibs events list --type allocation.changed --since 2026-12-01",
+        "dibs events list --order SH-10023 --json",
+    ),
+    "events tail": ("dibs events tail --type allocation.changed   # JSON lines until Ctrl-C",),
+    "deliveries list": ("dibs deliveries list --status failed", "dibs deliveries list --json"),
+    "deliveries retry": ("dibs deliveries retry 41 42",),
     "serve": (
         "dibs serve                                   # 127.0.0.1:8080, the API and dashboard",
         "DIBS_API_TOKEN=... dibs serve --host 0.0.0.0 --rules examples/rules.yaml",
