@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, tuple_
+from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlalchemy.engine import Connection
 
 from engine.model import AllocationStatus, OrderStatus
@@ -58,7 +58,6 @@ class OpenFilter:
         if self.where is not None:
             out.append(self.where)
         return out
-
 
 
 def status_counts(conn: Connection, flt: OpenFilter) -> dict[str, int]:

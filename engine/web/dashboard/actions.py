@@ -32,9 +32,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(signed_in)])
 
 
 def _refuse(request: Request, message: str, back: str) -> Response:
-    return render(
-        request, "dashboard/action.html", 400, title="Action", error=message, back=back
-    )
+    return render(request, "dashboard/action.html", 400, title="Action", error=message, back=back)
 
 
 def _selection(

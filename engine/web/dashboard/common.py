@@ -173,9 +173,7 @@ def _notice(request: Request) -> dict[str, Any] | None:
     return notice
 
 
-def render(
-    request: Request, name: str, status_code: int = 200, **context: Any
-) -> HTMLResponse:
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A page: the template with what every page needs (csrf token, where we are, a notice)."""
     settings = settings_of(request)
     page = templates().get_template(name)

@@ -27,9 +27,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(signed_in)])
 KINDS = {"received": "Receive", "adjusted": "Adjust by", "set": "Set on hand to"}
 
 
-def _page(
-    request: Request, sku: str, status_code: int = 200, **extra: Any
-) -> HTMLResponse:
+def _page(request: Request, sku: str, status_code: int = 200, **extra: Any) -> HTMLResponse:
     service = service_of(request)
     with service.store.read() as conn:
         board = overview.stock_board(conn, sku or None)

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
 
 from engine.errors import DibsError
 from engine.run.preview import diff, preview
@@ -75,8 +76,14 @@ def _tests(ruleset: RuleSet | None) -> list[dict[str, Any]]:
     try:
         outcomes = run_tests(ruleset)
     except DibsError as exc:
-        return [{"name": "(the tests could not run)", "line": 0, "passed": False,
-                 "failures": [str(exc), *getattr(exc, "problems", [])]}]
+        return [
+            {
+                "name": "(the tests could not run)",
+                "line": 0,
+                "passed": False,
+                "failures": [str(exc), *getattr(exc, "problems", [])],
+            }
+        ]
     return [
         {"name": o.name, "line": o.line, "passed": o.passed, "failures": o.failures}
         for o in outcomes
@@ -121,10 +128,10 @@ def rules_page(request: Request) -> HTMLResponse:
 async def _candidate_bytes(form: dict[str, Any]) -> tuple[bytes, str]:
     """The uploaded file when one was chosen, else the textarea's text."""
     upload = form.get("upload")
-    if upload is not None and hasattr(upload, "read") and getattr(upload, "filename", ""):
-        data: bytes = await upload.read()
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read()
         if data:
-            return data, Path(str(upload.filename)).name
+            return data, Path(upload.filename).name
     text = str(form.get("text", "")).replace("\r\n", "\n")
     return text.encode(), EDITED_NAME
 
@@ -142,8 +149,12 @@ async def preview_candidate(request: Request) -> Response:
     }
     if not data.strip():
         candidate["diagnostics"] = [
-            {"where": f"{name}:1:1", "severity": "error", "message": "the file is empty",
-             "hint": None}
+            {
+                "where": f"{name}:1:1",
+                "severity": "error",
+                "message": "the file is empty",
+                "hint": None,
+            }
         ]
         return _page(request, 400, candidate)
     ruleset, diagnostics = check_ruleset_bytes(data, name)
