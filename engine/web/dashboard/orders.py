@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import and_
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine.errors import BadInput, DibsError, UnknownOrder
 from engine.run.explain import explain
@@ -15,6 +18,8 @@ from engine.service import overview, read
 from engine.service.shapes import order_json
 from engine.store.where import where_clause
 from engine.web.dashboard.common import render, ruleset_of, service_of, signed_in
+
+log = logging.getLogger("dibs.serve")
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(signed_in)])
 
@@ -113,9 +118,29 @@ def open_filter(view: OrdersView, now: Any) -> overview.OpenFilter:
     )
 
 
+#: How often the Orders page refreshes the planner's statistics (SQLite; engine.store.statistics).
+STATISTICS_EVERY = 3600.0
+
+
+def _fresh_statistics(request: Request) -> None:
+    """Once per process and then every `STATISTICS_EVERY` seconds: without them SQLite sorts
+    every open order for a page of 50 (see engine.store.statistics)."""
+    state = request.app.state
+    now = time.monotonic()
+    if now - getattr(state, "dashboard_statistics_at", -STATISTICS_EVERY) < STATISTICS_EVERY:
+        return
+    state.dashboard_statistics_at = now
+    try:
+        with service_of(request).store.write() as conn:
+            overview.refresh_statistics(conn)
+    except SQLAlchemyError as exc:  # busy: the page works without, only slower; next time
+        log.warning("could not refresh the planner statistics: %s", exc)
+
+
 def orders_context(request: Request, view: OrdersView) -> dict[str, Any]:
     """Everything the Orders page shows: tab counts, the page of orders, the next cursor."""
     service = service_of(request)
+    _fresh_statistics(request)
     flt = open_filter(view, service.clock())
     if "where" in view.problems:
         flt = overview.OpenFilter(flt.channel, flt.tag, flt.id_contains, None)
