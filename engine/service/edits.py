@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import BadInput, OperationFailed
+from engine.errors import BadInput, UnknownOrder
 from engine.model import Actor, EventType, Line, Order
 from engine.service.orders import get, open_order, replace_lines
 from engine.service.release import release_orders
@@ -105,7 +105,7 @@ def tag(tx: Tx, ids: Sequence[str], label: str, add: bool, actor: Actor) -> list
     if unknown:
         shown = ", ".join(repr(oid) for oid in unknown[:10])
         more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
-        raise OperationFailed(f"no order with id {shown}{more}; no tags changed")
+        raise UnknownOrder(f"no order with id {shown}{more}; no tags changed")
     changed = [oid for oid in wanted if (label in found[oid].tags) != add]
     now = tx.now()
     for oid in changed:

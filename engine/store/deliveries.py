@@ -10,25 +10,43 @@ rolled back, takes the id and applies the delivery itself): never twice, never l
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Connection
 
 from engine.store.schema import webhook_deliveries
+
+
+def _statement(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING, built once per dialect (a webhook's hot path:
+    building it per call cost more than running it)."""
+    if dialect not in _STATEMENTS:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+        _STATEMENTS[dialect] = (
+            dialect_insert(webhook_deliveries)
+            .values(
+                channel=bindparam("w_channel"),
+                delivery_id=bindparam("w_id"),
+                topic=bindparam("w_topic"),
+                received_at=bindparam("w_at", type_=webhook_deliveries.c.received_at.type),
+            )
+            .on_conflict_do_nothing()
+            # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
+            .returning(webhook_deliveries.c.delivery_id)
+        )
+    return _STATEMENTS[dialect]
+
+
+_STATEMENTS: dict[str, Any] = {}
 
 
 def record_delivery(
     conn: Connection, channel: str, delivery_id: str, topic: str, now: datetime
 ) -> bool:
     """Record a delivery; False when it was recorded before (a duplicate: do nothing)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-    # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
-    taken = conn.execute(
-        dialect_insert(webhook_deliveries)
-        .values(channel=channel, delivery_id=delivery_id[:200], topic=topic[:100], received_at=now)
-        .on_conflict_do_nothing()
-        .returning(webhook_deliveries.c.delivery_id)
-    ).first()
-    return taken is not None
+    params = {"w_channel": channel, "w_id": delivery_id[:200], "w_topic": topic[:100], "w_at": now}
+    return conn.execute(_statement(conn.dialect.name), params).first() is not None

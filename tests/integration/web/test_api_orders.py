@@ -310,3 +310,43 @@ def test_split_deallocate_reallocate(api: Api) -> None:
     assert error_of(bad, 400)["field"] == "policy"
     for op in ("split", "deallocate", "reallocate"):
         assert error_of(api.post(f"/api/v1/orders/NOPE/{op}"), 404)["code"] == "not_found"
+
+
+def test_post_with_sync_reports_each_outcome(api: Api) -> None:
+    api.add(order("A", ("MUG", 1)))
+    answer = api.post(
+        "/api/v1/orders?sync=true",
+        json=[order("A", ("MUG", 3)), order("B", ("MUG", 1)), order("A2", ("MUG", 1))],
+    )
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert (report["created"], report["updated"]) == (["B", "A2"], ["A"])
+    again = api.post("/api/v1/orders?sync=true", json=order("B", ("MUG", 1))).json()
+    assert again["unchanged"] == ["B"]
+    assert api.get("/api/v1/orders/A").json()["lines"][0]["qty"] == 3
+    before = snapshot(api.store)
+    error_of(api.post("/api/v1/orders?sync=true", json=[order("C", ("MUG", 0))]), 400)
+    assert snapshot(api.store) == before
+
+
+def test_patch_leaves_every_field_it_does_not_name_as_it_was(api: Api) -> None:
+    api.stock("MUG", 5)
+    api.add(
+        order(
+            "A",
+            ("MUG", 2),
+            total="19.99",
+            warehouse="east",
+            attributes={"gift": True, "note": "ring twice", "weight": 1.5},
+            tags=["vip"],
+            shipping_method="ground",
+            ship_to={"name": "Ann", "country": "US", "postal_code": "89501"},
+        )
+    )
+    before = api.get("/api/v1/orders/A").json()
+    after = api.patch("/api/v1/orders/A", json={"ship_to": {"city": "Reno"}}).json()
+    assert after == {**before, "ship_to": {**before["ship_to"], "city": "Reno"}}
+    again = api.patch("/api/v1/orders/A", json={"lines": [{"sku": "MUG", "qty": 1}]}).json()
+    assert {k: v for k, v in again.items() if k != "lines"} == {
+        k: v for k, v in after.items() if k != "lines"
+    }

@@ -1,0 +1,246 @@
+"""Webhook receivers (SPEC §10): signatures, topics, dedup in the database, sync of deliveries."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine.io.channels import read_shopify_json
+from engine.store import events, webhook_deliveries
+from engine.web.webhooks import Delivery, apply
+from tests.helpers import snapshot
+from tests.integration.web.conftest import SHOPIFY_SECRET, WOO_SECRET, Api, error_of
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "channels"
+SHOPIFY = json.loads((FIXTURES / "shopify_order.json").read_text())
+WOO = json.loads((FIXTURES / "woocommerce_order.json").read_text())
+
+
+def sign(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def shopify(
+    api: Api,
+    payload: Any,
+    topic: str = "orders/create",
+    delivery: str = "d-1",
+    signature: str | None = None,
+) -> Any:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    headers = {
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Webhook-Id": delivery,
+        "X-Shopify-Hmac-Sha256": signature if signature is not None else sign(SHOPIFY_SECRET, body),
+        "Content-Type": "application/json",
+    }
+    return api.client.post("/webhooks/shopify", content=body, headers=headers)
+
+
+def woo(api: Api, payload: Any, topic: str = "order.created", delivery: str = "w-1") -> Any:
+    body = json.dumps(payload).encode()
+    headers = {
+        "X-WC-Webhook-Topic": topic,
+        "X-WC-Webhook-Delivery-ID": delivery,
+        "X-WC-Webhook-Signature": sign(WOO_SECRET, body),
+        "Content-Type": "application/json",
+    }
+    return api.client.post("/webhooks/woocommerce", content=body, headers=headers)
+
+
+def _event_types(api: Api) -> list[str]:
+    with api.store.read() as conn:
+        return [r.type for r in conn.execute(select(events.c.type).order_by(events.c.id))]
+
+
+def test_a_signed_order_is_created_then_a_redelivery_is_ignored(api: Api) -> None:
+    answer = shopify(api, SHOPIFY)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "applied"
+    assert answer.json()["report"]["created"] == ["#1001"]
+    doc = api.get("/api/v1/orders/%231001").json()
+    assert doc["channel"] == "shopify" and doc["attributes"]["shopify_id"] == "5678901234567"
+    assert _event_types(api) == ["order.created"]
+    before = snapshot(api.store)
+    again = shopify(api, SHOPIFY)
+    assert again.json() == {"status": "duplicate", "delivery": "d-1"}
+    assert snapshot(api.store) == before
+
+
+def test_the_same_order_in_a_new_delivery_is_unchanged(api: Api) -> None:
+    shopify(api, SHOPIFY, delivery="d-1")
+    answer = shopify(api, SHOPIFY, topic="orders/paid", delivery="d-2")
+    assert answer.json()["report"]["unchanged"] == ["#1001"]
+    assert _event_types(api) == ["order.created"]
+
+
+@pytest.mark.parametrize("signature", ["", "bm90IGl0", sign("another secret", b"{}")])
+def test_a_forged_or_missing_signature_is_401_and_writes_nothing(api: Api, signature: str) -> None:
+    before = snapshot(api.store)
+    error = error_of(shopify(api, SHOPIFY, signature=signature), 401)
+    assert error["code"] == "unauthorized"
+    body = json.dumps(SHOPIFY).encode()
+    headers = {"X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": "x"}
+    error_of(api.client.post("/webhooks/shopify", content=body, headers=headers), 401)
+    assert snapshot(api.store) == before
+
+
+def test_a_tampered_body_is_401(api: Api) -> None:
+    body = json.dumps(SHOPIFY).encode()
+    tampered = body.replace(b'"quantity": 2', b'"quantity": 9')
+    assert tampered != body
+    before = snapshot(api.store)
+    error_of(shopify(api, tampered, signature=sign(SHOPIFY_SECRET, body)), 401)
+    assert snapshot(api.store) == before
+
+
+def test_no_secret_configured_refuses_every_delivery(store: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from engine.service import Service
+    from engine.web.app import create_app
+    from tests.integration.web.conftest import settings
+
+    service = Service(store)
+    with TestClient(create_app(service, settings(shopify_secret=None))) as client:
+        body = b"{}"
+        headers = {"X-Shopify-Topic": "orders/create", "X-Shopify-Hmac-Sha256": sign("", body)}
+        answer = client.post("/webhooks/shopify", content=body, headers=headers)
+    assert answer.status_code == 401 and "not configured" in answer.json()["error"]["message"]
+
+
+def test_cancelled_and_fulfilled_topics(api: Api) -> None:
+    api.put("/api/v1/inventory/MUG-12OZ", json={"on_hand": 10})
+    api.put("/api/v1/inventory/BLANKET-GRY", json={"on_hand": 10})
+    shopify(api, SHOPIFY, delivery="d-1")
+    api.post("/api/v1/allocate", json={"all": True})
+    assert api.get("/api/v1/inventory?sku=MUG-12OZ").json()[0]["allocated"] == 3
+    # orders/cancelled cancels even when the payload's own fields do not say so yet.
+    answer = shopify(api, SHOPIFY, topic="orders/cancelled", delivery="d-2")
+    assert answer.json()["report"]["cancelled"] == ["#1001"]
+    doc = api.get("/api/v1/orders/%231001").json()
+    assert (doc["status"], doc["allocation_status"]) == ("cancelled", "unallocated")
+    assert api.get("/api/v1/inventory?sku=MUG-12OZ").json()[0]["allocated"] == 0
+    second = {**copy.deepcopy(SHOPIFY), "name": "#1002", "id": 99}
+    shopify(api, second, delivery="d-3")
+    answer = shopify(api, second, topic="orders/fulfilled", delivery="d-4")
+    assert answer.json()["report"]["shipped"] == ["#1002"]
+    assert api.get("/api/v1/inventory?sku=MUG-12OZ").json()[0]["on_hand"] == 7
+
+
+def test_an_update_changes_the_order(api: Api) -> None:
+    shopify(api, SHOPIFY, delivery="d-1")
+    changed = copy.deepcopy(SHOPIFY)
+    changed["line_items"][0]["quantity"] = 5
+    changed["updated_at"] = "2026-03-02T12:00:00-05:00"
+    answer = shopify(api, changed, topic="orders/updated", delivery="d-2")
+    assert answer.json()["report"]["updated"] == ["#1001"]
+    lines = api.get("/api/v1/orders/%231001").json()["lines"]
+    assert lines[0] == {"sku": "MUG-12OZ", "qty": 5, "reserved": 0}
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload"),
+    [
+        ("customers/create", {"id": 1, "email": "a@example.com"}),
+        ("orders/edited", {"order_edit": {"id": 1, "order_id": 5678901234567}}),
+        ("orders/create", {**SHOPIFY, "line_items": [{**SHOPIFY["line_items"][2]}]}),
+    ],
+)
+def test_other_topics_edits_and_nothing_to_ship_are_200_and_ignored(
+    api: Api, topic: str, payload: Any
+) -> None:
+    before = snapshot(api.store)
+    answer = shopify(api, payload, topic=topic)
+    assert answer.status_code == 200 and answer.json()["status"] == "ignored", answer.text
+    assert snapshot(api.store) == before
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"not json at all",
+        {**SHOPIFY, "line_items": [{"quantity": 1, "requires_shipping": True, "title": "Mug"}]},
+        {**SHOPIFY, "created_at": "yesterday"},
+        [1, 2],
+    ],
+)
+def test_an_unmappable_payload_is_400_and_not_recorded(api: Api, payload: Any) -> None:
+    before = snapshot(api.store)
+    error = error_of(shopify(api, payload), 400)
+    assert error["code"] == "bad_input" and error["message"]
+    assert snapshot(api.store) == before  # the delivery id is not recorded either
+    assert shopify(api, SHOPIFY).json()["status"] == "applied"  # a fixed redelivery applies
+
+
+def test_woocommerce_ping_order_dedup_and_cancel(api: Api) -> None:
+    before = snapshot(api.store)
+    ping = api.client.post(
+        "/webhooks/woocommerce",
+        content=b"webhook_id=17",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert ping.status_code == 200
+    assert snapshot(api.store) == before
+    created = woo(api, WOO)
+    assert created.json()["report"]["created"] == ["727"], created.text
+    assert woo(api, WOO).json()["status"] == "duplicate"
+    cancelled = {**WOO, "status": "cancelled", "date_modified_gmt": "2026-03-03T10:00:00"}
+    answer = woo(api, cancelled, topic="order.updated", delivery="w-2")
+    assert answer.json()["report"]["cancelled"] == ["727"]
+    assert woo(api, WOO, topic="coupon.created", delivery="w-3").json()["status"] == "ignored"
+    forged = api.client.post(
+        "/webhooks/woocommerce",
+        content=json.dumps(WOO).encode(),
+        headers={"X-WC-Webhook-Topic": "order.created", "X-WC-Webhook-Signature": "AAAA"},
+    )
+    assert error_of(forged, 401)["code"] == "unauthorized"
+
+
+def test_one_delivery_applied_from_many_threads_at_once_creates_the_order_once(
+    api: Api,
+) -> None:
+    read = read_shopify_json(json.dumps(SHOPIFY).encode(), "webhook", None)
+    delivery = Delivery("shopify", "orders/create", "same-delivery")
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            outcomes.append(apply(api.service, delivery, read)["status"])
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert sorted(outcomes) == ["applied"] + ["duplicate"] * 5
+    assert _event_types(api) == ["order.created"]
+    with api.store.read() as conn:
+        assert len(conn.execute(select(webhook_deliveries)).all()) == 1
+
+
+def test_the_request_log_names_topic_and_delivery_but_no_secret(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="dibs.access"):
+        shopify(api, SHOPIFY, delivery="log-1")
+        api.get("/api/v1/orders")
+    lines = [r for r in caplog.records if r.name == "dibs.access"]
+    hook = next(r for r in lines if getattr(r, "path", "") == "/webhooks/shopify")
+    assert (hook.topic, hook.delivery, hook.status) == ("orders/create", "log-1", 200)  # type: ignore[attr-defined]
+    text = caplog.text + " ".join(str(vars(r)) for r in lines)
+    assert SHOPIFY_SECRET not in text and "s3cret-token" not in text
+    assert sign(SHOPIFY_SECRET, json.dumps(SHOPIFY).encode()) not in text
