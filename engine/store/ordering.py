@@ -101,7 +101,14 @@ def sort_columns(keys: Sequence[tuple[str, bool]]) -> list[SortColumn]:
 
 
 def sort_clauses(columns: Sequence[SortColumn]) -> list[ColumnElement[Any]]:
-    return [(c.desc() if desc else c.asc()).nulls_last() for c, desc in columns]
+    """ORDER BY for keyset pages: missing values last. A required column gets no NULLS LAST:
+    there is nothing to place, and SQLite cannot walk an index for `ASC NULLS LAST` (it sorts
+    every row instead), so the default `placed_at, id` page would not use its index."""
+    out: list[ColumnElement[Any]] = []
+    for column, desc in columns:
+        clause = column.desc() if desc else column.asc()
+        out.append(clause.nulls_last() if column.nullable else clause)
+    return out
 
 
 def keyset_after(columns: Sequence[SortColumn], values: Sequence[Any]) -> ColumnElement[bool]:

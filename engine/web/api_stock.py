@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -20,6 +21,8 @@ from engine.web.deps import API_ACTOR, ServiceDep, SettingsDep, get_service, req
 from engine.web.errors import ApiError
 from rules.loader import check_ruleset_bytes
 
+log = logging.getLogger("dibs.serve")
+
 health_router = APIRouter(prefix="/api/v1", tags=["health"])
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
 
@@ -31,7 +34,8 @@ def health(service: ServiceDep, settings: SettingsDep) -> Any:
             pending = conn.execute(
                 select(func.count()).select_from(events).where(events.c.processed.is_(False))
             ).scalar_one()
-    except Exception:  # the answer says "down"; the reason is for the log, not the caller
+    except Exception as exc:  # the answer says "down"; the reason is for the log, not the caller
+        log.warning("health: the database cannot be reached: %s", exc)
         doc = {"status": "error", "database": "unreachable", "pending_events": None}
         doc["last_tick"] = iso(settings.ticks.last())
         return JSONResponse(doc, status_code=503)

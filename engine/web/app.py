@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.service import Service
-from engine.web import api, api_stock, docs, errors, webhooks
+from engine.web import api, api_stock, dashboard, docs, errors, webhooks
 from engine.web.errors import error_body
 from engine.web.logs import RequestLog
 from engine.web.settings import Settings
@@ -41,6 +41,7 @@ def create_app(
     app.include_router(api_stock.router)
     app.include_router(webhooks.router)
     app.include_router(docs.router)
+    dashboard.install(app)
     # Added last = outermost: the size limit holds before any route (or FastAPI) reads a byte.
     app.add_middleware(BodyLimit, max_body=settings.max_body)
     app.add_middleware(RequestLog)

@@ -104,6 +104,7 @@ def native_orders(body: Any, now: datetime) -> list[Order]:
 def checked_patch(order: Order, patch: OrderPatch) -> Order:
     """`order` with the patch applied, validated like an order in a file; BadInput if not."""
     given = patch.model_fields_set
+    # Every field of the stored order, so what the patch does not name stays exactly as it is.
     mapping: dict[str, Any] = {
         "id": order.id,
         "channel": order.channel,
@@ -112,6 +113,9 @@ def checked_patch(order: Order, patch: OrderPatch) -> Order:
         "tags": sorted(order.tags),
         "shipping_method": order.shipping_method,
         "ship_to": _ship_to_mapping(order.ship_to),
+        "total": None if order.total is None else str(order.total),
+        "warehouse": order.warehouse,
+        "attributes": dict(order.attributes),
     }
     if patch.lines is not None:
         mapping["lines"] = [line.model_dump() for line in patch.lines]

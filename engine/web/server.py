@@ -76,6 +76,11 @@ class Ticks:
     def _done(self, result: TickResult | None) -> None:
         if result is not None:
             self.settings.ticks.ticked(self.clock())
+        # The dashboard's recent ticks: those that did something, and failures.
+        if result is None:
+            self.settings.ticks.remember({"at": self.clock().isoformat(), "failed": True})
+        elif result.did_something:
+            self.settings.ticks.remember({**result.as_json(), "summary": result.summary()})
 
     def start(self, stopper: Stopper) -> threading.Thread:
         watcher = RuleWatcher(self.path, self.runner.ruleset, stopper.event)

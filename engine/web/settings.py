@@ -5,20 +5,37 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 #: SPEC §10: a body over 10 MiB is refused with 413.
 MAX_BODY = 10 * 1024 * 1024
 
 
+#: How many recent ticks the dashboard's Rules page can show.
+RECENT_TICKS = 20
+
+
 @dataclass
 class TickState:
-    """When the background tick last finished (the health endpoint's `last_tick`)."""
+    """When the background tick last finished (the health endpoint's `last_tick`), and the
+    summaries of the recent ticks that did something (the dashboard's Rules page)."""
 
     last_tick: datetime | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    recent_ticks: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECENT_TICKS))
+
+    def remember(self, summary: dict[str, Any]) -> None:
+        with self.lock:
+            self.recent_ticks.appendleft(summary)
+
+    def recent(self) -> list[dict[str, Any]]:
+        """Newest first."""
+        with self.lock:
+            return list(self.recent_ticks)
 
     def ticked(self, at: datetime) -> None:
         with self.lock:

@@ -327,3 +327,26 @@ def test_post_with_sync_reports_each_outcome(api: Api) -> None:
     before = snapshot(api.store)
     error_of(api.post("/api/v1/orders?sync=true", json=[order("C", ("MUG", 0))]), 400)
     assert snapshot(api.store) == before
+
+
+def test_patch_leaves_every_field_it_does_not_name_as_it_was(api: Api) -> None:
+    api.stock("MUG", 5)
+    api.add(
+        order(
+            "A",
+            ("MUG", 2),
+            total="19.99",
+            warehouse="east",
+            attributes={"gift": True, "note": "ring twice", "weight": 1.5},
+            tags=["vip"],
+            shipping_method="ground",
+            ship_to={"name": "Ann", "country": "US", "postal_code": "89501"},
+        )
+    )
+    before = api.get("/api/v1/orders/A").json()
+    after = api.patch("/api/v1/orders/A", json={"ship_to": {"city": "Reno"}}).json()
+    assert after == {**before, "ship_to": {**before["ship_to"], "city": "Reno"}}
+    again = api.patch("/api/v1/orders/A", json={"lines": [{"sku": "MUG", "qty": 1}]}).json()
+    assert {k: v for k, v in again.items() if k != "lines"} == {
+        k: v for k, v in after.items() if k != "lines"
+    }

@@ -286,3 +286,23 @@ def test_a_database_failure_is_503_without_sql(
         answer = client.get("/api/v1/inventory", headers=AUTH)
     assert error_of(answer, 503)["code"] == "unavailable"
     assert "secret" not in answer.text and "disk" not in answer.text
+
+
+def test_health_says_when_the_database_is_unreachable(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    def down() -> Any:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(sqlite_store, "read", down)
+    with TestClient(create_app(Service(sqlite_store), settings())) as client:
+        answer = client.get("/api/v1/health")
+    assert answer.status_code == 503
+    assert answer.json() == {
+        "status": "error",
+        "database": "unreachable",
+        "pending_events": None,
+        "last_tick": None,
+    }

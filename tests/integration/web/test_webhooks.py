@@ -230,3 +230,17 @@ def test_one_delivery_applied_from_many_threads_at_once_creates_the_order_once(
     assert _event_types(api) == ["order.created"]
     with api.store.read() as conn:
         assert len(conn.execute(select(webhook_deliveries)).all()) == 1
+
+
+def test_the_request_log_names_topic_and_delivery_but_no_secret(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="dibs.access"):
+        shopify(api, SHOPIFY, delivery="log-1")
+        api.get("/api/v1/orders")
+    lines = [r for r in caplog.records if r.name == "dibs.access"]
+    hook = next(r for r in lines if getattr(r, "path", "") == "/webhooks/shopify")
+    assert (hook.topic, hook.delivery, hook.status) == ("orders/create", "log-1", 200)  # type: ignore[attr-defined]
+    text = caplog.text + " ".join(str(vars(r)) for r in lines)
+    assert SHOPIFY_SECRET not in text and "s3cret-token" not in text
+    assert sign(SHOPIFY_SECRET, json.dumps(SHOPIFY).encode()) not in text

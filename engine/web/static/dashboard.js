@@ -1,0 +1,27 @@
+// dibs dashboard: the one convenience that needs a script — a "select every order on this
+// page" checkbox and a count of the selected orders. Everything works without it.
+(function () {
+  function wire(root) {
+    var all = root.querySelector("#select-page");
+    var count = root.querySelector("#selected-count");
+    if (!all || all.dataset.wired) return;
+    all.dataset.wired = "1";
+    var boxes = function () { return root.querySelectorAll('input[name="ids"][type="checkbox"]'); };
+    var show = function () {
+      var n = 0;
+      boxes().forEach(function (b) { if (b.checked) n++; });
+      all.checked = n > 0 && n === boxes().length;
+      all.indeterminate = n > 0 && n < boxes().length;
+      if (count) { count.hidden = false; count.textContent = "(" + n + ")"; }
+    };
+    all.hidden = false;
+    all.addEventListener("change", function () {
+      boxes().forEach(function (b) { b.checked = all.checked; });
+      show();
+    });
+    boxes().forEach(function (b) { b.addEventListener("change", show); });
+    show();
+  }
+  document.addEventListener("DOMContentLoaded", function () { wire(document); });
+  document.addEventListener("htmx:afterSettle", function () { wire(document); });
+})();
