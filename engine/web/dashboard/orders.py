@@ -144,7 +144,7 @@ def orders_context(request: Request, view: OrdersView) -> dict[str, Any]:
     flt = open_filter(view, service.clock())
     if "where" in view.problems:
         flt = overview.OpenFilter(flt.channel, flt.tag, flt.id_contains, None)
-    query = read.OrderQuery(
+    query = read.PageQuery(
         allocation_statuses=[view.tab] if view.tab != "all" else [],
         where=and_(*flt.clauses()),
         order_by=[(view.sort, view.dir == "desc")],
