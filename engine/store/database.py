@@ -204,13 +204,7 @@ class Store:
         if migrate:
             try:
                 store.migrate()
-            except DBAPIError as exc:
-                store.dispose()
-                if engine.dialect.name != "sqlite" or is_retryable(exc):
-                    raise
-                reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-                raise BadInput(f"--db {quoted(database)}: not a usable database: {reason}") from exc
-            except BadInput:
+            except Exception:
                 store.dispose()
                 raise
         return store
