@@ -13,7 +13,9 @@ Semantics, shared with the SQL filter (engine.sqlfilter) and relied on by rule a
   missing.
 * **Strings** compare case-sensitively (``==`` and lexicographic ``<``).
 * **Regexes** use :func:`re.search` semantics: the pattern may match anywhere in the value; anchor
-  it with ``^``/``$`` to match the whole value. Only text values can match.
+  it with ``^``/``$`` to match the whole value. Only text values can match. They run on RE2
+  (:mod:`dsl.regex`): linear time for any pattern, no backreferences or lookaround, and ``\\d``,
+  ``\\w``, ``\\s``, ``\\b`` are ASCII-only.
 * **contains** tests membership on sets (``tags``, ``skus``) and substring on text.
 * **attributes.<key>** values have no declared type: a comparison whose operand types do not fit
   (``attributes.x > 5`` when x is ``"abc"``) is false, never an error.
@@ -24,12 +26,12 @@ from __future__ import annotations
 
 import builtins
 import operator
-import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from dsl.regex import compile_regex
 from dsl.syntax import (
     And,
     Compare,
@@ -190,6 +192,6 @@ class _Generator:
 
     def _matches(self, spec: FieldSpec, node: Matches) -> str:
         search = self._name("re")
-        self.namespace[search] = re.compile(str(node.pattern.value)).search
+        self.namespace[search] = compile_regex(str(node.pattern.value))
         var = self._name("v")
-        return f"(isinstance(({var} := {spec.expr}), str) and {search}({var}) is not None)"
+        return f"(isinstance(({var} := {spec.expr}), str) and {search}({var}))"

@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+#: How much of a user's value a message quotes; longer values are cut with an ellipsis, so a
+#: 100 KB rule name gives a readable message, not a 100 KB one.
+QUOTE_LIMIT = 60
+
+
+def shorten(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``str(value)`` cut to ``limit`` characters (ending in "…" when cut), for messages.
+
+    Lone surrogates are shown as ``\\udxxx`` escapes so the message can always be printed.
+    """
+    text = str(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    # A lone surrogate (from a YAML escape or an undecodable argv byte) cannot be printed.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
 
 class DslError(Exception):
     """A problem in a rule's text, positioned inside that text (1-based line and column).

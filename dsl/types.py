@@ -9,13 +9,13 @@ be fixed in one pass.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from dsl.errors import DslTypeError
+from dsl.errors import DslTypeError, shorten
+from dsl.regex import RegexError, compile_regex
 from dsl.syntax import (
     And,
     Compare,
@@ -88,7 +88,31 @@ class Vocabulary:
 
 
 def parse_datetime_literal(text: str) -> datetime | None:
-    """An ISO-8601 string as a timezone-aware datetime (UTC when no zone is given), else None."""
+    """An ISO-8601 string as a timezone-aware datetime (UTC when no zone is given), else None.
+
+    None also when the instant has no UTC equivalent (``0001-01-01T00:00:00+01:00`` is before
+    year 1 in UTC): the engine stores and compares times in UTC. See
+    :func:`datetime_literal_problem` for the reason in words.
+    """
+    return None if datetime_literal_problem(text) else _parse_datetime(text)
+
+
+def datetime_literal_problem(text: str) -> str | None:
+    """Why ``text`` is not a usable date-time ("is not an ISO-8601 date-time", "is out of
+    range ..."), or None when it is one."""
+    value = _parse_datetime(text)
+    if value is None:
+        return "is not an ISO-8601 date-time"
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return "is out of range: in UTC it must fall between years 1 and 9999"
+    return None
+
+
+def _parse_datetime(text: str) -> datetime | None:
+    if len(text) > 64:  # the longest ISO-8601 form is ~40 characters
+        return None
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -119,7 +143,7 @@ def resolve_field(ref: FieldRef, vocabulary: Vocabulary) -> FieldSpec:
     else:
         hint = "known fields: " + ", ".join(vocabulary.names())
     raise DslTypeError(
-        f"unknown field `{ref.name}`",
+        f"unknown field `{shorten(ref.name)}`",
         line=ref.line,
         column=ref.column,
         text=ref.name,
@@ -157,7 +181,7 @@ def check_rule(rule: Rule, vocabulary: Vocabulary) -> list[DslTypeError]:
         if spec.type is FieldType.STRING_SET:
             errors.append(
                 DslTypeError(
-                    f"cannot order by `{spec.name}`: it is a {spec.type}",
+                    f"cannot order by `{shorten(spec.name)}`: it is a {spec.type}",
                     line=key.field.line,
                     column=key.field.column,
                     text=spec.name,
@@ -217,7 +241,7 @@ def _check_comparison(
                     spec,
                     node.values[0] if node.values else None,
                     node,
-                    f'use `contains` to test membership, e.g. `{spec.name} contains "x"`',
+                    f'use `contains` to test membership, e.g. `{shorten(spec.name)} contains "x"`',
                 )
             ]
         for value in node.values:
@@ -235,18 +259,30 @@ def _check_comparison(
     if spec.type not in (FieldType.STRING, FieldType.SCALAR):
         return [_mismatch(spec, node.pattern, node, "`matches` works on text fields only")]
     try:
-        re.compile(str(node.pattern.value))
-    except re.error as exc:
+        compile_regex(str(node.pattern.value))
+    except RegexError as exc:
         return [
             DslTypeError(
-                f"invalid regular expression: {exc.msg}",
+                f"invalid regular expression: {shorten(exc.message)}",
                 line=node.pattern.line,
                 column=node.pattern.column,
-                text=str(node.pattern.value),
-                hint="regexes use Python `re` syntax and match anywhere in the value",
+                text=shorten(node.pattern.value),
+                hint=_regex_hint(exc.message),
             )
         ]
     return []
+
+
+def _regex_hint(reason: str) -> str:
+    if "perl operator" in reason or "escape sequence: \\" in reason:
+        return (
+            "regexes use RE2 syntax, which has no backreferences (\\1) or lookaround ((?=, (?!, "
+            "(?<=, (?<!) so that matching always takes linear time"
+        )
+    return (
+        "regexes use RE2 syntax (Python `re` without backreferences and lookaround) and match "
+        "anywhere in the value"
+    )
 
 
 def _check_equality(spec: FieldSpec, value: Literal) -> list[DslTypeError]:
@@ -277,7 +313,7 @@ def _check_ordering(spec: FieldSpec, value: Literal) -> list[DslTypeError]:
                 value,
                 value,
                 _hint_for(spec, value),
-                f"`{spec.name}` is a {spec.type} and cannot be ordered",
+                f"`{shorten(spec.name)}` is a {spec.type} and cannot be ordered",
             )
         ]
     if spec.type is FieldType.SCALAR:
@@ -288,14 +324,15 @@ def _check_ordering(spec: FieldSpec, value: Literal) -> list[DslTypeError]:
 
 
 def _check_datetime(spec: FieldSpec, value: Literal) -> list[DslTypeError]:
-    if parse_datetime_literal(str(value.value)) is not None:
+    problem = datetime_literal_problem(str(value.value))
+    if problem is None:
         return []
     return [
         DslTypeError(
-            f'`{spec.name}` is a datetime; "{value.value}" is not an ISO-8601 date-time',
+            f'`{shorten(spec.name)}` is a datetime; "{shorten(value.value)}" {problem}',
             line=value.line,
             column=value.column,
-            text=str(value.value),
+            text=shorten(value.value),
             hint='write it like "2026-01-31T09:00:00Z", or compare `age` with a duration',
         )
     ]
@@ -303,9 +340,9 @@ def _check_datetime(spec: FieldSpec, value: Literal) -> list[DslTypeError]:
 
 def _hint_for(spec: FieldSpec, value: Literal) -> str:
     if spec.type is FieldType.DURATION and value.kind == "number":
-        return f"add a unit, e.g. `{spec.name} > {value.value} days`"
+        return f"add a unit, e.g. `{shorten(spec.name)} > {shorten(value.value)} days`"
     if spec.type is FieldType.STRING_SET:
-        return f'use `contains` to test membership, e.g. `{spec.name} contains "x"`'
+        return f'use `contains` to test membership, e.g. `{shorten(spec.name)} contains "x"`'
     if spec.type is FieldType.DATETIME and value.kind == "duration":
         return "compare `age` with a duration, or `placed_at` with a date-time string"
     if spec.type is FieldType.STRING and value.kind != "string":
@@ -314,7 +351,7 @@ def _hint_for(spec: FieldSpec, value: Literal) -> str:
         return "compare with a number, without quotes"
     if spec.type is FieldType.BOOLEAN:
         return "compare with true or false"
-    return f"compare `{spec.name}` with a {spec.type}"
+    return f"compare `{shorten(spec.name)}` with a {spec.type}"
 
 
 def _mismatch(
@@ -327,7 +364,8 @@ def _mismatch(
     if message is None:
         shown = _show(value) if value is not None else "a list"
         kind = value.kind if value is not None else "list"
-        message = f"`{spec.name}` is a {spec.type}; cannot compare it with {shown} (a {kind})"
+        name = shorten(spec.name)
+        message = f"`{name}` is a {spec.type}; cannot compare it with {shown} (a {kind})"
     return DslTypeError(
         message,
         line=at.line,
@@ -339,7 +377,7 @@ def _mismatch(
 
 def _show(value: Literal) -> str:
     if value.kind == "string":
-        return f'"{value.value}"'
+        return f'"{shorten(value.value)}"'
     if value.kind == "boolean":
         return "true" if value.value else "false"
-    return str(value.value)
+    return shorten(value.value)

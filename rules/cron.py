@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from dsl.errors import shorten
+
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
@@ -54,11 +56,13 @@ def parse_cron(expr: str) -> CronSpec:
     """Validate a 5-field crontab expression; raises :class:`CronError`."""
     text = expr.strip().lower()
     if text.startswith("@"):
-        raise CronError(f"`{expr}`: macros like @daily are not supported; write five fields")
+        raise CronError(
+            f"`{shorten(expr)}`: macros like @daily are not supported; write five fields"
+        )
     parts = text.split()
     if len(parts) != 5:
         raise CronError(
-            f"`{expr}` has {len(parts)} field(s); cron needs 5: "
+            f"`{shorten(expr)}` has {len(parts)} field(s); cron needs 5: "
             "minute hour day-of-month month day-of-week"
         )
     values = [_parse_field(part, *spec) for part, spec in zip(parts, _FIELDS, strict=True)]
@@ -74,18 +78,20 @@ def _parse_field(
     for item in text.split(","):
         match = _PART.match(item)
         if not match:
-            raise CronError(f"{name} `{text}`: cannot read `{item}`")
+            raise CronError(f"{name} `{shorten(text)}`: cannot read `{shorten(item)}`")
         base, step_text = match.groups()
+        if step_text and len(step_text) > 4:  # int() of 4,300+ digits raises ValueError
+            raise CronError(f"{name} `{shorten(text)}`: step {shorten(step_text)} is too large")
         step = int(step_text) if step_text else 1
         if step < 1:
-            raise CronError(f"{name} `{text}`: a step must be at least 1")
+            raise CronError(f"{name} `{shorten(text)}`: a step must be at least 1")
         if base == "*":
             start, end = low, high
         else:
             bounds = [_value(b, name, low, high, names) for b in base.split("-")]
             start, end = bounds[0], bounds[-1]
             if start > end:
-                raise CronError(f"{name} `{text}`: range {start}-{end} runs backwards")
+                raise CronError(f"{name} `{shorten(text)}`: range {start}-{end} runs backwards")
             if step_text and len(bounds) == 1:
                 end = high  # "5/15" means from 5 to the end, every 15
         allowed.update(range(start, end + 1, step))
@@ -97,11 +103,13 @@ def _parse_field(
 def _value(text: str, name: str, low: int, high: int, names: dict[str, int]) -> int:
     if text in names:
         return names[text]
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise CronError(
-            f"{name}: `{text}` is not a number"
+            f"{name}: `{shorten(text)}` is not a number"
             + (f" or a name ({', '.join(names)})" if names else "")
         )
+    if len(text.lstrip("0")) > 4:  # int() of 4,300+ digits raises ValueError
+        raise CronError(f"{name}: {shorten(text)} is out of range {low}-{high}")
     value = int(text)
     if not low <= value <= high:
         raise CronError(f"{name}: {value} is out of range {low}-{high}")

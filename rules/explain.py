@@ -143,7 +143,12 @@ def verdict(rule: CompiledRule, order: Any, now: datetime) -> RuleVerdict:
     text = " ".join(_trigger_text(rule).split())
     if isinstance(trigger, EventTrigger) and not rule.accepts_channel(order.channel):
         channels = ", ".join(f'"{c}"' for c in trigger.channels or ())
-        return RuleVerdict(rule.name, rule.priority, False, text,
-                           f"channel was {show_value(order.channel)}, the rule takes {channels}")
+        return RuleVerdict(
+            rule.name,
+            rule.priority,
+            False,
+            text,
+            f"channel was {show_value(order.channel)}, the rule takes {channels}",
+        )
     reason = None if rule.condition is None else first_failure(rule.condition, order, now)
     return RuleVerdict(rule.name, rule.priority, reason is None, text, reason)

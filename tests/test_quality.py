@@ -23,3 +23,8 @@ def test_ruff_is_clean() -> None:
 def test_mypy_strict_is_clean() -> None:
     result = _run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_is_clean() -> None:
+    result = _run("ruff", "format", "--check", "engine", "rules", "dsl", "tests", "examples")
+    assert result.returncode == 0, result.stdout + result.stderr

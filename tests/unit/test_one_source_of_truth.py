@@ -35,8 +35,13 @@ def test_the_schema_has_every_column_the_field_table_names() -> None:
 def test_order_by_and_where_accept_the_same_fields(field: str) -> None:
     assert parse_order_by(f"{field} desc") == [(field, True)]
     spec = ORDER_FIELDS[field]
-    literal = {"string": '"x"', "number": "1", "integer": "1", "datetime": '"2026-01-01"',
-               "duration": "3 days"}[spec.type.value]
+    literal = {
+        "string": '"x"',
+        "number": "1",
+        "integer": "1",
+        "datetime": '"2026-01-01"',
+        "duration": "3 days",
+    }[spec.type.value]
     where_clause(f"{field} == {literal}" if field != "age" else f"age > {literal}", NOW)
 
 

@@ -1,0 +1,228 @@
+"""The checks of a rule file's sections: the schema, the rules, the timezone and the tests."""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import zoneinfo
+from typing import Any, cast
+
+import yaml
+
+from dsl.compile import compile_condition
+from dsl.errors import DslError, shorten
+from dsl.parser import parse_rule
+from dsl.syntax import CronTrigger, Rule
+from dsl.types import check_rule, datetime_literal_problem
+from rules.cron import CronError, parse_cron
+from rules.filecheck import FileCheck
+from rules.positions import (
+    known,
+    line_column,
+    schema_message,
+    str_path,
+    timezones,
+    value_offsets,
+    where,
+)
+from rules.ruleset import CompiledRule, RuleTest
+from rules.vocabulary import ORDER_VOCABULARY
+from rules.yaml_read import (
+    CRON_HINT,
+    MAX_RULES,
+    MAX_SCHEMA_ERRORS,
+    Path_,
+    validator,
+)
+
+
+def check_schema(check: FileCheck, data: Any) -> None:
+    errors = validator().iter_errors(data)
+    for count, err in enumerate(errors):
+        if count == MAX_SCHEMA_ERRORS:
+            check.truncated = True
+            break
+        path = tuple(err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = set(cast(dict[str, Any], err.schema).get("properties", {}))
+            for key in err.instance:
+                if key in allowed:
+                    continue
+                node = check.key_nodes.get(str_path((*path, key)))
+                line, column = check.at(node) if node else check.pos(path)
+                close = difflib.get_close_matches(str(key)[:100], sorted(allowed), n=1)
+                check.error(
+                    line,
+                    column,
+                    f"unknown key `{shorten(key)}`" + where(path),
+                    f"did you mean `{close[0]}`?" if close else known(allowed),
+                )
+            continue
+        line, column = check.pos(path)
+        check.error(line, column, schema_message(err, path))
+
+
+def check_rules(check: FileCheck, data: Any) -> list[CompiledRule]:
+    compiled: list[CompiledRule] = []
+    items = data.get("rules") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return compiled
+    if len(items) > MAX_RULES:
+        line, column = check.pos(("rules",))
+        check.error(
+            line,
+            column,
+            f"the file has {len(items):,} rules; at most {MAX_RULES:,}",
+            "split it, or merge rules that do the same with `in [...]`",
+        )
+        return compiled
+    names: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        name = item.get("name")
+        if isinstance(name, str):
+            if name in names:
+                line, column = check.pos(("rules", index, "name"))
+                check.error(
+                    line,
+                    column,
+                    f"duplicate rule name `{shorten(name)}` (first at line {names[name]})",
+                    "rule names must be unique in a file",
+                )
+            else:
+                names[name] = check.pos(("rules", index, "name"))[0]
+        text = item.get("rule")
+        if not isinstance(text, str):
+            continue
+        rule = check_rule_text(check, text, ("rules", index, "rule"))
+        if rule is None or not isinstance(name, str):
+            continue
+        priority = item.get("priority", 0)
+        line, column = check.pos(("rules", index, "rule"))
+        compiled.append(
+            CompiledRule(
+                name=name,
+                priority=priority if isinstance(priority, int) else 0,
+                index=index,
+                text=text,
+                syntax=rule,
+                predicate=compile_condition(rule.condition, ORDER_VOCABULARY),
+                description=str(item.get("description", "")),
+                enabled=item.get("enabled", True) is not False,
+                line=line,
+                column=column,
+            )
+        )
+    return compiled
+
+
+def check_rule_text(check: FileCheck, text: str, path: Path_) -> Rule | None:
+    node = check.node_at(path)
+    try:
+        rule = parse_rule(text)
+    except DslError as exc:
+        dsl_error(check, node, exc)
+        return None
+    errors: list[DslError] = list(check_rule(rule, ORDER_VOCABULARY))
+    trigger = rule.trigger
+    if isinstance(trigger, CronTrigger):
+        try:
+            parse_cron(trigger.expr)
+        except CronError as exc:
+            errors.append(
+                DslError(
+                    f"invalid cron expression: {shorten(exc, 200)}",
+                    line=trigger.expr_line,
+                    column=trigger.expr_column,
+                    text=trigger.expr,
+                    hint=CRON_HINT,
+                )
+            )
+    for err in errors:
+        dsl_error(check, node, err)
+    return None if errors else rule
+
+
+def dsl_error(check: FileCheck, node: yaml.Node, exc: DslError) -> None:
+    line, column = translate(check, node, exc.line, exc.column)
+    check.error(line, column, exc.message, exc.hint)
+
+
+def translate(check: FileCheck, node: yaml.Node, line: int, column: int) -> tuple[int, int]:
+    """A (line, column) of a scalar's value -> (line, column) in the file."""
+    value = str(node.value)
+    lines = value.split("\n")
+    index = sum(len(text) + 1 for text in lines[: line - 1]) + column - 1
+    # Only the offsets up to the error are needed (the value may be large).
+    offsets = list(itertools.islice(value_offsets(check.text, node), max(index, 0) + 1))
+    if not offsets:
+        return check.at(node)
+    if index >= len(offsets):
+        source_index = offsets[-1] + 1 + (index - len(offsets))
+    else:
+        source_index = offsets[max(index, 0)]
+    return line_column(check.text, source_index)
+
+
+def check_timezone(check: FileCheck, data: Any) -> zoneinfo.ZoneInfo | None:
+    name = data.get("timezone", "UTC") if isinstance(data, dict) else "UTC"
+    if not isinstance(name, str):
+        return None  # the schema reported it
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        line, column = check.pos(("timezone",))
+        close = difflib.get_close_matches(name[:100], sorted(timezones()), n=1)
+        check.error(
+            line,
+            column,
+            f"unknown timezone `{shorten(name)}`",
+            f"did you mean `{close[0]}`?" if close else "use an IANA name like Europe/Berlin",
+        )
+        return None
+
+
+def check_tests(check: FileCheck, data: Any) -> list[RuleTest]:
+    items = data.get("tests") if isinstance(data, dict) else None
+    tests: list[RuleTest] = []
+    if not isinstance(items, list):
+        return tests
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        listed = item.get("orders")
+        orders = [o for o in listed if isinstance(o, dict)] if isinstance(listed, list) else []
+        # Ids that are not strings (`id: {x: 1}`) are schema errors, and unhashable.
+        ids = {o.get("id") for o in orders if isinstance(o.get("id"), str)}
+        for j, order in enumerate(orders):
+            placed = order.get("placed_at")
+            problem = datetime_literal_problem(placed) if isinstance(placed, str) else None
+            if problem is not None:
+                line, column = check.pos(("tests", i, "orders", j, "placed_at"))
+                check.error(
+                    line,
+                    column,
+                    f"`{shorten(placed)}` {problem}",
+                    'write it like "2026-01-31T09:00:00Z"',
+                )
+        expect = item.get("expect")
+        if isinstance(expect, dict):
+            for order_id in expect:
+                if order_id not in ids:
+                    line, column = check.at(
+                        check.key_nodes.get(("tests", i, "expect", str(order_id)))
+                        or check.node_at(("tests", i, "expect"))
+                    )
+                    check.error(line, column, f"`{shorten(order_id)}` is not an order of this test")
+        inventory = item.get("inventory")
+        tests.append(
+            RuleTest(
+                name=str(item.get("name", "")),
+                inventory=inventory if isinstance(inventory, dict) else {},
+                orders=tuple(orders),
+                expect=expect if isinstance(expect, dict) else {},
+                line=check.pos(("tests", i))[0],
+            )
+        )
+    return tests
