@@ -42,12 +42,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import re2
 from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
+from dsl.regex import regex_search
 from engine.errors import BadInput, OperationFailed, quoted
 from engine.store.files import foreign_tables_message, sqlite_file_problem
 from engine.store.schema import inventory, metadata, orders
@@ -76,26 +76,11 @@ class Contention(OperationFailed):
     """A transaction still conflicted after `ATTEMPTS` tries (exit 1, nothing written)."""
 
 
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False
-_REGEX_CACHE: dict[str, Any] = {}
-
-
 def _regexp(pattern: str, value: str | None) -> bool:
-    """SQLite's REGEXP operator, with `re.search` semantics like the rule language's `matches`.
-
-    RE2 matches in linear time, so no pattern can make a filter backtrack for minutes while the
-    write lock is held; the rule language uses the same engine (`rules`/`dsl`). A pattern RE2
-    cannot compile raises, which SQLite reports as an error of the statement.
-    """
-    if value is None:
-        return False
-    compiled = _REGEX_CACHE.get(pattern)
-    if compiled is None:
-        if len(_REGEX_CACHE) > 256:
-            _REGEX_CACHE.clear()
-        compiled = _REGEX_CACHE[pattern] = re2.compile(pattern, options=_RE2_OPTIONS)
-    return compiled.search(value) is not None
+    """SQLite's REGEXP operator: exactly the rule language's `matches` (`dsl.regex`), RE2 with
+    `re.search` semantics in linear time, so no pattern can make a filter backtrack for minutes
+    while the write lock is held, and SQL selects what the Python predicate does."""
+    return regex_search(pattern, value)
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -206,13 +191,7 @@ class Store:
         if migrate:
             try:
                 store.migrate()
-            except DBAPIError as exc:
-                store.dispose()
-                if engine.dialect.name != "sqlite" or is_retryable(exc):
-                    raise
-                reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-                raise BadInput(f"--db {quoted(database)}: not a usable database: {reason}") from exc
-            except BadInput:
+            except Exception:
                 store.dispose()
                 raise
         return store

@@ -7,8 +7,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from engine.errors import quoted
-
 
 def sqlite_file_problem(path: str) -> str | None:
     """Why the file at `path` cannot be (or become) a dibs SQLite database, or None."""
@@ -17,10 +15,7 @@ def sqlite_file_problem(path: str) -> str | None:
         if target.is_dir():
             return "is a directory, not a database file"
         if not target.exists():
-            parent = target.parent
-            if not parent.is_dir():
-                return f"cannot be created: directory {quoted(str(parent))} does not exist"
-            return None
+            return None  # created on first use (a missing directory fails then: exit 1)
         if not target.is_file():
             return "is not a regular file"
         with target.open("rb") as handle:

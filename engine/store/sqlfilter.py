@@ -32,8 +32,8 @@ Known divergences (documented, not tested as equal):
 * `matches` on PostgreSQL uses its own regex dialect (`~`, POSIX ARE), not Python's `re`:
   common patterns (anchors, classes, `\\d`, `\\w`, alternation, repetition) mean the same, but
   Python-only syntax (`(?P<name>…)`, lookbehind) does not, and `.`/`$` treat newlines
-  differently. SQLite calls RE2's `search` (registered by engine.store), the engine the rule
-  language's `matches` uses, so it is exact there; both match in linear time.
+  differently. SQLite calls `dsl.regex.regex_search` (registered by engine.store), the function
+  the rule language's `matches` uses, so it is exact there; both match in linear time.
 * Integer attributes beyond ±2**53 are compared as doubles (the predicate compares ints exactly).
 """
 
