@@ -134,7 +134,7 @@ def order_documents(conn: Connection, q: OrderQuery = OrderQuery()) -> list[dict
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         loaded = load_orders(conn, chunk)
-        documents.extend(order_json(loaded[oid]) for oid in chunk if oid in loaded)
+        documents.extend(order_documents_of(conn, [loaded[oid] for oid in chunk if oid in loaded]))
     return documents
 
 
@@ -180,26 +180,49 @@ def history(conn: Connection, order_id: str) -> list[dict[str, Any]]:
 def line_warehouses(conn: Connection, order: Order) -> list[dict[str, int]]:
     """Per line of `order`, its reserved line units per warehouse (SPEC §12): a kit line's
     are the whole kit units its component reservations make there."""
-    held: dict[tuple[int, str, str], int] = {}
-    for line_no, sku, wh, qty in conn.execute(
-        select(
-            reservations.c.line_no,
-            reservations.c.sku,
-            reservations.c.warehouse,
-            func.sum(reservations.c.qty),
-        )
-        .where(reservations.c.order_id == order.id)
-        .group_by(reservations.c.line_no, reservations.c.sku, reservations.c.warehouse)
-    ):
-        held[(line_no, sku, wh)] = int(qty)
-    kits = load_kits(conn) if held else {}
-    out: list[dict[str, int]] = []
-    for n, line in enumerate(order.lines, start=1):
-        parts = parts_of(line.sku, kits)
-        places = sorted({wh for (no, _, wh) in held if no == n})
-        per = {wh: min(held.get((n, sku, wh), 0) // qty for sku, qty in parts) for wh in places}
-        out.append({wh: units for wh, units in per.items() if units})
+    return lines_warehouses(conn, [order])[order.id]
+
+
+def lines_warehouses(conn: Connection, found: Sequence[Order]) -> dict[str, list[dict[str, int]]]:
+    """`line_warehouses` of many orders in one query per chunk (order pages, listings)."""
+    held: dict[str, dict[tuple[int, str, str], int]] = {o.id: {} for o in found}
+    ids = list(held)
+    for start in range(0, len(ids), CHUNK):
+        for oid, line_no, sku, wh, qty in conn.execute(
+            select(
+                reservations.c.order_id,
+                reservations.c.line_no,
+                reservations.c.sku,
+                reservations.c.warehouse,
+                func.sum(reservations.c.qty),
+            )
+            .where(reservations.c.order_id.in_(ids[start : start + CHUNK]))
+            .group_by(
+                reservations.c.order_id,
+                reservations.c.line_no,
+                reservations.c.sku,
+                reservations.c.warehouse,
+            )
+        ):
+            held[oid][(line_no, sku, wh)] = int(qty)
+    kits = load_kits(conn) if any(held.values()) else {}
+    out: dict[str, list[dict[str, int]]] = {}
+    for order in found:
+        mine = held[order.id]
+        lines: list[dict[str, int]] = []
+        for n, line in enumerate(order.lines, start=1):
+            parts = parts_of(line.sku, kits)
+            places = sorted({wh for (no, _, wh) in mine if no == n})
+            per = {wh: min(mine.get((n, sku, wh), 0) // qty for sku, qty in parts) for wh in places}
+            lines.append({wh: units for wh, units in per.items() if units})
+        out[order.id] = lines
     return out
+
+
+def order_documents_of(conn: Connection, found: Sequence[Order]) -> list[dict[str, Any]]:
+    """`orders show --json` objects of loaded orders, in their order (warehouses included)."""
+    places = lines_warehouses(conn, found)
+    return [order_json(o, places[o.id]) for o in found]
 
 
 def order_document(conn: Connection, order: Order) -> dict[str, Any]:
@@ -283,7 +306,7 @@ def order_page(
     id_at = next(n for n, (column, _) in enumerate(columns) if column is orders.c.id)
     ids = [row[id_at] for row in rows]
     loaded = load_orders(conn, ids)
-    docs = [order_json(loaded[oid]) for oid in ids if oid in loaded]
+    docs = order_documents_of(conn, [loaded[oid] for oid in ids if oid in loaded])
     following = _encode_cursor(query, list(rows[-1])) if more else None
     return docs, following
 

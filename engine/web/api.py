@@ -16,8 +16,7 @@ from fastapi.responses import JSONResponse
 from engine.errors import BadInput, OrdersExist
 from engine.io.incoming import IncomingOrder
 from engine.model import AllocationStatus, OrderStatus, Policy
-from engine.service import read
-from engine.service.shapes import order_json
+from engine.service import Service, read
 from engine.store.ordering import parse_order_by
 from engine.store.where import where_clause
 from engine.web.bodies import OrderPatch, SelectionIn, checked_patch, native_orders
@@ -88,13 +87,13 @@ def add_orders(
         raise ApiError(409, str(exc), field="id") from exc
     with service.store.read() as conn:
         loaded = service.load_orders(conn, [o.id for o in new])
-    docs = [order_json(loaded[o.id]) for o in new]
+        docs = read.order_documents_of(conn, [loaded[o.id] for o in new])
     return docs[0] if not isinstance(body, list) else {"orders": docs}
 
 
 @router.get("/orders/{order_id}", summary="One order, as `orders show --json`")
 def show_order(service: ServiceDep, order_id: str) -> dict[str, Any]:
-    return order_json(service.get_order(order_id))
+    return service.order_document(order_id)
 
 
 @router.get("/orders/{order_id}/explain", summary="Why the order has its status")
@@ -116,12 +115,12 @@ def patch(service: ServiceDep, order_id: str, body: OrderPatch) -> dict[str, Any
     changed, _ = service.update_order(
         order_id, lambda stored: checked_patch(stored, body), API_ACTOR
     )
-    return order_json(changed)
+    return service.order_document(changed.id)
 
 
-def _close(service: Any, order_id: str, how: str) -> dict[str, Any]:
+def _close(service: Service, order_id: str, how: str) -> dict[str, Any]:
     service.finish([order_id], how, API_ACTOR)
-    return order_json(service.get_order(order_id))
+    return service.order_document(order_id)
 
 
 @router.post("/orders/{order_id}/ship", summary="Ship: on hand falls, reservations released")
@@ -142,7 +141,10 @@ def dropship(service: ServiceDep, order_id: str) -> dict[str, Any]:
 @router.post("/orders/{order_id}/split", summary="Move the unreserved units into a new order")
 def split(service: ServiceDep, order_id: str) -> dict[str, Any]:
     kept, child = service.split(order_id, API_ACTOR)
-    return {"order": order_json(kept), "split_into": order_json(child)}
+    return {
+        "order": service.order_document(kept.id),
+        "split_into": service.order_document(child.id),
+    }
 
 
 @router.post("/orders/{order_id}/deallocate", summary="Release every reservation")

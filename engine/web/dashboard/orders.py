@@ -15,7 +15,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from engine.errors import BadInput, DibsError, UnknownOrder
 from engine.run.explain import explain
 from engine.service import overview, read
-from engine.service.shapes import order_json
 from engine.store.where import where_clause
 from engine.web.dashboard.common import render, ruleset_of, service_of, signed_in
 
@@ -197,7 +196,7 @@ def render_order(
     """The Order page, with the result of an action just applied when there is one."""
     service = service_of(request)
     try:
-        order = order_json(service.get_order(order_id))
+        order = service.order_document(order_id)
         why = explain(service, order_id, ruleset_of(request))
         history = service.history(order_id)
         held = service.reservations_of(order_id)
