@@ -28,7 +28,7 @@ from engine.service.tx import Tx
 from engine.store import order_lines, order_tags, orders, outbox, reservations
 from engine.store.bulk import Bulk
 from engine.store.kit_rows import load_kits
-from engine.store.ledger import ledger_row, write_ledger
+from engine.store.ledger_rows import ledger_row, write_ledger
 from engine.store.rows import (
     CHUNK,
     add_allocated,

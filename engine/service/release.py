@@ -16,7 +16,7 @@ from engine.service.records import AllocationReport
 from engine.service.tx import Tx
 from engine.store import outbox
 from engine.store.kit_rows import load_kits
-from engine.store.ledger import ledger_row, write_ledger
+from engine.store.ledger_rows import ledger_row, write_ledger
 from engine.store.rows import (
     CHUNK,
     add_allocated,
