@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from engine.errors import BadInput
+from engine.errors import BadInput, quoted
 from engine.service import Service
 from engine.store import DEFAULT_URL, Store
 
@@ -125,7 +125,13 @@ def _check_sqlite(url: str, rest: str) -> None:
             f"(sqlite:///{rest}) and four before an absolute one (sqlite:////var/lib/dibs.db)"
         )
     path = Path(rest[1:].split("?", 1)[0])
-    if path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError as exc:  # a name too long for the file system, …
+        raise BadInput(
+            f"database file {quoted(str(path))} cannot be read: {exc.strerror}"
+        ) from None
+    if is_dir:
         raise BadInput(f"database URL {url!r}: {path} is a directory, not a database file")
     parent = path.parent
     if not parent.is_dir():

@@ -79,6 +79,12 @@ class Length:
     ACTOR = 200
     EVENT_TYPE = 50
     OPERATION = 32
+    SYNC_HASH = 32
+    WEBHOOK_CHANNEL = 32
+    WEBHOOK_TOPIC = 100
+    NOTIFY_ENDPOINT = 200
+    DELIVERY_STATUS = 16
+    ERROR_MESSAGE = 500
 
 
 #: Largest quantity or stock count: what a 32-bit database INTEGER holds.

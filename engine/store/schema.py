@@ -91,7 +91,7 @@ orders = Table(
     # copy is stale), and a hash of the content last received, so an unchanged copy is
     # recognised without loading the order. Both NULL for orders that never came from a sync.
     Column("channel_updated_at", DateTime(timezone=True)),
-    Column("sync_hash", String(32)),
+    Column("sync_hash", String(Length.SYNC_HASH)),
     Index("ix_orders_open", "status", "allocation_status", "placed_at"),
     Index("ix_orders_channel", "channel"),
     # The default listing order (FIFO): keyset pagination of the HTTP API walks it.
@@ -199,17 +199,17 @@ deliveries = Table(
         "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
     Column("event_id", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
-    Column("endpoint", String(200), nullable=False),
+    Column("endpoint", String(Length.NOTIFY_ENDPOINT), nullable=False),
     # Deliveries of one order go out in event order, per endpoint; NULL: no order, no queue.
-    Column("order_id", String(200)),
-    Column("status", String(16), nullable=False),
+    Column("order_id", String(Length.ORDER_ID)),
+    Column("status", String(Length.DELIVERY_STATUS), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_at", DateTime(timezone=True), nullable=False),
     Column("deadline", DateTime(timezone=True), nullable=False),
     # A worker's lease on an attempt in flight; expired, the delivery is due again.
     Column("claimed_until", DateTime(timezone=True)),
     Column("last_status", Integer),
-    Column("last_error", String(500)),
+    Column("last_error", String(Length.ERROR_MESSAGE)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("delivered_at", DateTime(timezone=True)),
     UniqueConstraint("event_id", "endpoint", name="uq_deliveries_event_endpoint"),
@@ -232,9 +232,9 @@ webhook_deliveries = Table(
     metadata,
     # A channel's delivery id, recorded in the transaction that applies the delivery: the
     # unique key makes a redelivery (or the same delivery at a second server) a no-op.
-    Column("channel", String(32), nullable=False),
-    Column("delivery_id", String(200), nullable=False),
-    Column("topic", String(100), nullable=False),
+    Column("channel", String(Length.WEBHOOK_CHANNEL), nullable=False),
+    Column("delivery_id", String(Length.ORDER_ID), nullable=False),
+    Column("topic", String(Length.WEBHOOK_TOPIC), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("channel", "delivery_id"),
 )
@@ -244,8 +244,8 @@ kits = Table(
     metadata,
     # One row per (kit, component): a kit SKU is made of `qty` units of each component (SPEC
     # §12). A kit has no stock row of its own; its lines reserve these components.
-    Column("kit", String(200), nullable=False),
-    Column("component", String(200), nullable=False),
+    Column("kit", String(Length.SKU), nullable=False),
+    Column("component", String(Length.SKU), nullable=False),
     Column("qty", Integer, nullable=False),
     PrimaryKeyConstraint("kit", "component"),
     Index("ix_kits_component", "component"),

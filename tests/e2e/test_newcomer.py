@@ -181,8 +181,8 @@ def test_orders_list_json_is_orders_show_json(dibs: Dibs) -> None:
     listed = dibs.json("orders", "list")
     assert listed == [dibs.json("orders", "show", oid) for oid in ("A", "B", "C")]
     assert listed[1]["lines"] == [
-        {"sku": "MUG", "qty": 1, "reserved": 1},
-        {"sku": "CAP", "qty": 1, "reserved": 0},
+        {"sku": "MUG", "qty": 1, "reserved": 1, "warehouses": {"main": 1}},
+        {"sku": "CAP", "qty": 1, "reserved": 0, "warehouses": {}},
     ]
 
 
@@ -277,7 +277,10 @@ def test_status_on_one_screen(dibs: Dibs, tmp_path: Path) -> None:
     dibs("run", str(rules), "--once")
     dibs("inventory", "set", "MUG", "0")
     doc = dibs.json("status", "--rules", str(rules))
-    assert doc["pending_events"]["count"] == 1 and doc["last_tick"] is not None
+    # The stock change, plus the allocation.changed events (SPEC §13) of the tick and the drop.
+    pending = doc["pending_events"]
+    assert pending["by_type"]["inventory.changed"] == 1 and doc["last_tick"] is not None
+    assert set(pending["by_type"]) == {"inventory.changed", "allocation.changed"}
     assert doc["schedules"][0]["rule"] == "sweep" and doc["schedules"][0]["due_now"] is False
     assert doc["overallocated"] == {"count": 2, "first": ["A", "B"]}
     text = dibs("status", "--rules", str(rules)).stdout

@@ -72,8 +72,8 @@ def test_order_documents_are_the_orders_show_objects(store: Store, clock) -> Non
     documents = service.order_documents(OrderQuery(include_closed=True))
     assert documents == [order_json(service.get_order(oid)) for oid in ("A", "B", "C", "D")]
     assert documents[1]["lines"] == [
-        {"sku": "MUG", "qty": 1, "reserved": 1},
-        {"sku": "CAP", "qty": 1, "reserved": 0},
+        {"sku": "MUG", "qty": 1, "reserved": 1, "warehouses": {"main": 1}},
+        {"sku": "CAP", "qty": 1, "reserved": 0, "warehouses": {}},
     ]
     assert service.known_values("channel") == ["amazon", "web"]
     assert service.known_values("tag") == ["gift", "vip"]
@@ -178,7 +178,11 @@ def test_status_reads_the_outbox_schedules_and_what_is_short(
     Runner(service, ruleset, clock).tick()
     service.change_stock("MUG", "main", 1, "set")  # A now holds 2 units of 1: overallocated
     doc = status(service, ruleset)
-    assert doc["pending_events"]["count"] == 1
+    # The stock change, plus the allocation.changed events (SPEC §13) of the tick and the drop.
+    pending = doc["pending_events"]
+    assert pending["by_type"]["inventory.changed"] == 1
+    assert set(pending["by_type"]) == {"inventory.changed", "allocation.changed"}
+    assert pending["count"] == sum(pending["by_type"].values())
     assert doc["last_tick"] is not None
     assert doc["schedules"][0]["due_now"] is False
     assert doc["schedules"][0]["next_due"] > doc["schedules"][0]["last_run"]

@@ -106,6 +106,32 @@ def detect_format(path: str | os.PathLike[str], head_bytes: bytes) -> str:
     return _csv_format(name, head)
 
 
+#: The keys of a native order (SPEC §2) and of its parts.
+_NATIVE_KEYS = frozenset(
+    {
+        "id",
+        "channel",
+        "placed_at",
+        "status",
+        "allocation_status",
+        "ship_to",
+        "shipping_method",
+        "total",
+        "tags",
+        "warehouse",
+        "attributes",
+        "lines",
+        "sku",
+        "qty",
+        "name",
+        "country",
+        "state",
+        "city",
+        "postal_code",
+    }
+)
+
+
 def _json_format(name: str, start: str) -> str:
     if not start or re.fullmatch(r"\[\s*\]\s*", start):
         return DIBS
@@ -122,7 +148,9 @@ def _json_format(name: str, start: str) -> str:
         raise FormatNotRecognised(
             name, _TRIED_JSON, "has line_items but cannot be told apart as Shopify or WooCommerce"
         )
-    if "lines" in keys:
+    if "lines" in keys or keys <= _NATIVE_KEYS:
+        # Only native keys, or no object key in sight (a deep nest of arrays, one huge
+        # number, …): a dibs order file, maybe a broken one; its reader says what is wrong.
         return DIBS
     raise FormatNotRecognised(name, _TRIED_JSON, "holds no order this reader knows")
 

@@ -37,7 +37,7 @@ def test_list_is_fifo_with_whole_orders_in_the_cli_shape(api: Api) -> None:
     assert [o["id"] for o in body["orders"]] == ["A", "B"]
     assert body["next"] is None
     first = body["orders"][0]
-    assert first["lines"] == [{"sku": "MUG", "qty": 2, "reserved": 0}]
+    assert first["lines"] == [{"sku": "MUG", "qty": 2, "reserved": 0, "warehouses": {}}]
     assert first["tags"] == ["vip"] and first["placed_at"] == "2026-01-01T00:00:00Z"
     assert first == api.get("/api/v1/orders/A").json()  # the same serializer as show
 
@@ -208,8 +208,8 @@ def test_patch_lines_trims_and_tags_and_address_change(api: Api) -> None:
     assert answer.status_code == 200, answer.text
     doc = answer.json()
     assert doc["lines"] == [
-        {"sku": "MUG", "qty": 2, "reserved": 2},
-        {"sku": "CUP", "qty": 1, "reserved": 0},
+        {"sku": "MUG", "qty": 2, "reserved": 2, "warehouses": {"main": 2}},
+        {"sku": "CUP", "qty": 1, "reserved": 0, "warehouses": {}},
     ]
     assert doc["tags"] == ["vip"] and doc["shipping_method"] == "overnight"
     assert doc["ship_to"] == {
@@ -297,7 +297,9 @@ def test_split_deallocate_reallocate(api: Api) -> None:
     api.add(order("A", ("MUG", 3)))
     assert api.post("/api/v1/allocate", json={"ids": ["A"], "policy": "units"}).status_code == 200
     split = api.post("/api/v1/orders/A/split").json()
-    assert split["order"]["lines"] == [{"sku": "MUG", "qty": 1, "reserved": 1}]
+    assert split["order"]["lines"] == [
+        {"sku": "MUG", "qty": 1, "reserved": 1, "warehouses": {"main": 1}}
+    ]
     assert split["split_into"]["id"] == "A-1" and split["split_into"]["lines"][0]["qty"] == 2
     assert error_of(api.post("/api/v1/orders/A/split"), 409)["code"] == "conflict"
     assert api.post("/api/v1/orders/A/deallocate").json() == {

@@ -145,7 +145,7 @@ def test_an_update_changes_the_order(api: Api) -> None:
     answer = shopify(api, changed, topic="orders/updated", delivery="d-2")
     assert answer.json()["report"]["updated"] == ["#1001"]
     lines = api.get("/api/v1/orders/%231001").json()["lines"]
-    assert lines[0] == {"sku": "MUG-12OZ", "qty": 5, "reserved": 0}
+    assert lines[0] == {"sku": "MUG-12OZ", "qty": 5, "reserved": 0, "warehouses": {}}
 
 
 @pytest.mark.parametrize(
