@@ -25,6 +25,7 @@ import re
 from pathlib import Path
 
 from engine.io.channels.common import ChannelError, Problem
+from engine.io.fields import LINE_KEYS, ORDER_KEYS, SHIP_TO_KEYS
 
 DIBS = "dibs"
 SHOPIFY_CSV = "shopify-csv"
@@ -106,30 +107,8 @@ def detect_format(path: str | os.PathLike[str], head_bytes: bytes) -> str:
     return _csv_format(name, head)
 
 
-#: The keys of a native order (SPEC §2) and of its parts.
-_NATIVE_KEYS = frozenset(
-    {
-        "id",
-        "channel",
-        "placed_at",
-        "status",
-        "allocation_status",
-        "ship_to",
-        "shipping_method",
-        "total",
-        "tags",
-        "warehouse",
-        "attributes",
-        "lines",
-        "sku",
-        "qty",
-        "name",
-        "country",
-        "state",
-        "city",
-        "postal_code",
-    }
-)
+#: The keys of a native order (SPEC §2) and of its parts: the native reader's own lists.
+_NATIVE_KEYS = frozenset((*ORDER_KEYS, *SHIP_TO_KEYS, *LINE_KEYS))
 
 
 def _json_format(name: str, start: str) -> str:
