@@ -2,12 +2,12 @@
 
 Each test drives `dibs` in a subprocess the way a merchant would. Tests marked
 `xfail(strict=True, reason="BUG: …")` pin a bug found in QA: fix the bug, then remove the mark.
-PostgreSQL journeys read DIBS_TEST_POSTGRES_URL (each test gets its own schema) and skip without it.
+PostgreSQL journeys read DIBS_TEST_POSTGRES_URL (each test gets its own schema) and skip
+without it (fail in CI).
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import uuid
@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.conftest import postgres_base_url
 from tests.e2e.conftest import DIBS, Dibs, dibs_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,9 +69,7 @@ def raw(
 @pytest.fixture
 def pg_dibs(tmp_path: Path) -> Iterator[Dibs]:
     """`dibs` against a fresh PostgreSQL schema of its own."""
-    base = os.environ.get("DIBS_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("DIBS_TEST_POSTGRES_URL is not set")
+    base = postgres_base_url()
     schema = f"qa_e2e_{uuid.uuid4().hex[:10]}"
     engine = create_engine(base)
     with engine.begin() as conn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from engine.service import Service
 from engine.store import Store, events, metadata
@@ -34,6 +34,13 @@ def reserved(svc: Service, oid: str) -> list[int]:
 def counts(store: Store) -> dict[str, int]:
     with store.read() as conn:
         return table_counts(conn)
+
+
+def wipe(store: Store) -> None:
+    """Delete every row of every table (children first), leaving the schema."""
+    with store.write() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(delete(table))
 
 
 def dump(store: Store) -> dict[str, list[tuple[Any, ...]]]:

@@ -10,24 +10,21 @@ story: the invariant checker (tests/integration/invariants.py) runs after every 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from engine.model import Line, Order
 from engine.service import Service
-from engine.store import Store, inventory, ledger, metadata, order_lines, orders, reservations
+from engine.store import Store, inventory, ledger, order_lines, orders, reservations
 from tests.bench.soak_postgres import run_soak
+from tests.integration.helpers import wipe
 from tests.integration.invariants import assert_consistent
+from tests.integration.workers import run_worker_processes
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 4
 HOT_ON_HAND = 50
 HOT_ORDERS = 200
@@ -72,9 +69,7 @@ print(json.dumps({"shipped": shipped}))
 
 
 def seed_data(store: Store) -> None:
-    with store.write() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(delete(table))
+    wipe(store)
     svc = Service(store)
     svc.change_stock("HOT", "main", HOT_ON_HAND, "set")
     svc.change_stock("COLD", "main", SHIP_ON_HAND, "set")
@@ -97,37 +92,11 @@ def seed_data(store: Store) -> None:
 
 
 def run_workers(url: str, rounds: int) -> list[list[str]]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                WORKER,
-                json.dumps(
-                    {
-                        "url": url,
-                        "seed": seed,
-                        "hot": HOT_ORDERS,
-                        "ship": SHIP_ORDERS,
-                        "rounds": rounds,
-                    }
-                ),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    arguments = [
+        {"url": url, "seed": seed, "hot": HOT_ORDERS, "ship": SHIP_ORDERS, "rounds": rounds}
         for seed in range(WORKERS)
     ]
-    shipped = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err[-3000:]
-        shipped.append(json.loads(out.strip().splitlines()[-1])["shipped"])
-    return shipped
+    return [r["shipped"] for r in run_worker_processes(WORKER, arguments, timeout=120)]
 
 
 def check_consistent(store: Store, shipped: list[list[str]]) -> None:
@@ -191,9 +160,7 @@ def test_concurrent_workers_postgres(pg_url: str) -> None:
     shipped = run_workers(pg_url, rounds=4)
     check_consistent(store, shipped)
     assert_consistent(store)
-    with store.write() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(delete(table))
+    wipe(store)
     store.dispose()
 
 

@@ -9,22 +9,19 @@ for exactly its reserved kit units, and every shipment must have happened once.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from engine.model import Line, Order
 from engine.service import Service
-from engine.store import Store, inventory, ledger, metadata, order_lines, orders, reservations
+from engine.store import Store, inventory, ledger, order_lines, orders, reservations
+from tests.integration.helpers import wipe
+from tests.integration.workers import run_worker_processes
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 4
 HOT = {"main": 40, "east": 15}
 KITS = {"KA": [("HOT", 1), ("A", 1)], "KB": [("HOT", 2), ("B", 1)], "KC": [("COLD", 2), ("C", 1)]}
@@ -80,9 +77,7 @@ def _lines(i: int) -> tuple[Line, ...]:
 
 
 def seed_data(store: Store) -> None:
-    with store.write() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(delete(table))
+    wipe(store)
     svc = Service(store)
     rows = [("HOT", wh, qty) for wh, qty in HOT.items()]
     rows += [(sku, wh, 500) for sku in ("A", "B", "C") for wh in HOT]
@@ -100,37 +95,11 @@ def seed_data(store: Store) -> None:
 
 
 def run_workers(url: str, rounds: int) -> list[list[str]]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                WORKER,
-                json.dumps(
-                    {
-                        "url": url,
-                        "seed": seed,
-                        "orders": ORDERS,
-                        "ship": SHIP_ORDERS,
-                        "rounds": rounds,
-                    }
-                ),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    arguments = [
+        {"url": url, "seed": seed, "orders": ORDERS, "ship": SHIP_ORDERS, "rounds": rounds}
         for seed in range(WORKERS)
     ]
-    shipped = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=180)
-        assert proc.returncode == 0, err[-3000:]
-        shipped.append(json.loads(out.strip().splitlines()[-1])["shipped"])
-    return shipped
+    return [r["shipped"] for r in run_worker_processes(WORKER, arguments, timeout=180)]
 
 
 def check_consistent(store: Store, shipped: list[list[str]]) -> None:
@@ -202,7 +171,5 @@ def test_concurrent_kit_workers_postgres(pg_url: str) -> None:
     seed_data(store)
     shipped = run_workers(pg_url, rounds=4)
     check_consistent(store, shipped)
-    with store.write() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(delete(table))
+    wipe(store)
     store.dispose()

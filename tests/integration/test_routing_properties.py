@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from engine.model import Held, Line, Order, Policy, parts_of
 from engine.model.routing import attempt_routed, shipped_stock
 from engine.service import Service
-from engine.store import Store, inventory, metadata, reservations
+from engine.store import Store, inventory, reservations
+from tests.integration.helpers import wipe
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 KITS = {"KA": (("A", 1), ("B", 2)), "KC": (("C", 3),)}
@@ -34,12 +35,6 @@ orders_st = st.lists(
 from_st = st.sampled_from([None, ("main", "east"), ("east", "main"), ("east",)])
 
 
-def _wipe(store: Store) -> None:
-    with store.write() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(delete(table))
-
-
 def _check(
     store: Store,
     stock: dict[tuple[str, str], int],
@@ -47,7 +42,7 @@ def _check(
     warehouses: tuple[str, ...] | None,
     policy: Policy,
 ) -> None:
-    _wipe(store)
+    wipe(store)
     svc = Service(store)
     svc.import_inventory([(sku, wh, qty) for (sku, wh), qty in stock.items()])
     svc.set_kits({kit: list(parts) for kit, parts in KITS.items()})
@@ -135,5 +130,5 @@ def test_batch_with_from_and_kits_matches_the_model_postgres(
     try:
         _check(store, stock, specs, warehouses, policy)
     finally:
-        _wipe(store)
+        wipe(store)
         store.dispose()

@@ -14,12 +14,12 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete
 
 from engine.io.incoming import IncomingOrder
 from engine.model import Line, Order, OrderStatus
 from engine.service import Service
-from engine.store import Store, metadata
+from engine.store import Store
+from tests.integration.helpers import wipe
 
 U0 = datetime(2026, 3, 1, tzinfo=UTC)
 IDS = ["#1", "#2", "#3"]
@@ -68,12 +68,6 @@ def histories(draw: st.DrawFn) -> tuple[list[list[IncomingOrder]], list[Incoming
             syncs.append([])
         syncs[-1].append(version)
     return [batch for batch in syncs if batch], newest
-
-
-def wipe(store: Store) -> None:
-    with store.write() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(delete(table))
 
 
 def final_orders(svc: Service) -> dict[str, Order]:

@@ -6,7 +6,6 @@ The suite runs with --import-mode=importlib, so tests reach these through fixtur
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from engine.io.fields import check_order_mapping
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "channels"
 NativeCheck = Callable[[dict[str, Any]], None]
@@ -37,22 +38,10 @@ def woocommerce_order() -> dict[str, Any]:
     return copy.deepcopy(json.loads((FIXTURES / "woocommerce_order.json").read_text("utf-8")))
 
 
-def _native_validator() -> Callable[..., Any] | None:
-    # The native readers are moving from engine/ to engine/io/; accept either home.
-    for module in ("engine.io.fields", "engine.fields"):
-        try:
-            return getattr(importlib.import_module(module), "check_order_mapping", None)
-        except ImportError:
-            continue
-    return None
-
-
 @pytest.fixture
 def native_check() -> NativeCheck:
     """Assert that a mapping is accepted whole by the native order validator."""
-    check = _native_validator()
-    if check is None:
-        pytest.skip("the native order validator (check_order_mapping) is not importable")
+    check = check_order_mapping
 
     def run(mapping: dict[str, Any]) -> None:
         problems: list[str] = []
