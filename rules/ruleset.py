@@ -107,8 +107,8 @@ class TestStep:
 
     ``action`` is ``tick`` (``value``: how many), ``orders`` (new orders, raw mappings),
     ``ship`` / ``cancel`` / ``dropship`` (order ids), ``receive`` / ``set`` / ``adjust``
-    (SKU -> quantity, warehouse main), ``edit`` (order id -> its new lines as (sku, qty)), or
-    None for a step that only checks ``expect``.
+    (SKU -> quantity in warehouse main, or SKU -> {warehouse: quantity}), ``edit`` (order id ->
+    its new lines as (sku, qty)), or None for a step that only checks ``expect``.
     """
 
     __test__ = False  # not a pytest class, whatever its name
@@ -128,11 +128,18 @@ class TestStep:
         if isinstance(self.value, tuple) and self.action in ("ship", "cancel", "dropship"):
             return f"{self.action} {', '.join(self.value)}"
         if isinstance(self.value, Mapping) and self.action != "edit":
-            shown = ", ".join(f"{k}: {v}" for k, v in self.value.items())
+            shown = ", ".join(f"{k}: {_quantity(v)}" for k, v in self.value.items())
             return f"{self.action} {shown}"
         if self.action == "edit":
             return f"edit {', '.join(self.value)}"
         return f"{self.action} ({len(self.value)} orders)"
+
+
+def _quantity(value: Any) -> str:
+    """``3``, or ``2 in east, 1 in west`` for a per-warehouse quantity."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{q} in {w}" for w, q in value.items())
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -146,11 +153,15 @@ class RuleTest:
     __test__ = False
 
     name: str
-    inventory: Mapping[str, int]
+    inventory: Mapping[str, int | Mapping[str, int]]
     orders: tuple[Mapping[str, Any], ...]
     expect: Mapping[str, str]
     line: int = 0
     steps: tuple[TestStep, ...] = ()
+    #: Kit SKU -> its components as (sku, qty per kit), defined before the inventory.
+    kits: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    #: Kit SKU -> the line of its definition (for messages).
+    kit_lines: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,7 @@ def check_tests(check: FileCheck, data: Any) -> list[RuleTest]:
         steps = check_steps(check, item.get("steps"), ("tests", i, "steps"), ids)
         expect = check_expect(check, item.get("expect"), ("tests", i, "expect"), ids)
         inventory = item.get("inventory")
+        kits = _kits_of(item.get("kits"))
         tests.append(
             RuleTest(
                 name=str(item.get("name", "")),
@@ -218,6 +219,20 @@ def check_tests(check: FileCheck, data: Any) -> list[RuleTest]:
                 expect=expect,
                 line=check.pos(("tests", i))[0],
                 steps=steps,
+                kits=kits,
+                kit_lines={kit: check.pos(("tests", i, "kits", kit))[0] for kit in kits},
             )
         )
     return tests
+
+
+def _kits_of(raw: Any) -> dict[str, tuple[tuple[str, int], ...]]:
+    """A test's ``kits:`` (kit -> {component: qty}) as kit -> ((component, qty), ...); the schema
+    has already reported shapes that are wrong, so they are left out here."""
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        str(kit): tuple((str(c), q) for c, q in parts.items() if isinstance(q, int))
+        for kit, parts in raw.items()
+        if isinstance(parts, dict) and parts
+    }

@@ -1,7 +1,8 @@
 """`dibs rules test`: run a rule file's `tests:` through the real tick on throwaway databases.
 
-Each test (SPEC §6) starts from an empty in-memory SQLite database holding its `inventory` (on
-hand, warehouse `main`) and imports its `orders` as new orders. The starting inventory is state,
+Each test (SPEC §6) starts from an empty in-memory SQLite database holding its `kits` (SPEC §12)
+and its `inventory` (on hand: a quantity in warehouse `main`, or a quantity per warehouse) and
+imports its `orders` as new orders. The starting inventory is state,
 not news: the events its setup writes are marked processed, so only the orders' `order.created`
 events (and due schedules) drive what follows. Without `steps` the test then runs one tick
 exactly as `dibs run --once` would and compares the allocation statuses named in `expect`. With
@@ -17,7 +18,7 @@ from typing import Any
 
 from engine.errors import BadInput, DibsError, quoted
 from engine.io.imports import check_order_mapping
-from engine.model import Actor, Order
+from engine.model import DEFAULT_WAREHOUSE, Actor, Order
 from engine.run.runner import Runner, TickResult
 from engine.service import Service
 from engine.service.records import utcnow
@@ -58,6 +59,17 @@ def _orders_of(raw_orders: Iterable[Mapping[str, Any]], where: str) -> list[Orde
     return built
 
 
+def stock_rows(stock: Mapping[str, int | Mapping[str, int]]) -> list[tuple[str, str, int]]:
+    """A test's stock mapping (SKU -> qty in main, or SKU -> {warehouse: qty}) as rows."""
+    rows: list[tuple[str, str, int]] = []
+    for sku, value in stock.items():
+        if isinstance(value, Mapping):
+            rows.extend((sku, warehouse, qty) for warehouse, qty in value.items())
+        else:
+            rows.append((sku, DEFAULT_WAREHOUSE, value))
+    return rows
+
+
 def _compare(service: Service, expect: Mapping[str, str]) -> list[str]:
     """The expectations the database does not meet, one message each."""
     with service.store.read() as conn:
@@ -92,8 +104,8 @@ class _Steps:
         if action in handlers:
             handlers[action](step.value)
         elif action in _STOCK_KINDS:
-            for sku, qty in step.value.items():
-                self.service.change_stock(sku, "main", qty, _STOCK_KINDS[action], TEST_ACTOR)
+            for sku, warehouse, qty in stock_rows(step.value):
+                self.service.change_stock(sku, warehouse, qty, _STOCK_KINDS[action], TEST_ACTOR)
         else:  # ship, cancel, dropship
             self.service.finish(list(step.value), action, TEST_ACTOR)
 
@@ -116,8 +128,11 @@ def run_test(ruleset: RuleSet, test: RuleTest) -> TestOutcome:
     store = Store.open("sqlite://")
     try:
         service = Service(store)
+        if test.kits:
+            places = {kit: f"{ruleset.path}:{line}" for kit, line in test.kit_lines.items()}
+            service.set_kits(test.kits, places)
         if test.inventory:
-            service.import_inventory([(sku, "main", qty) for sku, qty in test.inventory.items()])
+            service.import_inventory(stock_rows(test.inventory))
         with store.write() as conn:
             outbox.mark_all_processed(conn)
         if new_orders:

@@ -153,6 +153,8 @@ def test_links_stay_inside_the_repository_and_resolve(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert "shared/SPEC.md" not in text, f"{path.name} refers to the SPEC outside the repository"
     assert "../shared" not in text, f"{path.name} refers to ../shared outside the repository"
+    # "SPEC §N" names the internal contract a user who clones dibs does not have: say it here.
+    assert "SPEC §" not in text, f"{path.name} cites the SPEC; point at a page of docs/ instead"
     problems: list[str] = []
     for target in links(path):
         if _is_external(target):

@@ -184,6 +184,8 @@ def test_steps_are_read_in_order_with_their_expectations() -> None:
         ("      - cancel: Z9", "`Z9` is not an order of this test"),
         ("      - {expect: {Z9: allocated}}", "`Z9` is not an order of this test"),
         ("      - receive: {W: 0}", "0 is less than the minimum of 1"),
+        ("      - receive: {W: {east: 0}}", "0 is less than the minimum of 1"),
+        ("      - set: {W: {east: -1}}", "-1 is less than the minimum of 0"),
         ("      - {fly: A1}", "unknown key `fly`"),
     ],
 )

@@ -1,0 +1,124 @@
+"""Rule-file tests (SPEC §6) that describe kits and stock in several warehouses (SPEC §12)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engine.errors import BadInput
+from engine.run.ruletests import run_tests, stock_rows
+from rules.loader import check_ruleset_bytes
+
+FILE = """version: 1
+rules:
+  - name: east-then-west
+    rule: when new order then allocate from ["east", "west"]
+tests:
+  - name: {name}
+{body}
+"""
+
+
+def _load(name: str, body: str) -> tuple[Any, list[str]]:
+    ruleset, diagnostics = check_ruleset_bytes(FILE.format(name=name, body=body).encode(), "r.yaml")
+    return ruleset, [str(d) for d in diagnostics if d.severity == "error"]
+
+
+def _failures(body: str) -> list[str]:
+    ruleset, errors = _load("t", body)
+    assert errors == []
+    (outcome,) = run_tests(ruleset)
+    return outcome.failures
+
+
+def test_a_kit_reserves_its_components_across_the_listed_warehouses() -> None:
+    body = """    kits: {GIFTBOX: {MUG: 1, TEA: 2}}
+    inventory: {MUG: {east: 1, west: 5}, TEA: {west: 4}}
+    orders:
+      - {id: K1, channel: web, lines: [{sku: GIFTBOX, qty: 2}]}
+      - {id: K2, channel: web, lines: [{sku: GIFTBOX, qty: 1}]}
+    expect: {K1: allocated, K2: could_not_allocate}"""
+    # K1 takes 2 MUG + 4 TEA from west (east cannot complete it); K2 finds no TEA left.
+    assert _failures(body) == []
+    wrong = body.replace("K2: could_not_allocate", "K2: allocated")
+    assert _failures(wrong) == ["K2: expected allocated, got could_not_allocate"]
+
+
+def test_steps_receive_into_a_named_warehouse() -> None:
+    text = """version: 1
+rules:
+  - name: on-arrival
+    rule: when inventory received then allocate
+tests:
+  - name: t
+    kits: {GIFTBOX: {MUG: 1, TEA: 1}}
+    inventory: {MUG: {east: 1}}
+    orders:
+      - {id: K1, channel: web, warehouse: east, lines: [{sku: GIFTBOX, qty: 1}]}
+    steps:
+      - {tick: 1, expect: {K1: unallocated}}
+      - receive: {TEA: {main: 5}}
+      - {tick: 1, expect: {K1: unallocated}}
+      - receive: {TEA: {east: 1}}
+      - {tick: 1, expect: {K1: allocated}}
+      - adjust: {TEA: {east: -1}}
+        expect: {K1: overallocated}
+"""
+    ruleset, diagnostics = check_ruleset_bytes(text.encode(), "r.yaml")
+    assert [d for d in diagnostics if d.severity == "error"] == []
+    (outcome,) = run_tests(ruleset)
+    assert outcome.failures == []
+    assert ruleset.tests[0].steps[1].label == "receive TEA: 5 in main"
+
+
+def test_plain_quantities_still_mean_warehouse_main() -> None:
+    assert stock_rows({"A": 3, "B": {"east": 1, "west": 2}}) == [
+        ("A", "main", 3),
+        ("B", "east", 1),
+        ("B", "west", 2),
+    ]
+
+
+def test_a_kit_problem_names_the_file_and_line_of_the_kit() -> None:
+    ruleset, errors = _load(
+        "t",
+        """    kits:
+      BOX: {BOX: 1}
+    orders: [{id: K1, channel: web, lines: [{sku: BOX, qty: 1}]}]
+    expect: {K1: allocated}""",
+    )
+    assert errors == []
+    with pytest.raises(BadInput) as caught:
+        run_tests(ruleset)
+    assert str(caught.value).startswith("r.yaml:8:")
+    assert "BOX" in str(caught.value)
+
+
+def test_stock_on_a_kit_sku_is_refused() -> None:
+    ruleset, _ = _load(
+        "t",
+        """    kits: {BOX: {MUG: 1}}
+    inventory: {BOX: 3}
+    orders: [{id: K1, channel: web, lines: [{sku: BOX, qty: 1}]}]
+    expect: {K1: allocated}""",
+    )
+    with pytest.raises(BadInput, match="BOX"):
+        run_tests(ruleset)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("    kits: {BOX: {}}", "should be non-empty"),
+        ("    kits: {BOX: {MUG: 0}}", "0 is less than the minimum of 1"),
+        ("    kits: {BOX: [MUG]}", "is not of type 'object'"),
+        ("    inventory: {MUG: {east: x}}", "'x' is not of type 'integer'"),
+        ("    inventory: {MUG: {}}", "should be non-empty"),
+        ("    inventory: {MUG: 1.5}", "1.5 is not of type 'integer'"),
+    ],
+)
+def test_bad_kits_and_stock_shapes_are_refused_at_their_place(body: str, message: str) -> None:
+    _, errors = _load("t", body + "\n    orders: []\n    expect: {}")
+    assert len(errors) == 1 and message in errors[0], errors
+    assert errors[0].startswith("r.yaml:7:"), errors
