@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from engine.errors import BadInput
 from engine.run.ruletests import run_tests, stock_rows
 from rules.loader import check_ruleset_bytes
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 FILE = """version: 1
 rules:
@@ -122,3 +125,13 @@ def test_bad_kits_and_stock_shapes_are_refused_at_their_place(body: str, message
     _, errors = _load("t", body + "\n    orders: []\n    expect: {}")
     assert len(errors) == 1 and message in errors[0], errors
     assert errors[0].startswith("r.yaml:7:"), errors
+
+
+@pytest.mark.parametrize(
+    "path", sorted(EXAMPLES.rglob("*.yaml")), ids=lambda p: str(p.relative_to(EXAMPLES))
+)
+def test_every_example_rule_file_passes_its_own_tests(path: Path) -> None:
+    ruleset, diagnostics = check_ruleset_bytes(path.read_bytes(), str(path))
+    assert [str(d) for d in diagnostics if d.severity == "error"] == []
+    assert ruleset.tests, f"{path} shows no test"
+    assert [o.failures for o in run_tests(ruleset) if o.failures] == []
