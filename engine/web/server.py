@@ -1,9 +1,11 @@
-"""Running `dibs serve`: uvicorn in the main thread, the rule ticks in a background thread.
+"""Running `dibs serve`: uvicorn in the main thread; with `--rules` the rule ticks in a
+background thread and the outbound deliveries (SPEC §13) in one thread per endpoint.
 
 Requests never wait for a tick: ticks run in their own thread and their own transactions, and
-route functions run in FastAPI's thread pool. SIGINT/SIGTERM stop both: uvicorn stops
-accepting, finishes the requests in flight, and the tick thread finishes its current tick;
-then the process exits 0.
+route functions run in FastAPI's thread pool. SIGINT/SIGTERM stop them all: uvicorn stops
+accepting and finishes the requests in flight (each is answered), the tick thread finishes its
+current tick (one transaction: committed whole, or rolled back whole), and each delivery worker
+its attempt in flight; then the process exits 0.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import gc
 import ipaddress
 import logging
+import os
 import signal
 import socket
 import threading
+from collections.abc import Mapping
 from types import FrameType
 from typing import Any
 
@@ -21,6 +25,7 @@ import anyio.to_thread
 import uvicorn
 
 from engine.errors import BadInput
+from engine.run.deliveries import Deliveries, endpoints_of
 from engine.run.reload import RuleWatcher
 from engine.run.runner import Runner, TickResult
 from engine.run.scheduler import Stopper, run_loop
@@ -77,16 +82,28 @@ class _Server(uvicorn.Server):
 
 
 class Ticks:
-    """The background tick loop of `--rules`."""
+    """The background work of `--rules`, as `dibs run` does it: the tick loop in its thread, and
+    the outbound deliveries to the rule file's `notify:` endpoints (SPEC §13) in theirs, which
+    never run inside a tick's transaction. A reloaded rule file updates the endpoints."""
 
     def __init__(
-        self, service: Service, ruleset: RuleSet, path: str, every: float, settings: Settings
+        self,
+        service: Service,
+        ruleset: RuleSet,
+        path: str,
+        every: float,
+        settings: Settings,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.runner = Runner(service, ruleset)
         self.path = path
         self.every = every
         self.settings = settings
         self.clock = service.clock
+        #: Where the endpoints' secrets (`secret_env`) are read: the server's environment.
+        self.environ = os.environ if environ is None else environ
+        self.deliveries = Deliveries(service.store, service.clock)
+        self.thread: threading.Thread | None = None
 
     def _done(self, result: TickResult | None) -> None:
         if result is not None:
@@ -97,14 +114,28 @@ class Ticks:
         elif result.did_something:
             self.settings.ticks.remember({**result.as_json(), "summary": result.summary()})
 
+    def _reloaded(self, fresh: RuleSet) -> None:
+        self.deliveries.update(endpoints_of(fresh, self.environ))
+
     def start(self, stopper: Stopper) -> threading.Thread:
+        """Start delivering and ticking; `stopper` ends the loop after the tick in progress."""
         watcher = RuleWatcher(self.path, self.runner.ruleset, stopper.event)
-        tick = ticker(self.runner, watcher, self._done)
-        thread = threading.Thread(
+        tick = ticker(self.runner, watcher, self._done, on_reload=self._reloaded)
+        # The endpoints now, not in __init__: a missing secret is logged by the server's logging.
+        self.deliveries.update(endpoints_of(self.runner.ruleset, self.environ))
+        self.deliveries.start()
+        self.thread = threading.Thread(
             target=run_loop, args=(tick, self.every, self.clock, stopper), name="dibs-ticks"
         )
-        thread.start()
-        return thread
+        self.thread.start()
+        return self.thread
+
+    def stop(self) -> None:
+        """After the stop signal: wait for the tick in progress to commit (or roll back), then
+        for the delivery attempts in flight; what is still queued waits for the next start."""
+        if self.thread is not None:
+            self.thread.join()
+        self.deliveries.stop()
 
 
 def serve(
@@ -138,7 +169,8 @@ def serve(
     if settings.api_token is None:
         log.warning("DIBS_API_TOKEN is not set: the API is open to anyone on this machine")
     _freeze_startup_objects()
-    thread = ticks.start(stopper) if ticks else None
+    if ticks is not None:
+        ticks.start(stopper)
     code = 0
     try:
         server.run()
@@ -146,8 +178,8 @@ def serve(
         code = exc.code if isinstance(exc.code, int) else 1
     finally:
         stopper.event.set()
-        if thread is not None:
-            thread.join()
+        if ticks is not None:
+            ticks.stop()
     if not server.started and code == 0:
         code = 1
     log.info("dibs serve: stopped")
