@@ -50,7 +50,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
@@ -79,6 +79,8 @@ SYNC_KEY_LOCKS = 32
 #: made a busy server close and reopen connections, a PostgreSQL process each, all the time.)
 POOL_SIZE = 20
 POOL_OVERFLOW = 10
+#: How long a SQLite write waits for the write lock (another process's, or this one's).
+SQLITE_BUSY_SECONDS = 30
 #: How many times `Store.transaction` runs a transaction that met a conflict.
 ATTEMPTS = 8
 
@@ -110,7 +112,11 @@ def _sqlite_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {
         # isolation_level=None hands transaction control to us (the pysqlite recipe), so the
         # "begin" listener below decides between BEGIN and BEGIN IMMEDIATE.
-        "connect_args": {"isolation_level": None, "timeout": 30, "check_same_thread": False},
+        "connect_args": {
+            "isolation_level": None,
+            "timeout": SQLITE_BUSY_SECONDS,
+            "check_same_thread": False,
+        },
     }
     if memory:
         kwargs["poolclass"] = StaticPool
@@ -123,7 +129,7 @@ def _sqlite_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         # 64 MiB of page cache (the default is 2 MiB): batch runs write four tables and their
         # indexes chunk by chunk, and a small cache spent its time re-reading pages.
         cur.execute("PRAGMA cache_size=-65536")
@@ -199,9 +205,7 @@ class Store:
         #: SQLite writes one transaction at a time; this process's threads (`dibs serve`) queue
         #: for it here, in turn, instead of in SQLite's busy handler, which sleeps and polls
         #: (1, 2, 5 … 100 ms) and let a thread lose the lock again and again: the p99.
-        self._writer: AbstractContextManager[Any] = (
-            threading.RLock() if self.dialect == "sqlite" else nullcontext()
-        )
+        self._writer = threading.RLock() if self.dialect == "sqlite" else None
 
     @classmethod
     def open(cls, url: str, migrate: bool = True) -> Store:
@@ -277,10 +281,27 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction that commits when the block ends and rolls back on any error."""
-        with self._writer, self.engine.connect() as conn:
+        with self._turn_to_write(), self.engine.connect() as conn:
             conn = conn.execution_options(dibs_write=True)
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def _turn_to_write(self) -> Iterator[None]:
+        """SQLite: wait for this process's other writers, as long as SQLite's own busy timeout;
+        then "database is locked", which `transaction` retries like SQLite's own."""
+        if self._writer is None:
+            yield
+            return
+        if not self._writer.acquire(timeout=SQLITE_BUSY_SECONDS):
+            raise sqlite3.OperationalError(
+                "database is locked (by another write of this process, for "
+                f"{SQLITE_BUSY_SECONDS} s)"
+            )
+        try:
+            yield
+        finally:
+            self._writer.release()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
