@@ -24,7 +24,7 @@ the stock of every order its plan touches first, and whatever it still meets is 
 Syncs (channel files and webhook deliveries, `engine.service.sync`) take one more lock, and
 take it before all of the above (`Store.lock_sync`): a transaction-scoped advisory lock per
 order id they sync, under a shared hold of one sync-wide key; a sync of more than
-`SYNC_KEY_LOCKS` orders (a whole file) takes the sync-wide key exclusively instead, since
+`sync_lock.SYNC_KEY_LOCKS` orders (a whole file) takes the sync-wide key exclusively instead, since
 PostgreSQL keeps advisory locks in a shared table of limited size. Only syncs take these locks
 and they take them first, sorted, so they add no cycle: two syncs of different orders run side
 by side, two syncs of one order (a redelivery, two servers, an older copy arriving late) one
@@ -43,7 +43,6 @@ only under its order lock, from flags read after taking it.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import sqlite3
 import threading
@@ -53,7 +52,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
@@ -62,17 +61,11 @@ from dsl.regex import regex_search
 from engine.errors import BadInput, OperationFailed, quoted
 from engine.store.files import foreign_tables_message, sqlite_file_problem
 from engine.store.schema import inventory, metadata, orders
+from engine.store.sync_lock import lock_sync_ids
 
 DEFAULT_URL = "sqlite:///dibs.db"
 #: The newest shipped migration; a test checks it against Alembic's head.
 SCHEMA_REVISION = "0006"
-#: The sync-wide advisory lock on PostgreSQL ("dibs" in ASCII, then "sync"): shared by every
-#: sync of a few orders, exclusive for a bigger one (`Store.lock_sync`).
-SYNC_LOCK_KEY = 0x64696273_73796E63
-#: A sync of at most this many orders locks each of them (plus the shared sync-wide key); a
-#: bigger one takes the sync-wide key alone. Well under PostgreSQL's default
-#: max_locks_per_transaction (64), which sizes the shared lock table.
-SYNC_KEY_LOCKS = 32
 #: PostgreSQL connections a process keeps open once it has used them, and how many more it may
 #: open for a moment: `dibs serve` runs up to `engine.web.server.REQUEST_THREADS` transactions
 #: at once plus its tick and notify threads; a command uses one. (SQLAlchemy's default of 5
@@ -376,37 +369,14 @@ class Store:
         lock order above), so two transactions syncing one order never both see it as new, or
         both judge it against the same stored copy; SQLite's write lock does it there.
 
-        One statement: the sync-wide key first (shared), then each id's key (exclusive) in
-        sorted order; more than `SYNC_KEY_LOCKS` ids: the sync-wide key alone, exclusive.
-        Transaction-scoped: released by the commit or rollback.
+        Which advisory locks, in what order: `engine.store.sync_lock`. Transaction-scoped:
+        released by the commit or rollback.
         """
-        if not self.is_postgres:
-            return
-        keys = sorted({sync_key(i) for i in ids})
-        if len(keys) > SYNC_KEY_LOCKS:
-            conn.execute(select(func.pg_advisory_xact_lock(SYNC_LOCK_KEY)))
-            return
-        conn.execute(_LOCK_SYNC_KEYS, {"keys": [SYNC_LOCK_KEY, *keys]})
+        if self.is_postgres:
+            lock_sync_ids(conn, ids)
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def sync_key(order_id: str) -> int:
-    """The advisory lock key of one order id (a signed 64-bit digest; never the sync-wide key).
-    Two ids sharing a key only wait for each other."""
-    key = int.from_bytes(
-        hashlib.blake2b(order_id.encode(), digest_size=8).digest(), "big", signed=True
-    )
-    return key ^ 1 if key == SYNC_LOCK_KEY else key
-
-
-#: The first key shared, the others exclusive, in the array's order (WITH ORDINALITY keeps it).
-_LOCK_SYNC_KEYS = text(
-    "SELECT count(CASE WHEN n = 1 THEN pg_advisory_xact_lock_shared(k) "
-    "ELSE pg_advisory_xact_lock(k) END) "
-    "FROM unnest(CAST(:keys AS bigint[])) WITH ORDINALITY AS t(k, n)"
-)
 
 
 def _conflict_kind(exc: BaseException) -> str:

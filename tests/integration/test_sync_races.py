@@ -23,7 +23,7 @@ from engine.io.incoming import IncomingOrder
 from engine.model import Order, OrderStatus
 from engine.service import Service
 from engine.store import Store
-from engine.store.database import SYNC_KEY_LOCKS, SYNC_LOCK_KEY, sync_key
+from engine.store.sync_lock import SYNC_KEY_LOCKS, SYNC_LOCK_KEY, sync_key
 from tests.conftest import _clean
 from tests.helpers import order
 
