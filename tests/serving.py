@@ -46,14 +46,22 @@ class Server:
     """`python -m engine.cli --db DB serve --port P …`, run from the repository root so that
     this checkout's code is what serves."""
 
-    def __init__(self, db: str, *args: str, token: str | None = TOKEN, port: int = 0) -> None:
+    def __init__(
+        self,
+        db: str,
+        *args: str,
+        token: str | None = TOKEN,
+        port: int = 0,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DIBS_")}
-        env["PYTHONPATH"] = str(ROOT)
-        env["DIBS_SHOPIFY_SECRET"] = SHOPIFY_SECRET
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("DIBS_")}
+        environ["PYTHONPATH"] = str(ROOT)
+        environ["DIBS_SHOPIFY_SECRET"] = SHOPIFY_SECRET
         if token:
-            env["DIBS_API_TOKEN"] = token
+            environ["DIBS_API_TOKEN"] = token
+        environ.update(env or {})  # e.g. a notify endpoint's secret
         # A file, not a pipe: a pipe nobody reads could fill up and block the server.
         self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in __exit__)
         self.process = subprocess.Popen(
@@ -69,7 +77,7 @@ class Server:
                 *args,
             ],
             cwd=ROOT,
-            env=env,
+            env=environ,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             text=True,

@@ -26,8 +26,12 @@ The hash is of the content as received, so an order edited by hand in dibs keeps
 while the channel keeps sending the same copy; the channel's next real change replaces them.
 Channel formats know nothing of warehouses: their orders keep the warehouse they have in dibs.
 
-Concurrency: the whole call is one transaction holding `Store.lock_sync` (PostgreSQL advisory
-lock; SQLite's write lock), so two processes syncing overlapping files create each order once.
+Concurrency: the whole call is one transaction that first takes `Store.lock_sync` over the ids
+it syncs (PostgreSQL advisory locks per order id, or one sync-wide lock for a big file; SQLite's
+write lock), and reads the stored marks only then. So two processes syncing overlapping files
+create each order once, and two deliveries of one order are judged one after the other (an
+older copy that arrives while a newer one is being applied is stale, never applied over it);
+deliveries of different orders do not wait for each other.
 """
 
 from __future__ import annotations
@@ -115,7 +119,7 @@ def sync_orders(
 ) -> SyncReport:
     """Sync orders into dibs (SPEC §9), in the caller's transaction; see the module docstring."""
     check_incoming(incoming)
-    tx.store.lock_sync(tx.conn)
+    tx.store.lock_sync(tx.conn, [i.id for i in incoming])
     report = SyncReport()
     total = len(incoming)
     with collector_paused():

@@ -21,6 +21,15 @@ holds an order while waiting for stock, and two transactions cannot wait on each
 circle. The one exception is a rule tick, which chains operations in one transaction: it locks
 the stock of every order its plan touches first, and whatever it still meets is retried.
 
+Syncs (channel files and webhook deliveries, `engine.service.sync`) take one more lock, and
+take it before all of the above (`Store.lock_sync`): a transaction-scoped advisory lock per
+order id they sync, under a shared hold of one sync-wide key; a sync of more than
+`sync_lock.SYNC_KEY_LOCKS` orders (a whole file) takes the sync-wide key exclusively instead, since
+PostgreSQL keeps advisory locks in a shared table of limited size. Only syncs take these locks
+and they take them first, sorted, so they add no cycle: two syncs of different orders run side
+by side, two syncs of one order (a redelivery, two servers, an older copy arriving late) one
+after the other, the second reading what the first committed.
+
 Every deadlock, serialization failure, lock timeout, duplicate insert (two transactions creating
 one row) or `RetryTransaction` rolls the whole transaction back and runs it again
 (`Store.transaction`), whichever cursor raised it: SQLAlchemy's or the raw DB-API cursor of
@@ -36,13 +45,14 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
@@ -51,12 +61,19 @@ from dsl.regex import regex_search
 from engine.errors import BadInput, OperationFailed, quoted
 from engine.store.files import foreign_tables_message, sqlite_file_problem
 from engine.store.schema import inventory, metadata, orders
+from engine.store.sync_lock import lock_sync_ids
 
 DEFAULT_URL = "sqlite:///dibs.db"
 #: The newest shipped migration; a test checks it against Alembic's head.
 SCHEMA_REVISION = "0006"
-#: The advisory lock every sync takes on PostgreSQL ("dibs" in ASCII, then "sync").
-SYNC_LOCK_KEY = 0x64696273_73796E63
+#: PostgreSQL connections a process keeps open once it has used them, and how many more it may
+#: open for a moment: `dibs serve` runs up to `engine.web.server.REQUEST_THREADS` transactions
+#: at once plus its tick and notify threads; a command uses one. (SQLAlchemy's default of 5
+#: made a busy server close and reopen connections, a PostgreSQL process each, all the time.)
+POOL_SIZE = 20
+POOL_OVERFLOW = 10
+#: How long a SQLite write waits for the write lock (another process's, or this one's).
+SQLITE_BUSY_SECONDS = 30
 #: How many times `Store.transaction` runs a transaction that met a conflict.
 ATTEMPTS = 8
 
@@ -88,7 +105,11 @@ def _sqlite_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {
         # isolation_level=None hands transaction control to us (the pysqlite recipe), so the
         # "begin" listener below decides between BEGIN and BEGIN IMMEDIATE.
-        "connect_args": {"isolation_level": None, "timeout": 30, "check_same_thread": False},
+        "connect_args": {
+            "isolation_level": None,
+            "timeout": SQLITE_BUSY_SECONDS,
+            "check_same_thread": False,
+        },
     }
     if memory:
         kwargs["poolclass"] = StaticPool
@@ -101,7 +122,7 @@ def _sqlite_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         # 64 MiB of page cache (the default is 2 MiB): batch runs write four tables and their
         # indexes chunk by chunk, and a small cache spent its time re-reading pages.
         cur.execute("PRAGMA cache_size=-65536")
@@ -131,7 +152,9 @@ def make_engine(url: str) -> Engine:
         # psycopg 3 is the driver we ship; the bare scheme would ask for psycopg2.
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     try:
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+        )
     except Exception as exc:  # bad URL, missing driver: a user's input problem
         raise BadInput(f"cannot use database URL {quoted(url)}: {quoted(str(exc), 300)}") from exc
 
@@ -172,6 +195,10 @@ class Store:
         self._migrated = False
         #: Conflicts met and retried, by kind ("deadlock", …): for logs and the soak benchmark.
         self.conflicts: Counter[str] = Counter()
+        #: SQLite writes one transaction at a time; this process's threads (`dibs serve`) queue
+        #: for it here, in turn, instead of in SQLite's busy handler, which sleeps and polls
+        #: (1, 2, 5 … 100 ms) and let a thread lose the lock again and again: the p99.
+        self._writer = threading.RLock() if self.dialect == "sqlite" else None
 
     @classmethod
     def open(cls, url: str, migrate: bool = True) -> Store:
@@ -247,10 +274,27 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction that commits when the block ends and rolls back on any error."""
-        with self.engine.connect() as conn:
+        with self._turn_to_write(), self.engine.connect() as conn:
             conn = conn.execution_options(dibs_write=True)
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def _turn_to_write(self) -> Iterator[None]:
+        """SQLite: wait for this process's other writers, as long as SQLite's own busy timeout;
+        then "database is locked", which `transaction` retries like SQLite's own."""
+        if self._writer is None:
+            yield
+            return
+        if not self._writer.acquire(timeout=SQLITE_BUSY_SECONDS):
+            raise sqlite3.OperationalError(
+                "database is locked (by another write of this process, for "
+                f"{SQLITE_BUSY_SECONDS} s)"
+            )
+        try:
+            yield
+        finally:
+            self._writer.release()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -320,12 +364,16 @@ class Store:
                 .with_for_update()
             ).all()
 
-    def lock_sync(self, conn: Connection) -> None:
-        """Serialise syncs on PostgreSQL (a transaction-scoped advisory lock), so two processes
-        syncing overlapping files never both see an order as new; SQLite's write lock does it.
+    def lock_sync(self, conn: Connection, ids: Sequence[str]) -> None:
+        """Lock the orders a sync is about to read and write, by id, on PostgreSQL (see the
+        lock order above), so two transactions syncing one order never both see it as new, or
+        both judge it against the same stored copy; SQLite's write lock does it there.
+
+        Which advisory locks, in what order: `engine.store.sync_lock`. Transaction-scoped:
+        released by the commit or rollback.
         """
         if self.is_postgres:
-            conn.execute(select(func.pg_advisory_xact_lock(SYNC_LOCK_KEY)))
+            lock_sync_ids(conn, ids)
 
     def dispose(self) -> None:
         self.engine.dispose()

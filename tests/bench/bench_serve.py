@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -42,6 +43,67 @@ from engine.store import Store, metadata
 from tests.serving import SHOPIFY_SECRET, Server, shopify_order, sign
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its threads so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu() -> dict[int, float]:
+    """CPU so far of every process named postgres on this machine (server, backends, helpers)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found[int(entry.name)] = cpu_seconds(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+class CpuMeter:
+    """CPU spent by the server, by this benchmark (the senders) and by PostgreSQL, per request:
+    where the time of a delivery goes on a machine whose cores they share. PostgreSQL's figure
+    counts the processes alive at the end (its backends of the server's pool), and the
+    sessions are the connections the server opened meanwhile (a pool that churns opens many).
+    """
+
+    def __init__(self, server_pid: int, db: str | None) -> None:
+        self.server_pid = server_pid
+        self.db = db
+        self.server, self.client = cpu_seconds(server_pid), time.process_time()
+        self.postgres = postgres_cpu() if db else {}
+        self.sessions = self._sessions()
+
+    def _sessions(self) -> int:
+        if not self.db:
+            return 0
+        store = Store.open(self.db, migrate=False)
+        with store.engine.connect() as conn:
+            count = conn.exec_driver_sql(
+                "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+            ).scalar_one()
+        store.dispose()
+        return int(count) - 1  # not this one
+
+    def report(self, requests: int) -> str:
+        def ms(seconds: float) -> str:
+            return f"{1000 * seconds / requests:.2f} ms"
+
+        text = (
+            f"  CPU per request: server {ms(cpu_seconds(self.server_pid) - self.server)}, "
+            f"senders {ms(time.process_time() - self.client)}"
+        )
+        if self.db:
+            spent = sum(t - self.postgres.get(pid, 0.0) for pid, t in postgres_cpu().items())
+            text += f", postgres {ms(spent)}; sessions opened {self._sessions() - self.sessions}"
+        return text + f"; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -56,6 +118,18 @@ def show(label: str, latencies: list[float], seconds: float) -> None:
     )
 
 
+def timeline(latencies: list[float], rate: float) -> None:
+    """The paced run second by second (by when each delivery was sent): is the tail spread
+    evenly, or a few stalls that everything sent meanwhile waited through?"""
+    per = max(1, int(rate))
+    for second in range(0, len(latencies), per):
+        ms = [x * 1000 for x in latencies[second : second + per]]
+        print(
+            f"  second {second // per:3d}: p50 {statistics.median(ms):6.1f} ms, "
+            f"p99 {percentile(ms, 0.99):6.1f} ms, max {max(ms):6.1f} ms"
+        )
+
+
 def fresh_db(url: str | None, folder: Path) -> str:
     if url is None:
         return f"sqlite:///{folder / 'bench.db'}"
@@ -68,20 +142,20 @@ def fresh_db(url: str | None, folder: Path) -> str:
 
 
 class Sender:
-    """Signed deliveries from a few persistent HTTP clients (one per thread)."""
+    """Signed deliveries over one HTTP client shared by the sending threads (httpx's client is
+    thread-safe; one client per thread cost each new thread an SSL context, which skewed the
+    first second of a run)."""
 
     def __init__(self, server: Server) -> None:
-        self.url = server.url
-        self.local = threading.local()
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        self.client = httpx.Client(base_url=server.url, timeout=30, limits=limits)
         self.counter = iter(range(10**9))
         self.lock = threading.Lock()
 
     def send(self, _: object = None) -> float:
         with self.lock:
             n = next(self.counter)
-        client = getattr(self.local, "client", None)
-        if client is None:
-            client = self.local.client = httpx.Client(base_url=self.url, timeout=30)
+        client = self.client
         body = json.dumps(shopify_order(100_000 + n)).encode()
         headers = {
             "X-Shopify-Topic": "orders/create",
@@ -101,10 +175,11 @@ def bench_webhooks(args: argparse.Namespace, folder: Path) -> None:
     db = fresh_db(args.db, folder)
     with Server(db) as server:
         sender = Sender(server)
-        for _ in range(50):  # warm up connections and caches
-            sender.send()
+        with ThreadPoolExecutor(32) as pool:  # warm up connections and caches
+            list(pool.map(sender.send, range(300)))
         total = int(args.rate * args.seconds)
         latencies: list[float] = []
+        meter = CpuMeter(server.process.pid, args.db)
         start = time.perf_counter()
         with ThreadPoolExecutor(32) as pool:
             futures = []
@@ -116,10 +191,15 @@ def bench_webhooks(args: argparse.Namespace, folder: Path) -> None:
                 futures.append(pool.submit(sender.send))
             latencies = [f.result() for f in futures]
         show(f"paced at {args.rate}/s", latencies, time.perf_counter() - start)
+        if args.timeline:
+            timeline(latencies, args.rate)
+        print(meter.report(len(latencies)))
+        meter = CpuMeter(server.process.pid, args.db)
         start = time.perf_counter()
         with ThreadPoolExecutor(args.clients) as pool:
             latencies = list(pool.map(sender.send, range(args.burst)))
         show(f"burst, {args.clients} senders", latencies, time.perf_counter() - start)
+        print(meter.report(len(latencies)))
         server.stop()
 
 
@@ -203,6 +283,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=15)
     p.add_argument("--burst", type=int, default=3000)
     p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--timeline", action="store_true", help="the paced run second by second")
     p = sub.add_parser("list")
     p.add_argument("--db", help="a PostgreSQL URL (emptied first); default a SQLite file")
     p.add_argument("--orders", type=int, default=100_000)
