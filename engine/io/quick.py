@@ -50,6 +50,20 @@ _AWAITING = OrderStatus.AWAITING_FULFILLMENT
 _UNALLOCATED = AllocationStatus.UNALLOCATED
 
 
+# Validated values by their raw form: lines and addresses are immutable and repeat across the
+# orders of a file (a SKU and a quantity; a country alone), so each is checked and built once.
+# Bounded, so a file of unique addresses costs a little memory, never a lot.
+_LINES: dict[tuple[object, object], Line] = {}
+_ADDRESSES: dict[tuple[tuple[str, object], ...], ShipTo] = {}
+_CACHE_SIZE = 50_000
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+
+
 class _NotQuick(Exception):
     """This value needs the full validator (it may be fine, or a problem to word)."""
 
@@ -95,7 +109,22 @@ def _total(value: object) -> Decimal:
 def _ship_to(value: object) -> ShipTo:
     if value is None:
         return NO_ADDRESS
-    if type(value) is not dict or not _SHIP_TO_KEY_SET.issuperset(value):
+    if type(value) is not dict:
+        raise _NotQuick
+    try:
+        key = tuple(value.items())
+        return _ADDRESSES[key]
+    except TypeError:  # an unhashable part: a problem for the full validator to word
+        raise _NotQuick from None
+    except KeyError:
+        pass
+    address = _new_ship_to(value)
+    _remember(_ADDRESSES, key, address)
+    return address
+
+
+def _new_ship_to(value: dict[str, object]) -> ShipTo:
+    if not _SHIP_TO_KEY_SET.issuperset(value):
         raise _NotQuick
     parts: dict[str, str | None] = {}
     for key, part in value.items():
@@ -118,13 +147,18 @@ def _lines(value: object) -> tuple[Line, ...]:
         raise _NotQuick
     lines: list[Line] = []
     for item in value:
-        if type(item) is not dict or not _LINE_KEY_SET.issuperset(item):
+        if type(item) is not dict or len(item) != 2:
             raise _NotQuick
-        sku = _text(item.get("sku"), Length.SKU)
-        qty = item.get("qty")
-        if sku is None or type(qty) is not int or not 0 < qty <= MAX_QTY:
-            raise _NotQuick
-        lines.append(Line(sku, qty))
+        raw_sku, qty = item.get("sku"), item.get("qty")
+        key = (raw_sku, qty)
+        line = _LINES.get(key) if type(raw_sku) is str and type(qty) is int else None
+        if line is None:
+            sku = _text(raw_sku, Length.SKU)
+            if sku is None or type(qty) is not int or not 0 < qty <= MAX_QTY:
+                raise _NotQuick
+            line = Line(sku, qty)
+            _remember(_LINES, key, line)
+        lines.append(line)
     return tuple(lines)
 
 
