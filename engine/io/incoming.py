@@ -30,6 +30,7 @@ from engine.io.channels import (
 from engine.io.fields import check_order_mapping, utc
 from engine.io.imports import check_order_file, refuse_if, stream_orders
 from engine.io.messages import plural
+from engine.io.quick import quick_order
 from engine.memory import collector_paused
 from engine.model import Order, OrderStatus
 
@@ -184,7 +185,9 @@ def incoming_from_channel(read: ChannelRead, now: datetime, name: str) -> list[I
     found: list[IncomingOrder] = []
     with collector_paused():
         for item in read.orders:
-            order = check_order_mapping(item.mapping, item.where, now, problems)
+            order = quick_order(item.mapping, now) or check_order_mapping(
+                item.mapping, item.where, now, problems
+            )
             if order is not None:
                 found.append(IncomingOrder(order, item.status, item.updated_at, False, item.where))
     if problems:
