@@ -1,7 +1,7 @@
 """Benchmark: `dibs orders import` end to end, against a hand-written floor run beside it.
 
     .venv/bin/python tests/bench/bench_import.py [--orders 100000] [--skus 10000] [--rounds 3]
-        [--rss-orders 1000000] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/bench]
+        [--stock-rows 20000] [--rss-orders 1000000] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/bench]
 
 Prints, for a JSONL file of N orders (~2.5 lines each, `gen_data.py`):
 - `dibs orders import` as a user runs it (a whole process, start-up included): orders/s, wall
@@ -220,7 +220,7 @@ def sqlite_main(args: argparse.Namespace, folder: Path) -> None:
         f"{cpu:.2f} s CPU, peak RSS {rss} MiB"
     )
     stock = folder / "stock.csv"
-    rows = args.orders
+    rows = args.stock_rows
     with stock.open("w") as handle:
         handle.write("sku,on_hand,warehouse\n")
         for i in range(rows):
@@ -278,6 +278,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--skus", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3, help="runs to take the best of")
+    parser.add_argument("--stock-rows", type=int, default=20_000, help="inventory rows")
     parser.add_argument("--rss-orders", type=int, default=0, help="also import this many")
     parser.add_argument("--postgres", help="a PostgreSQL URL (its public schema is emptied)")
     parser.add_argument("--skip-sqlite", action="store_true")
