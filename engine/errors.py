@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 #: How many characters of a quoted value a message shows (a 100 KB name is not repeated whole).
 QUOTE_LIMIT = 80
@@ -63,11 +63,15 @@ class BadInput(DibsError):
 
 
 class OrdersExist(BadInput):
-    """New orders whose ids are already taken (exit 2); `ids` lets a caller say where they are."""
+    """New orders whose ids are already taken (exit 2); `ids` lets a caller say where they are,
+    `places` (id -> `file:line`) where a streamed import found them."""
 
-    def __init__(self, message: str, ids: Sequence[str]) -> None:
+    def __init__(
+        self, message: str, ids: Sequence[str], places: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.ids = list(ids)
+        self.places = dict(places or {})
 
 
 def check_text(what: str, text: str, limit: int) -> None:

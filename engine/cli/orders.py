@@ -22,30 +22,42 @@ from engine.service.sync import SyncReport
 
 
 def cmd_orders_import(args: argparse.Namespace) -> int:
+    if args.sync:
+        return _sync_file(args)
+    from engine.io.incoming import IncomingSource
+
+    # Streamed: the file is read and written chunk by chunk in one transaction (nothing is
+    # written when it has any problem), so a big file never stands in memory at once.
+    source = IncomingSource(Path(args.file), args.format, args.channel)
+    _report_skipped(source.skipped)
+    service = open_service(args)
+    with output.progress_bar("importing", not args.json) as progress:
+        try:
+            created = service.import_file(source, progress)
+        except OrdersExist as exc:
+            raise _already_exist(args.file, exc.ids, exc.places) from exc
+    if args.json:
+        output.print_json(SyncReport(created=created).as_json())
+    else:
+        print(f"imported {len(created)} orders from {args.file}", file=sys.stderr)
+    return 0
+
+
+def _sync_file(args: argparse.Namespace) -> int:
     from engine.io.incoming import read_incoming
 
     read = read_incoming(Path(args.file), args.format, args.channel)
     _report_skipped(read.skipped)
     service = open_service(args)
-    with output.progress_bar("syncing" if args.sync else "importing", not args.json) as progress:
-        if args.sync:
-            report = service.sync_orders(read.orders, progress=progress)
-        else:
-            try:
-                created = service.import_orders(read.orders, progress)
-            except OrdersExist as exc:
-                places = {o.id: o.where for o in read.orders}
-                raise _already_exist(args.file, exc.ids, places) from exc
-            report = SyncReport(created=created)
+    with output.progress_bar("syncing", not args.json) as progress:
+        report = service.sync_orders(read.orders, progress=progress)
     if args.json:
         output.print_json(report.as_json())
-    elif args.sync:
+    else:
         counts = ", ".join(f"{n} {name}" for name, n in report.counts().items())
         print(f"synced {len(read.orders)} orders from {args.file}: {counts}")
         for conflict in report.conflicts:
             print(f"conflict: order {conflict['id']!r}: {conflict['reason']}")
-    else:
-        print(f"imported {len(report.created)} orders from {args.file}", file=sys.stderr)
     return 0
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, TextIO
@@ -150,21 +150,32 @@ class _CsvOrder:
         self.lines: list[Line] | None = []  # None once a line was invalid
 
 
-def read_orders_csv(
-    handle: TextIO,
-    name: str,
-    now: datetime,
-    problems: list[str],
-    places: dict[str, str] | None = None,
-) -> list[Order]:
-    """The valid orders of an orders CSV; every problem is appended to `problems`."""
+def iter_orders_csv(
+    handle: TextIO, name: str, now: datetime, problems: list[str]
+) -> Iterator[tuple[Order, str]]:
+    """Each valid order of an orders CSV with the `file:line` of its first row; every problem
+    is appended to `problems`. Rows of one id may stand anywhere, so the rows are grouped
+    first (as compact cells) and the orders built one by one as they are taken."""
+    groups = _grouped_rows(handle, name, problems)
+    if groups is None:
+        return
+    layout, rows = groups
+    for order_id, group in rows.items():
+        order = _csv_order(order_id, group, layout.columns, name, now, problems)
+        if order is not None:
+            yield order, f"{name}:{group.first}"
+
+
+def _grouped_rows(
+    handle: TextIO, name: str, problems: list[str]
+) -> tuple[_CsvLayout, dict[str, _CsvOrder]] | None:
     reader, lines = csv_rows(handle, name, problems)
     header = next(lines, None)
     layout = _orders_layout(header, f"{name}:1", problems) if header is not None else None
     if header is None and not problems:
         problems.append(f"{name}:1: empty file, expected a header: {','.join(_REQUIRED_COLUMNS)}")
     if header is None or layout is None:
-        return []
+        return None
     i_sku, i_qty, pick = layout.i_sku, layout.i_qty, layout.pick
     width = len(header)
     groups: dict[str, _CsvOrder] = {}
@@ -202,26 +213,7 @@ def read_orders_csv(
                 continue
         if _line_problems(sku, qty_text, f"{name}:{line}: order {quoted(order_id)}: ", problems):
             group.lines = None
-    return _csv_orders(groups, layout.columns, name, now, problems, places)
-
-
-def _csv_orders(
-    groups: dict[str, _CsvOrder],
-    columns: Sequence[_Column],
-    name: str,
-    now: datetime,
-    problems: list[str],
-    places: dict[str, str] | None,
-) -> list[Order]:
-    """The orders of the grouped rows (and where each starts, into `places`)."""
-    orders: list[Order] = []
-    for order_id, group in groups.items():
-        order = _csv_order(order_id, group, columns, name, now, problems)
-        if order is not None:
-            orders.append(order)
-            if places is not None:
-                places[order.id] = f"{name}:{group.first}"
-    return orders
+    return layout, groups
 
 
 def _line_problems(sku: str, qty_text: str, prefix: str, problems: list[str]) -> bool:

@@ -1,7 +1,10 @@
 """Reading order files in JSON: `.json` (an array of orders) and `.jsonl` / `.ndjson`.
 
-Each object is validated by `engine.io.fields.check_order_mapping`; every problem is appended as
-`<file>:<line>: <message>` for `engine.io.imports.read_orders`, which refuses the whole file.
+The readers are generators (`iter_json_array`, `iter_jsonl`) yielding each valid order with its
+`file:line` as it is read, so an import can write chunk by chunk without holding the file's
+orders. Each object goes through the quick path (`engine.io.quick`), else the full validator
+`engine.io.fields.check_order_mapping`; every problem is appended as `<file>:<line>: <message>`
+for `engine.io.imports`, which refuses the whole file.
 
 - `.json`: an array of order objects; problems name the line where the object starts.
 - `.jsonl` / `.ndjson`: one order object per line; blank lines are ignored.
@@ -21,7 +24,7 @@ from typing import TextIO
 
 from engine.errors import quoted
 from engine.io.fields import Invalid, check_order_mapping, order_id_of
-from engine.io.messages import line_of
+from engine.io.quick import quick_order
 from engine.model import Order
 
 # The JSON module's own notion of whitespace between tokens.
@@ -31,113 +34,107 @@ _JSON_WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder(parse_float=Decimal)
 
 
-def read_json_array(
-    handle: TextIO,
-    name: str,
-    now: datetime,
-    problems: list[str],
-    places: dict[str, str] | None = None,
-) -> list[Order]:
-    """The valid orders of a `.json` array; every problem is appended to `problems`."""
+def iter_json_array(
+    handle: TextIO, name: str, now: datetime, problems: list[str]
+) -> Iterator[tuple[Order, str]]:
+    """Each valid order of a `.json` array with where it starts (`file:line`), as it is read;
+    every problem is appended to `problems` (the caller refuses the file if there is any)."""
     text = handle.read()
     pos = _JSON_WS.match(text, 0).end()  # type: ignore[union-attr]  # [ \t\n\r]* always matches
     if pos == len(text):
         problems.append(f"{name}:1: empty file, expected a JSON array of orders")
-        return []
+        return
     if text[pos] != "[":
         hint = ""
         if text[pos] == "{":
             hint = " (for one order object per line, name the file .jsonl)"
         line, col = _line_col(text, pos)
         problems.append(f"{name}:{line}:{col}: expected a JSON array of orders{hint}")
-        return []
-    orders: list[Order] = []
-    seen: dict[str, str] = {}
+        return
+    seen: dict[str, int] = {}
     line, counted_to = 1, 0
     pos = _JSON_WS.match(text, pos + 1).end()  # type: ignore[union-attr]
     if text.startswith("]", pos):
-        return _after_array(text, pos + 1, name, problems, orders)
+        _after_array(text, pos + 1, name, problems)
+        return
     while True:
         try:
             obj, end = _DECODER.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             problems.append(f"{name}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}")
-            return []
+            return
         except (RecursionError, ValueError) as exc:
             at, col = _line_col(text, pos)
             problems.append(f"{name}:{at}:{col}: invalid JSON: {_too_much(exc)}")
-            return []
+            return
         # Count newlines incrementally: one pass over the text in total, not one per element.
         line += text.count("\n", counted_to, pos)
         counted_to = pos
         where = f"{name}:{line}"
-        _note_id(obj, where, seen, problems)
-        order = check_order_mapping(obj, where, now, problems)
+        order = _checked(obj, where, line, now, seen, problems)
         if order is not None:
-            orders.append(order)
-            if places is not None:
-                places[order.id] = where
+            yield order, where
         pos = _JSON_WS.match(text, end).end()  # type: ignore[union-attr]
         if text.startswith(",", pos):
             pos = _JSON_WS.match(text, pos + 1).end()  # type: ignore[union-attr]
             continue
         if text.startswith("]", pos):
-            return _after_array(text, pos + 1, name, problems, orders)
+            _after_array(text, pos + 1, name, problems)
+            return
         line_no, col = _line_col(text, pos)
         found = "end of file" if pos >= len(text) else repr(text[pos])
         problems.append(f"{name}:{line_no}:{col}: invalid JSON: expected ',' or ']', got {found}")
-        return []
+        return
 
 
-def _after_array(
-    text: str, pos: int, name: str, problems: list[str], orders: list[Order]
-) -> list[Order]:
+def _after_array(text: str, pos: int, name: str, problems: list[str]) -> None:
     pos = _JSON_WS.match(text, pos).end()  # type: ignore[union-attr]
     if pos < len(text):
         line, col = _line_col(text, pos)
         problems.append(f"{name}:{line}:{col}: invalid JSON: unexpected data after the array")
-    return orders
 
 
-def read_jsonl(
-    handle: TextIO,
-    name: str,
-    now: datetime,
-    problems: list[str],
-    places: dict[str, str] | None = None,
-) -> list[Order]:
-    """The valid orders of a JSON Lines file; every problem is appended to `problems`."""
-    orders: list[Order] = []
-    seen: dict[str, str] = {}
+def iter_jsonl(
+    handle: TextIO, name: str, now: datetime, problems: list[str]
+) -> Iterator[tuple[Order, str]]:
+    """Each valid order of a JSON Lines file with its `file:line`, one line at a time; every
+    problem is appended to `problems` (the caller refuses the file if there is any)."""
+    seen: dict[str, int] = {}
+    decode = _DECODER.decode
     # A JSON text cannot hold a raw newline inside a string, so physical lines are exact.
-    for number, raw in enumerate(_physical_lines(handle), 1):
+    # The handle was opened with newline="" so "\r\n" survives.
+    for number, raw in enumerate(handle, 1):
+        raw = raw.rstrip("\r\n")  # so an error at the end of a line names its last column
         if not raw.strip():
             continue
         where = f"{name}:{number}"
         try:
-            obj = _DECODER.decode(raw)
+            obj = decode(raw)
         except json.JSONDecodeError as exc:
             problems.append(f"{where}:{exc.colno}: invalid JSON: {exc.msg}")
             continue
         except (RecursionError, ValueError) as exc:
             problems.append(f"{where}:1: invalid JSON: {_too_much(exc)}")
             continue
-        _note_id(obj, where, seen, problems)
-        order = check_order_mapping(obj, where, now, problems)
+        order = _checked(obj, where, number, now, seen, problems)
         if order is not None:
-            orders.append(order)
-            if places is not None:
-                places[order.id] = where
-    return orders
+            yield order, where
 
 
-def _physical_lines(handle: TextIO) -> Iterator[str]:
-    # The handle was opened with newline="" so "\r\n" survives; strip it ourselves.
-    for raw in handle:
-        yield raw.rstrip("\r\n")
+def _checked(
+    obj: object, where: str, line: int, now: datetime, seen: dict[str, int], problems: list[str]
+) -> Order | None:
+    """The order of one decoded object (None with its problems added); a repeated id is a
+    problem on the second, naming the line of the first, even when the copy is invalid."""
+    order = quick_order(obj, now)
+    if order is not None:
+        _seen(order.id, line, where, seen, problems)
+        return order
+    _note_id(obj, line, where, seen, problems)
+    return check_order_mapping(obj, where, now, problems)
 
 
-def _note_id(obj: object, where: str, seen: dict[str, str], problems: list[str]) -> None:
+def _note_id(obj: object, line: int, where: str, seen: dict[str, int], problems: list[str]) -> None:
     """Flag a repeated id, even on an otherwise invalid order: both need fixing."""
     if not isinstance(obj, Mapping):
         return
@@ -145,11 +142,16 @@ def _note_id(obj: object, where: str, seen: dict[str, str], problems: list[str])
         order_id = order_id_of(obj.get("id"))
     except Invalid:
         return  # reported by the order's own validation
-    first = seen.setdefault(order_id, where)
-    if first is not where:
-        problems.append(
-            f"{where}: duplicate order id {quoted(order_id)} (first on {line_of(first)})"
-        )
+    _seen(order_id, line, where, seen, problems)
+
+
+def _seen(order_id: str, line: int, where: str, seen: dict[str, int], problems: list[str]) -> None:
+    # Line numbers, not `where` strings, are kept: a million ids stay a small dict.
+    first = seen.get(order_id)
+    if first is None:
+        seen[order_id] = line
+    else:
+        problems.append(f"{where}: duplicate order id {quoted(order_id)} (first on line {first})")
 
 
 def _too_much(exc: Exception) -> str:

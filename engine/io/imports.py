@@ -23,7 +23,7 @@ continuation cells, tag separators, attribute strings) in `engine.import_csv`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO, TypeVar
@@ -38,9 +38,9 @@ from engine.io.fields import (
     qty,
     utc,
 )
-from engine.io.import_csv import read_orders_csv
+from engine.io.import_csv import iter_orders_csv
 from engine.io.import_inventory import read_inventory_csv
-from engine.io.import_json import read_json_array, read_jsonl
+from engine.io.import_json import iter_json_array, iter_jsonl
 from engine.io.import_kits import read_kits_csv
 from engine.io.messages import plural
 from engine.memory import collector_paused
@@ -51,6 +51,7 @@ __all__ = [
     "MAX_QTY",
     "ORDER_KEYS",
     "SHIP_TO_KEYS",
+    "check_order_file",
     "check_order_mapping",
     "order_from_mapping",
     "parse_component_spec",
@@ -58,9 +59,13 @@ __all__ = [
     "read_inventory",
     "read_kits",
     "read_orders",
+    "refuse_if",
+    "stream_orders",
 ]
 
 _T = TypeVar("_T")
+#: An order as a reader yields it, with where it starts in its file (`file:line`).
+Found = tuple[Order, str]
 
 # --------------------------------------------------------------------------------------------
 # Public entry points
@@ -77,25 +82,61 @@ def read_orders(
     Raises `BadInput` listing every problem when anything in the file is invalid; then no
     order is returned at all.
     """
-    readers: dict[str, Callable[..., list[Order]]] = {
-        ".json": read_json_array,
-        ".jsonl": read_jsonl,
-        ".ndjson": read_jsonl,
-        ".csv": read_orders_csv,
-    }
-    name = str(path)
-    reader = readers.get(path.suffix.lower())
+    problems: list[str] = []
+    orders: list[Order] = []
+    with collector_paused():
+        for order, where in stream_orders(path, problems, now):
+            orders.append(order)
+            if places is not None:
+                places[order.id] = where
+    refuse_if(problems, str(path))
+    return orders
+
+
+_ITERATORS: dict[str, Callable[[TextIO, str, datetime, list[str]], Iterator[Found]]] = {
+    ".json": iter_json_array,
+    ".jsonl": iter_jsonl,
+    ".ndjson": iter_jsonl,
+    ".csv": iter_orders_csv,
+}
+
+
+def check_order_file(path: Path) -> None:
+    """Refuse (`BadInput`) an order file that cannot be read at all: an unknown suffix, no such
+    file, a directory, no permission; before anything else is opened (the database)."""
+    _order_reader(path)
+    _open_text(path).close()
+
+
+def _order_reader(path: Path) -> Callable[[TextIO, str, datetime, list[str]], Iterator[Found]]:
+    reader = _ITERATORS.get(path.suffix.lower())
     if reader is None:
         raise BadInput(
-            f"{name}: unknown order file type {quoted(path.suffix or '(none)')}; "
+            f"{path}: unknown order file type {quoted(path.suffix or '(none)')}; "
             "expected .json (an array), .jsonl (one order per line) or .csv (one row per line)"
         )
+    return reader
+
+
+def stream_orders(path: Path, problems: list[str], now: datetime | None = None) -> Iterator[Found]:
+    """Each valid order of an order file with where it starts (`file:line`), as it is read.
+
+    The streaming form of `read_orders`, for an import that writes chunk by chunk inside one
+    transaction: every problem is appended to `problems` as it is met, and the caller must
+    refuse the whole file (`refuse_if`) when there is any once the stream ends. Orders after
+    a problem are still yielded (and still checked), so one pass lists every problem.
+    A file that cannot be opened, has an unknown suffix or is not UTF-8 raises `BadInput`.
+    """
+    name = str(path)
+    reader = _order_reader(path)
     when = utc(now) if now is not None else datetime.now(UTC)
-    problems: list[str] = []
-    with _open_text(path) as handle, collector_paused():
-        orders = _guard_decoding(lambda: reader(handle, name, when, problems, places), name)
-    _refuse_if(problems, name)
-    return orders
+    with _open_text(path) as handle:
+        try:
+            yield from reader(handle, name, when, problems)
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except OSError as exc:
+            raise BadInput(f"{name}: cannot read: {exc.strerror or exc}") from None
 
 
 def read_inventory(path: Path) -> list[tuple[str, str, int]]:
@@ -113,7 +154,7 @@ def read_inventory(path: Path) -> list[tuple[str, str, int]]:
     problems: list[str] = []
     with _open_text(path) as handle:
         rows = _guard_decoding(lambda: read_inventory_csv(handle, name, problems), name)
-    _refuse_if(problems, name)
+    refuse_if(problems, name)
     return rows
 
 
@@ -132,7 +173,7 @@ def read_kits(path: Path, places: dict[str, str]) -> dict[str, list[tuple[str, i
     problems: list[str] = []
     with _open_text(path) as handle:
         kits = _guard_decoding(lambda: read_kits_csv(handle, name, problems, places), name)
-    _refuse_if(problems, name)
+    refuse_if(problems, name)
     if not kits:
         raise BadInput(f"{name}: no kits in the file, nothing imported")
     return kits
@@ -210,7 +251,8 @@ def _guard_decoding(read: Callable[[], _T], name: str) -> _T:
         raise BadInput(f"{name}: cannot read: {exc.strerror or exc}") from None
 
 
-def _refuse_if(problems: list[str], name: str) -> None:
+def refuse_if(problems: list[str], name: str) -> None:
+    """Raise the one `BadInput` of a file when it has any problem, listed in file order."""
     if problems:
         # CSV order-level problems are found after the rows: report everything in file order.
         problems.sort(key=lambda problem: _line_number(problem, len(name) + 1))

@@ -11,7 +11,7 @@ CSV, the order's name and JSON path for JSON), so nothing of it is ever written.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,10 +28,14 @@ from engine.io.channels import (
     sniff_format,
 )
 from engine.io.fields import check_order_mapping, utc
-from engine.io.imports import read_orders
+from engine.io.imports import check_order_file, refuse_if, stream_orders
 from engine.io.messages import plural
+from engine.io.quick import quick_order
 from engine.memory import collector_paused
 from engine.model import Order, OrderStatus
+
+#: Orders per chunk when a whole file is read at once.
+CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,6 @@ def read_incoming(
     `channel` replaces each order's channel (`--channel`); `now` is the `placed_at` of native
     orders that give none.
     """
-    name = str(path)
     when = utc(now) if now is not None else datetime.now(UTC)
     if fmt is None:
         fmt = _detect(path)
@@ -82,12 +85,98 @@ def read_incoming(
         raise BadInput(f"--format: unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     if fmt == DIBS:
         return _read_native(path, channel, when)
+    return _read_channel_file(path, fmt, channel, when)
+
+
+def _read_channel_file(path: Path, fmt: str, channel: str | None, now: datetime) -> IncomingFile:
+    name = str(path)
     data = _read_bytes(path)
     try:
         read = read_channel(data, name, fmt, channel)
     except ChannelError as exc:
         raise _refusal(name, exc) from None
-    return IncomingFile(incoming_from_channel(read, when, name), read.skipped, fmt)
+    return IncomingFile(incoming_from_channel(read, now, name), read.skipped, fmt)
+
+
+class IncomingSource:
+    """An order file of any format, read as an import writes it: in chunks, checked as it goes.
+
+    Native files (`dibs`) are streamed: `chunks` reads the file again from its start on every
+    call (a transaction that is run again re-reads it) and never holds more than a chunk of
+    orders. Every problem met is in `problems`; `clean` says whether there is none so far, and
+    `refuse_if_problems` raises the file's one `BadInput` (call it once the chunks are done:
+    until then the problems are not all known). Channel formats are read and checked whole
+    when the source is made (their containers need the whole document), raising `BadInput` then.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        fmt: str | None = None,
+        channel: str | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        self.path = path
+        self.now = utc(now) if now is not None else datetime.now(UTC)
+        if fmt is None:
+            fmt = _detect(path)
+        elif fmt not in FORMATS:
+            raise BadInput(f"--format: unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+        self.format = fmt
+        self.problems: list[str] = []
+        self._whole: IncomingFile | None = None
+        if fmt != DIBS:
+            self._whole = _read_channel_file(path, fmt, channel, self.now)
+        else:
+            check_order_file(path)
+        if fmt == DIBS and channel is not None:
+            if not channel.strip():
+                raise BadInput("--channel: must not be empty")
+            channel = channel.strip()
+        self.channel = channel
+        self.skipped: tuple[Skipped, ...] = self._whole.skipped if self._whole else ()
+
+    @property
+    def clean(self) -> bool:
+        """No problem met so far."""
+        return not self.problems
+
+    def chunks(self, size: int) -> Iterator[list[IncomingOrder]]:
+        """The file's valid orders, `size` at a time, in file order (from the start again)."""
+        self.problems = []
+        if self._whole is not None:
+            orders = self._whole.orders
+            for start in range(0, len(orders), size):
+                yield orders[start : start + size]
+            return
+        channel = self.channel
+        chunk: list[IncomingOrder] = []
+        for order, where in stream_orders(self.path, self.problems, self.now):
+            if channel is not None:
+                order = dataclasses.replace(order, channel=channel)
+            chunk.append(IncomingOrder(order, where=where))
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def expected(self) -> int | None:
+        """How many orders the file holds, when that is cheap to know before reading it: a
+        channel file's count, a JSON Lines file's non-blank lines; else None."""
+        if self._whole is not None:
+            return len(self._whole.orders)
+        if self.path.suffix.lower() not in (".jsonl", ".ndjson"):
+            return None
+        try:
+            with self.path.open("rb") as handle:
+                return sum(1 for line in handle if line.strip())
+        except OSError:
+            return None
+
+    def refuse_if_problems(self) -> None:
+        """The file's `BadInput`, every problem in file order, if it has any."""
+        refuse_if(self.problems, str(self.path))
 
 
 def incoming_from_channel(read: ChannelRead, now: datetime, name: str) -> list[IncomingOrder]:
@@ -96,7 +185,9 @@ def incoming_from_channel(read: ChannelRead, now: datetime, name: str) -> list[I
     found: list[IncomingOrder] = []
     with collector_paused():
         for item in read.orders:
-            order = check_order_mapping(item.mapping, item.where, now, problems)
+            order = quick_order(item.mapping, now) or check_order_mapping(
+                item.mapping, item.where, now, problems
+            )
             if order is not None:
                 found.append(IncomingOrder(order, item.status, item.updated_at, False, item.where))
     if problems:
@@ -105,13 +196,10 @@ def incoming_from_channel(read: ChannelRead, now: datetime, name: str) -> list[I
 
 
 def _read_native(path: Path, channel: str | None, now: datetime) -> IncomingFile:
-    places: dict[str, str] = {}
-    orders: Sequence[Order] = read_orders(path, now=now, places=places)
-    if channel is not None:
-        if not channel.strip():
-            raise BadInput("--channel: must not be empty")
-        orders = [dataclasses.replace(o, channel=channel.strip()) for o in orders]
-    found = [IncomingOrder(o, where=places.get(o.id, str(path))) for o in orders]
+    source = IncomingSource(path, DIBS, channel, now)
+    with collector_paused():  # many long-lived objects, no cycles
+        found = [item for chunk in source.chunks(CHUNK) for item in chunk]
+    source.refuse_if_problems()
     return IncomingFile(found, (), DIBS)
 
 

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement
 from sqlalchemy.engine import Connection
 
-from engine.io.incoming import IncomingOrder
+from engine.io.incoming import IncomingOrder, IncomingSource
 from engine.model import Actor, Order, Policy
-from engine.service import allocation, edits, kits, read, release, stock, sync
+from engine.service import allocation, edits, importing, kits, read, release, stock, sync
 from engine.service import orders as order_ops
 from engine.service.records import AllocationReport, Clock, Progress, QueueEntry, utcnow
 from engine.service.shapes import iso, order_json
@@ -155,6 +155,11 @@ class Service:
         """Create every incoming order, or none when any id exists (import without --sync)."""
         sync.check_incoming(incoming)
         return self.run(lambda tx: sync.import_new(tx, incoming, progress))
+
+    def import_file(self, source: IncomingSource, progress: Progress | None = None) -> list[str]:
+        """Create every order of an order file, streamed chunk by chunk in one transaction, or
+        none when the file has any problem or any id exists (`engine.service.importing`)."""
+        return self.run(lambda tx: importing.import_source(tx, source, progress))
 
     def sync_orders(
         self,

@@ -71,6 +71,19 @@ class Bulk:
         """INSERT rows given as tuples in `columns` order."""
         self.executemany(_insert_stmt(table, tuple(columns)), columns, rows)
 
+    def copy(self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """`COPY table (columns) FROM STDIN` of rows given as tuples (PostgreSQL with psycopg
+        only; the values as its processors made them). For bulk inserts of new rows."""
+        if not rows:
+            return
+        cursor = self._cursor()
+        try:
+            with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
+
     def fetch(self, stmt: ClauseElement, values: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a SELECT and return plain tuples (no result processing: strings and ints only)."""
         sql, names = self._compiled(stmt)

@@ -14,8 +14,8 @@ from sqlalchemy.engine import Connection
 from engine.memory import collector_paused
 from engine.model import Held, Line, Order, ShipTo, StockKey
 from engine.store.bulk import Bulk
+from engine.store.order_rows import insert_orders as insert_orders
 from engine.store.schema import (
-    events,
     inventory,
     order_lines,
     order_tags,
@@ -24,29 +24,6 @@ from engine.store.schema import (
 )
 
 CHUNK = 2000  # ids per IN (…) read or write: PostgreSQL takes at most 65,535 parameters
-
-_ORDER_COLUMNS = (
-    "id",
-    "channel",
-    "placed_at",
-    "status",
-    "allocation_status",
-    "ship_to_name",
-    "ship_to_country",
-    "ship_to_state",
-    "ship_to_city",
-    "ship_to_postal_code",
-    "shipping_method",
-    "total",
-    "warehouse",
-    "attributes",
-    "line_count",
-    "unit_count",
-    "created_at",
-    "updated_at",
-    "channel_updated_at",
-    "sync_hash",
-)
 
 
 def load_stock(conn: Connection, keys: Iterable[StockKey]) -> dict[StockKey, tuple[int, int]]:
@@ -74,64 +51,6 @@ def existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
         chunk = ids[start : start + 5000]
         found.update(r[0] for r in bulk.fetch_in("SELECT id FROM orders WHERE id IN ({in})", chunk))
     return found
-
-
-def insert_orders(
-    conn: Connection,
-    batch: Sequence[Order],
-    now: datetime,
-    event: str | None,
-    marks: Mapping[str, tuple[str, datetime | None]] | None = None,
-) -> None:
-    """Insert whole orders; `marks` gives sync's (content hash, channel updated_at) by id."""
-    bulk = Bulk(conn)
-    given = marks or {}
-    no_mark: tuple[str | None, datetime | None] = (None, None)
-    stamp = bulk.value(orders.c.created_at, now)
-    order_rows: list[tuple[Any, ...]] = []
-    line_rows: list[tuple[Any, ...]] = []
-    tag_rows: list[tuple[Any, ...]] = []
-    event_rows: list[tuple[Any, ...]] = []
-    to_time = bulk.processor(orders.c.placed_at)
-    to_json = bulk.processor(orders.c.attributes)
-    to_money = bulk.processor(orders.c.total)
-    no_attributes = to_json({})
-    empty = bulk.value(events.c.payload, {})
-    for o in batch:
-        digest, seen = given.get(o.id, no_mark)
-        order_rows.append(
-            (
-                o.id,
-                o.channel,
-                to_time(o.placed_at),
-                o.status,
-                o.allocation_status,
-                o.ship_to.name,
-                o.ship_to.country,
-                o.ship_to.state,
-                o.ship_to.city,
-                o.ship_to.postal_code,
-                o.shipping_method,
-                None if o.total is None else to_money(o.total),
-                o.warehouse,
-                to_json(dict(o.attributes)) if o.attributes else no_attributes,
-                o.line_count,
-                o.unit_count,
-                stamp,
-                stamp,
-                None if seen is None else to_time(seen),
-                digest,
-            )
-        )
-        for n, line in enumerate(o.lines, start=1):
-            line_rows.append((o.id, n, line.sku, line.qty, line.reserved))
-        tag_rows.extend((o.id, t) for t in sorted(o.tags))
-        if event:
-            event_rows.append((stamp, event, o.id, empty, False))
-    bulk.insert(orders, _ORDER_COLUMNS, order_rows)
-    bulk.insert(order_lines, ("order_id", "line_no", "sku", "qty", "reserved"), line_rows)
-    bulk.insert(order_tags, ("order_id", "tag"), tag_rows)
-    bulk.insert(events, ("at", "type", "order_id", "payload", "processed"), event_rows)
 
 
 #: What an Order is built from (not the bookkeeping timestamps and counters: less to convert).
