@@ -105,6 +105,9 @@ def _sqlite_engine(url: str) -> Engine:
         # 64 MiB of page cache (the default is 2 MiB): batch runs write four tables and their
         # indexes chunk by chunk, and a small cache spent its time re-reading pages.
         cur.execute("PRAGMA cache_size=-65536")
+        # Temporary tables (a batch's queue, its spilled status notes) in memory, not in a
+        # temporary file: they live for one transaction.
+        cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
         dbapi_conn.create_function("regexp", 2, _regexp, deterministic=True)
 
@@ -213,8 +216,6 @@ class Store:
 
     def _checked_revision(self) -> str | None:
         """The schema revision, refusing a database that dibs did not create (exit 2)."""
-        from engine.store.migrate import known_revisions
-
         with self.engine.connect() as conn:
             tables = set(inspect(conn).get_table_names())
             if "alembic_version" not in tables:
@@ -225,7 +226,11 @@ class Store:
                     )
                 return None
             revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        if revision is not None and revision not in known_revisions():
+        if revision in (None, SCHEMA_REVISION):
+            return revision  # the usual case: no need to load Alembic to know it
+        from engine.store.migrate import known_revisions
+
+        if revision not in known_revisions():
             raise BadInput(
                 f"database {quoted(str(self.engine.url.database))} is at schema revision "
                 f"{quoted(revision)}, which this version of dibs does not know (another "
