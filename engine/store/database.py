@@ -225,7 +225,8 @@ class Store:
                         + foreign_tables_message(tables)
                     )
                 return None
-            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        revision: str | None = found
         if revision in (None, SCHEMA_REVISION):
             return revision  # the usual case: no need to load Alembic to know it
         from engine.store.migrate import known_revisions
