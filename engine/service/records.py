@@ -50,9 +50,9 @@ class AllocationReport:
     skipped: list[dict[str, str]] = field(default_factory=list)
     reserved_units: int = 0
     detail: bool = True
-    _tally: dict[str, int] = field(default_factory=dict)
-    _changed: int = 0
-    _sample: list[dict[str, str]] = field(default_factory=list)
+    _tally: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    _changed: int = field(default=0, init=False, repr=False)
+    _sample: list[dict[str, str]] = field(default_factory=list, init=False, repr=False)
 
     def add(self, rows: list[tuple[str, str, str]]) -> None:
         """Record processed orders, (id, before, after) each, in processing order."""

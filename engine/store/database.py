@@ -105,9 +105,6 @@ def _sqlite_engine(url: str) -> Engine:
         # 64 MiB of page cache (the default is 2 MiB): batch runs write four tables and their
         # indexes chunk by chunk, and a small cache spent its time re-reading pages.
         cur.execute("PRAGMA cache_size=-65536")
-        # Temporary tables (a batch's queue, its spilled status notes) in memory, not in a
-        # temporary file: they live for one transaction.
-        cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
         dbapi_conn.create_function("regexp", 2, _regexp, deterministic=True)
 

@@ -25,7 +25,8 @@ from engine.store.schema import (
 
 CHUNK = 2000  # ids per IN (…) read or write: PostgreSQL takes at most 65,535 parameters
 
-_ORDER_COLUMNS = (
+#: What an Order is built from: the order's own content, the columns `load_orders` reads.
+_ORDER_CONTENT = (
     "id",
     "channel",
     "placed_at",
@@ -40,6 +41,10 @@ _ORDER_COLUMNS = (
     "total",
     "warehouse",
     "attributes",
+)
+#: Every column `insert_orders` writes: the content, then the bookkeeping counters and marks.
+_ORDER_COLUMNS = (
+    *_ORDER_CONTENT,
     "line_count",
     "unit_count",
     "created_at",
@@ -134,26 +139,8 @@ def insert_orders(
     bulk.insert(events, ("at", "type", "order_id", "payload", "processed"), event_rows)
 
 
-#: What an Order is built from (not the bookkeeping timestamps and counters: less to convert).
-_ORDER_FIELDS = [
-    orders.c[name]
-    for name in (
-        "id",
-        "channel",
-        "placed_at",
-        "status",
-        "allocation_status",
-        "ship_to_name",
-        "ship_to_country",
-        "ship_to_state",
-        "ship_to_city",
-        "ship_to_postal_code",
-        "shipping_method",
-        "total",
-        "warehouse",
-        "attributes",
-    )
-]
+#: Not the bookkeeping timestamps and counters: less to convert.
+_ORDER_FIELDS = [orders.c[name] for name in _ORDER_CONTENT]
 
 
 def load_orders(conn: Connection, ids: Sequence[str]) -> dict[str, Order]:
