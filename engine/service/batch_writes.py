@@ -6,8 +6,9 @@ The ledger rows of a chunk are copies of its new reservations plus the actor. On
 one actor made the whole chunk (always so for `allocate --all`), they are written by one
 `INSERT … SELECT` from the reservations just inserted (SQLite has one writer, so every
 reservation above the sequence number read before the insert is ours): a third of the rows
-Python would otherwise build and the driver bind. On PostgreSQL, where a concurrent writer's
-reservations may commit in between, and for mixed actors (a rule tick), Python writes them.
+Python would otherwise build and the driver bind. For mixed actors (a rule tick) and on
+PostgreSQL, where a concurrent writer's reservations may commit in between, Python builds them.
+On PostgreSQL each table's rows of a chunk go in one statement, as arrays (`unnest`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,31 @@ _LEDGER_FROM_RESERVATIONS = (
 _SET_RESERVED = "UPDATE order_lines SET reserved = ? WHERE order_id = ? AND line_no = ?"
 _SET_STATUS = "UPDATE orders SET allocation_status = ?, updated_at = ? WHERE id = ?"
 _SET_ALLOCATED = "UPDATE inventory SET allocated = ? WHERE sku = ? AND warehouse = ?"
+
+#: PostgreSQL: one statement per table and chunk, the rows passed as one array per column
+#: (`unnest`), in order (WITH ORDINALITY: the sequence numbers follow the queue). Row by row,
+#: each statement was a round trip of its own: 30 of the 36 s of a 100k-order run.
+_PG_RESERVATIONS = (
+    "INSERT INTO reservations (order_id, line_no, sku, warehouse, qty, covered, reserved_at) "
+    "SELECT o, l, s, w, q, c, a FROM unnest(%s::text[], %s::int[], %s::text[], %s::text[], "
+    "%s::int[], %s::bool[], %s::timestamptz[]) WITH ORDINALITY AS t(o, l, s, w, q, c, a, n) "
+    "ORDER BY n"
+)
+_PG_LEDGER = (
+    "INSERT INTO ledger (at, order_id, line_no, sku, warehouse, delta, operation, rule, "
+    "ruleset, actor) SELECT a, o, l, s, w, q, p, r, rs, ac FROM unnest(%s::timestamptz[], "
+    "%s::text[], %s::int[], %s::text[], %s::text[], %s::int[], %s::text[], %s::text[], "
+    "%s::text[], %s::text[]) WITH ORDINALITY AS t(a, o, l, s, w, q, p, r, rs, ac, n) ORDER BY n"
+)
+_PG_RESERVED = (
+    "UPDATE order_lines SET reserved = t.r "
+    "FROM unnest(%s::int[], %s::text[], %s::int[]) AS t(r, o, n) "
+    "WHERE order_lines.order_id = t.o AND order_lines.line_no = t.n"
+)
+_PG_STATUS = (
+    "UPDATE orders SET allocation_status = t.s, updated_at = t.a "
+    "FROM unnest(%s::text[], %s::timestamptz[], %s::text[]) AS t(s, a, i) WHERE orders.id = t.i"
+)
 
 
 class ChunkWrites:
@@ -117,7 +143,16 @@ class ChunkWrites:
     def flush(self) -> int:
         """Write the chunk; returns the stock units it reserved."""
         bulk = self.bulk
-        if self.reservations:
+        if not self.sqlite:
+            for sql, rows in (
+                (_PG_RESERVATIONS, self.reservations),
+                (_PG_LEDGER, self.ledger or []),
+                (_PG_RESERVED, self.lines),
+                (_PG_STATUS, self.status),
+            ):
+                if rows:
+                    bulk.query(sql, [list(column) for column in zip(*rows, strict=True)])
+        elif self.reservations:
             if self.actor is not None:
                 last = bulk.query("SELECT coalesce(max(seq), 0) FROM reservations")[0][0]
             bulk.run_many(_INSERT_RESERVATIONS, self.reservations)
@@ -126,8 +161,9 @@ class ChunkWrites:
                 bulk.query(_LEDGER_FROM_RESERVATIONS, (actor.rule, actor.ruleset, actor.name, last))
             else:
                 bulk.run_many(_INSERT_LEDGER, self.ledger or [])
-        bulk.run_many(_SET_RESERVED, self.lines)
-        bulk.run_many(_SET_STATUS, self.status)
+        if self.sqlite:
+            bulk.run_many(_SET_RESERVED, self.lines)
+            bulk.run_many(_SET_STATUS, self.status)
         units = self.units
         self.reservations, self.lines, self.status, self.units = [], [], [], 0
         self.ledger = None if self.ledger is None else []
