@@ -2,6 +2,7 @@
 
     PYTHONPATH=$PWD .venv/bin/python tests/bench/bench_allocate.py [--orders 100000]
         [--skus 10000] [--rounds 2] [--copies 10] [--postgres URL] [--no-sqlite]
+        [--no-schema-copy] [--compare CHECKOUT]
 
 Seeds dibs' database (an import through the service), builds the lean copy of the same rows
 (tests/bench/lean_floor.py: inventory by SKU, orders by id, lines by id with an index on
@@ -13,6 +14,7 @@ lean floor (target <= 2.0), and whether dibs, the floor and the schema copy made
 reservations (every (order, line, qty)) and the same order statuses.
 `--copies 10` repeats the seeded orders ten times in SQL: the 1M-order memory run (peak RSS
 target < 300 MB). `--postgres URL` runs the same on PostgreSQL (databases bench_allocate_*).
+`--compare /work/main` also runs that checkout's `dibs allocate --all` in each round (before).
 Not a test: figures depend on the machine; the ratio measured side by side is what to watch.
 
     .venv/bin/python tests/bench/bench_allocate.py --kits [--orders 100000] [--skus 10000]
@@ -314,8 +316,11 @@ def _load() -> str:
     return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def _sqlite_rounds(folder: Path, seeded: Path, lean: Path, rounds: int, schema_copy: bool) -> None:
-    floor_runs, dibs_runs, schema_runs = [], [], []
+def _sqlite_rounds(
+    folder: Path, seeded: Path, lean: Path, rounds: int, schema_copy: bool, compare: Path | None
+) -> None:
+    floor_runs, dibs_runs, schema_runs, other_runs = [], [], [], []
+    other = folder / "other.db"
     same = True
     for _ in range(rounds):
         theirs, ours, schema = folder / "lean-run.db", folder / "dibs-run.db", folder / "schema.db"
@@ -325,6 +330,10 @@ def _sqlite_rounds(folder: Path, seeded: Path, lean: Path, rounds: int, schema_c
         dibs_runs.append(run_process(dibs_argv(f"sqlite:///{ours}")))
         mine, lean_d = sqlite_digest(ours, False), sqlite_digest(theirs, True)
         same = same and mine == lean_d
+        if compare is not None:
+            copy_sqlite(seeded, other)
+            other_runs.append(run_process(dibs_argv(f"sqlite:///{other}"), compare))
+            same = same and sqlite_digest(other, False) == mine
         if schema_copy:
             copy_sqlite(seeded, schema)
             t0 = time.perf_counter()
@@ -333,6 +342,14 @@ def _sqlite_rounds(folder: Path, seeded: Path, lean: Path, rounds: int, schema_c
             same = same and mine[:3] == sqlite_digest(schema, False)[:3]
         print(f"  round: dibs {mine}, lean {lean_d}; {_load()}")
     _print_figures(floor_runs, dibs_runs, same, schema_runs)
+    if other_runs:
+        best = min(r.cpu for r in other_runs)
+        print(
+            f"`dibs allocate --all` of {compare} (whole process): best "
+            f"{min(r.wall for r in other_runs):.2f} s wall, {best:.2f} s CPU, peak "
+            f"{max(r.peak for r in other_runs):.0f} MiB; CPU ratio to the lean floor "
+            f"{best / min(r.cpu for r in floor_runs):.2f}"
+        )
 
 
 def _print_figures(
@@ -401,6 +418,12 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL", help="also on PostgreSQL (its own database)")
     parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
     parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also run another checkout's dibs side by side on SQLite (e.g. /work/main: before)",
+    )
+    parser.add_argument(
         "--no-schema-copy",
         action="store_true",
         help="skip the in-process script on dibs' schema (it holds every row: not for 1M)",
@@ -420,7 +443,7 @@ def main() -> None:
         print(f"data: {total} orders, {n_lines * args.copies} lines, {args.skus} SKUs; {_load()}")
         if not args.no_sqlite:
             print("SQLite:")
-            _sqlite_rounds(folder, seeded, lean, args.rounds, not args.no_schema_copy)
+            _sqlite_rounds(folder, seeded, lean, args.rounds, not args.no_schema_copy, args.compare)
         if args.postgres:
             _postgres_rounds(args.postgres, seeded, args.rounds)
 

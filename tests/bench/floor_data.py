@@ -100,10 +100,11 @@ class Run(NamedTuple):
     err: str
 
 
-def run_process(argv: Sequence[str]) -> Run:
+def run_process(argv: Sequence[str], root: Path = ROOT) -> Run:
     """Run a whole process under /usr/bin/time: a child forked from this big process would
-    count our pages in its own peak RSS. CPU time is the figure a busy machine moves least."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    count our pages in its own peak RSS. CPU time is the figure a busy machine moves least.
+    `root`: the checkout whose dibs runs (PYTHONPATH)."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
     with tempfile.NamedTemporaryFile("r") as peak:
         started = time.perf_counter()
         proc = subprocess.run(
