@@ -112,6 +112,7 @@ def run_process(argv: Sequence[str], root: Path = ROOT) -> Run:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env=env,
+            cwd=root,  # `python -m` puts the working directory first on sys.path
             check=False,
         )
         wall = time.perf_counter() - started
