@@ -29,18 +29,18 @@ def _show_report(report: AllocationReport, as_json: bool, title: str, dry: bool 
     if as_json:
         output.print_json({**report.as_json(), "dry_run": True} if dry else report.as_json())
         return
-    changed = [r for r in report.results if r["before"] != r["after"]]
+    n_changed, changed = report.changed()
     if dry:  # the plan: every order that would change, to what (a title would wrap)
         print(f"{title}: {len(changed)} orders would change")
         output.print_records(None, changed, ["id", "before", "after"], style_column="after")
-    elif len(changed) <= 50:
+    elif n_changed <= 50:
         output.print_records(title, changed, ["id", "before", "after"], style_column="after")
     counts = report.counts()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    unchanged = len(report.results) - len(changed)
+    unchanged = report.processed - n_changed
     print(
-        f"{'Dry run, nothing was written: ' if dry else ''}{len(report.results)} orders "
-        f"processed: {summary or 'nothing to do'}; {len(changed)} "
+        f"{'Dry run, nothing was written: ' if dry else ''}{report.processed} orders "
+        f"processed: {summary or 'nothing to do'}; {n_changed} "
         f"{'would change' if dry else 'changed'} status, {unchanged} unchanged; "
         f"{report.reserved_units} units {'would be ' if dry else ''}reserved",
         file=sys.stderr,
@@ -76,6 +76,8 @@ def cmd_allocate(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             progress=progress,
             warehouses=_from_list(args),
+            # A dry run lists every change, JSON every order; else a summary (bounded memory).
+            detail=args.json or args.dry_run,
         )
     title = "Dry run: nothing was written" if args.dry_run else "Allocation"
     _show_report(report, args.json, title, dry=args.dry_run)

@@ -218,6 +218,14 @@ def status_from_reservations(lines: Sequence[Line], any_uncovered: bool, previou
 # Allocation decisions (SPEC §4)
 
 
+#: What an attempt ends in (`status_of` with `tried`, nothing uncovered), as plain strings.
+_TRIED = (
+    str(AllocationStatus.COULD_NOT_ALLOCATE),
+    str(AllocationStatus.PARTIALLY_ALLOCATED),
+    str(AllocationStatus.ALLOCATED),
+)
+
+
 def attempt(
     lines: Sequence[tuple[str, int, int]],
     warehouse: str,
@@ -229,8 +237,12 @@ def attempt(
 
     `lines` are (sku, qty, reserved); `stock` maps (sku, warehouse) to [on_hand, allocated] and,
     with `commit`, gets the granted units added to `allocated`, so the next order of a batch
-    sees what this one took. This is the batch allocation's inner loop, hence plain tuples.
+    sees what this one took. This is the batch allocation's inner loop, hence plain tuples, and
+    a committed attempt that cannot be undone (not all-or-nothing) adds to `allocated` as it
+    goes, which is what later lines of the same SKU must see anyway.
     """
+    direct = commit and policy is not Policy.ALL_OR_NOTHING
+    units = policy is Policy.UNITS
     grants: list[int] = []
     taken: dict[StockKey, int] = {}
     complete = True
@@ -239,15 +251,18 @@ def attempt(
         missing = qty - reserved
         key = (sku, warehouse)
         entry = stock.get(key)
-        left = (entry[0] - entry[1] if entry else 0) - taken.get(key, 0)
+        left = (entry[0] - entry[1] - taken.get(key, 0)) if entry is not None else 0
         if missing <= 0 or left <= 0:
             grant = 0
-        elif policy is Policy.UNITS:
+        elif units:
             grant = min(left, missing)
         else:
             grant = missing if left >= missing else 0
         if grant:
-            taken[key] = taken.get(key, 0) + grant
+            if direct:
+                entry[1] += grant  # type: ignore[index]  # left > 0: the entry exists
+            else:
+                taken[key] = taken.get(key, 0) + grant
         if grant < missing:
             complete = False
         if reserved + grant:
@@ -257,17 +272,11 @@ def attempt(
         grants = [0] * len(lines)
         taken = {}
         any_reserved = any(reserved for _, _, reserved in lines)
-    if commit:
-        for key, units in taken.items():
-            stock[key][1] += units
-    status = status_of(
-        complete=complete,
-        any_reserved=any_reserved,
-        any_uncovered=False,
-        tried=True,
-        previous=AllocationStatus.UNALLOCATED,
-    )
-    return grants, str(status)
+    if commit and not direct:
+        for key, granted in taken.items():
+            stock[key][1] += granted
+    # status_of(complete=…, any_reserved=…, any_uncovered=False, tried=True, …)
+    return grants, _TRIED[2 if complete else 1 if any_reserved else 0]
 
 
 # --------------------------------------------------------------------------------------------

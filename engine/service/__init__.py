@@ -187,12 +187,14 @@ class Service:
         dry_run: bool = False,
         progress: Progress | None = None,
         warehouses: Sequence[str] | None = None,
+        detail: bool = True,
     ) -> AllocationReport:
         """Allocate the named orders, or every open order matching `where` (SPEC §4); with
-        `warehouses`, from those warehouses in that order of preference (SPEC §12)."""
+        `warehouses`, from those warehouses in that order of preference (SPEC §12). Without
+        `detail` the report is a summary (`AllocationReport.detail`)."""
         return self.run(
             lambda tx: allocation.allocate(
-                tx, ids, where, order_by, policy, actor, progress, warehouses
+                tx, ids, where, order_by, policy, actor, progress, warehouses, detail
             ),
             dry_run=dry_run,
         )

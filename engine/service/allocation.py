@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 
 from engine import model
 from engine.errors import BadInput, UnknownOrder, quoted
@@ -40,19 +41,34 @@ def allocate(
     actor: Actor,
     progress: Progress | None = None,
     warehouses: Sequence[str] | None = None,
+    detail: bool = True,
 ) -> AllocationReport:
     """Allocate the named orders (in `order_by` order), or every open order matching `where`.
 
     With `ids=None` the selection is every awaiting order that allocation can change
-    (not allocated, not overallocated) and that satisfies `where`. `warehouses` is the `from`
-    preference list (SPEC §12); None: each order's own warehouse.
+    (not allocated, not overallocated) and that satisfies `where`; sorted in SQL, it is
+    staged in the database without passing through Python (`batch.allocate_selected`).
+    `warehouses` is the `from` preference list (SPEC §12); None: each order's own warehouse.
+    Without `detail` the report is a summary (`AllocationReport.detail`).
     """
     chosen = check_warehouses(tx, warehouses)
-    report = AllocationReport()
-    queue = _select(tx, ids, where, order_by, report)
-    entries = (QueueEntry(oid, policy, actor, chosen) for oid in queue)
-    allocate_queue(tx, entries, report, progress)
+    report = AllocationReport(detail=detail)
+    shared = QueueEntry("", policy, actor, chosen)  # every order's: its id is not used
+    if ids is None and not needs_python_sort(order_by):
+        batch.allocate_selected(tx, _open_queue(where, order_by), shared, report, progress)
+    else:
+        batch.allocate_ids(tx, _select(tx, ids, where, order_by, report), shared, report, progress)
     return report
+
+
+def _open_queue(where: ColumnElement[bool] | None, order_by: Sequence[tuple[str, bool]]) -> Any:
+    """(queue position, id) of every open order `where` picks, in `order_by` order."""
+    position = func.row_number().over(order_by=order_by_clauses(order_by)) - 1
+    query = select(position, orders.c.id).where(
+        orders.c.status == OrderStatus.AWAITING_FULFILLMENT,
+        orders.c.allocation_status.not_in(list(model.SETTLED)),
+    )
+    return query if where is None else query.where(where)
 
 
 def check_warehouses(tx: Tx, warehouses: Sequence[str] | None) -> tuple[str, ...] | None:

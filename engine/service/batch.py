@@ -1,35 +1,39 @@
 """Batch allocation: the queue of orders processed one by one, read and written in bulk.
 
-This is the hot path of `dibs allocate --all` and of every rule tick. Orders are staged in a
-temporary queue table and read back by position ranges, decided by `model.attempt` against an
-in-memory view of the locked stock, and written with one executemany per table and chunk.
+This is the hot path of `dibs allocate --all` and of every rule tick. The queue is staged in a
+connection-private temporary table (`Bulk.stage_queue`; for `allocate --all` straight from
+the ordered selection, `Bulk.stage_select`, so no list of ids is ever built in Python) and
+read back by position ranges, CHUNK orders at a time: memory does not grow with the queue.
+Each order is decided by `model.attempt` (or `routing.attempt_routed`) against an in-memory
+view of the locked stock, and each chunk is written with one executemany per table
+(`engine.service.batch_writes`); the stock counters once, at the end.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-
-from sqlalchemy import bindparam, update
 
 from engine import model
 from engine.memory import collector_paused
 from engine.model import Kits, StockKey, parts_of, routing
+from engine.service.batch_writes import ChunkWrites, write_allocated
 from engine.service.changes import StatusChanges
 from engine.service.records import AllocationReport, Progress, QueueEntry
 from engine.service.tx import Tx
-from engine.store import inventory, ledger, order_lines, orders, reservations
 from engine.store.bulk import Bulk
 from engine.store.kit_rows import load_kits
 from engine.store.rows import load_stock
 
 CHUNK = 2000  # orders per read/write batch: bounded memory, few round trips
-#: An order as the batch reads it: allocation status, warehouse, (line_no, sku, qty, reserved).
-_OrderRows = tuple[str, str, list[tuple[int, str, int, int]]]
+#: One order of a chunk: id, allocation status, warehouse, its line numbers, and its lines as
+#: `model.attempt` takes them, (sku, qty, reserved).
+_Order = tuple[str, str, str, list[int], list[tuple[str, int, int]]]
+#: The queue's entries by position, or the one entry every position shares.
+Entries = Sequence[QueueEntry] | QueueEntry
 
 _LINES_SQL = (
-    "SELECT o.id, o.allocation_status, o.warehouse, l.line_no, l.sku, l.qty, l.reserved "
+    "SELECT q.pos, o.id, o.allocation_status, o.warehouse, l.line_no, l.sku, l.qty, l.reserved "
     "FROM dibs_queue q JOIN orders o ON o.id = q.order_id "
     "JOIN order_lines l ON l.order_id = o.id "
     "WHERE q.pos BETWEEN ? AND ? AND o.status = 'awaiting_fulfillment' "
@@ -44,154 +48,12 @@ _QUEUE_STOCK_SQL = (
     "WHERE o.status = 'awaiting_fulfillment'"
 )
 
-_SET_RESERVED = (
-    update(order_lines)
-    .where(
-        order_lines.c.order_id == bindparam("l_order"), order_lines.c.line_no == bindparam("l_no")
-    )
-    .values(reserved=bindparam("l_res"))
-)
-
-_SET_STATUS = (
-    update(orders)
-    .where(orders.c.id == bindparam("s_id"))
-    .values(allocation_status=bindparam("s_status"), updated_at=bindparam("s_at"))
-)
-
-_SET_ALLOCATED = (
-    update(inventory)
-    .where(inventory.c.sku == bindparam("k_sku"), inventory.c.warehouse == bindparam("k_wh"))
-    .values(allocated=bindparam("k_alloc"))
-)
-
-_RESERVATION_COLUMNS = ("order_id", "line_no", "sku", "warehouse", "qty", "covered", "reserved_at")
-
-_LEDGER_COLUMNS = (
-    "at",
-    "order_id",
-    "line_no",
-    "sku",
-    "warehouse",
-    "delta",
-    "operation",
-    "rule",
-    "ruleset",
-    "actor",
-)
-
-
-class _Writes:
-    """The rows one allocation chunk writes, flushed with one executemany per table."""
-
-    def __init__(self, bulk: Bulk, now: datetime) -> None:
-        self.bulk = bulk
-        self.stamp = bulk.value(reservations.c.reserved_at, now)
-        self.covered = bulk.value(reservations.c.covered, True)
-        self.reservations: list[tuple[Any, ...]] = []
-        self.ledger: list[tuple[Any, ...]] = []
-        self.lines: list[tuple[Any, ...]] = []
-        self.status: dict[str, str] = {}
-        self.stock_keys: set[StockKey] = set()
-
-    def reserve(
-        self, entry: QueueEntry, line_no: int, sku: str, warehouse: str, qty: int, reserved: int
-    ) -> None:
-        oid, actor = entry.order_id, entry.actor
-        self.reservations.append((oid, line_no, sku, warehouse, qty, self.covered, self.stamp))
-        self.ledger.append(
-            (
-                self.stamp,
-                oid,
-                line_no,
-                sku,
-                warehouse,
-                qty,
-                "allocate",
-                actor.rule,
-                actor.ruleset,
-                actor.name,
-            )
-        )
-        self.lines.append((oid, line_no, reserved + qty))
-        self.stock_keys.add((sku, warehouse))
-
-    def reserve_routed(
-        self,
-        entry: QueueEntry,
-        line_no: int,
-        parts: tuple[tuple[str, int], ...],
-        routed: list[tuple[str, int]],
-        reserved: int,
-    ) -> int:
-        """Reserve a line's units along its routes (SPEC §12): each (warehouse, line units)
-        reserves every part (a kit's components, or the SKU itself). Returns stock units."""
-        oid, stamp, covered = entry.order_id, self.stamp, self.covered
-        rule, ruleset, name = entry.actor.rule, entry.actor.ruleset, entry.actor.name
-        add_reservation, add_ledger = self.reservations.append, self.ledger.append
-        stock_units = line_units = 0
-        for warehouse, units in routed:
-            line_units += units
-            for sku, per in parts:
-                qty = units * per
-                stock_units += qty
-                add_reservation((oid, line_no, sku, warehouse, qty, covered, stamp))
-                add_ledger(
-                    (stamp, oid, line_no, sku, warehouse, qty, "allocate", rule, ruleset, name)
-                )
-                self.stock_keys.add((sku, warehouse))
-        self.lines.append((oid, line_no, reserved + line_units))
-        return stock_units
-
-    def flush(self) -> None:
-        bulk = self.bulk
-        bulk.insert(reservations, _RESERVATION_COLUMNS, self.reservations)
-        bulk.insert(ledger, _LEDGER_COLUMNS, self.ledger)
-        bulk.executemany(_SET_RESERVED, ("l_order", "l_no", "l_res"), self.lines)
-        bulk.executemany(
-            _SET_STATUS,
-            ("s_status", "s_at", "s_id"),
-            [(status, self.stamp, oid) for oid, status in self.status.items()],
-        )
-
-
-def _stock_keys(
-    chunk: list[QueueEntry], rows: Mapping[str, _OrderRows], kits: Kits
-) -> set[StockKey]:
-    """The (sku, warehouse) a chunk may reserve: kit components, and every `from` warehouse."""
-    if not kits and not any(entry.warehouses for entry in chunk):
-        return {(line[1], wh) for _, wh, lines in rows.values() for line in lines}
-    by_list: dict[tuple[str, ...], set[str]] = {}
-    for entry in chunk:
-        found = rows.get(entry.order_id)
-        if found is not None:
-            skus = by_list.setdefault(entry.warehouses or (found[1],), set())
-            skus.update(line[1] for line in found[2])
-    keys: set[StockKey] = set()
-    for warehouses, skus in by_list.items():
-        parts = {part for sku in skus for part, _ in parts_of(sku, kits)}
-        keys.update((sku, wh) for sku in parts for wh in warehouses)
-    return keys
-
-
-def _queue_stock(bulk: Bulk, queue: list[QueueEntry], kits: Kits) -> set[StockKey]:
-    """Every (sku, warehouse) the queue may reserve, to lock in one sorted pass before any
-    order is read: each line's SKU (a kit's components) in its order's warehouse and in every
-    warehouse a `from` list names (a superset for orders without one: locks, not reservations)."""
-    extra = {w for entry in queue for w in (entry.warehouses or ())}
-    keys: set[StockKey] = set()
-    for sku, wh in bulk.query(_QUEUE_STOCK_SQL):
-        for part, _ in parts_of(sku, kits):
-            keys.add((part, wh))
-            keys.update((part, w) for w in extra)
-    return keys
-
 
 def allocate_queue(
     tx: Tx,
     entries: Iterable[QueueEntry],
     report: AllocationReport,
     progress: Progress | None = None,
-    changes: StatusChanges | None = None,
 ) -> None:
     """Allocate orders one by one in the queue's order, inside the caller's transaction.
 
@@ -204,120 +66,181 @@ def allocate_queue(
     reported unchanged. Status changes are noted on `tx.changes` (the transaction's
     `allocation.changed` events).
     """
+    queue = list(entries)
     with collector_paused():
-        _allocate(tx, list(entries), report, tx.now(), progress)
+        bulk = Bulk(tx.conn)
+        bulk.stage_queue([e.order_id for e in queue])
+        _allocate(tx, bulk, len(queue), queue, report, progress)
+
+
+def allocate_ids(
+    tx: Tx,
+    ids: Sequence[str],
+    entry: QueueEntry,
+    report: AllocationReport,
+    progress: Progress | None = None,
+) -> None:
+    """`allocate_queue` for orders that share one policy, actor and `from` list (`entry`;
+    its order id is not used)."""
+    with collector_paused():
+        bulk = Bulk(tx.conn)
+        bulk.stage_queue(ids)
+        _allocate(tx, bulk, len(ids), entry, report, progress)
+
+
+def allocate_selected(
+    tx: Tx,
+    query: Any,
+    entry: QueueEntry,
+    report: AllocationReport,
+    progress: Progress | None = None,
+) -> None:
+    """`allocate_ids` for the orders a query selects, as (pos, id) rows in queue order
+    (`Bulk.stage_select`): the queue never passes through Python."""
+    with collector_paused():
+        bulk = Bulk(tx.conn)
+        total = bulk.stage_select(query)
+        _allocate(tx, bulk, total, entry, report, progress)
 
 
 def _allocate(
     tx: Tx,
-    queue: list[QueueEntry],
+    bulk: Bulk,
+    total: int,
+    entries: Entries,
     report: AllocationReport,
-    now: datetime,
     progress: Progress | None,
 ) -> None:
     conn = tx.conn
-    bulk = Bulk(conn)
-    bulk.stage_queue([e.order_id for e in queue])
     kits = load_kits(conn)
     if tx.store.is_postgres:
-        tx.lock_stock(_queue_stock(bulk, queue, kits))
+        tx.lock_stock(_queue_stock(bulk, entries, kits))
     stock: dict[StockKey, list[int]] = {}
-    touched: set[StockKey] = set()
-    for start in range(0, len(queue), CHUNK):
-        chunk = queue[start : start + CHUNK]
-        rows = _lines_for(bulk, start, start + len(chunk) - 1)
-        keys = _stock_keys(chunk, rows, kits)
-        if missing := sorted(keys - stock.keys()):
+    loaded: dict[StockKey, int] = {}
+    writes = ChunkWrites(bulk, tx.now())
+    for start in range(0, total, CHUNK):
+        rows = _lines_for(bulk, start, min(start + CHUNK, total) - 1)
+        if missing := sorted(_stock_keys(rows, entries, kits) - stock.keys()):
             tx.require_stock(missing)  # locked up front (PostgreSQL); else run it again
-            loaded = load_stock(conn, missing)
+            found = load_stock(conn, missing)
             for key in missing:
-                stock[key] = list(loaded.get(key, (0, 0)))
-        writes = _Writes(bulk, now)
-        _decide_chunk(chunk, rows, stock, writes, report, kits, tx.changes)
-        writes.flush()
-        touched |= writes.stock_keys
+                stock[key] = list(found.get(key, (0, 0)))
+                loaded[key] = stock[key][1]
+        writes.begin(_one_actor(rows, entries))
+        done = _decide_chunk(rows, entries, stock, writes, kits, tx.changes)
+        report.reserved_units += writes.flush()
+        report.add(done)
+        tx.changes.spill(bulk)
         if progress:
-            progress(start + len(chunk), len(queue))
+            progress(min(start + CHUNK, total), total)
     # Counters last, once per (sku, warehouse): the transaction holds their locks anyway,
     # and writing them per chunk was 20 times the updates for a 100k-order run.
-    bulk.executemany(
-        _SET_ALLOCATED,
-        ("k_alloc", "k_sku", "k_wh"),
-        [(stock[k][1], k[0], k[1]) for k in sorted(touched)],
+    write_allocated(
+        bulk, [(stock[k][1], k[0], k[1]) for k in sorted(stock) if stock[k][1] != loaded[k]]
     )
 
 
+def _one_actor(rows: Mapping[int, _Order], entries: Entries) -> model.Actor | None:
+    """The actor of every order of a chunk, or None when there are several."""
+    if isinstance(entries, QueueEntry):
+        return entries.actor
+    actors = {entries[pos].actor for pos in rows}
+    return actors.pop() if len(actors) == 1 else None
+
+
+def _stock_keys(rows: Mapping[int, _Order], entries: Entries, kits: Kits) -> set[StockKey]:
+    """The (sku, warehouse) a chunk may reserve: kit components, and every `from` warehouse."""
+    uniform = entries if isinstance(entries, QueueEntry) else None
+    if not kits and (
+        not uniform.warehouses
+        if uniform is not None
+        else not any(entries[pos].warehouses for pos in rows)  # type: ignore[index]
+    ):
+        return {(line[0], wh) for _, _, wh, _, lines in rows.values() for line in lines}
+    by_list: dict[tuple[str, ...], set[str]] = {}
+    for pos, (_, _, wh, _, lines) in rows.items():
+        entry = uniform or entries[pos]  # type: ignore[index]
+        skus = by_list.setdefault(entry.warehouses or (wh,), set())
+        skus.update(line[0] for line in lines)
+    keys: set[StockKey] = set()
+    for warehouses, skus in by_list.items():
+        parts = {part for sku in skus for part, _ in parts_of(sku, kits)}
+        keys.update((sku, wh) for sku in parts for wh in warehouses)
+    return keys
+
+
+def _queue_stock(bulk: Bulk, entries: Entries, kits: Kits) -> set[StockKey]:
+    """Every (sku, warehouse) the queue may reserve, to lock in one sorted pass before any
+    order is read: each line's SKU (a kit's components) in its order's warehouse and in every
+    warehouse a `from` list names (a superset for orders without one: locks, not reservations)."""
+    listed = [entries] if isinstance(entries, QueueEntry) else entries
+    extra = {w for entry in listed for w in (entry.warehouses or ())}
+    keys: set[StockKey] = set()
+    for sku, wh in bulk.query(_QUEUE_STOCK_SQL):
+        for part, _ in parts_of(sku, kits):
+            keys.add((part, wh))
+            keys.update((part, w) for w in extra)
+    return keys
+
+
 def _decide_chunk(
-    chunk: list[QueueEntry],
-    rows: Mapping[str, _OrderRows],
+    rows: Mapping[int, _Order],
+    entries: Entries,
     stock: dict[StockKey, list[int]],
-    writes: _Writes,
-    report: AllocationReport,
+    writes: ChunkWrites,
     kits: Kits,
     changes: StatusChanges,
-) -> None:
-    results = report.results
-    note = changes.note
-    for entry in chunk:
-        found = rows.get(entry.order_id)
-        if found is None:
+) -> list[tuple[str, str, str]]:
+    """Decide a chunk's orders in queue order; (id, before, after) of each."""
+    done: list[tuple[str, str, str]] = []
+    uniform = entries if isinstance(entries, QueueEntry) else None
+    note, settled, attempt, stamp = changes.note, model.SETTLED, model.attempt, writes.stamp
+    for pos, (oid, before, warehouse, numbers, lines) in rows.items():
+        entry = uniform or entries[pos]  # type: ignore[index]
+        if before in settled:
+            done.append((oid, before, before))
             continue
-        before, warehouse, line_rows = found
-        if before in model.SETTLED:
-            results.append({"id": entry.order_id, "before": before, "after": before})
-            continue
-        if entry.warehouses or (kits and any(line[1] in kits for line in line_rows)):
-            after = _decide_routed(entry, warehouse, line_rows, stock, writes, report, kits)
-            if after != before:
-                writes.status[entry.order_id] = after
-                note(entry.order_id, before, after, "allocate", entry.actor.rule)
-            results.append({"id": entry.order_id, "before": before, "after": after})
-            continue
-        grants, after = model.attempt(
-            [(sku, qty, res) for _, sku, qty, res in line_rows], warehouse, stock, entry.policy
-        )
-        for (line_no, sku, _qty, reserved), grant in zip(line_rows, grants, strict=True):
-            if grant:
-                writes.reserve(entry, line_no, sku, warehouse, grant, reserved)
-                report.reserved_units += grant
+        if entry.warehouses or (kits and any(line[0] in kits for line in lines)):
+            after = _decide_routed(entry, oid, warehouse, numbers, lines, stock, writes, kits)
+        else:
+            grants, after = attempt(lines, warehouse, stock, entry.policy)
+            writes.reserve_lines(entry, oid, warehouse, numbers, lines, grants)
         if after != before:
-            writes.status[entry.order_id] = after
-            note(entry.order_id, before, after, "allocate", entry.actor.rule)
-        results.append({"id": entry.order_id, "before": before, "after": after})
+            writes.status.append((after, stamp, oid))
+            note(oid, before, after, "allocate", entry.actor.rule)
+        done.append((oid, before, after))
+    return done
 
 
 def _decide_routed(
     entry: QueueEntry,
+    oid: str,
     warehouse: str,
-    line_rows: list[tuple[int, str, int, int]],
+    numbers: list[int],
+    lines: list[tuple[str, int, int]],
     stock: dict[StockKey, list[int]],
-    writes: _Writes,
-    report: AllocationReport,
+    writes: ChunkWrites,
     kits: Kits,
 ) -> str:
     """An order with a `from` list or a kit line (`routing.attempt_routed`); its status."""
     routes, after = routing.attempt_routed(
-        [(sku, qty, res) for _, sku, qty, res in line_rows],
-        entry.warehouses or (warehouse,),
-        stock,
-        entry.policy,
-        kits,
+        lines, entry.warehouses or (warehouse,), stock, entry.policy, kits
     )
-    for (line_no, sku, _qty, reserved), routed in zip(line_rows, routes, strict=True):
+    for line_no, (sku, _qty, reserved), routed in zip(numbers, lines, routes, strict=True):
         if routed:
             parts = kits.get(sku) or ((sku, 1),)
-            report.reserved_units += writes.reserve_routed(entry, line_no, parts, routed, reserved)
+            writes.reserve_routed(entry, oid, line_no, parts, routed, reserved)
     return after
 
 
-def _lines_for(bulk: Bulk, first: int, last: int) -> dict[str, _OrderRows]:
-    """Allocation status, warehouse and lines (line_no, sku, qty, reserved) of the awaiting
-    orders at queue positions first..last (see `Bulk.stage_queue`): the hottest read of a
-    batch, so it runs on the raw cursor."""
-    out: dict[str, _OrderRows] = {}
-    for oid, alloc, wh, line_no, sku, qty, reserved in bulk.query(_LINES_SQL, (first, last)):
-        entry = out.get(oid)
-        if entry is None:
-            entry = out[oid] = (alloc, wh, [])
-        entry[2].append((line_no, sku, qty, reserved))
+def _lines_for(bulk: Bulk, first: int, last: int) -> dict[int, _Order]:
+    """The awaiting orders at queue positions first..last (see `Bulk.stage_queue`), by
+    position: the hottest read of a batch, so it runs on the raw cursor."""
+    out: dict[int, _Order] = {}
+    for pos, oid, alloc, wh, line_no, sku, qty, reserved in bulk.query(_LINES_SQL, (first, last)):
+        found = out.get(pos)
+        if found is None:
+            found = out[pos] = (oid, alloc, wh, [], [])
+        found[3].append(line_no)
+        found[4].append((sku, qty, reserved))
     return out

@@ -16,15 +16,19 @@ from engine.store import events
 from engine.store.bulk import Bulk
 
 _COLUMNS = ("at", "type", "order_id", "payload")
+#: Notes kept in memory before they move to a temporary table (`StatusChanges.spill`).
+SPILL_AT = 100_000
+_READ_BACK = 5000
 
 
 class StatusChanges:
     """Order id -> [first before, last after, first cause, its rule] within one transaction."""
 
-    __slots__ = ("_changes",)
+    __slots__ = ("_changes", "_spilled")
 
     def __init__(self) -> None:
         self._changes: dict[str, list[Any]] = {}
+        self._spilled = False
 
     def note(self, order_id: str, before: str, after: str, cause: str, rule: str | None) -> None:
         """Record that `order_id` went from `before` to `after` because of `cause`."""
@@ -36,7 +40,33 @@ class StatusChanges:
 
     @property
     def empty(self) -> bool:
-        return not self._changes
+        return not self._changes and not self._spilled
+
+    def spill(self, bulk: Bulk) -> None:
+        """Bound the memory of a big transaction (`allocate --all` over millions of orders):
+        past `SPILL_AT` notes, move them into the connection's temporary table `dibs_changes`,
+        where a later note of the same order updates its last status (an upsert), just as
+        `note` does in memory. `flush` reads them back in note order."""
+        if len(self._changes) > SPILL_AT:
+            self._to_table(bulk)
+
+    def _to_table(self, bulk: Bulk) -> None:
+        if not self._spilled:
+            serial = "BIGSERIAL" if bulk.dialect.name == "postgresql" else "INTEGER"
+            bulk.query(
+                f"CREATE TEMP TABLE IF NOT EXISTS dibs_changes (n {serial} PRIMARY KEY, "
+                "order_id TEXT NOT NULL UNIQUE, first_status TEXT NOT NULL, "
+                "last_status TEXT NOT NULL, cause TEXT NOT NULL, rule TEXT)"
+            )
+            bulk.query("DELETE FROM dibs_changes")
+            self._spilled = True
+        bulk.run_many(
+            "INSERT INTO dibs_changes (order_id, first_status, last_status, cause, rule) "
+            "VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (order_id) DO UPDATE SET last_status = excluded.last_status",
+            [(oid, *entry) for oid, entry in self._changes.items()],
+        )
+        self._changes.clear()
 
     def flush(self, bulk: Bulk, now: datetime) -> int:
         """Write one `allocation.changed` per order whose status differs at the end; the
@@ -48,6 +78,8 @@ class StatusChanges:
         `allocate --all` tells 100k changes, and a conversion per row was a measurable part of
         the allocation's time (tests/bench/bench_events.py).
         """
+        if self._spilled:
+            return self._flush_spilled(bulk, now)
         if not self._changes:
             return 0
         stamp = bulk.value(events.c.at, now)
@@ -68,3 +100,22 @@ class StatusChanges:
         self._changes.clear()
         bulk.insert(events, _COLUMNS, rows)
         return len(rows)
+
+    def _flush_spilled(self, bulk: Bulk, now: datetime) -> int:
+        """`flush` after a `spill`: the notes read back from `dibs_changes` in note order,
+        _READ_BACK at a time, each batch written as the in-memory notes are."""
+        self._to_table(bulk)
+        last, written = 0, 0
+        while rows := bulk.query(
+            "SELECT n, order_id, first_status, last_status, cause, rule FROM dibs_changes "
+            f"WHERE n > ? ORDER BY n LIMIT {_READ_BACK}",
+            (last,),
+        ):
+            last = rows[-1][0]
+            self._changes = {oid: list(entry) for _, oid, *entry in rows}
+            self._spilled = False
+            written += self.flush(bulk, now)
+            self._spilled = True
+        bulk.query("DELETE FROM dibs_changes")
+        self._spilled = False
+        return written

@@ -81,7 +81,7 @@ def _release(
     for oid in ids:
         tx.changes.note(oid, before[oid], after, operation, actor.rule)
     if report is not None:
-        report.results.extend({"id": oid, "before": before[oid], "after": after} for oid in ids)
+        report.add([(oid, before[oid], after) for oid in ids])
     recover(tx, {*keys, *also_recover}, operation, actor.rule)
 
 

@@ -1,13 +1,21 @@
-"""Benchmark: import and `allocate --all` at scale, against a hand-written sqlite3 baseline.
+"""Benchmark: `dibs allocate --all` as a user runs it, against the lean floor (issue #15).
 
-    .venv/bin/python tests/bench/bench_allocate.py [--orders 100000] [--skus 10000]
+    PYTHONPATH=$PWD .venv/bin/python tests/bench/bench_allocate.py [--orders 100000]
+        [--skus 10000] [--rounds 2] [--copies 10] [--postgres URL] [--no-sqlite]
+        [--no-schema-copy] [--compare CHECKOUT]
 
-Prints: import speed (orders/s, file parse and database write), the time of dibs' batch
-allocation and of a hand-written sqlite3 script that does the same reads, decisions and writes
-(reservations, statuses, line counters, one ledger row per reservation) on an identical copy of
-the database, their ratio (target <= 1.5), that both produced the same reservations, and the
-peak memory (max RSS) of `dibs allocate --all` run as a user would run it.
-Not a test: figures depend on the machine; the ratio is what to watch.
+Seeds dibs' database (an import through the service), builds the lean copy of the same rows
+(tests/bench/lean_floor.py: inventory by SKU, orders by id, lines by id with an index on
+order, one ledger row per reservation and no secondary index), then per round, on fresh
+copies: the lean floor script as its own process, `dibs allocate --all` as its own process
+(start-up included; its peak RSS from wait4), and the hand-written sqlite3 script of before on
+dibs' own schema (in process: what the schema alone costs). Prints the times, the ratio dibs /
+lean floor (target <= 2.0), and whether dibs, the floor and the schema copy made the same
+reservations (every (order, line, qty)) and the same order statuses.
+`--copies 10` repeats the seeded orders ten times in SQL: the 1M-order memory run (peak RSS
+target < 300 MB). `--postgres URL` runs the same on PostgreSQL (databases bench_allocate_*).
+`--compare /work/main` also runs that checkout's `dibs allocate --all` in each round (before).
+Not a test: figures depend on the machine; the ratio measured side by side is what to watch.
 
     .venv/bin/python tests/bench/bench_allocate.py --kits [--orders 100000] [--skus 10000]
 
@@ -20,11 +28,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
-import resource
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +45,22 @@ sys.path.insert(0, str(ROOT))
 from engine.io.imports import read_orders  # noqa: E402
 from engine.service import Service  # noqa: E402
 from engine.store import Store  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from floor_data import (  # noqa: E402
+    Run,
+    build_lean_sqlite,
+    copy_sqlite,
+    dibs_argv,
+    floor_argv,
+    load_postgres,
+    multiply,
+    pg_admin,
+    pg_digest,
+    pg_url,
+    run_process,
+    sqlite_digest,
+)
 
 
 def write_data(folder: Path, n_orders: int, n_skus: int, seed: int = 7) -> tuple[Path, Path]:
@@ -266,11 +289,145 @@ def kits_main(args: argparse.Namespace) -> None:
             )
 
 
+def _seed_plain(folder: Path, n_orders: int, n_skus: int) -> tuple[Path, int]:
+    """dibs' database with the bench's orders and stock (through the service, as an import)."""
+    orders_path, inventory_path = write_data(folder, n_orders, n_skus)
+    seeded = folder / "seeded.db"
+    store = Store.open(f"sqlite:///{seeded}")
+    service = Service(store)
+    from engine.io.imports import read_inventory
+
+    service.import_inventory(read_inventory(inventory_path))
+    t0 = time.perf_counter()
+    parsed = read_orders(orders_path)
+    t1 = time.perf_counter()
+    service.add_orders(parsed)
+    t2 = time.perf_counter()
+    n_lines = sum(len(o.lines) for o in parsed)
+    store.dispose()
+    print(
+        f"import (in process): parse {n_orders / (t1 - t0):,.0f} orders/s, write "
+        f"{n_orders / (t2 - t1):,.0f} orders/s, end to end {n_orders / (t2 - t0):,.0f} orders/s"
+    )
+    return seeded, n_lines
+
+
+def _load() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _sqlite_rounds(
+    folder: Path, seeded: Path, lean: Path, rounds: int, schema_copy: bool, compare: Path | None
+) -> None:
+    floor_runs, dibs_runs, schema_runs, other_runs = [], [], [], []
+    other = folder / "other.db"
+    same = True
+    for _ in range(rounds):
+        theirs, ours, schema = folder / "lean-run.db", folder / "dibs-run.db", folder / "schema.db"
+        copy_sqlite(lean, theirs)
+        copy_sqlite(seeded, ours)
+        floor_runs.append(run_process(floor_argv(f"sqlite:///{theirs}")))
+        dibs_runs.append(run_process(dibs_argv(f"sqlite:///{ours}")))
+        mine, lean_d = sqlite_digest(ours, False), sqlite_digest(theirs, True)
+        same = same and mine == lean_d
+        if compare is not None:
+            copy_sqlite(seeded, other)
+            other_runs.append(run_process(dibs_argv(f"sqlite:///{other}"), compare))
+            same = same and sqlite_digest(other, False) == mine
+        if schema_copy:
+            copy_sqlite(seeded, schema)
+            t0 = time.perf_counter()
+            baseline_allocate(schema)
+            schema_runs.append(time.perf_counter() - t0)
+            same = same and mine[:3] == sqlite_digest(schema, False)[:3]
+        print(f"  round: dibs {mine}, lean {lean_d}; {_load()}")
+    _print_figures(floor_runs, dibs_runs, same, schema_runs)
+    if other_runs:
+        best = min(r.cpu for r in other_runs)
+        print(
+            f"`dibs allocate --all` of {compare} (whole process): best "
+            f"{min(r.wall for r in other_runs):.2f} s wall, {best:.2f} s CPU, peak "
+            f"{max(r.peak for r in other_runs):.0f} MiB; CPU ratio to the lean floor "
+            f"{best / min(r.cpu for r in floor_runs):.2f}"
+        )
+
+
+def _print_figures(
+    floor_runs: list[Run], dibs_runs: list[Run], same: bool, schema_runs: list[float] | None = None
+) -> None:
+    floor, dibs = min(r.wall for r in floor_runs), min(r.wall for r in dibs_runs)
+    floor_cpu, dibs_cpu = min(r.cpu for r in floor_runs), min(r.cpu for r in dibs_runs)
+    for name, runs in (("lean floor", floor_runs), ("`dibs allocate --all`", dibs_runs)):
+        print(
+            f"{name} (whole process): best {min(r.wall for r in runs):.2f} s wall, "
+            f"{min(r.cpu for r in runs):.2f} s CPU, peak {max(r.peak for r in runs):.0f} MiB; "
+            f"runs (wall/CPU) {[(round(r.wall, 2), round(r.cpu, 2)) for r in runs]}"
+        )
+    if schema_runs:
+        best = min(schema_runs)
+        print(
+            f"hand-written sqlite3 on dibs' schema (in process, no start-up): {best:.2f} s wall, "
+            f"{best / floor:.2f}x the lean floor's wall"
+        )
+    print(
+        f"ratio dibs / lean floor: wall {dibs / floor:.2f}, CPU {dibs_cpu / floor_cpu:.2f} "
+        f"(target <= 2.0); same reservations and statuses: {same}"
+    )
+    print(f"  dibs said: {dibs_runs[-1].err.strip().splitlines()[-1:]}; {_load()}")
+
+
+def _postgres_rounds(url: str, seeded: Path, rounds: int) -> None:
+    base = "bench_allocate_seed"
+    admin = pg_admin(url)
+    admin.execute(f"DROP DATABASE IF EXISTS {base}")
+    admin.execute(f"CREATE DATABASE {base}")
+    load_postgres(seeded, pg_url(url, base))
+    floor_runs, dibs_runs = [], []
+    same = True
+    for _ in range(rounds):
+        for name in ("bench_allocate_lean", "bench_allocate_dibs"):
+            admin.execute(f"DROP DATABASE IF EXISTS {name}")
+            admin.execute(f"CREATE DATABASE {name} TEMPLATE {base}")
+        lean_url = pg_url(url, "bench_allocate_lean") + "?options=-csearch_path%3Dlean"
+        floor_runs.append(run_process(floor_argv(lean_url.replace("+psycopg", ""))))
+        dibs_url = pg_url(url, "bench_allocate_dibs")
+        dibs_runs.append(run_process(dibs_argv(dibs_url)))
+        mine = pg_digest(dibs_url, False)
+        lean_d = pg_digest(pg_url(url, "bench_allocate_lean"), True)
+        same = same and mine == lean_d
+        print(f"  round: dibs {mine}, lean {lean_d}; {_load()}")
+    print("PostgreSQL:")
+    _print_figures(floor_runs, dibs_runs, same)
+    for name in ("bench_allocate_lean", "bench_allocate_dibs", base):
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+    admin.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--skus", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=2, help="allocation runs to take the best of")
+    parser.add_argument(
+        "--copies",
+        type=int,
+        default=1,
+        help="then repeat the orders this many times in SQL (ids suffixed, stock multiplied): "
+        "--orders 100000 --copies 10 is the 1M-order memory run",
+    )
+    parser.add_argument("--postgres", metavar="URL", help="also on PostgreSQL (its own database)")
+    parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also run another checkout's dibs side by side on SQLite (e.g. /work/main: before)",
+    )
+    parser.add_argument(
+        "--no-schema-copy",
+        action="store_true",
+        help="skip the in-process script on dibs' schema (it holds every row: not for 1M)",
+    )
     parser.add_argument("--kits", action="store_true", help="SPEC §12: warehouses and kits")
     args = parser.parse_args()
     if args.kits:
@@ -278,78 +435,17 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="dibs-bench-") as tmp:
         folder = Path(tmp)
-        orders_path, inventory_path = write_data(folder, args.orders, args.skus)
-        seeded = folder / "seeded.db"
-        store = Store.open(f"sqlite:///{seeded}")
-        service = Service(store)
-        from engine.io.imports import read_inventory
-
-        service.import_inventory(read_inventory(inventory_path))
-        t0 = time.perf_counter()
-        parsed = read_orders(orders_path)
-        t1 = time.perf_counter()
-        service.add_orders(parsed)
-        t2 = time.perf_counter()
-        n_lines = sum(len(o.lines) for o in parsed)
-        store.dispose()
-        del parsed
-        print(f"data: {args.orders} orders, {n_lines} lines, {args.skus} SKUs")
-        print(
-            f"import: parse {args.orders / (t1 - t0):,.0f} orders/s, write "
-            f"{args.orders / (t2 - t1):,.0f} orders/s, end to end "
-            f"{args.orders / (t2 - t0):,.0f} orders/s ({t2 - t0:.2f} s)"
-        )
-
-        dibs_times, base_times = [], []
-        for _ in range(args.rounds):
-            ours, theirs = folder / "ours.db", folder / "theirs.db"
-            for copy in (ours, theirs):
-                shutil.copy(seeded, copy)
-                for suffix in ("-wal", "-shm"):
-                    if Path(f"{seeded}{suffix}").exists():
-                        shutil.copy(f"{seeded}{suffix}", f"{copy}{suffix}")
-            t0 = time.perf_counter()
-            base_count = baseline_allocate(theirs)
-            base_times.append(time.perf_counter() - t0)
-            s = Store.open(f"sqlite:///{ours}")
-            t0 = time.perf_counter()
-            report = Service(s).allocate()
-            dibs_times.append(time.perf_counter() - t0)
-            s.dispose()
-            same = reservation_digest(ours) == reservation_digest(theirs)
-        best_dibs, best_base = min(dibs_times), min(base_times)
-        print(
-            f"allocate --all: dibs {best_dibs:.2f} s, hand-written sqlite3 {best_base:.2f} s, "
-            f"ratio {best_dibs / best_base:.2f} (target <= 1.5); "
-            f"{len(report.results)} orders, {base_count} reservations; "
-            f"same reservations as the baseline: {same}"
-        )
-        print(
-            f"  {args.orders / best_dibs:,.0f} orders/s; all runs dibs "
-            f"{[round(t, 2) for t in dibs_times]}, baseline {[round(t, 2) for t in base_times]}"
-        )
-
-        cli_db = folder / "cli.db"
-        shutil.copy(seeded, cli_db)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        t0 = time.perf_counter()
-        subprocess.run(
-            [
-                str(Path(sys.executable).parent / "dibs"),
-                "--db",
-                f"sqlite:///{cli_db}",
-                "allocate",
-                "--all",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        wall = time.perf_counter() - t0
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        print(
-            f"`dibs allocate --all` as a command: {wall:.2f} s wall, peak memory "
-            f"{max(peak, before) / 1024:.0f} MiB (max RSS)"
-        )
+        seeded, n_lines = _seed_plain(folder, args.orders, args.skus)
+        multiply(seeded, args.copies)
+        lean = folder / "lean.db"
+        build_lean_sqlite(seeded, lean)
+        total = args.orders * args.copies
+        print(f"data: {total} orders, {n_lines * args.copies} lines, {args.skus} SKUs; {_load()}")
+        if not args.no_sqlite:
+            print("SQLite:")
+            _sqlite_rounds(folder, seeded, lean, args.rounds, not args.no_schema_copy, args.compare)
+        if args.postgres:
+            _postgres_rounds(args.postgres, seeded, args.rounds)
 
 
 if __name__ == "__main__":

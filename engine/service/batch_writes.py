@@ -1,0 +1,175 @@
+"""The rows one chunk of a batch allocation writes (`engine.service.batch`), flushed with one
+executemany per table, on the raw cursor with hand-written SQL (rows built in placeholder
+order: no compile, no reordering, no parameter dictionaries).
+
+The ledger rows of a chunk are copies of its new reservations plus the actor. On SQLite, when
+one actor made the whole chunk (always so for `allocate --all`), they are written by one
+`INSERT … SELECT` from the reservations just inserted (SQLite has one writer, so every
+reservation above the sequence number read before the insert is ours): a third of the rows
+Python would otherwise build and the driver bind. For mixed actors (a rule tick) and on
+PostgreSQL, where a concurrent writer's reservations may commit in between, Python builds them.
+On PostgreSQL each table's rows of a chunk go in one statement, as arrays (`unnest`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from engine.model import Actor
+from engine.service.records import QueueEntry
+from engine.store import reservations
+from engine.store.bulk import Bulk
+
+_INSERT_RESERVATIONS = (
+    "INSERT INTO reservations (order_id, line_no, sku, warehouse, qty, covered, reserved_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_LEDGER = (
+    "INSERT INTO ledger (at, order_id, line_no, sku, warehouse, delta, operation, rule, "
+    "ruleset, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_LEDGER_FROM_RESERVATIONS = (
+    "INSERT INTO ledger (at, order_id, line_no, sku, warehouse, delta, operation, rule, "
+    "ruleset, actor) SELECT reserved_at, order_id, line_no, sku, warehouse, qty, 'allocate', "
+    "?, ?, ? FROM reservations WHERE seq > ? ORDER BY seq"
+)
+_SET_RESERVED = "UPDATE order_lines SET reserved = ? WHERE order_id = ? AND line_no = ?"
+_SET_STATUS = "UPDATE orders SET allocation_status = ?, updated_at = ? WHERE id = ?"
+_SET_ALLOCATED = "UPDATE inventory SET allocated = ? WHERE sku = ? AND warehouse = ?"
+
+#: PostgreSQL: one statement per table and chunk, the rows passed as one array per column
+#: (`unnest`), in order (WITH ORDINALITY: the sequence numbers follow the queue). Row by row,
+#: each statement was a round trip of its own: 30 of the 36 s of a 100k-order run.
+_PG_RESERVATIONS = (
+    "INSERT INTO reservations (order_id, line_no, sku, warehouse, qty, covered, reserved_at) "
+    "SELECT o, l, s, w, q, c, a FROM unnest(%s::text[], %s::int[], %s::text[], %s::text[], "
+    "%s::int[], %s::bool[], %s::timestamptz[]) WITH ORDINALITY AS t(o, l, s, w, q, c, a, n) "
+    "ORDER BY n"
+)
+_PG_LEDGER = (
+    "INSERT INTO ledger (at, order_id, line_no, sku, warehouse, delta, operation, rule, "
+    "ruleset, actor) SELECT a, o, l, s, w, q, p, r, rs, ac FROM unnest(%s::timestamptz[], "
+    "%s::text[], %s::int[], %s::text[], %s::text[], %s::int[], %s::text[], %s::text[], "
+    "%s::text[], %s::text[]) WITH ORDINALITY AS t(a, o, l, s, w, q, p, r, rs, ac, n) ORDER BY n"
+)
+_PG_RESERVED = (
+    "UPDATE order_lines SET reserved = t.r "
+    "FROM unnest(%s::int[], %s::text[], %s::int[]) AS t(r, o, n) "
+    "WHERE order_lines.order_id = t.o AND order_lines.line_no = t.n"
+)
+_PG_STATUS = (
+    "UPDATE orders SET allocation_status = t.s, updated_at = t.a "
+    "FROM unnest(%s::text[], %s::timestamptz[], %s::text[]) AS t(s, a, i) WHERE orders.id = t.i"
+)
+
+
+class ChunkWrites:
+    """Reservations, ledger rows, line counters and statuses of one chunk."""
+
+    def __init__(self, bulk: Bulk, now: datetime) -> None:
+        self.bulk = bulk
+        self.stamp = bulk.value(reservations.c.reserved_at, now)
+        self.covered = bulk.value(reservations.c.covered, True)
+        self.sqlite = bulk.dialect.name == "sqlite"
+        self.reservations: list[tuple[Any, ...]] = []
+        self.ledger: list[tuple[Any, ...]] | None = None
+        self.actor: Actor | None = None
+        self.lines: list[tuple[int, str, int]] = []
+        self.status: list[tuple[str, Any, str]] = []
+        self.units = 0
+
+    def begin(self, actor: Actor | None) -> None:
+        """A new chunk: `actor` when one actor made all of it (None: several)."""
+        if self.sqlite and actor is not None:
+            self.actor, self.ledger = actor, None
+        else:
+            self.actor, self.ledger = None, []
+
+    def reserve_lines(
+        self,
+        entry: QueueEntry,
+        oid: str,
+        warehouse: str,
+        numbers: list[int],
+        lines: list[tuple[str, int, int]],
+        grants: list[int],
+    ) -> None:
+        """What `model.attempt` granted an order's lines, (sku, qty, reserved) each."""
+        add, add_line, stamp, covered = (
+            self.reservations.append,
+            self.lines.append,
+            self.stamp,
+            self.covered,
+        )
+        ledger = self.ledger
+        for index, grant in enumerate(grants):
+            if not grant:
+                continue
+            sku, _, reserved = lines[index]
+            line_no = numbers[index]
+            add((oid, line_no, sku, warehouse, grant, covered, stamp))
+            add_line((reserved + grant, oid, line_no))
+            self.units += grant
+            if ledger is not None:
+                a = entry.actor
+                row = (stamp, oid, line_no, sku, warehouse, grant, "allocate")
+                ledger.append((*row, a.rule, a.ruleset, a.name))
+
+    def reserve_routed(
+        self,
+        entry: QueueEntry,
+        oid: str,
+        line_no: int,
+        parts: tuple[tuple[str, int], ...],
+        routed: list[tuple[str, int]],
+        reserved: int,
+    ) -> None:
+        """Reserve a line's units along its routes (SPEC §12): each (warehouse, line units)
+        reserves every part (a kit's components, or the SKU itself)."""
+        stamp, covered, ledger, actor = self.stamp, self.covered, self.ledger, entry.actor
+        line_units = 0
+        for warehouse, units in routed:
+            line_units += units
+            for sku, per in parts:
+                qty = units * per
+                self.units += qty
+                self.reservations.append((oid, line_no, sku, warehouse, qty, covered, stamp))
+                if ledger is not None:
+                    row = (stamp, oid, line_no, sku, warehouse, qty, "allocate")
+                    ledger.append((*row, actor.rule, actor.ruleset, actor.name))
+        self.lines.append((reserved + line_units, oid, line_no))
+
+    def flush(self) -> int:
+        """Write the chunk; returns the stock units it reserved."""
+        bulk = self.bulk
+        if not self.sqlite:
+            for sql, rows in (
+                (_PG_RESERVATIONS, self.reservations),
+                (_PG_LEDGER, self.ledger or []),
+                (_PG_RESERVED, self.lines),
+                (_PG_STATUS, self.status),
+            ):
+                if rows:
+                    bulk.query(sql, [list(column) for column in zip(*rows, strict=True)])
+        elif self.reservations:
+            if self.actor is not None:
+                last = bulk.query("SELECT coalesce(max(seq), 0) FROM reservations")[0][0]
+            bulk.run_many(_INSERT_RESERVATIONS, self.reservations)
+            if self.actor is not None:
+                actor = self.actor
+                bulk.query(_LEDGER_FROM_RESERVATIONS, (actor.rule, actor.ruleset, actor.name, last))
+            else:
+                bulk.run_many(_INSERT_LEDGER, self.ledger or [])
+        if self.sqlite:
+            bulk.run_many(_SET_RESERVED, self.lines)
+            bulk.run_many(_SET_STATUS, self.status)
+        units = self.units
+        self.reservations, self.lines, self.status, self.units = [], [], [], 0
+        self.ledger = None if self.ledger is None else []
+        return units
+
+
+def write_allocated(bulk: Bulk, counters: list[tuple[int, str, str]]) -> None:
+    """inventory.allocated, (allocated, sku, warehouse) each, in lock (key) order."""
+    bulk.run_many(_SET_ALLOCATED, counters)

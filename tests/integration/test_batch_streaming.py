@@ -1,0 +1,131 @@
+"""The batch's bounded-memory paths (issue #15) on both backends: small chunks, status notes
+spilled to the temporary table, the summary report, and the ledger written from the
+reservations. Each must do exactly what the in-memory path does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engine.model import Actor, Policy
+from engine.service import Service, batch, changes, release
+from engine.service.allocation import allocate
+from engine.service.records import AllocationReport, QueueEntry
+from engine.store import Store
+from tests.conftest import FakeClock
+from tests.helpers import order
+from tests.integration.helpers import event_rows, statuses
+
+
+def _shop(store: Store) -> Service:
+    """40 orders over 3 SKUs whose stock covers some of them (allocated, partial, none)."""
+    svc = Service(store, FakeClock())
+    for sku, qty in (("A", 30), ("B", 12), ("C", 0)):
+        svc.change_stock(sku, "main", qty, "set")
+    svc.add_orders(
+        [
+            order(f"O{n:02d}", ("A", 1 + n % 3), ("B", 1), *([("C", 1)] if n % 7 == 0 else []))
+            for n in range(40)
+        ]
+        + [order("Z", ("A", 1), minutes=-5)]  # placed first: FIFO puts it at the head
+    )
+    return svc
+
+
+def _outcome(store: Store, svc: Service) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from engine.store import ledger, reservations
+
+    with store.read() as conn:
+        held = conn.execute(
+            select(reservations.c.order_id, reservations.c.line_no, reservations.c.qty).order_by(
+                reservations.c.seq
+            )
+        ).all()
+        booked = conn.execute(
+            select(
+                ledger.c.order_id,
+                ledger.c.line_no,
+                ledger.c.delta,
+                ledger.c.operation,
+                ledger.c.rule,
+                ledger.c.actor,
+            ).order_by(ledger.c.id)
+        ).all()
+    ids = ["Z", *(f"O{n:02d}" for n in range(40))]
+    return {
+        "statuses": statuses(svc, *ids),
+        "reservations": [tuple(r) for r in held],
+        "ledger": [tuple(r) for r in booked],
+        "events": [(e["order_id"], e["payload"]) for e in event_rows(store, "allocation.changed")],
+    }
+
+
+def _allocate_then_release(svc: Service) -> None:
+    """One transaction: allocate --all, then deallocate O01 (net: no change for it) and O02."""
+
+    def work(tx: Any) -> None:
+        allocate(tx, None, None, [], Policy.LINES, Actor(), detail=False)
+        release.release_orders(tx, ["O01", "O02"], "deallocate", Actor())
+
+    svc.run(work)
+
+
+@pytest.fixture
+def reference(tmp_path: Any) -> dict[str, Any]:
+    """The outcome with the in-memory path: one chunk, nothing spilled."""
+    other = Store.open(f"sqlite:///{tmp_path / 'reference.db'}")
+    svc = _shop(other)
+    _allocate_then_release(svc)
+    out = _outcome(other, svc)
+    other.dispose()
+    return out
+
+
+def test_small_chunks_and_spilled_notes_change_nothing(
+    store: Store, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch, "CHUNK", 3)
+    monkeypatch.setattr(changes, "SPILL_AT", 4)
+    monkeypatch.setattr(changes, "_READ_BACK", 5)
+    svc = _shop(store)
+    _allocate_then_release(svc)
+    got = _outcome(store, svc)
+    assert got == reference
+    assert "O01" not in {oid for oid, _ in got["events"]}  # allocated, then released
+    assert len(got["events"]) > 10
+
+
+def test_a_summary_report_counts_what_a_detailed_one_lists(store: Store) -> None:
+    svc = _shop(store)
+    summary = svc.allocate(detail=False, dry_run=True)
+    detail = svc.allocate(dry_run=True)
+    assert summary.results == []
+    assert summary.counts() == detail.counts()
+    assert summary.processed == detail.processed == 41
+    n_changed, sample = summary.changed()
+    assert (n_changed, sample) == detail.changed()
+    assert sample[0]["id"] == "Z"
+
+
+def test_a_named_queue_and_a_rule_queue_still_write_their_actor(store: Store) -> None:
+    svc = _shop(store)
+    rule = Actor("rules", "vip", "set1")
+    report = svc.run(
+        lambda tx: batch.allocate_queue(
+            tx,
+            [
+                QueueEntry("O03", Policy.LINES, rule),
+                QueueEntry("O04", Policy.LINES, Actor()),
+            ],
+            AllocationReport(),
+        )
+    )
+    assert report is None
+    got = _outcome(store, svc)
+    assert {(oid, r, a) for oid, _, _, _, r, a in got["ledger"]} == {
+        ("O03", "vip", "rules"),
+        ("O04", None, "cli"),
+    }
