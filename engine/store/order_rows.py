@@ -20,7 +20,8 @@ from engine.model import Order
 from engine.store.bulk import Bulk
 from engine.store.schema import events, order_lines, order_tags, orders
 
-ORDER_COLUMNS = (
+#: What an Order is built from: the order's own content (`rows.load_orders` reads these).
+ORDER_CONTENT = (
     "id",
     "channel",
     "placed_at",
@@ -35,6 +36,10 @@ ORDER_COLUMNS = (
     "total",
     "warehouse",
     "attributes",
+)
+#: Every column an insert writes: the content, then the bookkeeping counters and marks.
+ORDER_COLUMNS = (
+    *ORDER_CONTENT,
     "line_count",
     "unit_count",
     "created_at",

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from engine.memory import collector_paused
 from engine.model import Held, Line, Order, ShipTo, StockKey
 from engine.store.bulk import Bulk
+from engine.store.order_rows import ORDER_CONTENT
 from engine.store.order_rows import insert_orders as insert_orders
 from engine.store.schema import (
     inventory,
@@ -54,25 +55,7 @@ def existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
 
 
 #: What an Order is built from (not the bookkeeping timestamps and counters: less to convert).
-_ORDER_FIELDS = [
-    orders.c[name]
-    for name in (
-        "id",
-        "channel",
-        "placed_at",
-        "status",
-        "allocation_status",
-        "ship_to_name",
-        "ship_to_country",
-        "ship_to_state",
-        "ship_to_city",
-        "ship_to_postal_code",
-        "shipping_method",
-        "total",
-        "warehouse",
-        "attributes",
-    )
-]
+_ORDER_FIELDS = [orders.c[name] for name in ORDER_CONTENT]
 
 
 def load_orders(conn: Connection, ids: Sequence[str]) -> dict[str, Order]:
