@@ -4,9 +4,10 @@ A tick's candidates (every order some fired rule is offered) sit in `dibs_offers
 (engine.service.tick_tables), not in memory. One pass reads them in id order, `CHUNK` at a
 time, with one SQL flag per fired rule: the rule is offered the order and its channel filter and
 condition hold. A condition that `engine.store.sqlfilter` translates exactly is decided by that
-flag alone, so no order object is built for it; any other condition (a `matches` on
-PostgreSQL, a number compared with an attribute) narrows by its SQL prefilter when it has one
-and is then decided by the compiled predicate on the chunk's orders, as the pure planner does.
+flag alone, so no order object is built for it; a condition it cannot translate (a `matches`
+on PostgreSQL, whose regex dialect differs) is decided by the compiled predicate on the chunk's
+orders, as the pure planner does. (Numbers compared with attributes are exact in SQL too: rule
+literals have at most 15 digits, which doubles hold exactly; see engine.store.sqlfilter.)
 Per order, `rules.tick.decide` (the same planner `plan_tick` uses) turns the matching rules
 into a decision, remembered per distinct (rules, tags): a tick over 100k orders makes a handful.
 
@@ -25,7 +26,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, true
 
-from dsl.syntax import Action, Compare, Condition, InList, Not
+from dsl.syntax import Action
 from engine.service.tick_tables import TickTables
 from engine.store import orders
 from engine.store.ordering import needs_python_sort
@@ -62,27 +63,10 @@ def fired_rule(rule: CompiledRule, rule_no: int, now: datetime, dialect: str) ->
     exact = True
     if rule.condition is not None:
         clause = prefilter_clause(rule.condition, now, dialect)
-        exact = clause is not None and not _numeric_attribute(rule.condition)
+        exact = clause is not None
         if clause is not None:
             parts.append(clause)
     return Fired(rule, rule_no, and_(*parts) if parts else true(), exact)
-
-
-def _numeric_attribute(cond: Condition) -> bool:
-    """Whether `cond` compares an attribute with a number: SQL compares those as doubles, the
-    predicate exactly (sqlfilter's one divergence on both backends beyond `matches`)."""
-    items = getattr(cond, "items", None)
-    if items is not None:
-        return any(_numeric_attribute(item) for item in items)
-    if isinstance(cond, Not):
-        return _numeric_attribute(cond.item)
-    if not str(getattr(getattr(cond, "field", None), "name", "")).startswith("attributes."):
-        return False
-    if isinstance(cond, Compare):
-        return cond.value.kind != "string"
-    if isinstance(cond, InList):
-        return any(v.kind != "string" for v in cond.values)
-    return False
 
 
 @dataclass
