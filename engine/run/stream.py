@@ -110,11 +110,11 @@ def stream_plan(
     decide = Decisions()
     group_of = {f.rule.name: f.rule_no for f in fired}
     tags_matter = any(a.kind in ("tag", "untag") for f in fired for a in f.rule.actions)
-    load = record or tags_matter or not all(f.exact for f in fired)
+    load = tags_matter or not all(f.exact for f in fired)
     for chunk in tables.candidates([(f.rule_no, f.flag) for f in fired], CHUNK):
         loaded = load_orders(tables.conn, [row[0] for row in chunk]) if load else {}
         rows: list[tuple[str, int | None, int]] = []
-        for oid, *flags in chunk:
+        for oid, status, *flags in chunk:
             order = loaded.get(oid)
             if load and order is None:
                 continue  # gone since the candidate read (cannot happen inside the tick)
@@ -135,9 +135,8 @@ def stream_plan(
             rows.append((oid, grp, number))
             _note_work(out, oid, decision, grp)
             if record:
-                assert order is not None
                 out.plans[oid] = plan_of(oid, decision)
-                out.before[oid] = order.allocation_status
+                out.before[oid] = status
         tables.plan(rows)
     return out
 

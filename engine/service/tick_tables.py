@@ -146,8 +146,8 @@ class TickTables:
         self, flags: Sequence[tuple[int, ColumnElement[bool]]], size: int
     ) -> Iterator[list[tuple[Any, ...]]]:
         """The offered orders that are awaiting fulfillment, in id order, `size` at a time:
-        (id, flag…), one flag per (rule number, clause) of `flags`: whether the order is
-        offered to that rule and passes the clause."""
+        (id, allocation status, flag…), one flag per (rule number, clause) of `flags`: whether
+        the order is offered to that rule and passes the clause."""
         last: str | None = None
         offered = offers.alias("f")
         # Each flag at the top level of the select: a clause's own EXISTS (tags, skus) then
@@ -167,14 +167,15 @@ class TickTables:
                 page = page.where(offers.c.order_id > last)
             ids = page.order_by(offers.c.order_id).limit(size).subquery()
             rows = self.conn.execute(
-                select(ids.c.order_id, orders.c.status, *columns)
+                select(ids.c.order_id, orders.c.status, orders.c.allocation_status, *columns)
                 .select_from(ids.outerjoin(orders, orders.c.id == ids.c.order_id))
                 .order_by(ids.c.order_id)
             ).all()
             if not rows:
                 return
             last = rows[-1][0]
-            yield [(r[0], *r[2:]) for r in rows if r[1] == OrderStatus.AWAITING_FULFILLMENT.value]
+            awaiting = OrderStatus.AWAITING_FULFILLMENT.value
+            yield [(r[0], *r[2:]) for r in rows if r[1] == awaiting]
 
     # ---- the plan and the queue
 
