@@ -259,31 +259,32 @@ class Runner:
     def _allocate(
         self, tx: Tx, tables: TickTables, streamed: stream.Streamed, result: TickResult
     ) -> list[AllocationRequest]:
-        """The queue, `stream.CHUNK` orders per batch call, in order: each call reads the stock
-        the previous ones left, so this is the one queue the batch would run in one go. One
+        """The queue, `stream.QUEUE_CHUNK` orders per batch call, in order: each call reads the
+        stock the previous ones left, so this is the one queue the batch would run at once. One
         clock reading stamps them all, as one call would. When nothing else changes statuses
         this tick (no release, no split), each chunk's `allocation.changed` events are written
         after it, so the notes never hold more than a chunk."""
         at = tx.now()
         in_tick = replace(tx, clock=lambda: at)
         flush = not (streamed.deallocations or streamed.reallocations or streamed.splits)
-        actors = {
-            d.allocation.rule: self._actor(d.allocation.rule)
-            for d in streamed.decisions
-            if d.allocation
+        # What a queue entry takes from its decision, built once per decision, not per order.
+        made = {
+            n: (
+                Policy(d.allocation.policy),
+                self._actor(d.allocation.rule),
+                d.allocation.warehouses,
+            )
+            for n, d in enumerate(streamed.decisions)
+            if d.allocation is not None
         }
         recorded: list[AllocationRequest] = []
-        for chunk in tables.queue(stream.CHUNK):
-            requests = [(oid, streamed.request(n)) for oid, n in chunk]
-            entries = [
-                QueueEntry(oid, Policy(r.policy), actors[r.rule], r.warehouses)
-                for oid, r in requests
-            ]
+        for chunk in tables.queue(stream.QUEUE_CHUNK):
+            entries = [QueueEntry(oid, *made[n]) for oid, n in chunk]
             part = AllocationReport()
             allocate_queue(in_tick, entries, part)
             result.report.absorb(part, keep=self.record)
             if self.record:
-                recorded.extend(replace(r, order_id=oid) for oid, r in requests)
+                recorded.extend(replace(streamed.request(n), order_id=oid) for oid, n in chunk)
             if flush:
                 tx.changes.flush(Bulk(tx.conn), at)
         return recorded

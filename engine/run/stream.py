@@ -35,9 +35,11 @@ from engine.store.sqlfilter import prefilter_clause
 from rules.ruleset import CompiledRule
 from rules.tick import AllocationRequest, Decisions, OrderPlan, plan_of, sort_order_ids
 
-#: Candidate orders per step of the pass, and queue entries per allocation call. Tests set it
-#: small to make a handful of orders span several chunks.
+#: Events and candidate orders per step of the pass, and queue entries per allocation call
+#: (each call has a fixed cost: staging, the stock counters). Tests set them small to make a
+#: handful of orders span several chunks.
 CHUNK = 20_000
+QUEUE_CHUNK = 50_000
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,7 @@ class TickTables:
         for table in (claimed, offers, tick_plan, tick_queue):
             self.bulk.query(f"DELETE FROM {table.name}")
         self._mark = "?" if self.bulk.dialect.paramstyle == "qmark" else "%s"
+        self.last_claimed = 0
 
     # ---- events
 
@@ -110,19 +111,27 @@ class TickTables:
             rows = self.bulk.query(sql, (pending, last, size))
             if not rows:
                 return
-            last = rows[-1][0]
-            self._executemany("INSERT INTO dibs_claimed (id) VALUES ({})", [(r[0],) for r in rows])
+            last = self.last_claimed = rows[-1][0]
+            if self.postgres:  # see mark_processed
+                self._executemany(
+                    "INSERT INTO dibs_claimed (id) VALUES ({})", [(r[0],) for r in rows]
+                )
             yield [
                 (eid, kind, oid, _payload(raw) if kind in read else {})
                 for eid, kind, oid, raw in rows
             ]
 
     def mark_processed(self, now: datetime) -> None:
-        self.conn.execute(
-            update(events)
-            .where(events.c.id.in_(select(claimed.c.id)))
-            .values(processed=True, processed_at=now)
-        )
+        """Mark the claimed events processed. On SQLite they are exactly the pending ones up
+        to the last claimed id: the tick holds the write lock, so nobody else added events,
+        and those this tick wrote (`allocation.changed`) come after. On PostgreSQL other
+        workers commit events meanwhile, and hold some: the claimed ids were recorded."""
+        chosen: ColumnElement[bool]
+        if self.postgres:
+            chosen = events.c.id.in_(select(claimed.c.id))
+        else:
+            chosen = and_(events.c.processed.is_(False), events.c.id <= self.last_claimed)
+        self.conn.execute(update(events).where(chosen).values(processed=True, processed_at=now))
 
     # ---- offers
 

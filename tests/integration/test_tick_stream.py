@@ -113,6 +113,7 @@ def test_chunked_tick_does_what_the_pure_plan_says(
     python_side: set[str],
 ) -> None:
     monkeypatch.setattr(stream, "CHUNK", chunk)
+    monkeypatch.setattr(stream, "QUEUE_CHUNK", chunk)
     svc = Service(store, clock)
     rs = _ruleset(tmp_path, RULES)
     monkeypatch.setattr(stream, "prefilter_clause", _not_pushed(rs, python_side))
@@ -143,6 +144,7 @@ def test_streaming_and_recording_ticks_agree(
     """`dibs run` (no record) and a recording tick decide alike; each status change is told
     once, by one `allocation.changed`, although chunks write them as they go."""
     monkeypatch.setattr(stream, "CHUNK", 2)
+    monkeypatch.setattr(stream, "QUEUE_CHUNK", 3)
     svc = Service(store, clock)
     rs = _ruleset(tmp_path, RULES[1:])  # no tags: the pass reads no order objects for SQL rules
     svc.import_inventory([("MUG", "main", 9), ("CUP", "main", 11)])
@@ -166,6 +168,7 @@ def test_a_closed_order_is_not_offered_in_any_chunk(
     store: Store, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(stream, "CHUNK", 2)
+    monkeypatch.setattr(stream, "QUEUE_CHUNK", 3)
     svc = Service(store, clock)
     rs = _ruleset(tmp_path, [{"name": "all", "rule": "when new order then allocate"}])
     svc.import_inventory([("MUG", "main", 10)])
