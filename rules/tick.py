@@ -109,8 +109,12 @@ def plan_tick(fired: Iterable[tuple[CompiledRule, Iterable[Any]]], now: datetime
                 continue
             if rule.matches(orders[order.id], now):
                 matches.setdefault(order.id, {})[rule.name] = rule
+    decisions = Decisions()
     plans = {
-        oid: _plan_order(orders[oid], sorted(rules.values(), key=lambda r: r.rank))
+        oid: plan_of(
+            oid,
+            decisions(sorted(rules.values(), key=lambda r: r.rank), frozenset(orders[oid].tags)),
+        )
         for oid, rules in matches.items()
     }
     queue = _sort_queue(
@@ -125,10 +129,36 @@ def plan_tick(fired: Iterable[tuple[CompiledRule, Iterable[Any]]], now: datetime
     )
 
 
-def _plan_order(order: Any, rules: list[CompiledRule]) -> OrderPlan:
-    tags = set(order.tags)
+class Decisions:
+    """:func:`decide`, remembered per (rule names, tags) for the length of one tick."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[tuple[str, ...], frozenset[str]], OrderPlan] = {}
+
+    def __call__(self, rules: Sequence[CompiledRule], tags: frozenset[str]) -> OrderPlan:
+        key = (tuple(r.name for r in rules), tags)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = decide(tuple(rules), tags)
+        return found
+
+
+def plan_of(order_id: str, decision: OrderPlan) -> OrderPlan:
+    """`decision` (see :func:`decide`) as the plan of one order."""
+    allocation = decision.allocation
+    if allocation is not None:
+        allocation = replace(allocation, order_id=order_id)
+    return replace(decision, order_id=order_id, allocation=allocation)
+
+
+def decide(rules: tuple[CompiledRule, ...], tags: frozenset[str]) -> OrderPlan:
+    """What the matching `rules` (in application order) do to an order with `tags` (steps 2-5
+    of the module doc), as a plan with an empty order id: it depends on nothing else, so a
+    tick over many orders decides once per distinct (rules, tags) and reuses the answer
+    (`Decisions`)."""
     applied: list[str] = []
     actions: list[tuple[str, Action]] = []
+    now_tags = set(tags)
     decision: AllocationRequest | None = None
     intent: str | None = None  # None, "allocate", "reallocate" or "deallocate"
     split = False
@@ -138,13 +168,13 @@ def _plan_order(order: Any, rules: list[CompiledRule]) -> OrderPlan:
         for action in rule.actions:
             actions.append((rule.name, action))
             if action.kind == "tag" and action.tag is not None:
-                tags.add(action.tag)
+                now_tags.add(action.tag)
             elif action.kind == "untag" and action.tag is not None:
-                tags.discard(action.tag)
+                now_tags.discard(action.tag)
             elif action.allocates:
                 if decision is None:
                     decision = AllocationRequest(
-                        order.id,
+                        "",
                         rule.name,
                         rule.priority,
                         rule.index,
@@ -166,13 +196,12 @@ def _plan_order(order: Any, rules: list[CompiledRule]) -> OrderPlan:
     allocation = None
     if decision is not None and intent in ("allocate", "reallocate"):
         allocation = replace(decision, reallocate=intent == "reallocate")
-    original = set(order.tags)
     return OrderPlan(
-        order_id=order.id,
+        order_id="",
         matched_rules=tuple(applied),
         actions=tuple(actions),
-        tags_add=frozenset(tags - original),
-        tags_remove=frozenset(original - tags),
+        tags_add=frozenset(now_tags - tags),
+        tags_remove=frozenset(tags - now_tags),
         allocation=allocation,
         deallocate=intent == "deallocate",
         split=split,

@@ -90,7 +90,7 @@ def _seed_and_tick(
         "event, every due schedule[/]"
     )
     before = {(r["sku"], r["warehouse"]): r["available"] for r in service.list_inventory()}
-    result = Runner(service, ruleset).tick()
+    result = Runner(service, ruleset, record=True).tick()
     console.print(result.summary())
     return ruleset, result, before
 

@@ -133,7 +133,7 @@ def _stock(conn: Connection) -> dict[tuple[str, str], tuple[int, int]]:
 
 def preview(service: Service, ruleset: RuleSet, all_open: bool = False) -> Preview:
     """Run the next tick of `ruleset` on the live data and roll everything back."""
-    runner = Runner(service, ruleset, service.clock)
+    runner = Runner(service, ruleset, service.clock, record=True)
 
     def work(tx: Tx) -> Preview:
         conn = tx.conn

@@ -111,7 +111,7 @@ class _Steps:
 
     def tick(self, count: int) -> None:
         for _ in range(count):
-            self.last_tick = Runner(self.service, self.ruleset).tick()
+            self.last_tick = Runner(self.service, self.ruleset, record=True).tick()
 
     def orders(self, raw: Iterable[Mapping[str, Any]]) -> None:
         self.service.add_orders(_orders_of(raw, self.where))

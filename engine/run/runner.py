@@ -10,31 +10,50 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.engine import Connection
 
 from engine.errors import OperationFailed
-from engine.memory import collector_paused
-from engine.model import Actor, EventType, Kits, Order, OrderStatus, Policy
+from engine.model import Actor, EventType, Kits, OrderStatus, Policy
+from engine.run import stream
 from engine.run.deliveries import RETRY_FOR, queue_rows
 from engine.run.scheduler import due_slot, wait_until_next
 from engine.service import Service
 from engine.service import orders as order_ops
 from engine.service.allocation import allocate_queue
 from engine.service.records import AllocationReport, QueueEntry
-from engine.service.release import order_stock_keys, release_orders
+from engine.service.release import release_orders
+from engine.service.tick_tables import TickTables
 from engine.service.tx import Tx
 from engine.store import delivery_queue, order_lines, orders, outbox
+from engine.store.bulk import Bulk
 from engine.store.kit_rows import load_kits
-from engine.store.rows import load_orders
 from engine.store.sqlfilter import prefilter_clause
-from rules.ruleset import CompiledRule, RuleSet
-from rules.tick import TickPlan, plan_tick
+from rules.ruleset import CompiledRule, RuleSet, order_rules
+from rules.tick import AllocationRequest, TickPlan
+
+
+@dataclass
+class TickReport(AllocationReport):
+    """A tick's allocation report, summed over its allocation calls: the counts always, each
+    order's result only when the runner records (a tick over 1M orders would hold 1M rows)."""
+
+    tally: Counter[str] = field(default_factory=Counter)
+
+    def absorb(self, part: AllocationReport, keep: bool) -> None:
+        self.tally.update(row["after"] for row in part.results)
+        self.reserved_units += part.reserved_units
+        self.skipped.extend(part.skipped)
+        if keep:
+            self.results.extend(part.results)
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.tally)
 
 
 @dataclass
@@ -46,26 +65,18 @@ class TickResult:
     events: int = 0
     schedules: list[tuple[str, datetime]] = field(default_factory=list)
     plan: TickPlan | None = None
-    report: AllocationReport = field(default_factory=AllocationReport)
+    report: TickReport = field(default_factory=TickReport)
     deallocated: list[str] = field(default_factory=list)
     splits: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     before: dict[str, str] = field(default_factory=dict)
     queued: int = 0  # webhook deliveries queued for the notify endpoints
     seconds: float = 0.0
-
-    @property
-    def matches(self) -> dict[str, int]:
-        """Rule name -> how many orders it applied to."""
-        tally: Counter[str] = Counter()
-        if self.plan:
-            for plan in self.plan.orders.values():
-                tally.update(plan.matched_rules)
-        return dict(tally)
+    matches: dict[str, int] = field(default_factory=dict)  # rule name -> orders it applied to
 
     @property
     def did_something(self) -> bool:
-        return bool(self.events or self.schedules or (self.plan and self.plan.orders))
+        return bool(self.events or self.schedules or self.matches)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -105,13 +116,24 @@ class TickResult:
 #: Events whose rules are offered the awaiting orders with a line on the event's stock.
 _STOCK_EVENTS = frozenset({EventType.INVENTORY_CHANGED, EventType.STOCK_RELEASED})
 _STATUS_CHANGED = EventType.ALLOCATION_CHANGED
+#: The event types whose payload the tick reads (which stock, which new status).
+_READ_PAYLOAD = frozenset({str(e) for e in (*_STOCK_EVENTS, _STATUS_CHANGED)})
 
 
 class Runner:
-    """Runs ticks of one rule set against one store."""
+    """Runs ticks of one rule set against one store.
+
+    With `record`, the tick's result holds every matched order's plan, its status before and
+    its allocation result (previews, rule tests, the demo); without, only counts, so the
+    memory of a tick does not grow with its orders (`dibs run`, `dibs serve`).
+    """
 
     def __init__(
-        self, service: Service, ruleset: RuleSet, clock: Callable[[], datetime] | None = None
+        self,
+        service: Service,
+        ruleset: RuleSet,
+        clock: Callable[[], datetime] | None = None,
+        record: bool = False,
     ) -> None:
         self.service = service
         self.store = service.store
@@ -119,7 +141,11 @@ class Runner:
         # Default to the service's clock: `dibs run` builds Runner(service, ruleset), and with
         # DIBS_CLOCK_FILE the schedules must follow the same clock as the ledger and events.
         self.clock = clock or service.clock
+        self.record = record
         self.actor_name = "rules"
+        # Every active rule numbered by its application order: its number in the tick's
+        # tables and its allocation queue group.
+        self._numbers = {rule.name: n for n, rule in enumerate(order_rules(ruleset.active))}
 
     # ------------------------------------------------------------------------------ the tick
 
@@ -133,75 +159,94 @@ class Runner:
         return self.service.run(lambda tx: self.tick_in(tx, all_open=all_open), dry_run=dry_run)
 
     def tick_in(self, tx: Tx, all_open: bool = False) -> TickResult:
-        """The tick inside the caller's transaction."""
-        with collector_paused():  # a big tick builds many objects and no cycles
-            return self._tick(tx, all_open)
+        """The tick inside the caller's transaction.
+
+        The cyclic collector runs between the tick's chunks (each allocation call pauses it
+        for itself): a streaming tick keeps few objects, and SQLAlchemy leaves a little cyclic
+        garbage per statement, which a tick-long pause let grow by ~100 bytes per order."""
+        return self._tick(tx, all_open)
 
     def _tick(self, tx: Tx, all_open: bool) -> TickResult:
+        """Claim events and due schedules, offer their orders (tables), decide them in one
+        streaming pass (engine.run.stream), then apply the work in SPEC order."""
         started = time.perf_counter()
         conn = tx.conn
         now = self.clock()
         result = TickResult(started=now, ruleset=self.ruleset.hash)
-        claimed = outbox.claim_pending(conn)
-        result.events = len(claimed)
-        fired_ids: list[tuple[CompiledRule, list[str]]] = []
-        fired_ids.extend(self._event_matches(conn, claimed, all_open))
+        tables = TickTables(tx)
+        offered: set[int] = set()
+        offering = _Offering(self, tables, offered)
+        for chunk in tables.claim(stream.CHUNK, _READ_PAYLOAD):
+            result.events += len(chunk)
+            offering.events(chunk)
+            # The webhooks' queue (SPEC §13) is filled by the outbox's consumer, in its
+            # transaction: an event is queued for its endpoints exactly when it is processed.
+            rows = queue_rows(chunk, self.ruleset.notify)
+            result.queued += delivery_queue.enqueue(conn, rows, now, now + RETRY_FOR)
+        if all_open:
+            for rule in self.ruleset.rules_for_event("order.created"):
+                offering.select(rule, _open_orders(unallocated_only=True))
         for rule in self.ruleset.scheduled_rules():
             slot = self._claim_slot(conn, rule, now)
             if slot is not None:
                 result.schedules.append((rule.name, slot))
-                fired_ids.append((rule, self._open_order_ids(conn, self._prefilter(rule, now))))
-        wanted = sorted({oid for _, ids in fired_ids for oid in ids})
-        # A closed order is never offered to a rule: an `order.created` still pending when the
-        # order was shipped or cancelled is consumed without effect.
-        loaded = {
-            oid: order
-            for oid, order in load_orders(conn, wanted).items()
-            if order.status == OrderStatus.AWAITING_FULFILLMENT
-        }
-        fired: list[tuple[CompiledRule, list[Order]]] = [
-            (rule, [loaded[i] for i in ids if i in loaded]) for rule, ids in fired_ids
+                offering.select(rule, _open_orders(self._prefilter(rule, now)))
+        dialect = self.store.dialect
+        fired = [
+            stream.fired_rule(rule, n, now, dialect)
+            for rule in order_rules(self.ruleset.active)
+            if (n := self._numbers[rule.name]) in offered
         ]
-        plan = plan_tick(fired, now)
-        result.plan = plan
-        result.before = {oid: loaded[oid].allocation_status for oid in plan.orders}
-        self._apply(tx, plan, result)
-        # The webhooks' queue (SPEC §13) is filled by the outbox's consumer, in its transaction:
-        # an event is queued for its endpoints exactly when it is marked processed.
-        rows = queue_rows(claimed, self.ruleset.notify)
-        result.queued = delivery_queue.enqueue(conn, rows, now, now + RETRY_FOR)
-        outbox.mark_processed(conn, [e[0] for e in claimed], now)
+        streamed = stream.stream_plan(tables, fired, now, self.record)
+        result.matches = streamed.tally([f.rule.name for f in fired])
+        result.before = streamed.before
+        queue = self._apply(
+            tx, tables, stream.build_queue(tables, streamed, fired, now), streamed, result
+        )
+        result.plan = TickPlan(
+            now=now,
+            orders=streamed.plans,
+            allocation_queue=tuple(queue),
+            deallocations=tuple(i for ids in streamed.deallocations.values() for i in ids),
+            splits=tuple(i for ids in streamed.splits.values() for i in ids),
+        )
+        tables.mark_processed(now)
         result.seconds = time.perf_counter() - started
         return result
 
     def _actor(self, rule: str | None) -> Actor:
         return Actor(self.actor_name, rule, self.ruleset.hash)
 
-    def _apply(self, tx: Tx, plan: TickPlan, result: TickResult) -> None:
+    def _apply(
+        self,
+        tx: Tx,
+        tables: TickTables,
+        length: int,
+        streamed: stream.Streamed,
+        result: TickResult,
+    ) -> list[AllocationRequest]:
         """Tags, then deallocations, then the allocation queue, then splits (rules/tick.py).
+        Returns the queue when recording.
 
-        The stock of every order the plan touches is locked first, in one sorted pass: the
-        operations below then follow the lock order of `engine.store.database` although they
-        share one transaction.
+        On PostgreSQL the stock of every order the plan touches is locked first, in one sorted
+        pass: the operations below then follow the lock order of `engine.store.database`
+        although they share one transaction (SQLite holds its write lock already).
         """
-        keys = order_stock_keys(tx, sorted(plan.orders))
-        elsewhere = {w for r in plan.allocation_queue for w in (r.warehouses or ())}
-        tx.lock_stock(keys | {(sku, w) for sku, _ in keys for w in elsewhere})
-        if plan.tag_changes:
-            order_ops.retag(tx, plan.tag_changes)
-        for rule, ids in _by_rule(plan, plan.deallocations, "deallocate").items():
+        if tx.store.is_postgres and streamed.matched:
+            keys = tables.stock_keys()
+            elsewhere = {
+                w for d in streamed.decisions if d.allocation for w in d.allocation.warehouses or ()
+            }
+            tx.lock_stock(keys | {(sku, w) for sku, _ in keys for w in elsewhere})
+        if streamed.tag_changes:
+            order_ops.retag(tx, streamed.tag_changes)
+        for rule, ids in streamed.deallocations.items():
             release_orders(tx, ids, "deallocate", self._actor(rule))
             result.deallocated.extend(ids)
-        for rule, ids in _group(
-            [(r.rule, r.order_id) for r in plan.allocation_queue if r.reallocate]
-        ).items():
+        for rule, ids in streamed.reallocations.items():
             release_orders(tx, ids, "reallocate", self._actor(rule))
-        entries = [
-            QueueEntry(r.order_id, Policy(r.policy), self._actor(r.rule), r.warehouses)
-            for r in plan.allocation_queue
-        ]
-        allocate_queue(tx, entries, result.report)
-        for rule, ids in _by_rule(plan, plan.splits, "split").items():
+        queue = self._allocate(tx, tables, streamed, result) if length else []
+        for rule, ids in streamed.splits.items():
             for oid in ids:
                 try:
                     kept, child = order_ops.split(tx, oid, self._actor(rule))
@@ -209,76 +254,40 @@ class Runner:
                     result.problems.append(f"split {oid}: {exc}")
                 else:
                     result.splits.append((kept.id, child.id))
+        return queue
 
-    # ------------------------------------------------------------------------------- inputs
-
-    def _event_matches(
-        self,
-        conn: Connection,
-        claimed: Sequence[outbox.Pending],
-        all_open: bool,
-    ) -> list[tuple[CompiledRule, list[str]]]:
-        offered: dict[str, list[str]] = defaultdict(list)
-        rules_by_name: dict[str, CompiledRule] = {}
-        kits: Kits | None = None  # read once per tick, when an inventory event needs it
-        # One query per (sku, warehouse), and its orders offered once per rule: a big cancel
-        # writes many stock events on the same few keys.
-        on_stock: dict[tuple[str, str], list[str]] = {}
-        offered_stock: set[tuple[str, tuple[str, str]]] = set()
-        for _, kind, order_id, payload in claimed:
-            detail = payload.get("after" if kind == _STATUS_CHANGED else "kind")
-            rules = self.ruleset.rules_for_event(kind, detail)
-            if not rules:
-                continue
-            if kind in _STOCK_EVENTS:
-                key = (payload["sku"], payload["warehouse"])
-                if key not in on_stock:
-                    if kits is None:
-                        kits = load_kits(conn)
-                    on_stock[key] = self._orders_on(conn, *key, kits)
-                ids = on_stock[key]
-                fresh = [r for r in rules if (r.name, key) not in offered_stock]
-                offered_stock.update((r.name, key) for r in fresh)
-                rules = tuple(fresh)
-            else:
-                ids = [order_id] if order_id else []
-            for rule in rules:
-                rules_by_name[rule.name] = rule
-                offered[rule.name].extend(ids)
-        if all_open:
-            open_ids = self._open_order_ids(conn, unallocated_only=True)
-            for rule in self.ruleset.rules_for_event("order.created"):
-                rules_by_name[rule.name] = rule
-                offered[rule.name].extend(open_ids)
-        return [(rules_by_name[name], list(dict.fromkeys(ids))) for name, ids in offered.items()]
-
-    def _orders_on(self, conn: Connection, sku: str, warehouse: str, all_kits: Kits) -> list[str]:
-        """Awaiting orders of `warehouse` with a line on `sku`, or on a kit made of it."""
-        kits = [kit for kit, parts in all_kits.items() if sku in dict(parts)]
-        query = (
-            select(orders.c.id)
-            .distinct()
-            .join(order_lines, order_lines.c.order_id == orders.c.id)
-            .where(
-                order_lines.c.sku.in_([sku, *kits]),
-                orders.c.warehouse == warehouse,
-                orders.c.status == OrderStatus.AWAITING_FULFILLMENT,
+    def _allocate(
+        self, tx: Tx, tables: TickTables, streamed: stream.Streamed, result: TickResult
+    ) -> list[AllocationRequest]:
+        """The queue, `stream.QUEUE_CHUNK` orders per batch call, in order: each call reads the
+        stock the previous ones left, so this is the one queue the batch would run at once. One
+        clock reading stamps them all, as one call would. When nothing else changes statuses
+        this tick (no release, no split), each chunk's `allocation.changed` events are written
+        after it, so the notes never hold more than a chunk."""
+        at = tx.now()
+        in_tick = replace(tx, clock=lambda: at)
+        flush = not (streamed.deallocations or streamed.reallocations or streamed.splits)
+        # What a queue entry takes from its decision, built once per decision, not per order.
+        made = {
+            n: (
+                Policy(d.allocation.policy),
+                self._actor(d.allocation.rule),
+                d.allocation.warehouses,
             )
-        )
-        return list(conn.execute(query).scalars())
-
-    def _open_order_ids(
-        self,
-        conn: Connection,
-        where: ColumnElement[bool] | None = None,
-        unallocated_only: bool = False,
-    ) -> list[str]:
-        query = select(orders.c.id).where(orders.c.status == OrderStatus.AWAITING_FULFILLMENT)
-        if where is not None:
-            query = query.where(where)
-        if unallocated_only:
-            query = query.where(orders.c.allocation_status == "unallocated")
-        return list(conn.execute(query.order_by(orders.c.id)).scalars())
+            for n, d in enumerate(streamed.decisions)
+            if d.allocation is not None
+        }
+        recorded: list[AllocationRequest] = []
+        for chunk in tables.queue(stream.QUEUE_CHUNK):
+            entries = [QueueEntry(oid, *made[n]) for oid, n in chunk]
+            part = AllocationReport()
+            allocate_queue(in_tick, entries, part)
+            result.report.absorb(part, keep=self.record)
+            if self.record:
+                recorded.extend(replace(streamed.request(n), order_id=oid) for oid, n in chunk)
+            if flush:
+                tx.changes.flush(Bulk(tx.conn), at)
+        return recorded
 
     def _prefilter(self, rule: CompiledRule, now: datetime) -> ColumnElement[bool] | None:
         """The rule's condition as SQL, so a schedule loads only the orders it can match.
@@ -308,17 +317,71 @@ class Runner:
         return min((t for t in times if t is not None), default=None)
 
 
-def _by_rule(plan: TickPlan, ids: Iterable[str], kind: str) -> dict[str, list[str]]:
-    """Group order ids by the rule whose `kind` action applied to them (the last such rule)."""
-    pairs = []
-    for oid in ids:
-        rule = [name for name, action in plan.orders[oid].actions if action.kind == kind][-1]
-        pairs.append((rule, oid))
-    return _group(pairs)
+def _open_orders(
+    where: ColumnElement[bool] | None = None, unallocated_only: bool = False
+) -> Select[Any]:
+    """The ids of the open orders (`where` narrows them; the predicate still decides)."""
+    query = select(orders.c.id).where(orders.c.status == OrderStatus.AWAITING_FULFILLMENT)
+    if where is not None:
+        query = query.where(where)
+    if unallocated_only:
+        query = query.where(orders.c.allocation_status == "unallocated")
+    return query
 
 
-def _group(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = defaultdict(list)
-    for key, value in pairs:
-        out[key].append(value)
-    return dict(out)
+class _Offering:
+    """Offers the fired rules their orders, into the tick's tables, event chunk by chunk."""
+
+    def __init__(self, runner: Runner, tables: TickTables, offered: set[int]) -> None:
+        self.ruleset = runner.ruleset
+        self.numbers = runner._numbers
+        self.tables = tables
+        self.offered = offered
+        self.kits: Kits | None = None  # read once per tick, when an inventory event needs it
+        # Each (rule, stock key) offered once: a big cancel writes many stock events on the
+        # same few keys.
+        self.on_stock: set[tuple[str, tuple[str, str]]] = set()
+        self.rules: dict[tuple[str, Any], tuple[CompiledRule, ...]] = {}
+
+    def events(self, claimed: Sequence[outbox.Pending]) -> None:
+        by_rule: dict[int, list[str]] = defaultdict(list)
+        for _, kind, order_id, payload in claimed:
+            detail = payload.get("after" if kind == _STATUS_CHANGED else "kind")
+            rules = self.rules.get((kind, detail))
+            if rules is None:
+                rules = self.rules[(kind, detail)] = self.ruleset.rules_for_event(kind, detail)
+            if not rules:
+                continue
+            if kind in _STOCK_EVENTS:
+                key = (payload["sku"], payload["warehouse"])
+                for rule in rules:
+                    if (rule.name, key) not in self.on_stock:
+                        self.on_stock.add((rule.name, key))
+                        self.select(rule, self._orders_on(*key))
+            elif order_id:
+                for rule in rules:
+                    by_rule[self.numbers[rule.name]].append(order_id)
+        for number, ids in by_rule.items():
+            self.tables.offer(number, ids)
+            self.offered.add(number)
+
+    def select(self, rule: CompiledRule, query: Select[Any]) -> None:
+        number = self.numbers[rule.name]
+        self.tables.offer_select(number, query)
+        self.offered.add(number)
+
+    def _orders_on(self, sku: str, warehouse: str) -> Select[Any]:
+        """Awaiting orders of `warehouse` with a line on `sku`, or on a kit made of it."""
+        if self.kits is None:
+            self.kits = load_kits(self.tables.conn)
+        kits = [kit for kit, parts in self.kits.items() if sku in dict(parts)]
+        return (
+            select(orders.c.id)
+            .distinct()
+            .join(order_lines, order_lines.c.order_id == orders.c.id)
+            .where(
+                order_lines.c.sku.in_([sku, *kits]),
+                orders.c.warehouse == warehouse,
+                orders.c.status == OrderStatus.AWAITING_FULFILLMENT,
+            )
+        )

@@ -91,7 +91,7 @@ def test_a_closed_order_is_never_offered_to_a_rule(store: Store, clock, tmp_path
     )
     predicted = preview(service, ruleset)
     assert set(predicted.orders) == {"HERE"}  # not GONE as "(new) -> (new)"
-    result = Runner(service, ruleset, clock).tick()
+    result = Runner(service, ruleset, clock, record=True).tick()
     assert result.plan is not None and set(result.plan.orders) == {"HERE"}
     gone = service.get_order("GONE")
     assert (gone.status, gone.tags) == ("cancelled", frozenset())

@@ -311,7 +311,7 @@ def test_stop_keeps_lower_rules_away(store: Store, clock: FakeClock, tmp_path: P
     svc.add_orders(
         [order("SUSPECT", ("MUG", 1), tags=frozenset({"fraud_review"})), order("FINE", ("MUG", 1))]
     )
-    result = Runner(svc, rs, clock).tick()
+    result = Runner(svc, rs, clock, record=True).tick()
     assert statuses(svc, "SUSPECT", "FINE") == {"SUSPECT": "unallocated", "FINE": "allocated"}
     assert tags(svc, "SUSPECT") == {"fraud_review", "held"}
     assert svc.history("SUSPECT") == []

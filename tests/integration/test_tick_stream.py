@@ -1,0 +1,183 @@
+"""The streaming tick (engine.run.stream) against the pure planner, with chunks of two orders.
+
+With `stream.CHUNK` at 2, a dozen orders span several candidate chunks, event chunks and
+allocation calls; rules whose condition is decided in SQL are mixed with rules decided by the
+compiled predicate (an attribute compared with a number, on both backends; `matches`, on
+PostgreSQL). Whatever the chunking, the tick must do what `rules.tick.plan_tick` plans over the
+orders as they were, allocated in that queue order against the same stock.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine import model
+from engine.model import Order, Policy, ShipTo
+from engine.run import stream
+from engine.run.runner import Runner
+from engine.service import Service
+from engine.store import Store, events
+from engine.store.sqlfilter import prefilter_clause
+from rules.loader import load_ruleset
+from rules.ruleset import RuleSet
+from rules.tick import plan_tick
+from tests.conftest import FakeClock
+from tests.helpers import order
+from tests.integration.helpers import statuses
+
+RULES = [
+    {
+        "name": "held",
+        "priority": 100,
+        "rule": 'when new order if tags contains "hold" then tag "held", stop',
+    },
+    {"name": "vip", "priority": 50, "rule": "when new order if attributes.score > 5 then allocate"},
+    {
+        "name": "fast",
+        "priority": 30,
+        "rule": 'when new order if shipping_method matches "^over" then tag "fast", allocate',
+    },
+    {
+        "name": "us",
+        "priority": 20,
+        "rule": 'when new order from channel ["amazon"] if ship_to.country == "US" then allocate',
+    },
+    {"name": "rest", "rule": "when new order then allocate order by total desc"},
+]
+
+
+def _ruleset(tmp_path: Path, rules: list[dict[str, Any]]) -> RuleSet:
+    path = tmp_path / "rules.yaml"
+    path.write_text(json.dumps({"version": 1, "rules": rules}))
+    return load_ruleset(path)
+
+
+def _orders() -> list[Order]:
+    methods = ["overnight", "ground", None, "two_day"]
+    out = []
+    for n in range(13):
+        out.append(
+            order(
+                f"O{12 - n:02d}",  # ids against placing order: id order is not FIFO order
+                ("MUG", 1 + n % 2),
+                ("CUP", 1),
+                minutes=n,
+                channel="amazon" if n % 3 else "shopify",
+                ship_to=ShipTo(country="US" if n % 4 else "CA"),
+                shipping_method=methods[n % 4],
+                total=None if n % 5 == 0 else Decimal(n % 4 * 10),  # ties and missing totals
+                tags=frozenset({"hold"}) if n == 7 else frozenset(),
+                attributes={"score": n} if n % 2 else {"score": "high"},
+            )
+        )
+    return out
+
+
+def _expected(rs: RuleSet, orders: list[Order], stock: dict[str, int], svc: Service) -> Any:
+    """The pure plan over the orders as stored, and the statuses its queue leads to."""
+    loaded = [svc.get_order(o.id) for o in orders]
+    plan = plan_tick([(rule, loaded) for rule in rs.active], svc.clock())
+    shelf = {(sku, "main"): [qty, 0] for sku, qty in stock.items()}
+    by_id = {o.id: o for o in loaded}
+    after = {o.id: o.allocation_status for o in loaded}
+    for request in plan.allocation_queue:
+        lines = [(line.sku, line.qty, 0) for line in by_id[request.order_id].lines]
+        _, after[request.order_id] = model.attempt(lines, "main", shelf, Policy(request.policy))
+    return plan, after
+
+
+def _not_pushed(rs: RuleSet, names: set[str]) -> Any:
+    """sqlfilter's prefilter, refusing the conditions of the rules `names`: those rules then
+    go the compiled predicate's way on SQLite too, mixed with the SQL-decided ones."""
+    conditions = {rs.get(name).condition for name in names}
+
+    def prefilter(cond: Any, now: Any, dialect: str) -> Any:
+        return None if cond in conditions else prefilter_clause(cond, now, dialect)
+
+    return prefilter
+
+
+@pytest.mark.parametrize(("chunk", "python_side"), [(1, set()), (2, {"vip", "us"}), (5, {"fast"})])
+def test_chunked_tick_does_what_the_pure_plan_says(
+    store: Store,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    chunk: int,
+    python_side: set[str],
+) -> None:
+    monkeypatch.setattr(stream, "CHUNK", chunk)
+    monkeypatch.setattr(stream, "QUEUE_CHUNK", chunk)
+    svc = Service(store, clock)
+    rs = _ruleset(tmp_path, RULES)
+    monkeypatch.setattr(stream, "prefilter_clause", _not_pushed(rs, python_side))
+    stock = {"MUG": 9, "CUP": 11}
+    for sku, qty in stock.items():
+        svc.import_inventory([(sku, "main", qty)])
+    orders = _orders()
+    svc.add_orders(orders)
+    plan, after = _expected(rs, orders, stock, svc)
+    result = Runner(svc, rs, clock, record=True).tick()
+    assert result.plan is not None
+    assert [(r.order_id, r.rule) for r in result.plan.allocation_queue] == [
+        (r.order_id, r.rule) for r in plan.allocation_queue
+    ]
+    assert result.plan.orders == plan.orders
+    assert statuses(svc, *after) == after
+    assert svc.get_order("O05").tags == frozenset({"hold", "held"})
+    assert result.matches == {
+        name: n
+        for name in ("held", "vip", "fast", "us", "rest")
+        if (n := sum(name in p.matched_rules for p in plan.orders.values()))
+    }
+
+
+def test_streaming_and_recording_ticks_agree(
+    store: Store, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dibs run` (no record) and a recording tick decide alike; each status change is told
+    once, by one `allocation.changed`, although chunks write them as they go."""
+    monkeypatch.setattr(stream, "CHUNK", 2)
+    monkeypatch.setattr(stream, "QUEUE_CHUNK", 3)
+    svc = Service(store, clock)
+    rs = _ruleset(tmp_path, RULES[1:])  # no tags: the pass reads no order objects for SQL rules
+    svc.import_inventory([("MUG", "main", 9), ("CUP", "main", 11)])
+    orders = _orders()
+    svc.add_orders(orders)
+    _, after = _expected(rs, orders, {"MUG": 9, "CUP": 11}, svc)
+    result = Runner(svc, rs, clock).tick()
+    assert statuses(svc, *after) == after
+    assert result.plan is not None and not result.plan.orders  # counts only
+    assert sum(result.report.counts().values()) == len(orders)
+    with store.read() as conn:
+        told = conn.execute(
+            select(events.c.order_id, events.c.payload).where(events.c.type == "allocation.changed")
+        ).all()
+    changed = {oid for oid, status in after.items() if status != "unallocated"}
+    assert sorted(oid for oid, _ in told) == sorted(changed)
+    assert all(payload["after"] == after[oid] for oid, payload in told)
+
+
+def test_a_closed_order_is_not_offered_in_any_chunk(
+    store: Store, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream, "CHUNK", 2)
+    monkeypatch.setattr(stream, "QUEUE_CHUNK", 3)
+    svc = Service(store, clock)
+    rs = _ruleset(tmp_path, [{"name": "all", "rule": "when new order then allocate"}])
+    svc.import_inventory([("MUG", "main", 10)])
+    svc.add_orders([order(f"A{n}", ("MUG", 1), minutes=n) for n in range(7)])
+    svc.finish(["A2", "A5"], "cancel")  # their order.created events are still pending
+    result = Runner(svc, rs, clock).tick()
+    assert result.matches == {"all": 5}
+    assert statuses(svc, "A0", "A2", "A6") == {
+        "A0": "allocated",
+        "A2": "unallocated",
+        "A6": "allocated",
+    }
