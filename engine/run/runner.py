@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, false, select
 from sqlalchemy.engine import Connection
 
 from engine.errors import OperationFailed
@@ -357,7 +357,7 @@ class _Offering:
                 for rule in rules:
                     if (rule.name, key) not in self.on_stock:
                         self.on_stock.add((rule.name, key))
-                        self.select(rule, self._orders_on(*key))
+                        self.select(rule, self._orders_on(rule, *key))
             elif order_id:
                 for rule in rules:
                     by_rule[self.numbers[rule.name]].append(order_id)
@@ -370,18 +370,26 @@ class _Offering:
         self.tables.offer_select(number, query)
         self.offered.add(number)
 
-    def _orders_on(self, sku: str, warehouse: str) -> Select[Any]:
-        """Awaiting orders of `warehouse` with a line on `sku`, or on a kit made of it."""
+    def _orders_on(self, rule: CompiledRule, sku: str, warehouse: str) -> Select[Any]:
+        """The awaiting orders with a line on `sku` (or on a kit made of it) that the stock of
+        (`sku`, `warehouse`) can serve under `rule`: the orders of that warehouse, or, when the
+        rule allocates `from [...]` a list naming it, the orders of any warehouse (a list that
+        does not name it cannot use that stock: no order)."""
         if self.kits is None:
             self.kits = load_kits(self.tables.conn)
         kits = [kit for kit, parts in self.kits.items() if sku in dict(parts)]
-        return (
+        query = (
             select(orders.c.id)
             .distinct()
             .join(order_lines, order_lines.c.order_id == orders.c.id)
             .where(
                 order_lines.c.sku.in_([sku, *kits]),
-                orders.c.warehouse == warehouse,
                 orders.c.status == OrderStatus.AWAITING_FULFILLMENT,
             )
         )
+        lists = [a.warehouses for a in rule.actions if a.warehouses is not None]
+        if not lists:
+            return query.where(orders.c.warehouse == warehouse)
+        if any(warehouse in listed for listed in lists):
+            return query
+        return query.where(false())
