@@ -8,21 +8,23 @@ import difflib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli import output
 from engine.cli.common import Parser, open_service
 from engine.errors import BadInput, OperationFailed, OrdersExist, quoted
-from engine.io.channels import FORMATS, Skipped
+from engine.io.channels import FORMATS
 from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, OrderStatus
-from engine.service import Service
-from engine.service.edits import FieldChanges
-from engine.service.read import OrderQuery
-from engine.service.sync import SyncReport
+
+if TYPE_CHECKING:
+    from engine.io.channels import Skipped
+    from engine.service import Service
+    from engine.service.read import OrderQuery
 
 
 def cmd_orders_import(args: argparse.Namespace) -> int:
     from engine.io.incoming import read_incoming
+    from engine.service.sync import SyncReport
 
     read = read_incoming(Path(args.file), args.format, args.channel)
     _report_skipped(read.skipped)
@@ -125,6 +127,7 @@ def _hint_unknown(service: Service, query: OrderQuery) -> None:
 
 
 def cmd_orders_list(args: argparse.Namespace) -> int:
+    from engine.service.read import OrderQuery
     from engine.store.where import where_clause
 
     query = OrderQuery(
@@ -208,6 +211,7 @@ EDIT_OPTIONS = {
 def cmd_orders_edit(args: argparse.Namespace) -> int:
     from engine.io.fields import attribute_pair, edit_value
     from engine.io.imports import parse_line_spec
+    from engine.service.edits import FieldChanges
 
     values: dict[str, Any] = {}
     attributes: dict[str, str | None] = {}

@@ -52,7 +52,6 @@ from engine.errors import BadInput, OperationFailed, quoted
 from engine.store.files import foreign_tables_message, sqlite_file_problem
 from engine.store.schema import inventory, metadata, orders
 
-DEFAULT_URL = "sqlite:///dibs.db"
 #: The newest shipped migration; a test checks it against Alembic's head.
 SCHEMA_REVISION = "0006"
 #: The advisory lock every sync takes on PostgreSQL ("dibs" in ASCII, then "sync").
@@ -213,8 +212,6 @@ class Store:
 
     def _checked_revision(self) -> str | None:
         """The schema revision, refusing a database that dibs did not create (exit 2)."""
-        from engine.store.migrate import known_revisions
-
         with self.engine.connect() as conn:
             tables = set(inspect(conn).get_table_names())
             if "alembic_version" not in tables:
@@ -225,12 +222,15 @@ class Store:
                     )
                 return None
             revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        if revision is not None and revision not in known_revisions():
-            raise BadInput(
-                f"database {quoted(str(self.engine.url.database))} is at schema revision "
-                f"{quoted(revision)}, which this version of dibs does not know (another "
-                "application's, or a newer dibs)"
-            )
+        if revision is not None and revision != SCHEMA_REVISION:  # a current one loads no scripts
+            from engine.store.migrate import known_revisions
+
+            if revision not in known_revisions():
+                raise BadInput(
+                    f"database {quoted(str(self.engine.url.database))} is at schema revision "
+                    f"{quoted(revision)}, which this version of dibs does not know (another "
+                    "application's, or a newer dibs)"
+                )
         return revision
 
     def schema_revision(self) -> str | None:

@@ -1,0 +1,138 @@
+"""Benchmark: how long `dibs` takes to start, against the interpreter's own floor (issue #15).
+
+Run: PYTHONPATH=$PWD .venv/bin/python tests/bench/bench_startup.py [--runs 21] [--no-pyc]
+Targets: `dibs --help`, group help, `--version` and `rules check FILE` (no database) < 0.2 s;
+`dibs orders show ID` on SQLite < 0.35 s.
+
+Every command is a whole process, started the way the console script starts dibs
+(`from engine.cli import main; sys.exit(main())`) from this checkout. The floors are measured in
+the same run, interleaved with the commands (one round runs every command once, so a burst of
+load on the shared machine hits them all alike): `python -c pass` for every command and
+`python -c "import sqlalchemy"` for the ones that open the database. Printed per command: the
+median and the fastest wall time, the median over each floor (ratio) and above it (ms).
+
+Bytecode: an installed dibs has its .pyc files, so by default the benchmark lets Python cache
+them (in a temporary PYTHONPYCACHEPREFIX, never in the checkout) and warms them up first;
+`--no-pyc` measures with PYTHONDONTWRITEBYTECODE=1, where every start compiles dibs's sources.
+Not a pytest test (no test_ functions); timing belongs in benchmarks, not tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+DIBS = "import sys; from engine.cli import main; sys.exit(main())"
+
+SHOW = ["--db", "{db}", "orders", "show", "{order}"]
+#: (label, argv after `dibs`, target seconds or None, opens the database)
+COMMANDS: list[tuple[str, list[str], float | None, bool]] = [
+    ("dibs --help", ["--help"], 0.2, False),
+    ("dibs orders --help", ["orders", "--help"], 0.2, False),
+    ("dibs rules --help", ["rules", "--help"], 0.2, False),
+    ("dibs --version", ["--version"], 0.2, False),
+    ("dibs rules check FILE", ["rules", "check", "{rules}"], 0.2, False),
+    ("dibs orders show ID", SHOW, 0.35, True),
+    ("dibs orders show ID --json", [*SHOW, "--json"], 0.35, True),
+]
+FLOOR = ("python -c pass", [PYTHON, "-c", "pass"])
+SA_FLOOR = ("python -c 'import sqlalchemy'", [PYTHON, "-c", "import sqlalchemy"])
+
+
+def environment(pyc: bool, cache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DIBS_DB", "PYTHONDONTWRITEBYTECODE")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env["COLUMNS"] = "100"
+    if pyc:
+        env["PYTHONPYCACHEPREFIX"] = str(cache)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def prepare(work: Path, env: dict[str, str]) -> dict[str, str]:
+    """A SQLite database with the example stock and orders (allocated), and the example rules."""
+    db = f"sqlite:///{work / 'shop.db'}"
+    for argv in (
+        ["inventory", "import", str(ROOT / "examples" / "inventory.csv")],
+        ["orders", "import", str(ROOT / "examples" / "orders.json")],
+        ["allocate", "--all"],
+    ):
+        run([PYTHON, "-c", DIBS, "--db", db, *argv], env, work)
+    out = run([PYTHON, "-c", DIBS, "--db", db, "orders", "list", "--json"], env, work)
+    order = out.split('"id": "', 1)[1].split('"', 1)[0]
+    return {"db": db, "order": order, "rules": str(ROOT / "examples" / "rules.yaml")}
+
+
+def run(argv: list[str], env: dict[str, str], cwd: Path) -> str:
+    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)}: exit {result.returncode}\n{result.stderr}")
+    return result.stdout
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+    start = time.perf_counter()
+    run(argv, env, cwd)
+    return time.perf_counter() - start
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=21, help="rounds (default: %(default)s)")
+    parser.add_argument("--no-pyc", action="store_true", help="no bytecode cache (see above)")
+    opts = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+        work = Path(tmp)
+        env = environment(not opts.no_pyc, work / "pycache")
+        values = prepare(work, env)
+        jobs = [FLOOR, SA_FLOOR] + [
+            (label, [PYTHON, "-c", DIBS, *(a.format(**values) for a in argv)])
+            for label, argv, _, _ in COMMANDS
+        ]
+        for _, argv in jobs:  # warm-up: page cache, and the .pyc files when they are cached
+            run(argv, env, work)
+        print(f"start: {load()}; {opts.runs} rounds; bytecode {'off' if opts.no_pyc else 'cached'}")
+        times: dict[str, list[float]] = {label: [] for label, _ in jobs}
+        for _ in range(opts.runs):
+            for label, argv in jobs:
+                times[label].append(timed(argv, env, work))
+        report(times)
+        print(f"end: {load()}")
+
+
+def report(times: dict[str, list[float]]) -> None:
+    median = {label: statistics.median(t) for label, t in times.items()}
+    floor, sa_floor = median[FLOOR[0]], median[SA_FLOOR[0]]
+    print(f"{'command':32} {'median':>8} {'fastest':>8} {'x floor':>8} {'+floor':>8}  target")
+    for label in (FLOOR[0], SA_FLOOR[0]):
+        print(f"{label:32} {median[label] * 1000:7.1f}ms {min(times[label]) * 1000:7.1f}ms")
+    for label, _, target, database in COMMANDS:
+        m = median[label]
+        verdict = "" if target is None else f"< {target:.2f} s {'ok' if m < target else 'MISSED'}"
+        print(
+            f"{label:32} {m * 1000:7.1f}ms {min(times[label]) * 1000:7.1f}ms "
+            f"{m / floor:7.1f}x {(m - floor) * 1000:6.1f}ms  {verdict}"
+        )
+        if database:
+            print(
+                f"{'  vs import sqlalchemy':32} {'':>8} {'':>8} {m / sa_floor:7.2f}x "
+                f"{(m - sa_floor) * 1000:6.1f}ms"
+            )
+
+
+if __name__ == "__main__":
+    main()
