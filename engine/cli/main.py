@@ -55,7 +55,8 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kw)
 
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
-        parser.exit(message=f"dibs {version()}\n")
+        print(f"dibs {version()}")
+        parser.exit()
 
 
 DB_HELP = f"database URL (else $DIBS_DB, else {DEFAULT_URL})"

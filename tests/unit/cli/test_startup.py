@@ -23,12 +23,14 @@ from engine.cli.main import main
 PROBE = """
 import contextlib, io, json, sys
 from engine.cli import main
-with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+out, err = io.StringIO(), io.StringIO()
+with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
     try:
         code = main(sys.argv[1:])
     except SystemExit as exc:
         code = exc.code
-print(json.dumps({"code": code, "err": err.getvalue(), "modules": sorted(sys.modules)}))
+print(json.dumps({"code": code, "out": out.getvalue(), "err": err.getvalue(),
+                  "modules": sorted(sys.modules)}))
 """
 
 WEB = {"fastapi", "starlette", "uvicorn", "httpx", "pydantic", "jinja2"}
@@ -42,6 +44,12 @@ NOT_FOR_THE_PARSER = WEB | DATABASE | RULE_FILES | ENGINE_WORK | {"rich", "impor
 def imported(tmp_path: Path, *argv: str) -> tuple[int, set[str]]:
     """The exit code of `dibs argv…` in a fresh interpreter and the top modules it imported
     (with their project subpackages: `engine.store`, `rules`, …)."""
+    code, _, names = probe(tmp_path, *argv)
+    return code, names
+
+
+def probe(tmp_path: Path, *argv: str) -> tuple[int, str, set[str]]:
+    """`imported`, with what the command printed on stdout."""
     result = subprocess.run(
         [sys.executable, "-c", PROBE, *argv],
         capture_output=True,
@@ -55,7 +63,7 @@ def imported(tmp_path: Path, *argv: str) -> tuple[int, set[str]]:
     for name in doc["modules"]:
         parts = name.split(".")
         names.update(".".join(parts[:n]) for n in range(1, min(len(parts), 3) + 1))
-    return int(doc["code"] or 0), names
+    return int(doc["code"] or 0), doc["out"], names
 
 
 def _offenders(names: set[str], forbidden: set[str]) -> list[str]:
@@ -85,8 +93,9 @@ def test_help_and_usage_errors_import_no_database_web_or_rules(
 
 
 def test_version_imports_only_the_metadata_reader(tmp_path: Path) -> None:
-    code, names = imported(tmp_path, "--version")
+    code, out, names = probe(tmp_path, "--version")
     assert code == 0
+    assert out.startswith("dibs ")  # on stdout, as argparse's own version action printed it
     assert not _offenders(names, NOT_FOR_THE_PARSER - {"importlib.metadata"})
 
 
