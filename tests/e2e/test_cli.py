@@ -87,7 +87,8 @@ def test_dry_run_writes_nothing(dibs: Dibs, tmp_path: Path) -> None:
     assert len(before) > 0
 
 
-def test_exit_codes(dibs: Dibs) -> None:
+def test_exit_codes(dibs_process: Dibs) -> None:
+    dibs = dibs_process  # exit codes as the shell sees them, through the console script
     missing = dibs("allocate", "NOPE", expect=1)
     assert "NOPE" in missing.stderr
     dibs("allocate", expect=2)  # which orders?
@@ -174,7 +175,8 @@ def test_edit_split_reallocate(dibs: Dibs) -> None:
     assert out["results"] == [{"id": "A", "before": "allocated", "after": "allocated"}]
 
 
-def test_json_output_is_only_json(dibs: Dibs) -> None:
+def test_json_output_is_only_json(dibs_process: Dibs) -> None:
+    dibs = dibs_process  # nothing else reaches the real stdout
     dibs("inventory", "set", "MUG", "1")
     result = dibs("inventory", "list", "--json")
     json.loads(result.stdout)
