@@ -1,4 +1,5 @@
-"""The `dibs` command as a user types it: a subprocess of the installed console script."""
+"""The `dibs` command as a user types it (in-process, or the installed console script where the
+process is the point: see tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 
