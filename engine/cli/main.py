@@ -12,6 +12,7 @@ database. tests/unit/cli/test_startup.py guards this.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -150,6 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DibsError as exc:
         print(f"dibs: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # `dibs orders list | head`: the reader has what it wanted
+        _quiet_stdout()
+        return 0
     except Exception as exc:
         reason = _database_error(exc)
         if reason is None:
@@ -159,8 +163,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dibs: interrupted; nothing half-done was kept", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not fail a second time
+    ("Exception ignored … BrokenPipeError" on stderr)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file (captured in tests): nothing to flush
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

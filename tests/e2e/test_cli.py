@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.e2e.conftest import DIBS, Dibs
+from tests.e2e.conftest import DIBS, ROOT, Dibs, dibs_env
 
 
 def test_seed_example_allocate_then_stock_drops(dibs: Dibs) -> None:
@@ -212,3 +212,22 @@ def test_empty_sqlite_path_is_bad_input(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2 and "names no file" in result.stderr
+
+
+def test_a_reader_that_stops_early_is_no_error(dibs: Dibs) -> None:
+    """`dibs orders list --json | head`: a closed pipe ends dibs quietly, exit 0 (a process test:
+    the pipe is the real stdout)."""
+    dibs("orders", "import", str(ROOT / "examples" / "orders.json"))  # ~150 KB of JSON: > a pipe
+    proc = subprocess.Popen(
+        [DIBS, "--db", dibs.db, "orders", "list", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=dibs.cwd,
+        env=dibs_env(),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(100).lstrip().startswith(b"[")
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 0, err
+    assert err == ""  # no traceback, no "Exception ignored … BrokenPipeError"
