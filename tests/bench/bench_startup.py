@@ -1,6 +1,7 @@
 """Benchmark: how long `dibs` takes to start, against the interpreter's own floor (issue #15).
 
 Run: PYTHONPATH=$PWD .venv/bin/python tests/bench/bench_startup.py [--runs 21] [--no-pyc]
+     [--against OTHER_CHECKOUT]   (the same commands from another checkout, e.g. main: before)
 Targets: `dibs --help`, group help, `--version` and `rules check FILE` (no database) < 0.2 s;
 `dibs orders show ID` on SQLite < 0.35 s.
 
@@ -54,9 +55,9 @@ COMMANDS: list[tuple[str, list[str], float, str | None]] = [
 ]
 
 
-def environment(pyc: bool, cache: Path) -> dict[str, str]:
+def environment(pyc: bool, cache: Path, root: Path = ROOT) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DIBS_DB", "PYTHONDONTWRITEBYTECODE")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
     env["COLUMNS"] = "100"
     if pyc:
         env["PYTHONPYCACHEPREFIX"] = str(cache)
@@ -65,18 +66,19 @@ def environment(pyc: bool, cache: Path) -> dict[str, str]:
     return env
 
 
-def prepare(work: Path, env: dict[str, str]) -> dict[str, str]:
+def prepare(work: Path, env: dict[str, str], root: Path = ROOT) -> dict[str, str]:
     """A SQLite database with the example stock and orders (allocated), and the example rules."""
+    work.mkdir(exist_ok=True)
     db = f"sqlite:///{work / 'shop.db'}"
     for argv in (
-        ["inventory", "import", str(ROOT / "examples" / "inventory.csv")],
-        ["orders", "import", str(ROOT / "examples" / "orders.json")],
+        ["inventory", "import", str(root / "examples" / "inventory.csv")],
+        ["orders", "import", str(root / "examples" / "orders.json")],
         ["allocate", "--all"],
     ):
         run([PYTHON, "-c", DIBS, "--db", db, *argv], env, work)
     out = run([PYTHON, "-c", DIBS, "--db", db, "orders", "list", "--json"], env, work)
     order = out.split('"id": "', 1)[1].split('"', 1)[0]
-    return {"db": db, "order": order, "rules": str(ROOT / "examples" / "rules.yaml")}
+    return {"db": db, "order": order, "rules": str(root / "examples" / "rules.yaml")}
 
 
 def run(argv: list[str], env: dict[str, str], cwd: Path) -> str:
@@ -101,24 +103,51 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--runs", type=int, default=21, help="rounds (default: %(default)s)")
     parser.add_argument("--no-pyc", action="store_true", help="no bytecode cache (see above)")
+    parser.add_argument(
+        "--against", metavar="CHECKOUT", help="also time another checkout, interleaved (before)"
+    )
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         work = Path(tmp)
         env = environment(not opts.no_pyc, work / "pycache")
-        values = prepare(work, env)
-        jobs = list(FLOORS.items()) + [
-            (label, [PYTHON, "-c", DIBS, *(a.format(**values) for a in argv)])
-            for label, argv, _, _ in COMMANDS
-        ]
-        for _, argv in jobs:  # warm-up: page cache, and the .pyc files when they are cached
-            run(argv, env, work)
+        jobs = [(label, argv, env) for label, argv in FLOORS.items()]
+        jobs += commands("", env, prepare(work / "this", env))
+        if opts.against:
+            other = Path(opts.against).resolve()
+            env_other = environment(not opts.no_pyc, work / "pycache", other)
+            jobs += commands(AGAINST, env_other, prepare(work / "other", env_other, other))
+        for _, argv, job_env in jobs:  # warm-up: page cache, and the .pyc files when cached
+            run(argv, job_env, work)
         print(f"start: {load()}; {opts.runs} rounds; bytecode {'off' if opts.no_pyc else 'cached'}")
-        times: dict[str, list[float]] = {label: [] for label, _ in jobs}
+        times: dict[str, list[float]] = {label: [] for label, _, _ in jobs}
         for _ in range(opts.runs):
-            for label, argv in jobs:
-                times[label].append(timed(argv, env, work))
+            for label, argv, job_env in jobs:
+                times[label].append(timed(argv, job_env, work))
         report(times)
+        if opts.against:
+            report_against(times, opts.against)
         print(f"end: {load()}")
+
+
+AGAINST = "[against] "
+
+
+def commands(
+    prefix: str, env: dict[str, str], values: dict[str, str]
+) -> list[tuple[str, list[str], dict[str, str]]]:
+    return [
+        (prefix + label, [PYTHON, "-c", DIBS, *(a.format(**values) for a in argv)], env)
+        for label, argv, _, _ in COMMANDS
+    ]
+
+
+def report_against(times: dict[str, list[float]], other: str) -> None:
+    print(f"against {other} (same rounds, interleaved):")
+    print(f"{'command':42} {'before':>8} {'after':>8} {'after/before':>12}")
+    for label, *_ in COMMANDS:
+        before = statistics.median(times[AGAINST + label])
+        after = statistics.median(times[label])
+        print(f"{label:42} {before * 1000:6.1f}ms {after * 1000:6.1f}ms {after / before:11.2f}x")
 
 
 def report(times: dict[str, list[float]]) -> None:
