@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
+import stat
 from pathlib import Path
 
 from lark import Lark
@@ -24,9 +26,31 @@ TERMINAL_WORDS = {
 }
 
 
+def cache_file() -> str | bool:
+    """Where lark keeps the built parser between processes (building it takes ~0.1-0.3 s, loading
+    it ~10 ms): a file in this user's own cache directory, ``$XDG_CACHE_HOME/dibs`` or
+    ``~/.cache/dibs``; False (build it every time) when there is none we can trust.
+
+    Not lark's default (``cache=True``), a predictable name in the shared temporary directory: the
+    file is a pickle, loaded before its checksum is compared, so another local user could plant
+    one there. Lark rebuilds and rewrites the file when the grammar, its options, lark or Python
+    change (the file starts with their hash), and carries on when it cannot write it.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    directory = Path(base) / "dibs"
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = directory.stat()
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to expand
+        return False
+    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return False  # someone else's, or writable by others: not trusted with a pickle
+    return str(directory / "rule-grammar.lark-cache")
+
+
 @functools.cache
 def lark_parser() -> Lark:
-    """Build the LALR parser once per process.
+    """Build the LALR parser once per process (loaded from `cache_file` when it can be).
 
     ``strict`` needs the optional ``interegular`` package (``lark[interegular]``); without it we
     still parse correctly, only the build-time check for colliding terminals is skipped.
@@ -38,7 +62,7 @@ def lark_parser() -> Lark:
         strict=strict,
         propagate_positions=True,
         maybe_placeholders=False,
-        cache=True,
+        cache=cache_file(),
     )
 
 

@@ -6,8 +6,9 @@ over the tree or converts a number, and the tree is built without recursing alon
 chains.
 
 The grammar lives in ``grammar.lark``. The parser is built once, lazily, on first use; lark's
-grammar cache (``cache=True``, a file in the temp directory keyed by the grammar's hash) makes
-later processes start faster, and lark silently carries on when that file cannot be written.
+grammar cache (a file in the user's cache directory, see ``dsl.grammar.cache_file``, keyed by
+the grammar's hash) makes later processes start faster, and lark silently carries on when that
+file cannot be written.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ PostgreSQL schema, so parallel runs on one database never see each other's rows.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,10 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [_ROOT, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)]
 )
+# ... and cache their bytecode, outside the checkout, even where PYTHONDONTWRITEBYTECODE is set:
+# the e2e tests start dibs hundreds of times, and an installed dibs has its .pyc files too.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+os.environ.setdefault("PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), "dibs-pycache"))
 
 PG_ENV = "DIBS_TEST_POSTGRES_URL"
 _PG_SCHEMA = f"dibs_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"

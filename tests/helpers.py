@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from engine.model import Line, Order
@@ -60,3 +68,53 @@ def decide(lines: Any, warehouse: str, available: Any, policy: Any) -> list[int]
         commit=False,
     )
     return grants
+
+
+def run_dibs(
+    argv: Sequence[str], cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`dibs argv…` in this process, as the console script runs it (`sys.exit(main())`), with
+    what a separate process would have of its own: stdout and stderr captured, `env` set over an
+    environment without $DIBS_DB, `cwd` as the working directory, and afterwards the engines it
+    opened disposed (a process would close its connections by exiting), its log handlers and
+    signal handlers put back. An exception escaping `main` is the traceback a user would see:
+    it propagates and fails the test. For speed in tests that prove what commands do; a test
+    of the process itself (signals, exit, the console script) starts the real one."""
+    from engine.cli.main import main
+    from engine.store import database
+
+    out, err = io.StringIO(), io.StringIO()
+    engines: list[Any] = []
+    make_engine = database.make_engine
+
+    def recorded(*args: Any, **kw: Any) -> Any:
+        engines.append(make_engine(*args, **kw))
+        return engines[-1]
+
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    saved_signals = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    loggers = [logging.getLogger(n) for n in ("dibs", *logging.root.manager.loggerDict)]
+    saved_logs = [(x, x.handlers[:], x.level, x.propagate) for x in loggers if x.name[:4] == "dibs"]
+    os.environ.pop("DIBS_DB", None)
+    os.environ.update(env or {})
+    database.make_engine = recorded  # type: ignore[assignment]
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(argv))
+            except SystemExit as exc:  # argparse's --help and --version
+                code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    finally:
+        database.make_engine = make_engine  # type: ignore[assignment]
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for number, handler in saved_signals.items():
+            signal.signal(number, handler)
+        for logger, handlers, level, propagate in saved_logs:
+            logger.handlers[:], logger.level, logger.propagate = handlers, level, propagate
+        for engine in engines:
+            engine.dispose()
+    return subprocess.CompletedProcess(list(argv), code, out.getvalue(), err.getvalue())

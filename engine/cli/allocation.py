@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli import output
 from engine.cli.common import open_service
 from engine.errors import BadInput
 from engine.model import Policy
-from engine.service.records import AllocationReport
-from engine.store.ordering import parse_order_by
+
+if TYPE_CHECKING:
+    from engine.service.records import AllocationReport
 
 
 def _where_clause(text: str | None) -> Any:
@@ -63,6 +64,8 @@ def _from_list(args: argparse.Namespace) -> list[str] | None:
 
 
 def cmd_allocate(args: argparse.Namespace) -> int:
+    from engine.store.ordering import parse_order_by
+
     ids = _ids_or_selection(args)
     order_by = parse_order_by(args.order_by) if args.order_by else []
     where = _where_clause(args.where)

@@ -1,4 +1,7 @@
-"""What every command group shares: the argument parser class and opening the service."""
+"""What every command group shares: the argument parser class and opening the service.
+
+Imported to build the parser, so it imports the service and the store (SQLAlchemy) only when a
+command opens them."""
 
 from __future__ import annotations
 
@@ -9,11 +12,15 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from engine.errors import BadInput, quoted
-from engine.service import Service
-from engine.store import DEFAULT_URL, Store
+
+if TYPE_CHECKING:
+    from engine.service import Service
+
+#: The database when neither `--db` nor `$DIBS_DB` names one.
+DEFAULT_URL = "sqlite:///dibs.db"
 
 _INVALID_CHOICE = re.compile(r"argument (?P<name>.+?): invalid choice: '(?P<value>.*?)'")
 _REQUIRED = "the following arguments are required: "
@@ -168,7 +175,10 @@ def file_clock(path: str) -> Callable[[], datetime]:
 
 
 def open_service(args: argparse.Namespace) -> Service:
-    url = database_url(args)
+    url = database_url(args)  # checked before SQLAlchemy is even imported
+    from engine.service import Service
+    from engine.store import Store
+
     clock_file = os.environ.get("DIBS_CLOCK_FILE")
     if clock_file:
         return Service(Store.open(url), clock=file_clock(clock_file))

@@ -13,7 +13,6 @@ from typing import Any
 from engine.cli import output
 from engine.cli.common import Parser, open_service
 from engine.errors import BadInput
-from engine.service import events as event_reads
 
 #: How often `events tail` looks for new events, in seconds.
 TAIL_POLL = 0.5
@@ -23,6 +22,8 @@ TAIL_GAP_SECONDS = 30.0
 
 
 def _types(value: str | None) -> list[str]:
+    from engine.service import events as event_reads
+
     types = [t.strip() for t in (value or "").split(",") if t.strip()]
     event_reads.check_types(types)
     return types
@@ -45,6 +46,8 @@ def _summary(data: dict[str, Any]) -> str:
 
 
 def cmd_events_list(args: argparse.Namespace) -> int:
+    from engine.service import events as event_reads
+
     if args.limit < 0:
         raise BadInput(f"--limit must be 0 (all) or more, got {args.limit}")
     types, since = _types(args.type), _since(args.since)
@@ -93,6 +96,7 @@ class _Tail:
 
 def cmd_events_tail(args: argparse.Namespace) -> int:
     from engine.run.scheduler import Stopper
+    from engine.service import events as event_reads
 
     types = set(_types(args.type))
     service = open_service(args)
@@ -112,6 +116,8 @@ def cmd_events_tail(args: argparse.Namespace) -> int:
 
 
 def cmd_deliveries_list(args: argparse.Namespace) -> int:
+    from engine.service import events as event_reads
+
     statuses = [s.strip() for s in (args.status or "").split(",") if s.strip()]
     service = open_service(args)
     with service.store.read() as conn:
@@ -136,6 +142,8 @@ def _ids(values: list[str]) -> list[int]:
 
 
 def cmd_deliveries_retry(args: argparse.Namespace) -> int:
+    from engine.service import events as event_reads
+
     ids = _ids(args.ids)
     service = open_service(args)
     done = service.run(lambda tx: event_reads.retry_deliveries(tx, ids))

@@ -2,21 +2,25 @@
 
 Exit codes: 0 success, 1 the operation failed, 2 bad input. Errors are one message on stderr,
 never a traceback.
+
+Start-up is kept cheap (docs/cli.md, "Start-up"): building the parser imports only the command
+modules and the standard library; each command imports its work (SQLAlchemy, the service, the
+rules loader, Rich) when it runs, so `dibs --help` or `dibs rules check` never pay for the
+database. tests/unit/cli/test_startup.py guards this.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
-from engine.cli import allocation, events, inventory, kits, orders, output, rules, serve, status
-from engine.cli.common import Parser
+from engine.cli import allocation, events, inventory, kits, orders, rules, serve, status
+from engine.cli.common import DEFAULT_URL, Parser
 from engine.cli.examples import epilog
 from engine.errors import BadInput, DibsError, OperationFailed, quoted
-from engine.store import DEFAULT_URL
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -25,6 +29,7 @@ COMMAND_GROUPS = (inventory, orders, allocation, rules, kits, events, status, se
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from engine.cli import output
     from engine.cli.demo import run_demo
 
     return run_demo(output.console())
@@ -42,6 +47,19 @@ def version() -> str:
         return "unknown"
 
 
+class _Version(argparse.Action):
+    """`--version`, looked up only when asked for (importlib.metadata scans the installed
+    distributions: a cost every other command would pay at parser-building time)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kw: Any) -> None:
+        kw.setdefault("help", "show program's version number and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kw)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(f"dibs {version()}")
+        parser.exit()
+
+
 DB_HELP = f"database URL (else $DIBS_DB, else {DEFAULT_URL})"
 
 
@@ -54,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--db", metavar="URL", help=DB_HELP)
-    parser.add_argument("--version", action="version", version=f"dibs {version()}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=Parser
     )
@@ -84,10 +102,22 @@ def check_arguments(argv: Sequence[str]) -> None:
             raise BadInput(f"argument {number} contains a NUL character")
 
 
-def _is_driver_error(exc: BaseException) -> bool:
-    """A DB-API error raised past SQLAlchemy (the raw cursor of engine.store.bulk)."""
-    module = type(exc).__module__
-    return module.startswith(("psycopg", "sqlite3"))
+def _database_error(exc: Exception) -> str | None:
+    """The one-line message for a database error (SQLAlchemy's, or a DB-API error raised past it
+    by the raw cursor of engine.store.bulk); None for any other exception.
+
+    SQLAlchemy is looked up in sys.modules rather than imported: a process that never imported
+    it cannot have raised its errors, and `dibs --help` must not pay for importing it."""
+    sa = sys.modules.get("sqlalchemy.exc")
+    if sa is not None and isinstance(exc, sa.DBAPIError):
+        orig = exc.orig
+        return str(orig).strip().splitlines()[0] if orig else str(exc)
+    if sa is not None and isinstance(exc, sa.SQLAlchemyError):
+        return str(exc)
+    if type(exc).__module__.startswith(("psycopg", "sqlite3")):
+        text = str(exc).strip()
+        return (text.splitlines()[0] if text else type(exc).__name__)[:300]
+    return None
 
 
 def _finish(parser: argparse.ArgumentParser, path: str) -> None:
@@ -121,24 +151,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DibsError as exc:
         print(f"dibs: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        print(f"dibs: error: database: {reason}", file=sys.stderr)
-        return 1
-    except SQLAlchemyError as exc:
-        print(f"dibs: error: database: {exc}", file=sys.stderr)
-        return 1
+    except BrokenPipeError:  # `dibs orders list | head`: the reader has what it wanted
+        _quiet_stdout()
+        return 0
     except Exception as exc:
-        if not _is_driver_error(exc):
+        reason = _database_error(exc)
+        if reason is None:
             raise
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"dibs: error: database: {reason[:300]}", file=sys.stderr)
+        print(f"dibs: error: database: {reason}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("dibs: interrupted; nothing half-done was kept", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not fail a second time
+    ("Exception ignored … BrokenPipeError" on stderr)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file (captured in tests): nothing to flush
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

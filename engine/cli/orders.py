@@ -8,23 +8,25 @@ import difflib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli import output
 from engine.cli.common import Parser, open_service
 from engine.errors import BadInput, OperationFailed, OrdersExist, quoted
-from engine.io.channels import FORMATS, Skipped
+from engine.io.channels import FORMATS
 from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, OrderStatus
-from engine.service import Service
-from engine.service.edits import FieldChanges
-from engine.service.read import OrderQuery
-from engine.service.sync import SyncReport
+
+if TYPE_CHECKING:
+    from engine.io.channels import Skipped
+    from engine.service import Service
+    from engine.service.read import OrderQuery
 
 
 def cmd_orders_import(args: argparse.Namespace) -> int:
     if args.sync:
         return _sync_file(args)
     from engine.io.incoming import IncomingSource
+    from engine.service.sync import SyncReport
 
     # Streamed: the file is read and written chunk by chunk in one transaction (nothing is
     # written when it has any problem), so a big file never stands in memory at once.
@@ -137,6 +139,7 @@ def _hint_unknown(service: Service, query: OrderQuery) -> None:
 
 
 def cmd_orders_list(args: argparse.Namespace) -> int:
+    from engine.service.read import OrderQuery
     from engine.store.where import where_clause
 
     query = OrderQuery(
@@ -220,6 +223,7 @@ EDIT_OPTIONS = {
 def cmd_orders_edit(args: argparse.Namespace) -> int:
     from engine.io.fields import attribute_pair, edit_value
     from engine.io.imports import parse_line_spec
+    from engine.service.edits import FieldChanges
 
     values: dict[str, Any] = {}
     attributes: dict[str, str | None] = {}

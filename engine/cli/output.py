@@ -1,7 +1,8 @@
 """How the CLI shows things: Rich tables on a terminal, plain JSON for machines, progress bars.
 
 Kept apart from cli.py so commands read as "do, then show" and so the rendering can be tested
-without running a command.
+without running a command. Rich is imported when something is shown, not when the parser is
+built.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
 
 #: Below this many items a progress bar is more noise than help.
 PROGRESS_THRESHOLD = 2000
@@ -31,6 +31,8 @@ STATUS_STYLE = {
 def console(stream: TextIO | None = None) -> Console:
     """A console on `stream`; piped or under cron it is 160 columns wide, not Rich's 80, so
     timestamps and ids are not cut to `2026-…` in logs and mails."""
+    from rich.console import Console
+
     out = stream or sys.stdout
     width = None if out.isatty() else 160
     return Console(file=out, highlight=False, soft_wrap=False, width=width)
@@ -51,6 +53,8 @@ def print_table(
     style_column: str | None = None,
 ) -> None:
     """A table; cells of `style_column` are coloured by allocation status on a terminal."""
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", show_lines=False)
     for name in columns:
         numeric = bool(rows) and all(isinstance(r[columns.index(name)], int) for r in rows)
@@ -84,6 +88,15 @@ def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], Non
     if not enabled or not sys.stderr.isatty():
         yield None
         return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     bar = Progress(
         TextColumn(label),
         BarColumn(),

@@ -17,19 +17,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.cli import output
+from engine.cli.common import DEFAULT_URL, Parser, open_service
 from engine.errors import BadInput, OperationFailed
-from rules.errors import Diagnostic
-from rules.loader import check_ruleset
-from rules.ruleset import RuleSet
 
 if TYPE_CHECKING:
     from engine.run.deliveries import Tally
+    from rules.errors import Diagnostic
+    from rules.ruleset import RuleSet
 
 log = logging.getLogger("dibs.run")
 
 
 def load_or_fail(path: str) -> RuleSet:
     """The rule set of `path`; every error as file:line:column (exit 2). Warnings on stderr."""
+    from rules.loader import check_ruleset
+
     if Path(path).is_dir():
         raise BadInput(f"{path}: is a directory, not a rule file")
     if not Path(path).is_file():
@@ -50,9 +52,6 @@ def _warehouse_warnings(args: argparse.Namespace, ruleset: RuleSet) -> list[str]
     """`allocate from [...]` naming a warehouse without any stock row: a warning (it may be
     stocked later). Only against a database that exists and holds stock: `rules check` never
     creates one, and before any stock is loaded every name would be unknown."""
-    from engine.store import DEFAULT_URL, Store
-    from engine.store.kit_rows import has_stock, known_warehouses
-
     url = str(args.db or os.environ.get("DIBS_DB") or DEFAULT_URL)
     named = [(r, w) for r in ruleset.rules for a in r.actions for w in a.warehouses or ()]
     if url.startswith("sqlite"):
@@ -61,6 +60,9 @@ def _warehouse_warnings(args: argparse.Namespace, ruleset: RuleSet) -> list[str]
             return []
     if not named:
         return []
+    from engine.store import Store
+    from engine.store.kit_rows import has_stock, known_warehouses
+
     store = Store.open(url, migrate=False)
     try:
         with store.read() as conn:
@@ -77,6 +79,8 @@ def _warehouse_warnings(args: argparse.Namespace, ruleset: RuleSet) -> list[str]
 
 def secret_warnings(ruleset: RuleSet) -> list[Diagnostic]:
     """A warning for each notify endpoint whose secret's variable is not set here and now."""
+    from rules.errors import Diagnostic
+
     return [
         Diagnostic(
             ruleset.path,
@@ -180,7 +184,6 @@ def _show_preview(doc: dict[str, Any]) -> None:
 
 
 def cmd_rules_preview(args: argparse.Namespace) -> int:
-    from engine.cli.common import open_service
     from engine.run.preview import diff, preview
 
     ruleset = load_or_fail(args.file)
@@ -212,7 +215,6 @@ def _places(where: dict[str, int]) -> str:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from engine.cli.common import open_service
     from engine.run.explain import explain
 
     rules_file = args.rules or os.environ.get("DIBS_RULES")
@@ -296,7 +298,6 @@ def _setup_logging(fmt: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from engine.cli.common import open_service
     from engine.run.deliveries import Deliveries, endpoints_of
     from engine.run.reload import RuleWatcher
     from engine.run.runner import Runner
@@ -355,10 +356,8 @@ def _log_deliveries(tallies: dict[str, Tally]) -> None:
 
 def add_commands(sub: Any) -> None:
     """Register `rules …` and `run` on the top-level subparsers."""
-    from engine.cli.common import Parser as _Parser
-
     rules = sub.add_parser("rules", help="check, test and preview rule files").add_subparsers(
-        dest="rules_cmd", required=True, parser_class=_Parser
+        dest="rules_cmd", required=True, parser_class=Parser
     )
     p = rules.add_parser("check", help="validate; every problem as file:line:column")
     p.add_argument("file", help="the rule file (YAML)")

@@ -7,7 +7,7 @@ turn `--order-by` keys and rule conditions into SQL; `migrate` applies the shipp
 migrations on first use.
 """
 
-from engine.store.database import DEFAULT_URL, SCHEMA_REVISION, Store, make_engine
+from engine.store.database import SCHEMA_REVISION, Store, make_engine
 from engine.store.schema import (
     FIELD_COLUMNS,
     deliveries,
@@ -25,7 +25,6 @@ from engine.store.schema import (
 )
 
 __all__ = [
-    "DEFAULT_URL",
     "FIELD_COLUMNS",
     "SCHEMA_REVISION",
     "Store",

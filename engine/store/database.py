@@ -63,7 +63,6 @@ from engine.store.files import foreign_tables_message, sqlite_file_problem
 from engine.store.schema import inventory, metadata, orders
 from engine.store.sync_lock import lock_sync_ids
 
-DEFAULT_URL = "sqlite:///dibs.db"
 #: The newest shipped migration; a test checks it against Alembic's head.
 SCHEMA_REVISION = "0006"
 #: PostgreSQL connections a process keeps open once it has used them, and how many more it may

@@ -1,4 +1,5 @@
-"""The `dibs` command as a user types it: a subprocess of the installed console script."""
+"""The `dibs` command as a user types it (in-process, or the installed console script where the
+process is the point: see tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.e2e.conftest import DIBS, Dibs
+from tests.e2e.conftest import DIBS, ROOT, Dibs, dibs_env
 
 
 def test_seed_example_allocate_then_stock_drops(dibs: Dibs) -> None:
@@ -87,7 +88,8 @@ def test_dry_run_writes_nothing(dibs: Dibs, tmp_path: Path) -> None:
     assert len(before) > 0
 
 
-def test_exit_codes(dibs: Dibs) -> None:
+def test_exit_codes(dibs_process: Dibs) -> None:
+    dibs = dibs_process  # exit codes as the shell sees them, through the console script
     missing = dibs("allocate", "NOPE", expect=1)
     assert "NOPE" in missing.stderr
     dibs("allocate", expect=2)  # which orders?
@@ -174,7 +176,8 @@ def test_edit_split_reallocate(dibs: Dibs) -> None:
     assert out["results"] == [{"id": "A", "before": "allocated", "after": "allocated"}]
 
 
-def test_json_output_is_only_json(dibs: Dibs) -> None:
+def test_json_output_is_only_json(dibs_process: Dibs) -> None:
+    dibs = dibs_process  # nothing else reaches the real stdout
     dibs("inventory", "set", "MUG", "1")
     result = dibs("inventory", "list", "--json")
     json.loads(result.stdout)
@@ -209,3 +212,22 @@ def test_empty_sqlite_path_is_bad_input(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2 and "names no file" in result.stderr
+
+
+def test_a_reader_that_stops_early_is_no_error(dibs: Dibs) -> None:
+    """`dibs orders list --json | head`: a closed pipe ends dibs quietly, exit 0 (a process test:
+    the pipe is the real stdout)."""
+    dibs("orders", "import", str(ROOT / "examples" / "orders.json"))  # ~150 KB of JSON: > a pipe
+    proc = subprocess.Popen(
+        [DIBS, "--db", dibs.db, "orders", "list", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=dibs.cwd,
+        env=dibs_env(),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(100).lstrip().startswith(b"[")
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 0, err
+    assert err == ""  # no traceback, no "Exception ignored … BrokenPipeError"

@@ -4,7 +4,7 @@ files, rule tests with steps, and a kill -9 of `dibs run` in the middle of its d
 from __future__ import annotations
 
 import json
-import select
+import selectors
 import signal
 import subprocess
 import time
@@ -101,16 +101,18 @@ def test_events_tail_prints_new_events_until_interrupted(dibs: Dibs) -> None:
         text=True,
     )
     try:
-        # The tail takes its starting point once it is up, which takes long on a loaded machine:
-        # add an order each second until one shows, never printing the old inventory event.
         assert tail.stdout is not None
+        ready = selectors.DefaultSelector()
+        ready.register(tail.stdout, selectors.EVENT_READ)
+        # It prints what happens once it has taken its starting point, which on a loaded machine
+        # may be seconds after it was started (an order added before that is old news too): add
+        # orders until one is printed, within a minute.
         added: list[str] = []
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while not ready.select(timeout=0.5):
+            assert time.monotonic() < deadline and tail.poll() is None, "tail printed nothing"
             added.append(f"A{len(added) + 1}")
             dibs("orders", "add", added[-1], "--channel", "web", "--line", "W:1")
-            if select.select([tail.stdout], [], [], 1.0)[0]:
-                break
         doc = json.loads(tail.stdout.readline())
         assert doc["type"] == "order.created" and doc["data"]["order"] in added
         tail.send_signal(signal.SIGINT)

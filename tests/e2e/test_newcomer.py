@@ -1,5 +1,6 @@
-"""What a newcomer tripped over (issue #16), through the real `dibs` command: each test is what
-a person types and what they read back."""
+"""What a newcomer tripped over (issue #16), through the `dibs` command: each test is what a
+person types and what they read back (`bare` starts the installed command exactly as typed;
+`dibs` runs it in-process, see tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 

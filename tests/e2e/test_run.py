@@ -180,8 +180,11 @@ def test_a_changed_rule_file_takes_effect_and_an_invalid_one_is_refused(
     assert second_hash in run.log
 
     rules.write_text("version: 1\nrules:\n  - name: mark\n    rule: when new order then tagg\n")
-    wait_for(lambda: "invalid" in run.log, "the invalid file to be reported")
-    assert re.search(r"rules\.yaml:4:\d+", run.log), run.log
+    # write_text truncates first: a poll in between sees an empty file (refused too); wait for
+    # the refusal of the whole file, with its position.
+    positioned = lambda: re.search(r"rules\.yaml:4:\d+", run.log) is not None  # noqa: E731
+    wait_for(positioned, "the invalid file to be reported with its position")
+    assert "invalid" in run.log
     dibs("orders", "add", "A3", "--channel", "web", "--line", "MUG:1")
     wait_for(lambda: tags_of(dibs, "A3") == ["v2"], "A3 tagged by the rules still in force")
     assert dibs.json("history", "A3")[0]["ruleset"] == second_hash

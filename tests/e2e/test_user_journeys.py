@@ -1,8 +1,9 @@
-"""End-to-end user journeys through the installed `dibs` command (QA pass against SPEC §1-8).
+"""End-to-end user journeys through the `dibs` command (QA pass against SPEC §1-8).
 
-Each test drives `dibs` in a subprocess the way a merchant would. Tests marked
-`xfail(strict=True, reason="BUG: …")` pin a bug found in QA: fix the bug, then remove the mark.
-PostgreSQL journeys read DIBS_TEST_POSTGRES_URL (each test gets its own schema) and skip
+Each test drives `dibs` the way a merchant would: each command in-process through the console
+script's `main`, or a real process where the process matters (tests/e2e/conftest.py). Tests
+marked `xfail(strict=True, reason="BUG: …")` pin a bug found in QA: fix the bug, then remove the
+mark. PostgreSQL journeys read DIBS_TEST_POSTGRES_URL (each test gets its own schema) and skip
 without it (fail in CI).
 """
 
