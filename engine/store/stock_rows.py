@@ -22,7 +22,7 @@ from engine.store.schema import events, inventory
 #: Values per IN (…) list (PostgreSQL takes at most 65,535 parameters per statement).
 IN_CHUNK = 5000
 
-_EVENT_COLUMNS = ("at", "type", "order_id", "payload")
+_EVENT_COLUMNS = ("at", "type", "order_id", "payload", "processed")
 
 #: One reservation as coverage needs it: (seq, order id, qty, covered).
 HeldRow = tuple[int, str, int, bool]
@@ -34,18 +34,30 @@ def write_on_hand_many(
     inserts: Sequence[tuple[str, str, int]],
 ) -> None:
     """Set on hand of existing rows (`(on_hand, sku, warehouse)`) and create the rows that do
-    not exist yet (`(sku, warehouse, on_hand)`, nothing allocated), sorted by key (the lock
-    order of `engine.store.database`)."""
+    not exist yet (`(sku, warehouse, on_hand)`, nothing allocated), in key order.
+
+    The caller holds the locks of the existing rows (`Tx.lock_stock`, sorted), so on PostgreSQL
+    the updates are one statement over arrays, whatever order it visits the rows in.
+    """
     bulk = Bulk(conn)
-    bulk.run_many(
-        "UPDATE inventory SET on_hand = ? WHERE sku = ? AND warehouse = ?",
-        sorted(updates, key=lambda row: (row[1], row[2])),
-    )
-    bulk.insert(
-        inventory,
-        ("sku", "warehouse", "on_hand", "allocated"),
-        [(sku, wh, qty, 0) for sku, wh, qty in sorted(inserts)],
-    )
+    ordered = sorted(updates, key=lambda row: (row[1], row[2]))
+    if bulk.can_copy:
+        if ordered:
+            qty, sku, wh = (list(column) for column in zip(*ordered, strict=True))
+            bulk.query(
+                "UPDATE inventory SET on_hand = v.on_hand "
+                "FROM unnest(?::int[], ?::text[], ?::text[]) AS v(on_hand, sku, warehouse) "
+                "WHERE inventory.sku = v.sku AND inventory.warehouse = v.warehouse",
+                (qty, sku, wh),
+            )
+    else:
+        bulk.run_many("UPDATE inventory SET on_hand = ? WHERE sku = ? AND warehouse = ?", ordered)
+    new = [(sku, wh, qty, 0) for sku, wh, qty in sorted(inserts)]
+    columns = ("sku", "warehouse", "on_hand", "allocated")
+    if bulk.can_copy:
+        bulk.copy(inventory, columns, new)
+    else:
+        bulk.insert(inventory, columns, new)
 
 
 def record_stock_events(conn: Connection, at: datetime, payloads: Sequence[dict[str, Any]]) -> None:
@@ -55,8 +67,13 @@ def record_stock_events(conn: Connection, at: datetime, payloads: Sequence[dict[
     bulk = Bulk(conn)
     stamp = bulk.value(events.c.at, at)
     as_json = bulk.processor(events.c.payload)
+    done = bulk.value(events.c.processed, False)
     kind = str(EventType.INVENTORY_CHANGED)
-    bulk.insert(events, _EVENT_COLUMNS, [(stamp, kind, None, as_json(p)) for p in payloads])
+    rows = [(stamp, kind, None, as_json(p), done) for p in payloads]
+    if bulk.can_copy:
+        bulk.copy(events, _EVENT_COLUMNS, rows)
+    else:
+        bulk.insert(events, _EVENT_COLUMNS, rows)
 
 
 def held_by_key(conn: Connection, keys: Iterable[StockKey]) -> dict[StockKey, list[HeldRow]]:
