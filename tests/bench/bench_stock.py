@@ -14,9 +14,11 @@ as a user runs it (a whole process, start-up included): rows/s, wall and CPU sec
   units; the file drops those keys to 3 (their orders become overallocated) and changes the
   rest; then `back`: the file that raises them to 10 again (covered again). How many orders
   changed status is printed, as a check.
-Best of `--rounds` each (dibs and floor alternately). rows/s per size shows how it grows: equal
-rows/s for 20k and 100k is linear. With `--compare CHECKOUT`, the `update` and `below` imports
-also run with that checkout's code (e.g. /work/main), side by side.
+Best of `--rounds` each (dibs and floor alternately). How it grows: the rows between two sizes
+divided by the time between them (what an extra row costs); linear when that stays at the
+`update` figure (a fixed start-up makes small files look slower).
+With `--postgres URL`, `new` and `update` also on PostgreSQL. With `--compare CHECKOUT`, the
+`update` and `below` imports also run with that checkout's code (e.g. /work/main), side by side.
 Not a test: figures depend on the machine (the load average is printed); the ratio is what to
 watch. The target is >= 20,000 rows/s end to end for 100k rows without reservations on SQLite.
 """
@@ -74,8 +76,9 @@ def env_for(checkout: Path) -> dict[str, str]:
     return env
 
 
-def dibs_import(checkout: Path, db: Path, csv_path: Path) -> tuple[float, float]:
-    cmd = [PYTHON, "-m", "engine.cli", "--db", f"sqlite:///{db}", "inventory", "import"]
+def dibs_import(checkout: Path, db: Path | str, csv_path: Path) -> tuple[float, float]:
+    url = db if isinstance(db, str) else f"sqlite:///{db}"
+    cmd = [PYTHON, "-m", "engine.cli", "--db", url, "inventory", "import"]
     # python -m puts the working directory first on sys.path: run from the checkout.
     here = os.getcwd()
     os.chdir(checkout)
@@ -157,7 +160,8 @@ def line(what: str, rows: int, figure: tuple[float, float], extra: str = "") -> 
     print(f"  {what}: {rows / wall:,.0f} rows/s, {wall:.2f} s wall, {cpu:.2f} s CPU{extra}")
 
 
-def no_reservations(args: argparse.Namespace, folder: Path, rows: int, empty: Path) -> None:
+def no_reservations(args: argparse.Namespace, folder: Path, rows: int, empty: Path) -> float:
+    """The figures without reservations; returns the best `update` wall time."""
     first = write_csv(folder / f"new-{rows}.csv", rows, lambda i: i % 500)
     again = write_csv(folder / f"again-{rows}.csv", rows, lambda i: i % 500 + 1)
     work, floor_db = folder / "work.db", folder / "floor.db"
@@ -182,6 +186,30 @@ def no_reservations(args: argparse.Namespace, folder: Path, rows: int, empty: Pa
     if args.compare:
         old = [dibs_import(args.compare, work, again if n % 2 else first) for n in range(2)]
         line(f"update with {args.compare}", rows, best(old))
+    return best(update)[0]
+
+
+def postgres(args: argparse.Namespace, folder: Path, rows: int) -> None:
+    """`new` and `update` on PostgreSQL (its public schema is emptied before each round)."""
+    from sqlalchemy import create_engine, text
+
+    from engine.store import Store
+
+    engine = create_engine(args.postgres)
+    new, update = [], []
+    for _ in range(args.rounds):
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        Store.open(args.postgres).dispose()  # the migrations, outside the figures
+        new.append(dibs_import(ROOT, args.postgres, folder / f"new-{rows}.csv"))
+        update.append(dibs_import(ROOT, args.postgres, folder / f"again-{rows}.csv"))
+    line("PostgreSQL new", rows, best(new))
+    line("PostgreSQL update", rows, best(update))
+    if args.compare:
+        old = [dibs_import(args.compare, args.postgres, folder / f"new-{rows}.csv")]
+        line(f"PostgreSQL update with {args.compare}", rows, best(old))
+    engine.dispose()
 
 
 def with_reservations(args: argparse.Namespace, folder: Path, rows: int) -> None:
@@ -216,14 +244,27 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="runs to take the best of")
     parser.add_argument("--below", type=float, default=0.2, help="fraction of keys reserved")
     parser.add_argument("--compare", type=Path, help="another checkout, run side by side")
+    parser.add_argument("--postgres", help="also on this PostgreSQL URL (its schema is emptied)")
     args = parser.parse_args()
+    sizes = [int(x) for x in args.rows.split(",")]
+    walls: list[float] = []
     with tempfile.TemporaryDirectory(prefix="dibs-bench-stock-") as tmp:
         folder = Path(tmp)
         empty = empty_template(folder)
-        for rows in (int(x) for x in args.rows.split(",")):
+        for rows in sizes:
             print(f"{rows:,} rows ({load()}):")
-            no_reservations(args, folder, rows, empty)
+            walls.append(no_reservations(args, folder, rows, empty))
             with_reservations(args, folder, rows)
+            if args.postgres:
+                postgres(args, folder, rows)
+    for (small, t_small), (big, t_big) in zip(
+        zip(sizes, walls, strict=True), zip(sizes[1:], walls[1:], strict=True), strict=False
+    ):
+        print(
+            f"growth, update {small:,} -> {big:,} rows: the extra rows at "
+            f"{(big - small) / (t_big - t_small):,.0f} rows/s (linear: about the 'update' figure "
+            f"of {big:,}; start-up ~{t_small - small * (t_big - t_small) / (big - small):.2f} s)"
+        )
     print(load())
 
 
