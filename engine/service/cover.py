@@ -28,13 +28,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from engine import model
 from engine.model import AllocationStatus, OrderStatus, StockKey
 from engine.service.tx import Tx
-from engine.store import inventory, reservations
-from engine.store.rows import CHUNK, load_orders, orders_with_uncovered, set_statuses
+from engine.store import reservations
+from engine.store.rows import CHUNK, load_orders, load_stock, orders_with_uncovered, set_statuses
+from engine.store.stock_rows import held_by_key
 
 
 def recover(
@@ -54,36 +55,23 @@ def recover(
     """
     conn = tx.conn
     affected: set[str] = set(also)
-    for sku, wh in sorted(set(keys)):
-        row = conn.execute(
-            select(inventory.c.on_hand).where(inventory.c.sku == sku, inventory.c.warehouse == wh)
-        ).first()
-        on_hand = row.on_hand if row else 0
-        held = conn.execute(
-            select(
-                reservations.c.seq,
-                reservations.c.order_id,
-                reservations.c.qty,
-                reservations.c.covered,
+    held = held_by_key(conn, keys)
+    stock = load_stock(conn, held.keys())
+    flips: dict[bool, list[int]] = {True: [], False: []}
+    for key in sorted(held):
+        rows = held[key]
+        flags = model.coverage(stock.get(key, (0, 0))[0], (qty for _, _, qty, _ in rows))
+        for (seq, order_id, _, covered), flag in zip(rows, flags, strict=True):
+            if covered != flag:
+                flips[flag].append(seq)
+                affected.add(order_id)
+    for covered, seqs in flips.items():
+        for start in range(0, len(seqs), CHUNK):
+            conn.execute(
+                update(reservations)
+                .where(reservations.c.seq.in_(seqs[start : start + CHUNK]))
+                .values(covered=covered)
             )
-            .where(reservations.c.sku == sku, reservations.c.warehouse == wh)
-            .order_by(reservations.c.seq)
-        ).all()
-        flags = model.coverage(on_hand, (r.qty for r in held))
-        flips = [
-            (r.seq, flag, r.order_id)
-            for r, flag in zip(held, flags, strict=True)
-            if r.covered != flag
-        ]
-        for covered in (True, False):
-            seqs = [seq for seq, flag, _ in flips if flag is covered]
-            for start in range(0, len(seqs), CHUNK):
-                conn.execute(
-                    update(reservations)
-                    .where(reservations.c.seq.in_(seqs[start : start + CHUNK]))
-                    .values(covered=covered)
-                )
-        affected.update(oid for _, _, oid in flips)
     if affected:
         refresh_status(tx, sorted(affected), cause, rule, fresh)
 

@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.errors import BadInput, check_text
-from engine.model import MAX_QTY, EventType, Length, StockKey
+from engine.model import MAX_QTY, Length, StockKey
 from engine.service.cover import recover
 from engine.service.kits import refuse_stock_on_kits
 from engine.service.shapes import stock_row
 from engine.service.tx import Tx
-from engine.store import outbox
 from engine.store.kit_rows import load_kits
-from engine.store.rows import load_stock, write_on_hand
+from engine.store.rows import load_stock
+from engine.store.stock_rows import record_stock_events, write_on_hand_many
 
 KINDS = ("set", "adjusted", "received")
 
@@ -50,40 +50,46 @@ def import_rows(tx: Tx, rows: Sequence[tuple[str, str, int]]) -> int:
 
 
 def apply(tx: Tx, rows: Sequence[tuple[str, str, int]], kind: str) -> None:
-    """Change on hand, record `inventory.changed` for each row, recompute cover."""
+    """Change on hand, record `inventory.changed` for each row, recompute cover.
+
+    In bulk: one read of the current stock of every key, one executemany for the updates and
+    one for the new rows, one for the events, and coverage recomputed only for the keys whose
+    on hand moved (`recover` reads their reservations at once; keys without any cost nothing).
+    """
     refuse_stock_on_kits(load_kits(tx.conn), [sku for sku, _, _ in rows])
-    now = tx.now()
     current = load_stock(tx.conn, [(s, w) for s, w, _ in rows])
-    changed: list[StockKey] = []
+    before = {key: on_hand for key, (on_hand, _) in current.items()}
+    after: dict[StockKey, int] = {}
     events = []
     for sku, warehouse, qty in rows:
-        on_hand, allocated = current.get((sku, warehouse), (0, 0))
+        key = (sku, warehouse)
+        on_hand = after.get(key, before.get(key, 0))
         new = qty if kind == "set" else on_hand + qty
         if abs(new) > MAX_QTY:  # the column is a 32-bit integer on every backend
             raise BadInput(
                 f"{sku} @ {warehouse}: on hand would become {new}, out of range "
                 f"(at most {MAX_QTY:,} either way); nothing changed"
             )
-        if (sku, warehouse) not in current or new != on_hand:
-            write_on_hand(tx.conn, sku, warehouse, new, exists=(sku, warehouse) in current)
-        current[(sku, warehouse)] = (new, allocated)
-        changed.append((sku, warehouse))
+        after[key] = new
         events.append(
-            outbox.event_row(
-                now,
-                EventType.INVENTORY_CHANGED,
-                None,
-                {
-                    "kind": kind,
-                    "sku": sku,
-                    "warehouse": warehouse,
-                    "delta": new - on_hand,
-                    "on_hand": new,
-                },
-            )
+            {
+                "kind": kind,
+                "sku": sku,
+                "warehouse": warehouse,
+                "delta": new - on_hand,
+                "on_hand": new,
+            }
         )
-    outbox.record(tx.conn, events)
-    recover(tx, changed, f"inventory.{kind}")
+    updates = [
+        (new, s, w) for (s, w), new in after.items() if (s, w) in before and new != before[(s, w)]
+    ]
+    inserts = [(s, w, new) for (s, w), new in after.items() if (s, w) not in before]
+    write_on_hand_many(tx.conn, updates, inserts)
+    record_stock_events(tx.conn, tx.now(), events)
+    # A key whose on hand is what it was keeps its cover; a new row holds no reservations
+    # (nothing can be reserved without stock), but costs nothing to look at.
+    moved = [(s, w) for _, s, w in updates] + [(s, w) for s, w, _ in inserts]
+    recover(tx, moved, f"inventory.{kind}")
 
 
 def stock_rows(tx: Tx, keys: Sequence[StockKey]) -> list[dict[str, Any]]:

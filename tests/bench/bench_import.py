@@ -12,7 +12,8 @@ Prints, for a JSONL file of N orders (~2.5 lines each, `gen_data.py`):
   inserts the same rows (orders, lines, tags, one `order.created` event each) with sqlite3
   `executemany` in one transaction, on an identical empty dibs database (same tables, indexes
   and PRAGMAs); and the ratio dibs / floor (best of `--rounds` each, run alternately);
-- CSV orders and `dibs inventory import` end to end (report);
+- CSV orders and `dibs inventory import` end to end (report; the inventory import against its
+  own floor, per size and with reservations losing cover: `tests/bench/bench_stock.py`);
 - with `--rss-orders`, the time and peak RSS of importing that many orders (report);
 - with `--postgres`, the same end-to-end import on PostgreSQL (the database is emptied first).
 Not a test: figures depend on the machine (the load average is printed); the ratio is what to
