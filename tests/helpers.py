@@ -115,6 +115,15 @@ def run_dibs(
             signal.signal(number, handler)
         for logger, handlers, level, propagate in saved_logs:
             logger.handlers[:], logger.level, logger.propagate = handlers, level, propagate
+        # A logger the command created (lazy imports: `dibs.run` first exists during the first
+        # `dibs run`) goes back to a fresh logger's state, not left writing to this call's stderr.
+        known = {x.name for x, *_ in saved_logs}
+        for name in [n for n in logging.root.manager.loggerDict if n[:4] == "dibs"]:
+            if name not in known:
+                fresh = logging.getLogger(name)
+                fresh.handlers.clear()
+                fresh.setLevel(logging.NOTSET)
+                fresh.propagate = True
         for engine in engines:
             engine.dispose()
     return subprocess.CompletedProcess(list(argv), code, out.getvalue(), err.getvalue())

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.engine import Connection
 
 from engine.errors import OperationFailed
@@ -143,6 +143,16 @@ class Runner:
         self.clock = clock or service.clock
         self.record = record
         self.actor_name = "rules"
+
+    @property
+    def ruleset(self) -> RuleSet:
+        return self._ruleset
+
+    @ruleset.setter
+    def ruleset(self, ruleset: RuleSet) -> None:
+        """A reloaded file (`dibs run`, `dibs serve --rules`) replaces the rules between ticks:
+        the numbering follows, or a rule added by the reload would be unknown to the tick."""
+        self._ruleset = ruleset
         # Every active rule numbered by its application order: its number in the tick's
         # tables and its allocation queue group.
         self._numbers = {rule.name: n for n, rule in enumerate(order_rules(ruleset.active))}
@@ -371,10 +381,10 @@ class _Offering:
         self.offered.add(number)
 
     def _orders_on(self, rule: CompiledRule, sku: str, warehouse: str) -> Select[Any]:
-        """The awaiting orders with a line on `sku` (or on a kit made of it) that the stock of
-        (`sku`, `warehouse`) can serve under `rule`: the orders of that warehouse, or, when the
-        rule allocates `from [...]` a list naming it, the orders of any warehouse (a list that
-        does not name it cannot use that stock: no order)."""
+        """The awaiting orders with a line on `sku` (or on a kit made of it) offered to `rule`
+        by a stock event on (`sku`, `warehouse`): the orders of that warehouse, as for every
+        rule, and, when the rule allocates `from [...]` a list naming that warehouse, the orders
+        of any warehouse (that stock can serve them)."""
         if self.kits is None:
             self.kits = load_kits(self.tables.conn)
         kits = [kit for kit, parts in self.kits.items() if sku in dict(parts)]
@@ -387,9 +397,6 @@ class _Offering:
                 orders.c.status == OrderStatus.AWAITING_FULFILLMENT,
             )
         )
-        lists = [a.warehouses for a in rule.actions if a.warehouses is not None]
-        if not lists:
-            return query.where(orders.c.warehouse == warehouse)
-        if any(warehouse in listed for listed in lists):
+        if any(warehouse in (a.warehouses or ()) for a in rule.actions):
             return query
-        return query.where(false())
+        return query.where(orders.c.warehouse == warehouse)

@@ -100,14 +100,24 @@ def _json_text_pg(element: JsonText, compiler: SQLCompiler, **kw: Any) -> str:
     return f"(CASE WHEN json_typeof({column} -> {key}) = 'string' THEN {column} ->> {key} END)"
 
 
+#: The largest finite double; a number past it (compared exactly, as NUMERIC) is ±infinity.
+_DOUBLE_MAX = "1.7976931348623157E+308"
+_INFINITY = "CAST('Infinity' AS DOUBLE PRECISION)"
+
+
 @compiles(JsonNumber, "postgresql")
 def _json_number_pg(element: JsonNumber, compiler: SQLCompiler, **kw: Any) -> str:
     # CASE, not AND: PostgreSQL may evaluate AND's operands in any order, and the cast of a
     # non-number would raise.
+    # A JSON integer beyond a double's range (JSON allows any, and so do imports) is ±infinity,
+    # as Python compares it with every rule literal; a plain cast would raise "out of range".
     column, key = _json_args(element, compiler, **kw)
+    exact = f"CAST({column} ->> {key} AS NUMERIC)"
     return (
         f"(CASE json_typeof({column} -> {key}) "
-        f"WHEN 'number' THEN CAST({column} ->> {key} AS DOUBLE PRECISION) "
+        f"WHEN 'number' THEN CASE WHEN {exact} > {_DOUBLE_MAX} THEN {_INFINITY} "
+        f"WHEN {exact} < -{_DOUBLE_MAX} THEN -{_INFINITY} "
+        f"ELSE CAST({column} ->> {key} AS DOUBLE PRECISION) END "
         f"WHEN 'boolean' THEN CASE WHEN {column} ->> {key} = 'true' "
         f"THEN CAST(1 AS DOUBLE PRECISION) ELSE CAST(0 AS DOUBLE PRECISION) END END)"
     )

@@ -139,14 +139,14 @@ def test_every_example_rule_file_passes_its_own_tests(path: Path) -> None:
 
 def test_a_stock_event_offers_the_orders_its_warehouse_can_serve_under_each_rule() -> None:
     """A receipt in east offers orders of any warehouse to a rule allocating from a list that
-    names east, and none to a rule whose list does not; a rule without a list gets the orders
-    of east only."""
+    names east; every other rule gets the orders of east only (B2: offered, tagged, but its
+    rule allocates from west, which has nothing)."""
     text = """version: 1
 rules:
   - name: from-east
     rule: when inventory received if channel == "a" then allocate from ["east"]
   - name: from-west
-    rule: when inventory received if channel == "b" then allocate from ["west"]
+    rule: when inventory received if channel == "b" then tag "offered", allocate from ["west"]
   - name: own
     rule: when inventory received if channel == "c" then allocate
 tests:
@@ -154,11 +154,14 @@ tests:
     orders:
       - {id: A1, channel: a, lines: [{sku: W, qty: 1}]}
       - {id: B1, channel: b, lines: [{sku: W, qty: 1}]}
+      - {id: B2, channel: b, warehouse: east, lines: [{sku: W, qty: 1}]}
       - {id: C1, channel: c, lines: [{sku: W, qty: 1}]}
       - {id: C2, channel: c, warehouse: east, lines: [{sku: W, qty: 1}]}
     steps:
       - receive: {W: {east: 10}}
-      - {tick: 1, expect: {A1: allocated, B1: unallocated, C1: unallocated, C2: allocated}}
+      - tick: 1
+        expect: {A1: allocated, B1: unallocated, B2: could_not_allocate, C1: unallocated,
+                 C2: allocated}
 """
     ruleset, diagnostics = check_ruleset_bytes(text.encode(), "r.yaml")
     assert [d for d in diagnostics if d.severity == "error"] == []

@@ -85,6 +85,28 @@ def test_new_order_allocates_and_the_ledger_names_rule_and_ruleset(
     ]
 
 
+def test_a_rule_added_by_a_reload_runs_in_the_next_tick(
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    """`dibs run` and `dibs serve --rules` swap `runner.ruleset` when the file changes; a rule
+    the reload adds (or renames) must run, not make every later tick fail."""
+    svc = Service(store, clock)
+    runner = Runner(svc, ruleset(tmp_path, rule("first", 'when new order then tag "seen"')), clock)
+    svc.import_inventory([("MUG", "main", 5)])
+    svc.add_orders([order("A1", ("MUG", 2))])
+    runner.tick()
+    runner.ruleset = ruleset(
+        tmp_path,
+        rule("vip", "when new order then allocate", priority=10),
+        rule("first", 'when new order then tag "seen"'),
+    )
+    svc.add_orders([order("A2", ("MUG", 1))])
+    result = runner.tick()
+    assert result.events >= 1
+    assert statuses(svc, "A1", "A2") == {"A1": "unallocated", "A2": "allocated"}
+    assert tags(svc, "A2") == {"seen"}
+
+
 def test_from_channel_filters_take_a_string_or_a_list(
     store: Store, clock: FakeClock, tmp_path: Path
 ) -> None:

@@ -560,3 +560,31 @@ def test_literals_finer_than_the_column_round_the_exact_way(
     ids = [o.id for o in batch]
     assert _selected(store, condition, ids) == expected
     assert _accepted(store, condition, ids) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("attributes.n > 5", {"H1"}),
+        ("attributes.n < 5", {"H2", "H3"}),
+        ("attributes.n == 3", {"H3"}),
+        ("attributes.n != 3", {"H1", "H2"}),
+    ],
+)
+def test_integers_beyond_a_double_compare_as_infinities(
+    store: Store, text: str, expected: set[str]
+) -> None:
+    """An integer attribute too big for a double (JSON allows any) is greater than every rule
+    literal, as in Python; PostgreSQL's cast to double precision raised instead, so one such
+    order made every tick that decided a numeric attribute condition in SQL fail."""
+    huge = [
+        Order("H1", "web", T0, (Line("X", 1),), attributes={"n": 10**400}),
+        Order("H2", "web", T0, (Line("X", 1),), attributes={"n": -(10**400)}),
+        Order("H3", "web", T0, (Line("X", 1),), attributes={"n": 3}),
+    ]
+    Service(store).add_orders(huge)
+    condition = parse_rule(f"when new order if {text} then allocate").condition
+    assert condition is not None
+    ids = [o.id for o in huge]
+    assert _accepted(store, condition, ids) == expected
+    assert _selected(store, condition, ids) == expected
