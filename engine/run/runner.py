@@ -9,8 +9,8 @@ even if the process dies mid-tick (it is then simply pending again).
 from __future__ import annotations
 
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -19,9 +19,10 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.engine import Connection
 
 from engine.errors import OperationFailed
-from engine.model import Actor, EventType, Kits, OrderStatus, Policy
+from engine.model import Actor, OrderStatus, Policy
 from engine.run import stream
 from engine.run.deliveries import RETRY_FOR, queue_rows
+from engine.run.offers import READ_PAYLOAD, Offering
 from engine.run.scheduler import due_slot, wait_until_next
 from engine.service import Service
 from engine.service import orders as order_ops
@@ -30,9 +31,8 @@ from engine.service.records import AllocationReport, QueueEntry
 from engine.service.release import release_orders
 from engine.service.tick_tables import TickTables
 from engine.service.tx import Tx
-from engine.store import delivery_queue, order_lines, orders, outbox
+from engine.store import delivery_queue, orders, outbox
 from engine.store.bulk import Bulk
-from engine.store.kit_rows import load_kits
 from engine.store.sqlfilter import prefilter_clause
 from rules.ruleset import CompiledRule, RuleSet, order_rules
 from rules.tick import AllocationRequest, TickPlan
@@ -113,13 +113,6 @@ class TickResult:
         return f"tick [{self.ruleset}]: " + "; ".join(parts) + f" ({self.seconds:.3f} s)"
 
 
-#: Events whose rules are offered the awaiting orders with a line on the event's stock.
-_STOCK_EVENTS = frozenset({EventType.INVENTORY_CHANGED, EventType.STOCK_RELEASED})
-_STATUS_CHANGED = EventType.ALLOCATION_CHANGED
-#: The event types whose payload the tick reads (which stock, which new status).
-_READ_PAYLOAD = frozenset({str(e) for e in (*_STOCK_EVENTS, _STATUS_CHANGED)})
-
-
 class Runner:
     """Runs ticks of one rule set against one store.
 
@@ -185,8 +178,8 @@ class Runner:
         result = TickResult(started=now, ruleset=self.ruleset.hash)
         tables = TickTables(tx)
         offered: set[int] = set()
-        offering = _Offering(self, tables, offered)
-        for chunk in tables.claim(stream.CHUNK, _READ_PAYLOAD):
+        offering = Offering(self.ruleset, self._numbers, tables, offered)
+        for chunk in tables.claim(stream.CHUNK, READ_PAYLOAD):
             result.events += len(chunk)
             offering.events(chunk)
             # The webhooks' queue (SPEC §13) is filled by the outbox's consumer, in its
@@ -337,66 +330,3 @@ def _open_orders(
     if unallocated_only:
         query = query.where(orders.c.allocation_status == "unallocated")
     return query
-
-
-class _Offering:
-    """Offers the fired rules their orders, into the tick's tables, event chunk by chunk."""
-
-    def __init__(self, runner: Runner, tables: TickTables, offered: set[int]) -> None:
-        self.ruleset = runner.ruleset
-        self.numbers = runner._numbers
-        self.tables = tables
-        self.offered = offered
-        self.kits: Kits | None = None  # read once per tick, when an inventory event needs it
-        # Each (rule, stock key) offered once: a big cancel writes many stock events on the
-        # same few keys.
-        self.on_stock: set[tuple[str, tuple[str, str]]] = set()
-        self.rules: dict[tuple[str, Any], tuple[CompiledRule, ...]] = {}
-
-    def events(self, claimed: Sequence[outbox.Pending]) -> None:
-        by_rule: dict[int, list[str]] = defaultdict(list)
-        for _, kind, order_id, payload in claimed:
-            detail = payload.get("after" if kind == _STATUS_CHANGED else "kind")
-            rules = self.rules.get((kind, detail))
-            if rules is None:
-                rules = self.rules[(kind, detail)] = self.ruleset.rules_for_event(kind, detail)
-            if not rules:
-                continue
-            if kind in _STOCK_EVENTS:
-                key = (payload["sku"], payload["warehouse"])
-                for rule in rules:
-                    if (rule.name, key) not in self.on_stock:
-                        self.on_stock.add((rule.name, key))
-                        self.select(rule, self._orders_on(rule, *key))
-            elif order_id:
-                for rule in rules:
-                    by_rule[self.numbers[rule.name]].append(order_id)
-        for number, ids in by_rule.items():
-            self.tables.offer(number, ids)
-            self.offered.add(number)
-
-    def select(self, rule: CompiledRule, query: Select[Any]) -> None:
-        number = self.numbers[rule.name]
-        self.tables.offer_select(number, query)
-        self.offered.add(number)
-
-    def _orders_on(self, rule: CompiledRule, sku: str, warehouse: str) -> Select[Any]:
-        """The awaiting orders with a line on `sku` (or on a kit made of it) offered to `rule`
-        by a stock event on (`sku`, `warehouse`): the orders of that warehouse, as for every
-        rule, and, when the rule allocates `from [...]` a list naming that warehouse, the orders
-        of any warehouse (that stock can serve them)."""
-        if self.kits is None:
-            self.kits = load_kits(self.tables.conn)
-        kits = [kit for kit, parts in self.kits.items() if sku in dict(parts)]
-        query = (
-            select(orders.c.id)
-            .distinct()
-            .join(order_lines, order_lines.c.order_id == orders.c.id)
-            .where(
-                order_lines.c.sku.in_([sku, *kits]),
-                orders.c.status == OrderStatus.AWAITING_FULFILLMENT,
-            )
-        )
-        if any(warehouse in (a.warehouses or ()) for a in rule.actions):
-            return query
-        return query.where(orders.c.warehouse == warehouse)

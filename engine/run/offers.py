@@ -1,0 +1,92 @@
+"""Which orders a tick offers each fired rule (SPEC §8): the order of an order event, and for a
+stock event the awaiting orders that stock can serve. Offers go into the tick's tables, chunk by
+chunk of claimed events (engine.service.tick_tables)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from engine.model import EventType, Kits, OrderStatus
+from engine.service.tick_tables import TickTables
+from engine.store import order_lines, orders, outbox
+from engine.store.kit_rows import load_kits
+from rules.ruleset import CompiledRule, RuleSet
+
+#: Events whose rules are offered the awaiting orders with a line on the event's stock.
+_STOCK_EVENTS = frozenset({EventType.INVENTORY_CHANGED, EventType.STOCK_RELEASED})
+_STATUS_CHANGED = EventType.ALLOCATION_CHANGED
+#: The event types whose payload the tick reads (which stock, which new status).
+READ_PAYLOAD = frozenset({str(e) for e in (*_STOCK_EVENTS, _STATUS_CHANGED)})
+
+
+class Offering:
+    """Offers the fired rules their orders, into the tick's tables, event chunk by chunk."""
+
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        numbers: Mapping[str, int],
+        tables: TickTables,
+        offered: set[int],
+    ) -> None:
+        self.ruleset = ruleset
+        self.numbers = numbers
+        self.tables = tables
+        self.offered = offered
+        self.kits: Kits | None = None  # read once per tick, when an inventory event needs it
+        # Each (rule, stock key) offered once: a big cancel writes many stock events on the
+        # same few keys.
+        self.on_stock: set[tuple[str, tuple[str, str]]] = set()
+        self.rules: dict[tuple[str, Any], tuple[CompiledRule, ...]] = {}
+
+    def events(self, claimed: Sequence[outbox.Pending]) -> None:
+        by_rule: dict[int, list[str]] = defaultdict(list)
+        for _, kind, order_id, payload in claimed:
+            detail = payload.get("after" if kind == _STATUS_CHANGED else "kind")
+            rules = self.rules.get((kind, detail))
+            if rules is None:
+                rules = self.rules[(kind, detail)] = self.ruleset.rules_for_event(kind, detail)
+            if not rules:
+                continue
+            if kind in _STOCK_EVENTS:
+                key = (payload["sku"], payload["warehouse"])
+                for rule in rules:
+                    if (rule.name, key) not in self.on_stock:
+                        self.on_stock.add((rule.name, key))
+                        self.select(rule, self._orders_on(rule, *key))
+            elif order_id:
+                for rule in rules:
+                    by_rule[self.numbers[rule.name]].append(order_id)
+        for number, ids in by_rule.items():
+            self.tables.offer(number, ids)
+            self.offered.add(number)
+
+    def select(self, rule: CompiledRule, query: Select[Any]) -> None:
+        number = self.numbers[rule.name]
+        self.tables.offer_select(number, query)
+        self.offered.add(number)
+
+    def _orders_on(self, rule: CompiledRule, sku: str, warehouse: str) -> Select[Any]:
+        """The awaiting orders with a line on `sku` (or on a kit made of it) offered to `rule`
+        by a stock event on (`sku`, `warehouse`): the orders of that warehouse, as for every
+        rule, and, when the rule allocates `from [...]` a list naming that warehouse, the orders
+        of any warehouse (that stock can serve them)."""
+        if self.kits is None:
+            self.kits = load_kits(self.tables.conn)
+        kits = [kit for kit, parts in self.kits.items() if sku in dict(parts)]
+        query = (
+            select(orders.c.id)
+            .distinct()
+            .join(order_lines, order_lines.c.order_id == orders.c.id)
+            .where(
+                order_lines.c.sku.in_([sku, *kits]),
+                orders.c.status == OrderStatus.AWAITING_FULFILLMENT,
+            )
+        )
+        if any(warehouse in (a.warehouses or ()) for a in rule.actions):
+            return query
+        return query.where(orders.c.warehouse == warehouse)
