@@ -98,6 +98,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
+def pg(pg_url: str) -> Iterator[Store]:
+    """An empty PostgreSQL store with engines of its own (not the shared `store` fixture's), for
+    race tests that hold transactions open from several threads; emptied before and after."""
+    s = Store.open(pg_url)
+    _clean(s)
+    yield s
+    _clean(s)
+    s.dispose()
+
+
+@pytest.fixture
 def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     s = Store.open(f"sqlite:///{tmp_path / 'dibs.db'}")
     yield s

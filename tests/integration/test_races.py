@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,20 +21,10 @@ from engine.service import Service, batch, cover
 from engine.store import Store
 from engine.store.bulk import Bulk
 from engine.store.database import Contention, RetryTransaction, is_retryable
-from tests.conftest import _clean
 from tests.integration.helpers import status
 from tests.integration.invariants import assert_consistent
 
 _T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def pg(pg_url: str) -> Iterator[Store]:
-    store = Store.open(pg_url)
-    _clean(store)
-    yield store
-    _clean(store)
-    store.dispose()
 
 
 def _in_thread(name: str, work: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:

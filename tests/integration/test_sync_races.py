@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,20 +24,10 @@ from engine.model import Order, OrderStatus
 from engine.service import Service
 from engine.store import Store
 from engine.store.sync_lock import SYNC_KEY_LOCKS, SYNC_LOCK_KEY, sync_key
-from tests.conftest import _clean
 from tests.helpers import order
 
 U0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 HOLD = 0.6  # seconds the first sync stays open after writing
-
-
-@pytest.fixture
-def pg(pg_url: str) -> Iterator[Store]:
-    store = Store.open(pg_url)
-    _clean(store)
-    yield store
-    _clean(store)
-    store.dispose()
 
 
 def copy(o: Order, minutes: int) -> IncomingOrder:
