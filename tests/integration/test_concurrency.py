@@ -23,49 +23,13 @@ from engine.store import Store, inventory, ledger, order_lines, orders, reservat
 from tests.bench.soak_postgres import run_soak
 from tests.integration.helpers import wipe
 from tests.integration.invariants import assert_consistent
-from tests.integration.workers import run_worker_processes
+from tests.integration.workers import run_allocation_workers
 
 WORKERS = 4
 HOT_ON_HAND = 50
 HOT_ORDERS = 200
 SHIP_ORDERS = 20
 SHIP_ON_HAND = 100
-
-WORKER = r"""
-import json, random, sys
-from engine.errors import OperationFailed
-from engine.model import Policy
-from engine.service import Service
-from engine.store import Store
-
-args = json.loads(sys.argv[1])
-store = Store.open(args["url"], migrate=False)
-svc = Service(store)
-rng = random.Random(args["seed"])
-hot = [f"H{i:03d}" for i in range(args["hot"])]
-to_ship = [f"S{i:02d}" for i in range(args["ship"])]
-rng.shuffle(to_ship)
-shipped = []
-for round_no in range(args["rounds"]):
-    picked = rng.sample(hot, 40)
-    for start in range(0, len(picked), 5):
-        batch = picked[start:start + 5]
-        what = rng.random()
-        if what < 0.7:
-            svc.allocate(batch, policy=rng.choice(list(Policy)))
-        elif what < 0.85:
-            svc.deallocate(batch[:2])
-        else:
-            svc.reallocate(batch[:2])
-    for oid in to_ship[round_no::args["rounds"]]:
-        try:
-            svc.finish([oid], "ship")
-            shipped.append(oid)
-        except OperationFailed:
-            pass
-store.dispose()
-print(json.dumps({"shipped": shipped}))
-"""
 
 
 def seed_data(store: Store) -> None:
@@ -92,11 +56,16 @@ def seed_data(store: Store) -> None:
 
 
 def run_workers(url: str, rounds: int) -> list[list[str]]:
-    arguments = [
-        {"url": url, "seed": seed, "hot": HOT_ORDERS, "ship": SHIP_ORDERS, "rounds": rounds}
-        for seed in range(WORKERS)
-    ]
-    return [r["shipped"] for r in run_worker_processes(WORKER, arguments, timeout=120)]
+    return run_allocation_workers(
+        url,
+        workers=WORKERS,
+        prefix="H",
+        orders=HOT_ORDERS,
+        ship=SHIP_ORDERS,
+        rounds=rounds,
+        routes=[None],
+        timeout=120,
+    )
 
 
 def check_consistent(store: Store, shipped: list[list[str]]) -> None:

@@ -20,50 +20,13 @@ from engine.model import Line, Order
 from engine.service import Service
 from engine.store import Store, inventory, ledger, order_lines, orders, reservations
 from tests.integration.helpers import wipe
-from tests.integration.workers import run_worker_processes
+from tests.integration.workers import run_allocation_workers
 
 WORKERS = 4
 HOT = {"main": 40, "east": 15}
 KITS = {"KA": [("HOT", 1), ("A", 1)], "KB": [("HOT", 2), ("B", 1)], "KC": [("COLD", 2), ("C", 1)]}
 ORDERS = 150
 SHIP_ORDERS = 16
-
-WORKER = r"""
-import json, random, sys
-from engine.errors import OperationFailed
-from engine.model import Policy
-from engine.service import Service
-from engine.store import Store
-
-args = json.loads(sys.argv[1])
-store = Store.open(args["url"], migrate=False)
-svc = Service(store)
-rng = random.Random(args["seed"])
-ids = [f"K{i:03d}" for i in range(args["orders"])]
-to_ship = [f"S{i:02d}" for i in range(args["ship"])]
-rng.shuffle(to_ship)
-shipped = []
-for round_no in range(args["rounds"]):
-    picked = rng.sample(ids, 40)
-    for start in range(0, len(picked), 5):
-        batch = picked[start:start + 5]
-        what = rng.random()
-        where = rng.choice([None, ["main", "east"], ["east", "main"]])
-        if what < 0.7:
-            svc.allocate(batch, policy=rng.choice(list(Policy)), warehouses=where)
-        elif what < 0.85:
-            svc.deallocate(batch[:2])
-        else:
-            svc.reallocate(batch[:2], warehouses=where)
-    for oid in to_ship[round_no::args["rounds"]]:
-        try:
-            svc.finish([oid], "ship")
-            shipped.append(oid)
-        except OperationFailed:
-            pass
-store.dispose()
-print(json.dumps({"shipped": shipped}))
-"""
 
 
 def _lines(i: int) -> tuple[Line, ...]:
@@ -95,11 +58,16 @@ def seed_data(store: Store) -> None:
 
 
 def run_workers(url: str, rounds: int) -> list[list[str]]:
-    arguments = [
-        {"url": url, "seed": seed, "orders": ORDERS, "ship": SHIP_ORDERS, "rounds": rounds}
-        for seed in range(WORKERS)
-    ]
-    return [r["shipped"] for r in run_worker_processes(WORKER, arguments, timeout=180)]
+    return run_allocation_workers(
+        url,
+        workers=WORKERS,
+        prefix="K",
+        orders=ORDERS,
+        ship=SHIP_ORDERS,
+        rounds=rounds,
+        routes=[None, ["main", "east"], ["east", "main"]],
+        timeout=180,
+    )
 
 
 def check_consistent(store: Store, shipped: list[list[str]]) -> None:

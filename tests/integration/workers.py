@@ -43,3 +43,72 @@ def run_worker_processes(
                 proc.kill()
                 proc.wait()
     return results
+
+
+#: A worker of the allocation races: rounds of overlapping allocate (every policy, each time with
+#: one of `routes`: a warehouse list, or null for the order's own), deallocate and reallocate
+#: batches over the orders `prefix`000.., then its share of the S.. orders shipped (others race
+#: for the same ones). Prints {"shipped": [...]}.
+ALLOCATION_WORKER = r"""
+import json, random, sys
+from engine.errors import OperationFailed
+from engine.model import Policy
+from engine.service import Service
+from engine.store import Store
+
+args = json.loads(sys.argv[1])
+store = Store.open(args["url"], migrate=False)
+svc = Service(store)
+rng = random.Random(args["seed"])
+ids = [f"{args['prefix']}{i:03d}" for i in range(args["orders"])]
+to_ship = [f"S{i:02d}" for i in range(args["ship"])]
+rng.shuffle(to_ship)
+shipped = []
+for round_no in range(args["rounds"]):
+    picked = rng.sample(ids, 40)
+    for start in range(0, len(picked), 5):
+        batch = picked[start:start + 5]
+        what = rng.random()
+        where = rng.choice(args["routes"])
+        if what < 0.7:
+            svc.allocate(batch, policy=rng.choice(list(Policy)), warehouses=where)
+        elif what < 0.85:
+            svc.deallocate(batch[:2])
+        else:
+            svc.reallocate(batch[:2], warehouses=where)
+    for oid in to_ship[round_no::args["rounds"]]:
+        try:
+            svc.finish([oid], "ship")
+            shipped.append(oid)
+        except OperationFailed:
+            pass
+store.dispose()
+print(json.dumps({"shipped": shipped}))
+"""
+
+
+def run_allocation_workers(
+    url: str,
+    *,
+    workers: int,
+    prefix: str,
+    orders: int,
+    ship: int,
+    rounds: int,
+    routes: list[list[str] | None],
+    timeout: float,
+) -> list[list[str]]:
+    """`workers` ALLOCATION_WORKER processes at once (seeds 0..); what each shipped."""
+    arguments = [
+        {
+            "url": url,
+            "seed": seed,
+            "prefix": prefix,
+            "orders": orders,
+            "ship": ship,
+            "rounds": rounds,
+            "routes": routes,
+        }
+        for seed in range(workers)
+    ]
+    return [r["shipped"] for r in run_worker_processes(ALLOCATION_WORKER, arguments, timeout)]
