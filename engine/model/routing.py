@@ -12,6 +12,7 @@ from engine.model import (
     AllocationStatus,
     Held,
     Kits,
+    Length,
     Order,
     Policy,
     Routes,
@@ -188,6 +189,11 @@ def kit_problem(kit: str, components: Sequence[tuple[str, int]], kits: Kits) -> 
     """
     if not components:
         return f"kit {kit!r} needs at least one component"
+    for named in (kit, *(sku for sku, _ in components)):
+        if not named.strip():
+            return f"kit {kit!r}: a SKU cannot be blank"
+        if len(named) > Length.SKU:
+            return f"kit {kit!r}: SKU {named[:20]!r}… is longer than {Length.SKU} characters"
     seen: set[str] = set()
     for sku, qty in components:
         if sku == kit:

@@ -98,6 +98,18 @@ def test_a_kit_problem_names_the_file_and_line_of_the_kit() -> None:
     assert "BOX" in str(caught.value)
 
 
+def test_a_blank_kit_component_is_refused_not_stored() -> None:
+    ruleset, errors = _load(
+        "t",
+        """    kits: {BOX: {"": 1}}
+    orders: [{id: K1, channel: web, lines: [{sku: BOX, qty: 1}]}]
+    expect: {K1: allocated}""",
+    )
+    assert errors == []
+    with pytest.raises(BadInput, match=r"r\.yaml:7: kit 'BOX': a SKU cannot be blank"):
+        run_tests(ruleset)
+
+
 def test_stock_on_a_kit_sku_is_refused() -> None:
     ruleset, _ = _load(
         "t",

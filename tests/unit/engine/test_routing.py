@@ -175,6 +175,11 @@ def test_kit_problems() -> None:
     assert "twice" in (kit_problem("X", [("A", 1), ("A", 2)], KITS) or "")
     assert "positive" in (kit_problem("X", [("A", 0)], KITS) or "")
     assert "at least one" in (kit_problem("X", [], KITS) or "")
+    # Every way of defining kits (CLI, CSV, rule-file tests) gets the same SKU rules.
+    assert "cannot be blank" in (kit_problem("X", [(" ", 1)], KITS) or "")
+    assert "cannot be blank" in (kit_problem("", [("A", 1)], KITS) or "")
+    assert "longer than 200" in (kit_problem("X", [("A" * 201, 1)], KITS) or "")
+    assert kit_problem("X", [("A" * 200, 1)], KITS) is None
 
 
 def test_shipping_takes_reserved_units_where_they_are_and_the_rest_at_home() -> None:
