@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.bench.gen_data import generate  # noqa: E402
+from tests.bench.procs import child_env  # noqa: E402
 
 PYTHON = sys.executable
 
@@ -112,10 +113,7 @@ def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int, s
 
 
 def dibs_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop("DIBS_DB", None)
-    return env
+    return child_env(ROOT)
 
 
 def dibs(db_url: str, *args: str) -> list[str]:

@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.bench.bench_import import fresh_copy, load, run_child  # noqa: E402
+from tests.bench.procs import child_env  # noqa: E402
 
 PYTHON = sys.executable
 
@@ -70,10 +71,7 @@ FLOOR = textwrap.dedent(
 
 
 def env_for(checkout: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(checkout)
-    env.pop("DIBS_DB", None)
-    return env
+    return child_env(checkout)
 
 
 def dibs_import(checkout: Path, db: Path | str, csv_path: Path) -> tuple[float, float]:

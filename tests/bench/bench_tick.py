@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "bench"))
 
 from bench_allocate import write_data  # noqa: E402
+from procs import child_env  # noqa: E402
 
 from engine.io.imports import order_from_mapping, read_inventory  # noqa: E402
 from engine.service import Service  # noqa: E402
@@ -111,7 +112,7 @@ def run_dibs(url: str, args: Sequence[str]) -> tuple[float, int]:
 
     The peak comes from GNU time, not from this process's wait4: Linux carries a parent's
     high-water mark over fork, and this process holds the generated orders."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = child_env(ROOT)
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         command = ["/usr/bin/time", "-f", "%M", "-o", rss.name]
         t0 = time.perf_counter()

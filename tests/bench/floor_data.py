@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from lean_floor import LEAN_SCHEMA
+from procs import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,7 +104,7 @@ def run_process(argv: Sequence[str], root: Path = ROOT) -> Run:
     """Run a whole process under /usr/bin/time: a child forked from this big process would
     count our pages in its own peak RSS. CPU time is the figure a busy machine moves least.
     `root`: the checkout whose dibs runs (PYTHONPATH)."""
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = child_env(root)
     with tempfile.NamedTemporaryFile("r") as peak:
         started = time.perf_counter()
         proc = subprocess.run(
