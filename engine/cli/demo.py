@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from engine.cli import output
 from engine.cli.demo_warehouses import warehouses_step
@@ -64,6 +65,7 @@ def run_demo(console: Console) -> int:
         f"  dibs --db {url} status --rules {data / 'rules.yaml'}\n"
         f"  dibs --db {url} rules preview {data / 'rules.yaml'}",
         soft_wrap=True,
+        markup=False,
     )
     return 0
 
@@ -77,8 +79,9 @@ def _seed_and_tick(
     service.import_inventory(stock)
     service.add_orders(new)
     console.print(
-        f"[bold]dibs demo[/]: {len(new)} new orders from {data / 'orders.json'}, "
-        f"{len(stock)} stock rows from {data / 'inventory.csv'}, in a database of its own: {db}\n"
+        f"[bold]dibs demo[/]: {len(new)} new orders from {escape(str(data / 'orders.json'))}, "
+        f"{len(stock)} stock rows from {escape(str(data / 'inventory.csv'))}, in a database "
+        f"of its own: {escape(str(db))}\n"
     )
     output.print_table(
         f"The rules ({data / 'rules.yaml'}, ruleset {ruleset.hash})",
@@ -91,7 +94,7 @@ def _seed_and_tick(
     )
     before = {(r["sku"], r["warehouse"]): r["available"] for r in service.list_inventory()}
     result = Runner(service, ruleset, record=True).tick()
-    console.print(result.summary())
+    console.print(result.summary(), markup=False)  # `tick [ab12…]` is a hash, not a style
     return ruleset, result, before
 
 

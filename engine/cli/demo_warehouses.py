@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from engine.cli import output
 from engine.io.imports import read_inventory, read_kits, read_orders
@@ -30,11 +31,12 @@ def warehouses_step(console: Console, examples: Path) -> None:
         service.add_orders(new)
         ruleset = load_ruleset(data / "rules.yaml")
         console.print(
-            f"\n[bold]Two warehouses and two kits[/] ({data}): "
+            f"\n[bold]Two warehouses and two kits[/] ({escape(str(data))}): "
             f"{len(new)} orders, warehouses main and east\n"
-            f"$ dibs run {data / 'rules.yaml'} --once"
+            f"$ dibs run {escape(str(data / 'rules.yaml'))} --once"
         )
-        console.print(Runner(service, ruleset).tick().summary())
+        # `tick [ded0e9…]`: a hash starting with a letter was read as a style and vanished
+        console.print(Runner(service, ruleset).tick().summary(), markup=False)
         rows = []
         for o in new:
             doc = service.order_document(o.id)
@@ -59,6 +61,7 @@ def warehouses_step(console: Console, examples: Path) -> None:
         for o in new:
             if service.get_order(o.id).allocation_status == "could_not_allocate":
                 console.print(
-                    f"$ dibs explain {o.id}\n{explain(service, o.id, ruleset)['summary']}"
+                    f"$ dibs explain {o.id}\n{explain(service, o.id, ruleset)['summary']}",
+                    markup=False,
                 )
         store.dispose()

@@ -52,16 +52,20 @@ def print_table(
     stream: TextIO | None = None,
     style_column: str | None = None,
 ) -> None:
-    """A table; cells of `style_column` are coloured by allocation status on a terminal."""
+    """A table; cells of `style_column` are coloured by allocation status on a terminal.
+
+    Titles and cells are the merchant's text (ids, tags, names, paths), shown as written: a
+    `[` in them is escaped, never read as Rich markup (`[/x]` would raise, `[red]` vanish)."""
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", show_lines=False)
+    table = Table(title=escape(title) if title else None, title_justify="left", show_lines=False)
     for name in columns:
         numeric = bool(rows) and all(isinstance(r[columns.index(name)], int) for r in rows)
         table.add_column(name, justify="right" if numeric else "left")
     styled = columns.index(style_column) if style_column in columns else None
     for row in rows:
-        cells = ["" if v is None else str(v) for v in row]
+        cells = ["" if v is None else escape(str(v)) for v in row]
         if styled is not None:
             style = STATUS_STYLE.get(cells[styled])
             if style:
