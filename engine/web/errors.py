@@ -88,10 +88,25 @@ def from_dibs_error(exc: DibsError) -> ApiError:
 
 def _validation_field(exc: RequestValidationError) -> tuple[str, str | None]:
     first = exc.errors()[0] if exc.errors() else {}
+    if first.get("type") == "json_invalid":
+        return _invalid_json(exc, first), "body"
     where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
     field = ".".join(where) or None
     message = str(first.get("msg", "invalid request"))
     return (f"{field}: {message}" if field else message), field
+
+
+def _invalid_json(exc: RequestValidationError, error: dict[str, Any]) -> str:
+    """`body:LINE:COLUMN: invalid JSON: …`, as an import file's error says it: FastAPI puts the
+    parser's character offset where a field name goes (`loc: ("body", 15)`)."""
+    loc = error.get("loc", ())
+    pos = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else 0
+    doc = exc.body
+    text = doc.decode("utf-8", "replace") if isinstance(doc, bytes) else str(doc or "")
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    why = (error.get("ctx") or {}).get("error")
+    return f"body:{line}:{column}: invalid JSON" + (f": {why}" if why else "")
 
 
 def install(app: FastAPI) -> None:

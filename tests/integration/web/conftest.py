@@ -38,7 +38,7 @@ class Api:
         return self.client.put(path, headers=AUTH, **kw)
 
     def patch(self, path: str, **kw: Any) -> Any:
-        return self.client.patch(path, headers=AUTH, **kw)
+        return self.client.patch(path, headers={**AUTH, **kw.pop("headers", {})}, **kw)
 
     def add(self, *orders: dict[str, Any]) -> None:
         answer = self.post("/api/v1/orders", json=list(orders))

@@ -159,11 +159,24 @@ def test_bad_orders_are_400_and_write_nothing(api: Api, body: Any) -> None:
     assert snapshot(api.store) == before
 
 
-def test_bad_json_is_400(api: Api) -> None:
-    answer = api.post(
-        "/api/v1/orders", content=b'{"id": ', headers={"Content-Type": "application/json"}
-    )
-    assert error_of(answer, 400)["code"] == "bad_input"
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"id": ', "body:1:8: invalid JSON: Expecting value"),
+        (b'{"id": "A",\n "lines": [}', "body:2:12: invalid JSON: Expecting value"),
+        (b"\xff\xfe", "body:1:1: invalid JSON"),
+    ],
+)
+def test_bad_json_is_400_naming_the_body_and_where(api: Api, content: bytes, message: str) -> None:
+    """Not `{"message": "15: JSON decode error", "field": "15"}` (the parser's offset taken for
+    a field name): the body, its line and column, and what the parser expected."""
+    for method, path in [("post", "/api/v1/orders"), ("patch", "/api/v1/orders/A")]:
+        answer = getattr(api, method)(
+            path, content=content, headers={"Content-Type": "application/json"}
+        )
+        error = error_of(answer, 400)
+        assert error["code"] == "bad_input" and error["field"] == "body"
+        assert error["message"].startswith(message), error
 
 
 def test_an_existing_id_is_409_and_nothing_is_added(api: Api) -> None:
