@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import difflib
 import re
+from decimal import Decimal
 from typing import Any, cast
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from dsl.errors import DslSyntaxError, shorten
 from dsl.grammar import keywords, lark_parser, terminal_words
+from dsl.limits import MAX_NUMBER_DIGITS
 
 
 def _describe_expected(names: set[str] | frozenset[str]) -> tuple[str, ...]:
@@ -24,7 +26,9 @@ def _end_position(text: str) -> tuple[int, int]:
 
 
 def _word_at(text: str, pos: int) -> str:
-    match = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*|\S").match(text, pos)
+    # A word starting with a digit is taken whole (`1e4`, `12abc`, `.5`): cut at its first
+    # digit it would be reported as "unexpected `1`, expected … a number".
+    match = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.]*|\.[0-9]+|\S").match(text, pos)
     return match.group(0) if match else ""
 
 
@@ -86,7 +90,10 @@ def _is_word_char(char: str) -> bool:
 
 
 def _word_start(text: str, pos: int) -> int:
-    while pos > 0 and _is_word_char(text[pos - 1]):
+    # back over word characters, and over the point of a decimal (`1.5e3` is one word)
+    while pos > 0 and (
+        _is_word_char(text[pos - 1]) or (text[pos - 1] == "." and text[pos - 2 : pos - 1].isdigit())
+    ):
         pos -= 1
     return pos
 
@@ -133,8 +140,25 @@ def _hint(text: str, offending: str, expected: tuple[str, ...]) -> str | None:
         return f"keywords are lowercase: write `{offending.lower()}`"
     if "a string in double quotes" in expected and re.fullmatch(r"[A-Za-z_][\w.-]*", offending):
         return f'put text in double quotes: "{offending}"'
+    if "a number" in expected and re.match(r"-?\.?[0-9]", offending):
+        return _number_hint(offending)
     if expected == ('"then"',) or ('"then"' in expected and offending in ("do", ":")):
         return "actions follow the word `then`"
     if offending == "" and not text.strip():
         return 'a rule looks like: when new order if channel == "shopify" then allocate'
     return None
+
+
+def _number_hint(word: str) -> str:
+    """How to write a number the language reads (whole or decimal, no exponent)."""
+    if re.fullmatch(r"-?\.[0-9]+", word):
+        return f"write a leading zero: {word.replace('.', '0.', 1)}"
+    if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]{1,3}", word):
+        digits = format(Decimal(word), "f")
+        if len(digits.lstrip("-").split(".")[0]) <= MAX_NUMBER_DIGITS:
+            return f"numbers are written out in digits, e.g. {digits} (no exponent)"
+        return (
+            "numbers are written out in digits (no exponent), with at most "
+            f"{MAX_NUMBER_DIGITS} digits before the decimal point"
+        )
+    return "a number is digits, with an optional decimal part: 100, -3, 19.95"

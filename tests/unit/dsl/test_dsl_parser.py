@@ -223,3 +223,21 @@ def test_expected_never_shows_internal_names() -> None:
 
 def test_error_str_has_position() -> None:
     assert str(_error("when new order then")).startswith("1:20: unexpected end of rule")
+
+
+@pytest.mark.parametrize(
+    ("number", "hint"),
+    [
+        ("1e4", "numbers are written out in digits, e.g. 10000 (no exponent)"),
+        ("1.5e3", "numbers are written out in digits, e.g. 1500 (no exponent)"),
+        ("12abc", "a number is digits, with an optional decimal part: 100, -3, 19.95"),
+        (".5", "write a leading zero: 0.5"),
+    ],
+)
+def test_a_malformed_number_is_reported_whole_with_how_to_write_it(number: str, hint: str) -> None:
+    """`total > 1e4` said "unexpected `1`, expected … a number": the word was cut at its first
+    digit, so the message named a number as what was wrong and as what was wanted."""
+    err = _error(f"when new order if total > {number} then allocate")
+    assert (err.column, err.text) == (27, number)
+    assert err.message.startswith(f"unexpected `{number}`")
+    assert err.hint == hint
