@@ -108,7 +108,7 @@ def open_filter(view: OrdersView, now: Any) -> overview.OpenFilter:
         try:
             clause = where_clause(view.where, now, label="condition")
         except BadInput as exc:
-            view.problems["where"] = "\n".join([str(exc), *exc.problems])
+            view.problems["where"] = str(exc)  # its message and hint lines
     return overview.OpenFilter(
         channel=view.channel or None,
         tag=view.tag or None,

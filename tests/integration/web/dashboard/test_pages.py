@@ -69,6 +69,7 @@ def test_tabs_filters_and_a_bad_condition(signed: Dash) -> None:
     assert "Traceback" not in bad.text
     typo = signed.get("/", params={"where": 'chanel == "x"'})
     assert typo.status_code == 400 and "did you mean" in page_text(typo)
+    assert page_text(typo).count("did you mean `channel`?") == 1  # the hint once, not twice
 
 
 def test_keyset_pages_walk_every_order_once_in_any_sort(signed: Dash) -> None:
