@@ -66,9 +66,9 @@ _SHIP_TO_COLUMNS = {
     **{f"ship_to.{part}": part for part in SHIP_TO_KEYS},
 }
 _ORDER_LEVEL_COLUMNS = ("channel", "placed_at", "shipping_method", "total", "tags", "warehouse")
-_REQUIRED_COLUMNS = ("id", "channel", "placed_at", "sku", "qty")
+REQUIRED_COLUMNS = ("id", "channel", "placed_at", "sku", "qty")
 _KNOWN_COLUMNS = (
-    *_REQUIRED_COLUMNS,
+    *REQUIRED_COLUMNS,
     "ship_to_name",
     "country",
     "state",
@@ -173,7 +173,7 @@ def _grouped_rows(
     header = next(lines, None)
     layout = _orders_layout(header, f"{name}:1", problems) if header is not None else None
     if header is None and not problems:
-        problems.append(f"{name}:1: empty file, expected a header: {','.join(_REQUIRED_COLUMNS)}")
+        problems.append(f"{name}:1: empty file, expected a header: {','.join(REQUIRED_COLUMNS)}")
     if header is None or layout is None:
         return None
     i_sku, i_qty, pick = layout.i_sku, layout.i_qty, layout.pick
@@ -273,11 +273,11 @@ def _orders_layout(header: list[str], where: str, problems: list[str]) -> _CsvLa
         elif canonical in _ORDER_LEVEL_COLUMNS:
             positions.append(i)
             columns.append(_Column(canonical, _TOP, canonical, convert))
-    missing = [c for c in _REQUIRED_COLUMNS if c not in index]
+    missing = [c for c in REQUIRED_COLUMNS if c not in index]
     if missing:
         problems.append(
             f"{where}: missing required column{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(missing)} (the header needs {','.join(_REQUIRED_COLUMNS)})"
+            f"{', '.join(missing)} (the header needs {','.join(REQUIRED_COLUMNS)})"
         )
     if len(problems) > start:
         return None

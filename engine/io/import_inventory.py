@@ -6,7 +6,7 @@ from typing import TextIO
 
 from engine.errors import quoted
 from engine.io.fields import Invalid, count, csv_rows, sku_of, warehouse_of
-from engine.io.messages import line_of, unknown_key
+from engine.io.messages import line_of, separator_problem, unknown_key
 from engine.model import DEFAULT_WAREHOUSE
 
 _INVENTORY_COLUMNS = ("sku", "on_hand", "warehouse")
@@ -76,6 +76,10 @@ def read_inventory_csv(
 def _header_index(header: list[str], name: str, problems: list[str]) -> dict[str, int]:
     """Column name -> position; unknown, repeated and missing columns go to `problems`."""
     index: dict[str, int] = {}
+    separator = separator_problem(",".join(header)) if len(header) == 1 else None
+    if separator:
+        problems.append(f"{name}:1: the header {separator}")
+        return index
     for i, cell in enumerate(header):
         column = cell.strip().lower()
         if column not in _INVENTORY_COLUMNS:

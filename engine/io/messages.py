@@ -61,3 +61,17 @@ def line_of(where: str) -> str:
     """ "line 12" from "<file>:12", for pointing at an earlier row of the same file."""
     # `where` is "<file>:<line>"; the file is already named at the start of the message.
     return f"line {where.rpartition(':')[2]}"
+
+
+def separator_problem(header_line: str) -> str | None:
+    """What to say of a header split by `;` or tabs instead of commas (a spreadsheet's CSV in a
+    locale whose decimal separator is the comma), or None for any other header."""
+    if "," in header_line:
+        return None
+    separator = "';'" if ";" in header_line else "tabs" if "\t" in header_line else None
+    if separator is None:
+        return None
+    return (
+        f"separates its columns with {separator}: dibs reads comma-separated CSV (in a "
+        "spreadsheet, save as CSV UTF-8, comma-delimited)"
+    )

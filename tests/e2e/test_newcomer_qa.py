@@ -51,3 +51,41 @@ def test_demo_shows_the_ruleset_hash_of_every_tick(tmp_path: Path) -> None:
         kept = re.search(r"The demo database is kept in (\S+)", result.stdout)
         assert kept is not None
         shutil.rmtree(Path(kept[1]).parent)
+
+
+def test_a_csv_short_of_a_column_or_split_by_semicolons_says_so(dibs: Dibs, tmp_path: Path) -> None:
+    """What a spreadsheet hands a merchant: a header without `qty`, a header split by `;` (a
+    comma-decimal locale's "CSV"), a stock file given to `orders import`. Each said "has a
+    header no order format uses" (or, for inventory, two unrelated column problems)."""
+    cases = [
+        (
+            "orders",
+            "no-qty.csv",
+            "id,channel,placed_at,sku\nA,web,2026-11-01,MUG\n",
+            "no-qty.csv:1: missing required column qty",
+        ),
+        (
+            "orders",
+            "semi.csv",
+            "id;channel;placed_at;sku;qty\r\nA;web;2026-11-01;MUG;2\r\n",
+            "semi.csv: separates its columns with ';': dibs reads comma-separated CSV",
+        ),
+        (
+            "orders",
+            "stock.csv",
+            "sku,on_hand\nMUG,4\n",
+            "stock.csv: is a stock file (sku,on_hand): `dibs inventory import` reads it",
+        ),
+        (
+            "inventory",
+            "semi-stock.csv",
+            "sku;on_hand\r\nMUG;2\r\n",
+            "semi-stock.csv:1: the header separates its columns with ';': dibs reads",
+        ),
+    ]
+    for group, name, text, says in cases:
+        (tmp_path / name).write_text(text)
+        err = dibs(group, "import", name, expect=2).stderr
+        assert says in err, err
+    assert dibs.json("orders", "list", "--all") == []
+    assert dibs.json("inventory", "list") == []

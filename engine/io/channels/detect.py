@@ -4,7 +4,10 @@ Decided from the file's extension and its first bytes only (`HEAD_BYTES`, 64 KiB
 so detecting a 1 GB export reads no more than that:
 
 - `.csv` (or no JSON-looking start): the header row. Shopify's export has `Name`,
-  `Lineitem quantity` and `Lineitem sku`; the native CSV has `id`, `sku` and `qty`.
+  `Lineitem quantity` and `Lineitem sku`; the native CSV has `id`, `sku` and `qty`. A header
+  short of those that still resembles one (a `Lineitem …` column; three of the native required
+  columns) goes to that reader, which names the missing column; a header split by `;` or tabs
+  instead of commas is refused saying so.
 - `.json` / `.jsonl` / `.ndjson` (or a start of `{` / `[`): the key names in the head. Shopify
   orders carry `line_items` with `requires_shipping`, `admin_graphql_api_id`, `total_price`,
   `shipping_address`, `province_code`; WooCommerce orders `line_items` with
@@ -26,6 +29,8 @@ from pathlib import Path
 
 from engine.io.channels.common import ChannelError, Problem
 from engine.io.fields import LINE_KEYS, ORDER_KEYS, SHIP_TO_KEYS
+from engine.io.import_csv import REQUIRED_COLUMNS
+from engine.io.messages import separator_problem
 
 DIBS = "dibs"
 SHOPIFY_CSV = "shopify-csv"
@@ -39,6 +44,7 @@ HEAD_BYTES = 64 * 1024
 _JSON_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson"})
 _SHOPIFY_CSV_COLUMNS = frozenset({"name", "lineitem quantity", "lineitem sku"})
 _DIBS_CSV_COLUMNS = frozenset({"id", "sku", "qty"})
+_DIBS_CSV_REQUIRED = frozenset(REQUIRED_COLUMNS)
 _SHOPIFY_KEYS = frozenset(
     {
         "admin_graphql_api_id",
@@ -147,4 +153,17 @@ def _csv_format(name: str, head: str) -> str:
         return SHOPIFY_CSV
     if columns >= _DIBS_CSV_COLUMNS:
         return DIBS
+    # Short of a column (or two misnamed): the reader of the format it resembles names what is
+    # missing, which says more than "no format uses this header".
+    if any(c.startswith("lineitem ") for c in columns):
+        return SHOPIFY_CSV
+    if len(columns & _DIBS_CSV_REQUIRED) >= 3:
+        return DIBS
+    separator = separator_problem(first_line)
+    if separator:
+        raise FormatNotRecognised(name, _TRIED_CSV, separator)
+    if columns >= {"sku", "on_hand"}:
+        raise FormatNotRecognised(
+            name, _TRIED_CSV, "is a stock file (sku,on_hand): `dibs inventory import` reads it"
+        )
     raise FormatNotRecognised(name, _TRIED_CSV, "has a header no order format uses")

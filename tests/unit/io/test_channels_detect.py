@@ -83,9 +83,32 @@ def test_csv_headers() -> None:
 
 
 @pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b"id,channel,placed_at,sku\n", "dibs"),  # no qty
+        (b"id,channel,placed_at,qty\n", "dibs"),  # no sku
+        (b"order_id,channel,placed_at,sku,quantity\n", "dibs"),  # two columns misnamed
+        (b"Name,Email,Lineitem quantity,Lineitem name\n", "shopify-csv"),  # no Lineitem sku
+        (b"Name,Lineitem sku\n", "shopify-csv"),
+    ],
+)
+def test_a_header_short_of_a_column_goes_to_its_reader_to_name_it(
+    header: bytes, expected: str
+) -> None:
+    """A native header without `qty` was "a header no order format uses"; its own reader says
+    which column is missing (`missing required column qty`)."""
+    assert detect_format("o.csv", header) == expected
+
+
+@pytest.mark.parametrize(
     ("name", "head", "why"),
     [
-        ("stock.csv", b"sku,on_hand\nMUG,4\n", "has a header no order format uses"),
+        (
+            "stock.csv",
+            b"sku,on_hand\nMUG,4\n",
+            "is a stock file (sku,on_hand): `dibs inventory import` reads it",
+        ),
+        ("o.csv", b"order,item,count\n", "has a header no order format uses"),
         ("o.json", b'{"customer": "Ann"}', "holds no order this reader knows"),
         ("o.json", b"hello", "does not start like JSON ({ or [)"),
         (
@@ -94,6 +117,18 @@ def test_csv_headers() -> None:
             "has line_items but cannot be told apart as Shopify or WooCommerce",
         ),
         ("o.csv", b"\xff\xfe\x00N\x00a", "has a header no order format uses"),
+        (
+            "o.csv",
+            b"id;channel;placed_at;sku;qty\r\n",
+            "separates its columns with ';': dibs reads comma-separated CSV (in a spreadsheet, "
+            "save as CSV UTF-8, comma-delimited)",
+        ),
+        (
+            "o.csv",
+            b"id\tchannel\tplaced_at\tsku\tqty\n",
+            "separates its columns with tabs: dibs reads comma-separated CSV (in a spreadsheet, "
+            "save as CSV UTF-8, comma-delimited)",
+        ),
     ],
 )
 def test_unrecognised_files_say_what_was_tried(name: str, head: bytes, why: str) -> None:
