@@ -134,6 +134,14 @@ def test_docs_exist() -> None:
     assert (ROOT / "LICENSE").read_text(encoding="utf-8").lstrip().startswith("Apache License")
 
 
+def test_the_docs_index_lists_every_document() -> None:
+    """docs/README.md is where a newcomer starts: its table names every page (channels.md was
+    missing, so the Shopify and WooCommerce page could only be found from other pages)."""
+    index = (DOCS / "README.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| \[([\w.-]+\.md)\]\(\1\) \|", index, re.MULTILINE))
+    assert rows == {p.name for p in DOCS.glob("*.md")} - {"README.md"}
+
+
 def test_link_parser_finds_links_and_ignores_code(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     page.write_text(
