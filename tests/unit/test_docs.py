@@ -279,3 +279,14 @@ def test_ci_runs_the_readme_test_command_exactly() -> None:
     assert "python3.11" not in install_demo + install_test  # `python3 -m venv` works
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert install_test in ci.splitlines(), f".ci/run does not run {install_test!r}"
+
+
+@pytest.mark.parametrize("path", [ROOT / "README.md", *sorted(DOCS.glob("*.md"))], ids=str)
+def test_every_file_the_docs_name_exists(path: Path) -> None:
+    """A newcomer opens the files the docs name: the README sent them to `engine/bulk.py`,
+    which had moved to `engine/store/bulk.py`."""
+    named = re.findall(
+        r"`((?:engine|dsl|rules|tests|examples|docs)/[\w/.-]*\.(?:py|md|yaml|csv|json|lark))`",
+        path.read_text(encoding="utf-8"),
+    )
+    assert [n for n in named if not (ROOT / n).exists()] == []
