@@ -12,6 +12,8 @@ from pathlib import Path
 from tests.e2e.conftest import Dibs
 from tests.helpers import run_dibs
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def test_text_in_brackets_is_shown_as_written_never_read_as_markup(
     dibs: Dibs, tmp_path: Path
@@ -89,3 +91,30 @@ def test_a_csv_short_of_a_column_or_split_by_semicolons_says_so(dibs: Dibs, tmp_
         assert says in err, err
     assert dibs.json("orders", "list", "--all") == []
     assert dibs.json("inventory", "list") == []
+
+
+def _catalogue() -> dict[str, set[str]]:
+    """Event type -> the keys docs/events.md's catalogue gives its `data` (the `{…}` cell)."""
+    text = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \|[^|]*\| `\{([^}]*)\}`", text, re.MULTILINE)
+    return {kind: {k.strip() for k in keys.split(",")} for kind, keys in rows}
+
+
+def test_the_event_catalogue_names_every_key_of_each_payload(dibs: Dibs) -> None:
+    """A receiver is written from docs/events.md: `order.shipped` carries `stock` (what the
+    shipment took, per sku and warehouse), which the catalogue left out."""
+    dibs("inventory", "set", "MUG", "3")
+    for oid, qty in (("A", "1"), ("B", "1"), ("C", "5")):
+        dibs("orders", "add", oid, "--channel", "web", "--line", f"MUG:{qty}")
+    dibs("allocate", "--all")
+    dibs("orders", "edit", "C", "--line", "MUG:4")
+    dibs("orders", "ship", "A")
+    dibs("orders", "cancel", "B")
+    dibs("orders", "dropship", "C")
+    seen: dict[str, set[str]] = {}
+    for event in dibs.json("events", "list"):
+        seen.setdefault(event["type"], set()).update(event["data"])
+    catalogue = _catalogue()
+    assert len(seen) >= 7
+    for kind, keys in seen.items():
+        assert keys == catalogue.get(kind), (kind, keys, catalogue.get(kind))
