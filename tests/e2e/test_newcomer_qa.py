@@ -118,3 +118,17 @@ def test_the_event_catalogue_names_every_key_of_each_payload(dibs: Dibs) -> None
     assert len(seen) >= 7
     for kind, keys in seen.items():
         assert keys == catalogue.get(kind), (kind, keys, catalogue.get(kind))
+
+
+def test_the_exit_codes_page_shows_the_message_dibs_prints(dibs: Dibs) -> None:
+    """docs/exit-codes.md's example of a second import showed an older wording of the message
+    (without the pointer to `--sync`)."""
+    page = (ROOT / "docs" / "exit-codes.md").read_text(encoding="utf-8")
+    shown = re.search(r"^(dibs: error: examples/orders\.csv: .*)$", page, re.MULTILINE)
+    assert shown is not None
+    in_checkout = Dibs(dibs.db, ROOT)  # the page's commands run from the checkout
+    in_checkout("orders", "import", "examples/orders.csv")
+    err = in_checkout("orders", "import", "examples/orders.csv", expect=2).stderr
+    assert err.splitlines()[0] == shown[1]
+    listed = [line for line in page.splitlines() if line.startswith("examples/orders.csv:")]
+    assert listed and all(line in err.splitlines() for line in listed), (listed, err)
