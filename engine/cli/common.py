@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from engine.errors import BadInput, quoted
+from engine.errors import BadInput, OperationFailed, quoted
 
 if TYPE_CHECKING:
     from engine.service import Service
+    from engine.store import Store
 
 #: The database when neither `--db` nor `$DIBS_DB` names one.
 DEFAULT_URL = "sqlite:///dibs.db"
@@ -177,9 +178,36 @@ def file_clock(path: str) -> Callable[[], datetime]:
 def open_service(args: argparse.Namespace) -> Service:
     url = database_url(args)  # checked before SQLAlchemy is even imported
     from engine.service import Service
-    from engine.store import Store
 
+    store = _open_store(url)
     clock_file = os.environ.get("DIBS_CLOCK_FILE")
     if clock_file:
-        return Service(Store.open(url), clock=file_clock(clock_file))
-    return Service(Store.open(url))
+        return Service(store, clock=file_clock(clock_file))
+    return Service(store)
+
+
+def _open_store(url: str) -> Store:
+    """`Store.open(url)`; SQLite's "unable to open database file" (a directory that takes no new
+    file: read-only, another user's, a special file system) names the file and what to check."""
+    from sqlalchemy.exc import OperationalError
+
+    from engine.store import Store
+
+    try:
+        return Store.open(url)
+    except OperationalError as exc:
+        path = _sqlite_path(url)
+        if path is None or "unable to open database file" not in str(exc):
+            raise
+        raise OperationFailed(
+            f"database {path}: SQLite cannot open or create this file (unable to open database "
+            f"file); check that the directory {path.parent} takes new files and that this user "
+            "may read and write in it"
+        ) from None
+
+
+def _sqlite_path(url: str) -> Path | None:
+    scheme, _, rest = url.partition("://")
+    if not scheme.lower().startswith("sqlite") or rest in ("", "/", "/:memory:"):
+        return None
+    return Path(rest[1:].split("?", 1)[0])

@@ -9,6 +9,8 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import Dibs
 from tests.helpers import run_dibs
 
@@ -132,3 +134,14 @@ def test_the_exit_codes_page_shows_the_message_dibs_prints(dibs: Dibs) -> None:
     assert err.splitlines()[0] == shown[1]
     listed = [line for line in page.splitlines() if line.startswith("examples/orders.csv:")]
     assert listed and all(line in err.splitlines() for line in listed), (listed, err)
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_database_file_sqlite_cannot_create_is_named(tmp_path: Path) -> None:
+    """A directory that exists but takes no new file (/proc here; a read-only mount or a
+    directory of another user in production) said only `database: unable to open database
+    file`, without the file or what to check."""
+    result = run_dibs(["--db", "sqlite:////proc/dibs-qa.db", "status"], tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("dibs: error: database /proc/dibs-qa.db: SQLite cannot ")
+    assert "the directory /proc" in result.stderr and "write" in result.stderr
