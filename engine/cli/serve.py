@@ -12,7 +12,7 @@ from engine.errors import BadInput
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from engine.cli.rules import load_or_fail
-    from engine.web.server import Ticks, check_bind, serve
+    from engine.web.server import Ticks, check_bind, check_listen, serve
     from engine.web.settings import Settings
 
     settings = Settings.from_env()
@@ -21,6 +21,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise BadInput(f"--port must be from 0 to 65535, got {args.port}")
     if not math.isfinite(args.tick) or args.tick <= 0:
         raise BadInput(f"--tick must be a positive number of seconds, got {args.tick}")
+    check_listen(args.host, args.port)
     ruleset = load_or_fail(args.rules) if args.rules else None
     service = open_service(args)
     ticks = Ticks(service, ruleset, args.rules, args.tick, settings) if ruleset else None

@@ -24,7 +24,7 @@ from typing import Any
 import anyio.to_thread
 import uvicorn
 
-from engine.errors import BadInput
+from engine.errors import BadInput, OperationFailed
 from engine.run.deliveries import Deliveries, endpoints_of
 from engine.run.reload import RuleWatcher
 from engine.run.runner import Runner, TickResult
@@ -63,6 +63,32 @@ def check_bind(host: str, settings: Settings) -> None:
             f"refusing to listen on {host}: DIBS_API_TOKEN is not set, so anyone who can reach "
             "the address could use the API; set DIBS_API_TOKEN, or listen on 127.0.0.1"
         )
+
+
+def check_listen(host: str, port: int) -> None:
+    """Can `dibs serve` listen on `host:port`? Tried before the database is opened and before a
+    tick runs, so a taken port is one sentence and exit 1 (uvicorn would log its own error and
+    exit 3, a code dibs does not use), having written nothing. Port 0 (any free port) always can."""
+    if port == 0:
+        return
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM
+        )[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise BadInput(
+            f"--host {host!r} is not an address this machine can listen on: {exc}"
+        ) from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            reason = (exc.strerror or str(exc)).lower()
+            raise OperationFailed(
+                f"cannot listen on {host}:{port}: {reason} (another dibs serve or another "
+                "program may hold it: stop it, or choose another --port)"
+            ) from None
 
 
 class _Server(uvicorn.Server):
@@ -180,7 +206,7 @@ def serve(
         stopper.event.set()
         if ticks is not None:
             ticks.stop()
-    if not server.started and code == 0:
+    if not server.started:  # it could not bind after all (a race with check_listen)
         code = 1
     log.info("dibs serve: stopped")
     return code

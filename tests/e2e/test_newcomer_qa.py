@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socket
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Dibs
+from tests.e2e.conftest import DIBS, Dibs, dibs_env
 from tests.helpers import run_dibs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,3 +147,30 @@ def test_a_database_file_sqlite_cannot_create_is_named(tmp_path: Path) -> None:
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("dibs: error: database /proc/dibs-qa.db: SQLite cannot ")
     assert "the directory /proc" in result.stderr and "write" in result.stderr
+
+
+def test_serve_on_a_port_in_use_is_one_sentence_and_exit_1(tmp_path: Path) -> None:
+    """A second `dibs serve` on a taken port ended with uvicorn's log line and exit code 3,
+    which docs/exit-codes.md does not know; nothing may be written either (no tick ran)."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nrules:\n  - name: all\n    rule: when new order then allocate\n")
+    db = f"sqlite:///{tmp_path / 'shop.db'}"
+    Dibs(db, tmp_path)("orders", "add", "A", "--channel", "web", "--line", "MUG:1")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [DIBS, "--db", db, "serve", "--port", str(port), "--rules", str(rules)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=dibs_env(),
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert f"dibs: error: cannot listen on 127.0.0.1:{port}: " in result.stderr
+    assert "already in use" in result.stderr
+    assert Dibs(db, tmp_path).json("status")["pending_events"]["count"] == 1  # no tick ran
