@@ -50,6 +50,15 @@ class Parser(argparse.ArgumentParser):
             raise BadInput(f"{prefix}unknown {what} {wrong['value']!r}; {hint} {see}")
         raise BadInput(f"{prefix}{message} {see}")
 
+    def unrecognized(self, extra: list[str]) -> NoReturn:
+        """Arguments this command does not take: named with the command, its help, and the
+        nearest of its options (`--stauts` → `--status`)."""
+        options = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+        first = next((e.split("=", 1)[0] for e in extra if e.startswith("--")), None)
+        close = difflib.get_close_matches(first, options, n=1, cutoff=0.75) if first else []
+        hint = f"; did you mean {close[0]}?" if close and close[0] != first else ""
+        self.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+
     def _subcommand_action(self) -> argparse._SubParsersAction[argparse.ArgumentParser] | None:
         for action in self._actions:
             if isinstance(action, argparse._SubParsersAction):

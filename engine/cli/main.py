@@ -139,13 +139,20 @@ def _finish(parser: argparse.ArgumentParser, path: str) -> None:
         return
     if path:  # a leaf command
         parser.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help=DB_HELP)
+        parser.set_defaults(leaf_parser=parser)  # whose options an unknown one is reported in
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `dibs` console script."""
     try:
         check_arguments(sys.argv[1:] if argv is None else argv)
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            leaf = getattr(args, "leaf_parser", None) or parser
+            if isinstance(leaf, Parser):
+                leaf.unrecognized(extra)
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
         handler: Handler = args.handler
         return handler(args)
     except DibsError as exc:

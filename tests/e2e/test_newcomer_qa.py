@@ -174,3 +174,18 @@ def test_serve_on_a_port_in_use_is_one_sentence_and_exit_1(tmp_path: Path) -> No
     assert f"dibs: error: cannot listen on 127.0.0.1:{port}: " in result.stderr
     assert "already in use" in result.stderr
     assert Dibs(db, tmp_path).json("status")["pending_events"]["count"] == 1  # no tick ran
+
+
+def test_an_unknown_option_names_the_command_its_help_and_a_near_option(dibs: Dibs) -> None:
+    """`dibs orders list --stauts x` said "unrecognized arguments: --stauts x (see 'dibs
+    --help')": the top-level help, which does not list the command's options."""
+    err = dibs("orders", "list", "--stauts", "allocated", expect=2).stderr
+    assert err == (
+        "dibs: error: orders list: unrecognized arguments: --stauts allocated; did you mean "
+        "--status? (see 'dibs orders list --help')\n"
+    )
+    err = dibs("orders", "add", "A", "--channel", "web", "--line", "M:1", "--attr", "x", expect=2)
+    assert "orders add: unrecognized arguments: --attr x (see 'dibs orders add --help')" in (
+        err.stderr
+    )
+    assert "see 'dibs --help'" in dibs("--bogus", expect=2).stderr
