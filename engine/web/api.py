@@ -91,24 +91,26 @@ def add_orders(
     return docs[0] if not isinstance(body, list) else {"orders": docs}
 
 
-@router.get("/orders/{order_id}", summary="One order, as `orders show --json`")
-def show_order(service: ServiceDep, order_id: str) -> dict[str, Any]:
-    return service.order_document(order_id)
-
-
-@router.get("/orders/{order_id}/explain", summary="Why the order has its status")
+@router.get("/orders/{order_id:path}/explain", summary="Why the order has its status")
 def explain_order(service: ServiceDep, order_id: str, ruleset: Any = Depends(get_ruleset)) -> Any:
     from engine.run.explain import explain
 
     return explain(service, order_id, ruleset)
 
 
-@router.get("/orders/{order_id}/history", summary="The ledger entries of the order")
+@router.get("/orders/{order_id:path}/history", summary="The ledger entries of the order")
 def order_history(service: ServiceDep, order_id: str) -> list[dict[str, Any]]:
     return service.history(order_id)
 
 
-@router.patch("/orders/{order_id}", summary="Change lines, tags, address or shipping method")
+# After /explain and /history: `{order_id:path}` (ids may hold a `/`, `SO/2026/1`) would
+# otherwise take `X/explain` for an id.
+@router.get("/orders/{order_id:path}", summary="One order, as `orders show --json`")
+def show_order(service: ServiceDep, order_id: str) -> dict[str, Any]:
+    return service.order_document(order_id)
+
+
+@router.patch("/orders/{order_id:path}", summary="Change lines, tags, address or shipping method")
 def patch(service: ServiceDep, order_id: str, body: OrderPatch) -> dict[str, Any]:
     # Validated against the order as stored, inside the edit's transaction: a refusal (bad
     # value, closed order) rolls everything back.
@@ -123,22 +125,22 @@ def _close(service: Service, order_id: str, how: str) -> dict[str, Any]:
     return service.order_document(order_id)
 
 
-@router.post("/orders/{order_id}/ship", summary="Ship: on hand falls, reservations released")
+@router.post("/orders/{order_id:path}/ship", summary="Ship: on hand falls, reservations released")
 def ship(service: ServiceDep, order_id: str) -> dict[str, Any]:
     return _close(service, order_id, "ship")
 
 
-@router.post("/orders/{order_id}/cancel", summary="Cancel: reservations released")
+@router.post("/orders/{order_id:path}/cancel", summary="Cancel: reservations released")
 def cancel(service: ServiceDep, order_id: str) -> dict[str, Any]:
     return _close(service, order_id, "cancel")
 
 
-@router.post("/orders/{order_id}/dropship", summary="Dropship: reservations released")
+@router.post("/orders/{order_id:path}/dropship", summary="Dropship: reservations released")
 def dropship(service: ServiceDep, order_id: str) -> dict[str, Any]:
     return _close(service, order_id, "dropship")
 
 
-@router.post("/orders/{order_id}/split", summary="Move the unreserved units into a new order")
+@router.post("/orders/{order_id:path}/split", summary="Move the unreserved units into a new order")
 def split(service: ServiceDep, order_id: str) -> dict[str, Any]:
     kept, child = service.split(order_id, API_ACTOR)
     return {
@@ -147,12 +149,12 @@ def split(service: ServiceDep, order_id: str) -> dict[str, Any]:
     }
 
 
-@router.post("/orders/{order_id}/deallocate", summary="Release every reservation")
+@router.post("/orders/{order_id:path}/deallocate", summary="Release every reservation")
 def deallocate(service: ServiceDep, order_id: str) -> dict[str, Any]:
     return service.deallocate([order_id], actor=API_ACTOR).as_json()
 
 
-@router.post("/orders/{order_id}/reallocate", summary="Deallocate, then allocate again")
+@router.post("/orders/{order_id:path}/reallocate", summary="Deallocate, then allocate again")
 def reallocate(
     service: ServiceDep, order_id: str, body: Annotated[SelectionIn | None, Body()] = None
 ) -> dict[str, Any]:

@@ -55,17 +55,19 @@ def list_inventory(service: ServiceDep, sku: str | None = None) -> list[dict[str
     return service.list_inventory(sku)
 
 
-@router.put("/inventory/{sku}", tags=["inventory"], summary="Set on hand (absolute)")
+@router.put("/inventory/{sku:path}", tags=["inventory"], summary="Set on hand (absolute)")
 def set_on_hand(service: ServiceDep, sku: str, body: OnHandIn) -> dict[str, Any]:
     return service.change_stock(sku, body.warehouse, body.on_hand, "set", API_ACTOR)
 
 
-@router.post("/inventory/{sku}/adjust", tags=["inventory"], summary="Change on hand by a delta")
+@router.post(
+    "/inventory/{sku:path}/adjust", tags=["inventory"], summary="Change on hand by a delta"
+)
 def adjust(service: ServiceDep, sku: str, body: QtyIn) -> dict[str, Any]:
     return service.change_stock(sku, body.warehouse, body.qty, "adjusted", API_ACTOR)
 
 
-@router.post("/inventory/{sku}/receive", tags=["inventory"], summary="Receive units")
+@router.post("/inventory/{sku:path}/receive", tags=["inventory"], summary="Receive units")
 def receive(service: ServiceDep, sku: str, body: QtyIn) -> dict[str, Any]:
     return service.change_stock(sku, body.warehouse, body.qty, "received", API_ACTOR)
 

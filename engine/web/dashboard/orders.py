@@ -185,7 +185,7 @@ def orders_page(request: Request) -> HTMLResponse:
     return render(request, "dashboard/orders.html", status, title="Orders", **context)
 
 
-@router.get("/orders/{order_id}", response_class=HTMLResponse)
+@router.get("/orders/{order_id:path}", response_class=HTMLResponse)  # ids may hold a `/`
 def order_page(request: Request, order_id: str) -> HTMLResponse:
     return render_order(request, order_id)
 

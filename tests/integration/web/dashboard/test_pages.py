@@ -14,7 +14,7 @@ from engine.io.imports import check_order_mapping
 from engine.store import Store
 from engine.web.settings import Settings
 from tests.conftest import FakeClock
-from tests.integration.web.conftest import TOKEN, order
+from tests.integration.web.conftest import TOKEN, Api, order
 from tests.integration.web.dashboard.conftest import RULES, Dash, make_app, page_text, seed
 
 # ---- reading without JavaScript --------------------------------------------------------------
@@ -165,3 +165,13 @@ def test_without_a_token_the_loopback_dashboard_is_open_but_forms_still_need_csr
 def test_unknown_order_is_a_404_page(signed: Dash) -> None:
     answer = signed.get("/orders/NOPE")
     assert answer.status_code == 404 and "no order with id" in page_text(answer).lower()
+
+
+def test_the_dashboard_links_to_an_order_with_slashes(signed: Dash) -> None:
+    """An id such as SO/2026/1 (ERP numbering): its link on the orders page led to a 404."""
+    Api(signed.client, signed.service).add(order("SO/2026/1", ("TEE/M", 1)))
+    listing = signed.get("/").text
+    link = 'href="/orders/SO/2026/1"'
+    assert link in listing
+    page = signed.get("/orders/SO/2026/1")
+    assert page.status_code == 200 and "SO/2026/1" in page_text(page)
