@@ -162,6 +162,8 @@ class RuleTest:
     kits: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     #: Kit SKU -> the line of its definition (for messages).
     kit_lines: Mapping[str, int] = field(default_factory=dict)
+    #: The line of each of `orders` (for messages about one order).
+    order_lines: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -221,6 +221,9 @@ def check_tests(check: FileCheck, data: Any) -> list[RuleTest]:
                 steps=steps,
                 kits=kits,
                 kit_lines={kit: check.pos(("tests", i, "kits", kit))[0] for kit in kits},
+                order_lines=tuple(
+                    check.pos(("tests", i, "orders", j))[0] for j in range(len(orders))
+                ),
             )
         )
     return tests

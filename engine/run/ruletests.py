@@ -12,7 +12,7 @@ real operation that writes its events for the next tick, and checks each step's 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,12 +46,17 @@ class TestOutcome:
         return not self.failures
 
 
-def _orders_of(raw_orders: Iterable[Mapping[str, Any]], where: str) -> list[Order]:
+def _orders_of(
+    raw_orders: Iterable[Mapping[str, Any]], where: str, places: Sequence[str] = ()
+) -> list[Order]:
+    """The orders of a test or a step; a problem is told at the order's own place when
+    `places` gives one per order (`rules.yaml:9: test 'x'`), else at `where`."""
     problems: list[str] = []
     built: list[Order] = []
     now = utcnow()
-    for raw in raw_orders:
-        order = check_order_mapping(raw, where, now, problems)
+    for index, raw in enumerate(raw_orders):
+        at = places[index] if index < len(places) else where
+        order = check_order_mapping(raw, at, now, problems)
         if order is not None:
             built.append(order)
     if problems:
@@ -124,7 +129,8 @@ class _Steps:
 def run_test(ruleset: RuleSet, test: RuleTest) -> TestOutcome:
     outcome = TestOutcome(test.name, test.line)
     where = f"{ruleset.path}:{test.line}: test {quoted(test.name)}"
-    new_orders = _orders_of(test.orders, where)
+    at = [f"{ruleset.path}:{line}: test {quoted(test.name)}" for line in test.order_lines]
+    new_orders = _orders_of(test.orders, where, at)
     store = Store.open("sqlite://")
     try:
         service = Service(store)

@@ -179,3 +179,21 @@ tests:
     assert [d for d in diagnostics if d.severity == "error"] == []
     (outcome,) = run_tests(ruleset)
     assert outcome.failures == []
+
+
+def test_an_invalid_test_order_is_reported_at_its_own_line() -> None:
+    """`channel` is checked when the test runs; the problem named the test's line (6), not the
+    line of the order that lacks it (10), so in a test of twenty orders the user had to hunt."""
+    body = """    inventory: {MUG: {east: 1}}
+    orders:
+      - {id: A1, channel: web, lines: [{sku: MUG, qty: 1}]}
+      - {id: A2, lines: [{sku: MUG, qty: 1}]}
+    expect: {A1: allocated}"""
+    ruleset, errors = _load("no channel", body)
+    assert errors == []
+    with pytest.raises(BadInput) as caught:
+        run_tests(ruleset)
+    assert str(caught.value).splitlines()[0] == "r.yaml:6: test 'no channel' has invalid orders"
+    assert caught.value.problems == [
+        "r.yaml:10: test 'no channel': order 'A2': channel is required"
+    ]
