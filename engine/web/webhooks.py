@@ -93,6 +93,14 @@ def _authenticate(request: Request, body: bytes, secret: str | None, header: str
         raise ApiError(401, f"webhook signature {reason}; nothing was written")
 
 
+def _ignored_topic(topic: str, header: str) -> dict[str, str]:
+    if not topic:
+        reason = f"no {header} header (a proxy in between may drop it); nothing applied"
+    else:
+        reason = f"topic {topic!r} is not an order topic dibs uses"
+    return {"status": "ignored", "reason": reason}
+
+
 def _note(request: Request, topic: str, delivery_id: str | None) -> None:
     """For the request's log line (logs.RequestLog)."""
     request.scope.setdefault("state", {})
@@ -121,7 +129,7 @@ async def shopify(request: Request) -> dict[str, Any]:
     delivery_id = request.headers.get("x-shopify-webhook-id")
     _note(request, topic, delivery_id)
     if topic not in SHOPIFY_TOPICS:
-        return {"status": "ignored", "reason": f"topic {topic!r} is not an order topic dibs uses"}
+        return _ignored_topic(topic, "X-Shopify-Topic")
     if topic == "orders/edited" and b'"order_edit"' in body[:200]:
         # An order edit names only the changed lines; Shopify follows it with orders/updated,
         # which carries the whole edited order, and that is what dibs applies.
@@ -143,7 +151,7 @@ async def woocommerce(request: Request) -> dict[str, Any]:
     delivery_id = request.headers.get("x-wc-webhook-delivery-id")
     _note(request, topic, delivery_id)
     if topic not in WOOCOMMERCE_TOPICS:
-        return {"status": "ignored", "reason": f"topic {topic!r} is not an order topic dibs uses"}
+        return _ignored_topic(topic, "X-WC-Webhook-Topic")
     read = _read(read_woocommerce_json, body, "woocommerce webhook")
     delivery = Delivery("woocommerce", topic, delivery_id, WOOCOMMERCE_TOPICS[topic])
     return await run_in_threadpool(apply, get_service(request), delivery, read)
