@@ -6,6 +6,7 @@ service in, so tests build an app per database and the server builds exactly one
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable
 from typing import Any
@@ -67,7 +68,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            await self._too_large(send)
+            await self._too_large(scope, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -79,7 +80,7 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
-                await self._too_large(send)
+                await self._too_large(scope, send)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -95,18 +96,30 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, scope: Scope, send: Send) -> None:
+        """The API's JSON error; for a dashboard page (a browser posting a form or an upload)
+        a page saying the same, with a way back to the page it came from."""
         mib = self.max_body / (1024 * 1024)
         limit = f"{mib:g} MiB" if mib >= 1 else f"{self.max_body} bytes"
-        payload = json.dumps(
-            error_body(413, f"the request body is larger than {limit}; nothing was read")
-        ).encode()
+        message = f"the request body is larger than {limit}; nothing was read"
+        path = str(scope.get("path", ""))
+        if path.startswith(("/api/", "/webhooks/")):
+            payload, kind = json.dumps(error_body(413, message)).encode(), b"application/json"
+        else:
+            section = path.split("/")[1] if path.count("/") > 1 else ""
+            back = f"/{section}" if section in ("rules", "inventory") else "/"
+            payload = (
+                '<!doctype html><html lang="en"><meta charset="utf-8"><title>Too large · dibs'
+                f'</title><p role="alert">{html.escape(message[:1].upper() + message[1:])}.</p>'
+                f'<p><a href="{back}">Back</a></p></html>'
+            ).encode()
+            kind = b"text/html; charset=utf-8"
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", kind),
                     (b"content-length", str(len(payload)).encode()),
                     (b"connection", b"close"),
                 ],

@@ -175,3 +175,25 @@ def test_the_dashboard_links_to_an_order_with_slashes(signed: Dash) -> None:
     assert link in listing
     page = signed.get("/orders/SO/2026/1")
     assert page.status_code == 200 and "SO/2026/1" in page_text(page)
+
+
+def test_an_upload_over_the_limit_is_a_page_not_json(sqlite_store: Store) -> None:
+    """A rule file too large for the body limit, uploaded on the Rules page, answered the
+    API's JSON error: a browser showed `{"error": …}` with no way back."""
+    from tests.integration.web.conftest import settings
+
+    service, app = make_app(sqlite_store, settings(max_body=4096))
+    with TestClient(app) as client:
+        dash = Dash(client, service)
+        dash.sign_in()
+        files = {"upload": ("rules.yaml", b"#" * 8192, "application/yaml")}
+        answer = client.post(
+            "/rules/preview", data={"csrf_token": dash.csrf("/rules")}, files=files
+        )
+        api = client.post("/api/v1/orders", content=b"x" * 8192)
+    assert answer.status_code == 413
+    assert answer.headers["content-type"].startswith("text/html")
+    text = page_text(answer)
+    assert "larger than 4096 bytes" in text and "nothing was read" in text
+    assert 'href="/rules"' in answer.text  # a way back to the page it came from
+    assert api.status_code == 413 and api.json()["error"]["code"] == "too_large"
