@@ -76,8 +76,17 @@ def syntax_error(text: str, exc: UnexpectedInput) -> DslSyntaxError:
         column=column,
         text=offending,
         expected=expected,
-        hint=_hint(text, offending, expected),
+        hint=_hint(text, offending, expected) or _did_you_mean(offending, expected),
     )
+
+
+def _did_you_mean(word: str, expected: tuple[str, ...]) -> str | None:
+    """`alocate` where a keyword was expected: the keyword it is closest to."""
+    if not re.fullmatch(r"[A-Za-z_]+", word):
+        return None
+    keywords = [w.strip('"') for w in expected if w.startswith('"')]
+    close = difflib.get_close_matches(word, keywords, n=1)
+    return f"did you mean `{close[0]}`?" if close else None
 
 
 def _accepts(interactive: Any) -> set[str]:

@@ -241,3 +241,11 @@ def test_a_malformed_number_is_reported_whole_with_how_to_write_it(number: str, 
     assert (err.column, err.text) == (27, number)
     assert err.message.startswith(f"unexpected `{number}`")
     assert err.hint == hint
+
+
+def test_a_misspelt_action_gets_a_did_you_mean() -> None:
+    """`then alocate` listed the seven actions but suggested none (a misspelt word that follows
+    a space did not reach the did-you-mean a word glued to a keyword gets)."""
+    err = _error("when new order then alocate")
+    assert (err.column, err.text) == (21, "alocate")
+    assert err.hint == "did you mean `allocate`?"
