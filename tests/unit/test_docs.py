@@ -301,3 +301,12 @@ def test_every_file_the_docs_name_exists(path: Path) -> None:
         path.read_text(encoding="utf-8"),
     )
     assert [n for n in named if not (ROOT / n).exists()] == []
+
+
+def test_the_retry_count_the_docs_give_is_the_code_s() -> None:
+    """The README said deadlocks are retried 5 times; the code (and deployment.md) say 8."""
+    from engine.store.database import ATTEMPTS
+
+    for path in [ROOT / "README.md", *DOCS.glob("*.md")]:
+        for count in re.findall(r"retried whole \((\d+) attempts\)", path.read_text("utf-8")):
+            assert int(count) == ATTEMPTS, path.name
