@@ -6,10 +6,9 @@ the kits nest or clash with stock is decided against the database (`engine.servi
 
 from __future__ import annotations
 
-import csv
 from typing import TextIO
 
-from engine.io.fields import Invalid, qty
+from engine.io.fields import Invalid, csv_rows, qty
 from engine.io.messages import line_of, unknown_key
 
 _KIT_COLUMNS = ("kit", "component", "qty")
@@ -19,10 +18,11 @@ def read_kits_csv(
     handle: TextIO, name: str, problems: list[str], places: dict[str, str]
 ) -> dict[str, list[tuple[str, int]]]:
     """Kit -> [(component, qty)] in file order; `places` gets each kit's first `file:line`."""
-    reader = csv.reader(handle)
-    header = next(reader, None)
+    reader, lines = csv_rows(handle, name, problems)
+    header = next(lines, None)
     if header is None:
-        problems.append(f"{name}:1: empty file, expected a header: kit,component,qty")
+        if not problems:  # else the header row itself could not be read (said so)
+            problems.append(f"{name}:1: empty file, expected a header: kit,component,qty")
         return {}
     index = _header_index(header, name, problems)
     if problems:
@@ -30,7 +30,7 @@ def read_kits_csv(
     kits: dict[str, list[tuple[str, int]]] = {}
     seen: dict[tuple[str, str], str] = {}
     previous_end = reader.line_num
-    for row in reader:
+    for row in lines:
         where = f"{name}:{previous_end + 1}"
         previous_end = reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):

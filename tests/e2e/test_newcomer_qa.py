@@ -189,3 +189,11 @@ def test_an_unknown_option_names_the_command_its_help_and_a_near_option(dibs: Di
         err.stderr
     )
     assert "see 'dibs --help'" in dibs("--bogus", expect=2).stderr
+
+
+def test_a_kit_csv_with_a_huge_cell_is_an_error_not_a_traceback(dibs: Dibs, tmp_path: Path) -> None:
+    """The orders and inventory readers report a cell over the csv module's 128 KiB limit; the
+    kits reader let its `_csv.Error` escape as a traceback."""
+    (tmp_path / "k.csv").write_text("kit,component,qty\nBOX," + "x" * 200_000 + ",1\n")
+    err = dibs("kits", "import", "k.csv", expect=2).stderr
+    assert "k.csv:2: cannot read this CSV row: a cell is longer than 131,072 characters" in err
