@@ -126,17 +126,34 @@ def count(value: object, minimum: int, what: str) -> int:
 
 
 def csv_rows(handle: TextIO, name: str, problems: list[str]) -> tuple[Any, Iterator[list[str]]]:
-    """A csv reader over `handle` and its rows; a row the csv module cannot read (a cell over
-    its 128 KiB limit, a stray quote in strict mode) ends the rows with a problem at its line."""
-    reader = csv.reader(handle)
+    """A csv reader over `handle` and its rows; a row the csv module cannot read ends the rows
+    with a problem at the line where that row starts: a cell over its 128 KiB limit, a quoted
+    cell never closed (strict mode: else the rest of the file would silently become that one
+    cell), text after a closing quote (`"Bob" Smith`)."""
+    reader = csv.reader(handle, strict=True)
 
     def rows() -> Iterator[list[str]]:
+        start = reader.line_num + 1
         try:
-            yield from reader
+            for row in reader:
+                yield row
+                start = reader.line_num + 1
         except csv.Error as exc:
-            text = str(exc)
-            if "field larger than field limit" in text:
-                text = f"a cell is longer than {csv.field_size_limit():,} characters"
-            problems.append(f"{name}:{reader.line_num}: cannot read this CSV row: {text}")
+            problems.append(f"{name}:{start}: cannot read this CSV row: {csv_problem(exc)}")
 
     return reader, rows()
+
+
+def csv_problem(exc: csv.Error) -> str:
+    """What the csv module's error means, in a merchant's words."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"a cell is longer than {csv.field_size_limit():,} characters"
+    if "unexpected end of data" in text:
+        return 'a quoted cell (") is never closed; it runs to the end of the file'
+    if "expected after" in text:
+        return (
+            "text follows the closing quote of a cell; write a quote inside a quoted cell "
+            'as two ("")'
+        )
+    return text

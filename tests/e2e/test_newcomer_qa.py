@@ -191,6 +191,25 @@ def test_an_unknown_option_names_the_command_its_help_and_a_near_option(dibs: Di
     assert "see 'dibs --help'" in dibs("--bogus", expect=2).stderr
 
 
+def test_an_unclosed_quote_in_a_csv_is_refused_at_its_line(dibs: Dibs, tmp_path: Path) -> None:
+    """`…,"Bob` with no closing quote made the rest of the file one cell: the import took one
+    order named `Bob\\nQ-2,web,…` and dropped the two after it, and said nothing."""
+    header = "id,channel,placed_at,sku,qty,ship_to_name\n"
+    rows = (
+        'Q-1,web,2026-11-01,MUG,1,"Bob\nQ-2,web,2026-11-01,MUG,1,Ann\nQ-3,web,2026-11-01,MUG,1,Cy\n'
+    )
+    (tmp_path / "o.csv").write_text(header + rows)
+    err = dibs("orders", "import", "o.csv", expect=2).stderr
+    assert 'o.csv:2: cannot read this CSV row: a quoted cell (") is never closed' in err, err
+    (tmp_path / "s.csv").write_text('sku,on_hand\n"MUG,3\nTEA,4\n')
+    err = dibs("inventory", "import", "s.csv", expect=2).stderr
+    assert 's.csv:2: cannot read this CSV row: a quoted cell (") is never closed' in err, err
+    (tmp_path / "k.csv").write_text('kit,component,qty\nBOX,MUG,1\nBOX,"TEA,2\n')
+    err = dibs("kits", "import", "k.csv", expect=2).stderr
+    assert 'k.csv:3: cannot read this CSV row: a quoted cell (") is never closed' in err, err
+    assert dibs.json("orders", "list", "--all") == [] and dibs.json("kits", "list") == []
+
+
 def test_a_kit_csv_with_a_huge_cell_is_an_error_not_a_traceback(dibs: Dibs, tmp_path: Path) -> None:
     """The orders and inventory readers report a cell over the csv module's 128 KiB limit; the
     kits reader let its `_csv.Error` escape as a traceback."""

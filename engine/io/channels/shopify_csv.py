@@ -23,6 +23,7 @@ from engine.io.channels.common import (
 from engine.io.channels.containers import decode_text
 from engine.io.channels.shopify import DEFAULT_CHANNEL, RawItem, RawOrder, RawValue, collect
 from engine.io.channels.values import Invalid, required_text
+from engine.io.values import csv_problem
 
 __all__ = ["CSV_COLUMNS", "read_shopify_csv"]
 
@@ -88,7 +89,9 @@ def _header(reader: Iterator[list[str]], name: str) -> _Columns:
     try:
         header = next(reader, None)
     except csv.Error as exc:
-        raise ChannelError([Problem(f"{name}:1", None, f"is not readable CSV: {exc}")]) from None
+        raise ChannelError(
+            [Problem(f"{name}:1", None, f"is not readable CSV: {csv_problem(exc)}")]
+        ) from None
     if header is None or not any(cell.strip() for cell in header):
         raise ChannelError(
             [
@@ -117,7 +120,9 @@ def _header(reader: Iterator[list[str]], name: str) -> _Columns:
 
 
 def _csv_groups(text_: str, name: str, problems: list[Problem]) -> list[RawOrder]:
-    reader = csv.reader(io.StringIO(text_, newline=""), strict=False)
+    # strict: a quoted cell never closed (an export cut short) is an error, not the rest of
+    # the file read silently as that one cell
+    reader = csv.reader(io.StringIO(text_, newline=""), strict=True)
     columns = _header(reader, name)
     groups: dict[str, RawOrder] = {}
     previous_end = reader.line_num
@@ -125,9 +130,8 @@ def _csv_groups(text_: str, name: str, problems: list[Problem]) -> list[RawOrder
         try:
             row = next(reader, None)
         except csv.Error as exc:
-            problems.append(
-                Problem(f"{name}:{reader.line_num}", None, f"is not readable CSV: {exc}")
-            )
+            where = f"{name}:{previous_end + 1}"  # where the unreadable row starts
+            problems.append(Problem(where, None, f"is not readable CSV: {csv_problem(exc)}"))
             break
         if row is None:
             break

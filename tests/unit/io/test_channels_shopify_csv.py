@@ -276,7 +276,7 @@ def test_unreadable_files_are_one_clear_problem(data: str | bytes, message: str)
 def test_an_enormous_cell_is_a_problem_not_a_crash() -> None:
     data = export(first_row(Notes="x" * 300_000))
     [problem] = problems_of(data)
-    assert problem.startswith("export.csv:2: is not readable CSV: field larger than field limit")
+    assert problem == "export.csv:2: is not readable CSV: a cell is longer than 131,072 characters"
 
 
 def test_blank_rows_and_rows_without_a_line_item_are_skipped() -> None:
@@ -291,3 +291,14 @@ def test_the_same_sku_twice_stays_two_lines() -> None:
     )
     lines = read_shopify_csv(data, "e.csv").orders[0].mapping["lines"]
     assert lines == [{"sku": "MUG-12OZ", "qty": 1}, {"sku": "MUG-12OZ", "qty": 2}]
+
+
+def test_an_export_cut_inside_a_quoted_cell_is_refused(fixtures: Path) -> None:
+    """A download cut short inside the Note of an order (`"Please leave` and nothing after):
+    the rest of the file read as one cell, so the orders after it vanished without a word."""
+    raw = (fixtures / "shopify_orders_export.csv").read_text(encoding="utf-8-sig")
+    cut = raw[: raw.index('"Please leave') + len('"Please leave')]
+    assert problems_of(cut) == [
+        'export.csv:2: is not readable CSV: a quoted cell (") is never closed; it runs to the '
+        "end of the file"
+    ]
