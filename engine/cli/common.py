@@ -9,6 +9,7 @@ import argparse
 import difflib
 import os
 import re
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -188,7 +189,15 @@ def open_service(args: argparse.Namespace) -> Service:
     url = database_url(args)  # checked before SQLAlchemy is even imported
     from engine.service import Service
 
+    made_here = url == DEFAULT_URL and not Path(DEFAULT_URL.removeprefix("sqlite:///")).exists()
     store = _open_store(url)
+    if made_here and not getattr(args, "db", None) and not os.environ.get("DIBS_DB"):
+        # In the wrong directory, an empty new database would look like a shop without orders.
+        print(
+            f"dibs: note: there was no database at {DEFAULT_URL} (the default, in this "
+            "directory), so a new empty one was made; give --db URL or set DIBS_DB to use yours",
+            file=sys.stderr,
+        )
     clock_file = os.environ.get("DIBS_CLOCK_FILE")
     if clock_file:
         return Service(store, clock=file_clock(clock_file))

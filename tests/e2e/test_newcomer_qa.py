@@ -216,3 +216,18 @@ def test_a_kit_csv_with_a_huge_cell_is_an_error_not_a_traceback(dibs: Dibs, tmp_
     (tmp_path / "k.csv").write_text("kit,component,qty\nBOX," + "x" * 200_000 + ",1\n")
     err = dibs("kits", "import", "k.csv", expect=2).stderr
     assert "k.csv:2: cannot read this CSV row: a cell is longer than 131,072 characters" in err
+
+
+def test_a_default_database_made_by_the_command_is_said_on_stderr(tmp_path: Path) -> None:
+    """`dibs status` in the wrong directory (no --db, no DIBS_DB) quietly made an empty
+    ./dibs.db and reported 0 open orders: it looked as if the shop's orders were gone."""
+    first = run_dibs(["status", "--json"], tmp_path)
+    assert first.returncode == 0 and json.loads(first.stdout)["open_orders"] == {}
+    assert first.stderr == (
+        "dibs: note: there was no database at sqlite:///dibs.db (the default, in this "
+        "directory), so a new empty one was made; give --db URL or set DIBS_DB to use yours\n"
+    )
+    again = run_dibs(["status"], tmp_path)  # it exists now: nothing more to say
+    assert again.returncode == 0 and again.stderr == ""
+    chosen = run_dibs(["--db", f"sqlite:///{tmp_path / 'new.db'}", "status"], tmp_path)
+    assert chosen.stderr == ""  # a database named on purpose is not a surprise
