@@ -40,7 +40,8 @@ def parse_order_by(text: str, label: str = "--order-by") -> list[tuple[str, bool
         words = part.split()
         if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")):
             raise BadInput(
-                f"{label}: cannot read {quoted(part.strip())}; use 'field [asc|desc]'", field=label
+                f"{label}: cannot read {quoted(part.strip())}; {_direction_hint(words)}",
+                field=label,
             )
         name = words[0]
         if name.startswith("attributes.") and len(name) > len("attributes."):
@@ -51,6 +52,16 @@ def parse_order_by(text: str, label: str = "--order-by") -> list[tuple[str, bool
             raise BadInput(f"{label}: unknown field {quoted(name)}{hint}", field=label)
         keys.append((name, len(words) == 2 and words[1] == "desc"))
     return keys
+
+
+def _direction_hint(words: list[str]) -> str:
+    """`total dsc` / `total DESC` / `placed_at ascending`: the direction meant, else the form."""
+    if len(words) == 2:
+        close = difflib.get_close_matches(words[1].lower(), ["asc", "desc"], n=1, cutoff=0.65)
+        if words[1].lower().startswith(("asc", "desc")) or close:
+            meant = "desc" if words[1].lower().startswith("desc") else (close or ["asc"])[0]
+            return f"did you mean {quoted(f'{words[0]} {meant}')}?"
+    return "use 'field [asc|desc]'"
 
 
 def order_by_clauses(keys: Sequence[tuple[str, bool]]) -> list[ColumnElement[Any]]:

@@ -320,6 +320,20 @@ class TestAllocate:
         with pytest.raises(BadInput):
             parse_order_by("total sideways")
 
+    @pytest.mark.parametrize(
+        ("text", "hint"),
+        [
+            ("total dsc", "did you mean 'total desc'?"),
+            ("total DESC", "did you mean 'total desc'?"),
+            ("placed_at ascending", "did you mean 'placed_at asc'?"),
+        ],
+    )
+    def test_a_mistyped_direction_gets_a_did_you_mean(self, text: str, hint: str) -> None:
+        """`--order-by 'total DESC'` (SQL's habit) said only "use 'field [asc|desc]'"."""
+        with pytest.raises(BadInput) as caught:
+            parse_order_by(text)
+        assert str(caught.value) == f"--order-by: cannot read '{text}'; {hint}"
+
     def test_units_reserved_for_an_earlier_order_are_not_available_to_a_later_one(
         self, svc: Service
     ) -> None:
