@@ -33,8 +33,9 @@ def _show_report(report: AllocationReport, as_json: bool, title: str, dry: bool 
     n_changed, changed = report.changed()
     if dry:  # the plan: every order that would change, to what (a title would wrap)
         print(f"{title}: {len(changed)} orders would change")
-        output.print_records(None, changed, ["id", "before", "after"], style_column="after")
-    elif n_changed <= 50:
+        if changed:
+            output.print_records(None, changed, ["id", "before", "after"], style_column="after")
+    elif 0 < n_changed <= 50:  # none changed: the summary below says so, no empty table
         output.print_records(title, changed, ["id", "before", "after"], style_column="after")
     counts = report.counts()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))

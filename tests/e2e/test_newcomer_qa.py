@@ -231,3 +231,15 @@ def test_a_default_database_made_by_the_command_is_said_on_stderr(tmp_path: Path
     assert again.returncode == 0 and again.stderr == ""
     chosen = run_dibs(["--db", f"sqlite:///{tmp_path / 'new.db'}", "status"], tmp_path)
     assert chosen.stderr == ""  # a database named on purpose is not a surprise
+
+
+def test_an_allocation_that_changes_no_status_prints_no_empty_table(dibs: Dibs) -> None:
+    """`dibs reallocate W-1002 --from main` moved the order's stock and printed a "Reallocated"
+    table with a header and no row; the summary on stderr already says nothing changed."""
+    dibs("inventory", "set", "MUG", "2")
+    dibs("orders", "add", "A", "--channel", "web", "--line", "MUG:1")
+    dibs("allocate", "A")
+    for args in (("allocate", "A"), ("reallocate", "A"), ("allocate", "A", "--dry-run")):
+        result = dibs(*args)
+        assert "┏" not in result.stdout, (args, result.stdout)
+        assert "0 changed status" in result.stderr or "0 would change" in result.stderr
