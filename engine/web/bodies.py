@@ -22,8 +22,15 @@ class _Body(BaseModel):
 
 
 class LineIn(_Body):
+    """A line of a patch. `qty` as in a posted order or a file: a whole number or a digit
+    string, checked by the importers' validator (`checked_patch`), which names the line."""
+
     sku: StrictStr
-    qty: StrictInt
+    qty: Any = Field(
+        json_schema_extra={
+            "anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]
+        }
+    )
 
 
 class ShipToIn(_Body):

@@ -265,7 +265,9 @@ def test_patch_records_one_update_event_and_a_no_op_writes_nothing(api: Api) -> 
         ({"ship_to": {"planet": "Mars"}}, "ship_to.planet"),
         ({"tags": "vip"}, "tags"),
         ({"colour": "red"}, "colour"),
-        ({"lines": [{"sku": "MUG", "qty": "2"}]}, "lines.0.qty"),
+        ({"lines": [{"sku": "MUG", "qty": "two"}]}, "lines"),
+        ({"lines": [{"sku": "MUG", "qty": 2.5}]}, "lines"),
+        ({"lines": [{"sku": "MUG"}]}, "lines.0.qty"),
     ],
 )
 def test_bad_patches_are_400_and_write_nothing(api: Api, body: Any, field: str) -> None:
@@ -276,6 +278,17 @@ def test_bad_patches_are_400_and_write_nothing(api: Api, body: Any, field: str) 
     error = error_of(api.patch("/api/v1/orders/A", json=body), 400)
     assert error["field"] == field, error
     assert snapshot(api.store) == before
+
+
+def test_patch_takes_a_digit_string_qty_as_a_posted_order_does(api: Api) -> None:
+    """The same line in a file, in POST /orders and in a patch means the same thing."""
+    api.add(order("A", ("MUG", 3)))
+    doc = api.patch("/api/v1/orders/A", json={"lines": [{"sku": "MUG", "qty": "2"}]}).json()
+    assert [(x["sku"], x["qty"]) for x in doc["lines"]] == [("MUG", 2)]
+    error = error_of(
+        api.patch("/api/v1/orders/A", json={"lines": [{"sku": "MUG", "qty": "0"}]}), 400
+    )
+    assert "lines[0].qty" in " ".join(error["problems"]), error
 
 
 def test_patch_unknown_is_404_and_closed_is_409(api: Api) -> None:
