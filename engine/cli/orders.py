@@ -14,6 +14,7 @@ from engine.cli import output
 from engine.cli.common import Parser, open_service
 from engine.errors import BadInput, OperationFailed, OrdersExist, quoted
 from engine.io.channels import FORMATS
+from engine.io.messages import plural
 from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, OrderStatus
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def cmd_orders_import(args: argparse.Namespace) -> int:
     if args.json:
         output.print_json(SyncReport(created=created).as_json())
     else:
-        print(f"imported {len(created)} orders from {args.file}", file=sys.stderr)
+        print(f"imported {plural(len(created), 'order')} from {args.file}", file=sys.stderr)
     return 0
 
 
@@ -57,7 +58,7 @@ def _sync_file(args: argparse.Namespace) -> int:
         output.print_json(report.as_json())
     else:
         counts = ", ".join(f"{n} {name}" for name, n in report.counts().items())
-        print(f"synced {len(read.orders)} orders from {args.file}: {counts}")
+        print(f"synced {plural(len(read.orders), 'order')} from {args.file}: {counts}")
         for conflict in report.conflicts:
             print(f"conflict: order {conflict['id']!r}: {conflict['reason']}")
     return 0

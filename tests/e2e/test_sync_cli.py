@@ -155,3 +155,14 @@ def test_orders_edit_fields_and_tags_by_hand(dibs: Dibs) -> None:
     assert "--total '-3'" in dibs("orders", "edit", "A", "--total", "-3", expect=2).stderr
     assert "--attr" in dibs("orders", "edit", "A", "--attr", "novalue", expect=2).stderr
     assert "nothing to change" in dibs("orders", "edit", "A", expect=2).stderr
+
+
+def test_one_imported_or_synced_order_is_counted_in_the_singular(
+    dibs: Dibs, tmp_path: Path
+) -> None:
+    path = tmp_path / "one.jsonl"
+    path.write_text(
+        json.dumps({"id": "S-1", "channel": "web", "lines": [{"sku": "MUG", "qty": 1}]})
+    )
+    assert f"imported 1 order from {path}" in dibs("orders", "import", str(path)).stderr
+    assert f"synced 1 order from {path}:" in dibs("orders", "import", "--sync", str(path)).stdout
