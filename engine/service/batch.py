@@ -17,7 +17,9 @@ from typing import Any
 from engine import model
 from engine.memory import collector_paused
 from engine.model import Kits, StockKey, parts_of, routing
-from engine.service.batch_writes import ChunkWrites, write_allocated
+from engine.service.batch_plain import decide_plain, is_plain
+from engine.service.batch_plain import stock_keys as plain_stock_keys
+from engine.service.batch_writes import ChunkWrites, stock_index_deferred, write_allocated
 from engine.service.changes import StatusChanges
 from engine.service.records import AllocationReport, Progress, QueueEntry
 from engine.service.tx import Tx
@@ -118,26 +120,45 @@ def _allocate(
     stock: dict[StockKey, list[int]] = {}
     loaded: dict[StockKey, int] = {}
     writes = ChunkWrites(bulk, tx.now())
-    for start in range(0, total, CHUNK):
-        rows = _lines_for(bulk, start, min(start + CHUNK, total) - 1)
-        if missing := sorted(_stock_keys(rows, entries, kits) - stock.keys()):
-            tx.require_stock(missing)  # locked up front (PostgreSQL); else run it again
-            found = load_stock(conn, missing)
-            for key in missing:
-                stock[key] = list(found.get(key, (0, 0)))
-                loaded[key] = stock[key][1]
-        writes.begin(_one_actor(rows, entries))
-        done = _decide_chunk(rows, entries, stock, writes, kits, tx.changes)
-        report.reserved_units += writes.flush()
-        report.add(done)
-        tx.changes.spill(bulk)
-        if progress:
-            progress(min(start + CHUNK, total), total)
+    plain = is_plain(entries, kits)
+    with stock_index_deferred(bulk, total):
+        for start in range(0, total, CHUNK):
+            last = min(start + CHUNK, total) - 1
+            rows, keys = _read_chunk(bulk, start, last, entries, kits, plain)
+            if missing := sorted(keys - stock.keys()):
+                tx.require_stock(missing)  # locked up front (PostgreSQL); else run it again
+                found = load_stock(conn, missing)
+                for key in missing:
+                    stock[key] = list(found.get(key, (0, 0)))
+                    loaded[key] = stock[key][1]
+            if plain:
+                writes.begin(entries.actor)  # type: ignore[union-attr]
+                done = decide_plain(rows, entries, stock, writes, tx.changes)  # type: ignore[arg-type]
+            else:
+                writes.begin(_one_actor(rows, entries))
+                done = _decide_chunk(rows, entries, stock, writes, kits, tx.changes)
+            report.reserved_units += writes.flush()
+            report.add(done)
+            tx.changes.spill(bulk)
+            if progress:
+                progress(last + 1, total)
     # Counters last, once per (sku, warehouse): the transaction holds their locks anyway,
     # and writing them per chunk was 20 times the updates for a 100k-order run.
     write_allocated(
         bulk, [(stock[k][1], k[0], k[1]) for k in sorted(stock) if stock[k][1] != loaded[k]]
     )
+
+
+def _read_chunk(
+    bulk: Bulk, first: int, last: int, entries: Entries, kits: Kits, plain: bool
+) -> tuple[Any, set[StockKey]]:
+    """The orders at queue positions first..last and the stock they may reserve: for the plain
+    path (`batch_plain`) the rows as the query gives them, else by position (`_lines_for`)."""
+    if plain:
+        raw = bulk.query(_LINES_SQL, (first, last))
+        return raw, plain_stock_keys(raw)
+    rows = _lines_for(bulk, first, last)
+    return rows, _stock_keys(rows, entries, kits)
 
 
 def _one_actor(rows: Mapping[int, _Order], entries: Entries) -> model.Actor | None:

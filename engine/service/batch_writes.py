@@ -13,6 +13,9 @@ On PostgreSQL each table's rows of a chunk go in one statement, as arrays (`unne
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +23,7 @@ from engine.model import Actor
 from engine.service.records import QueueEntry
 from engine.store import reservations
 from engine.store.bulk import Bulk
+from engine.store.schema import reservations_stock_index
 
 _INSERT_RESERVATIONS = (
     "INSERT INTO reservations (order_id, line_no, sku, warehouse, qty, covered, reserved_at) "
@@ -35,7 +39,13 @@ _LEDGER_FROM_RESERVATIONS = (
     "?, ?, ? FROM reservations WHERE seq > ? ORDER BY seq"
 )
 _SET_RESERVED = "UPDATE order_lines SET reserved = ? WHERE order_id = ? AND line_no = ?"
-_SET_STATUS = "UPDATE orders SET allocation_status = ?, updated_at = ? WHERE id = ?"
+#: SQLite: one UPDATE per new status and chunk, the ids as one JSON array: binding a row per
+#: order from Python cost more than the update itself (executemany 0.4-0.6 s per 100k orders,
+#: this 0.3 s).
+_SET_STATUS = (
+    "UPDATE orders SET allocation_status = ?, updated_at = ? "
+    "WHERE id IN (SELECT value FROM json_each(?))"
+)
 _SET_ALLOCATED = "UPDATE inventory SET allocated = ? WHERE sku = ? AND warehouse = ?"
 
 #: PostgreSQL: one statement per table and chunk, the rows passed as one array per column
@@ -163,13 +173,55 @@ class ChunkWrites:
                 bulk.run_many(_INSERT_LEDGER, self.ledger or [])
         if self.sqlite:
             bulk.run_many(_SET_RESERVED, self.lines)
-            bulk.run_many(_SET_STATUS, self.status)
+            _set_status(bulk, self.status)
         units = self.units
         self.reservations, self.lines, self.status, self.units = [], [], [], 0
         self.ledger = None if self.ledger is None else []
         return units
 
 
+def _set_status(bulk: Bulk, rows: list[tuple[str, Any, str]]) -> None:
+    """(allocation status, updated at, id) of a chunk's orders, one statement per status."""
+    by_status: dict[tuple[str, Any], list[str]] = {}
+    for status, stamp, oid in rows:
+        by_status.setdefault((status, stamp), []).append(oid)
+    for (status, stamp), ids in by_status.items():
+        bulk.query(_SET_STATUS, (status, stamp, json.dumps(ids)))
+
+
 def write_allocated(bulk: Bulk, counters: list[tuple[int, str, str]]) -> None:
     """inventory.allocated, (allocated, sku, warehouse) each, in lock (key) order."""
     bulk.run_many(_SET_ALLOCATED, counters)
+
+
+#: A SQLite batch of at least this many orders, into a reservations table of at most as many
+#: rows, builds `ix_reservations_stock` once after its inserts (`stock_index_deferred`).
+DEFER_INDEX_AT = 20_000
+
+
+@contextmanager
+def stock_index_deferred(bulk: Bulk, orders: int) -> Iterator[None]:
+    """Drop `ix_reservations_stock` for a big SQLite batch and build it again at the end, in
+    the same transaction (SQLite's DDL is transactional: a rollback keeps the old index, and
+    readers see the old one until the commit). Keeping it up to date row by row is a random
+    B-tree insert per reservation (the lines come in queue order, not by SKU): 0.27 s of the
+    0.6 s that 250k reservations cost, against under 0.2 s to sort them into a new index
+    once. Only when the batch is big next to the table: a rebuild sorts every reservation.
+    Nothing in the batch reads reservations by stock in the meantime; should the batch fail,
+    the index is built again before the error goes on (a caller that goes on and commits
+    keeps it)."""
+    if bulk.dialect.name != "sqlite" or orders < DEFER_INDEX_AT:
+        yield
+        return
+    found = bulk.query("SELECT count(*) FROM (SELECT 1 FROM reservations LIMIT ?)", (orders + 1,))
+    if found[0][0] > orders:
+        yield
+        return
+    bulk.query(f"DROP INDEX {reservations_stock_index.name}")
+    try:
+        yield
+    except BaseException:
+        with suppress(Exception):
+            reservations_stock_index.create(bulk.conn)
+        raise
+    reservations_stock_index.create(bulk.conn)

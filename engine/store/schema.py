@@ -149,8 +149,13 @@ reservations = Table(
     Column("qty", Integer, nullable=False),
     Column("covered", Boolean, nullable=False),
     Column("reserved_at", DateTime(timezone=True), nullable=False),
+    # Built once after a big SQLite batch (`batch_writes.stock_index_deferred`).
     Index("ix_reservations_stock", "sku", "warehouse", "seq"),
     Index("ix_reservations_order", "order_id", "line_no"),
+)
+#: The reservations of a (sku, warehouse) in coverage order.
+reservations_stock_index = next(
+    i for i in reservations.indexes if i.name == "ix_reservations_stock"
 )
 
 ledger = Table(

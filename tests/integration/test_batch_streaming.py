@@ -129,3 +129,100 @@ def test_a_named_queue_and_a_rule_queue_still_write_their_actor(store: Store) ->
         ("O03", "vip", "rules"),
         ("O04", None, "cli"),
     }
+
+
+def _stock_index(store: Store) -> list[Any]:
+    """How ix_reservations_stock is defined now (SQLite's schema table; PostgreSQL's pg_indexes)."""
+    from sqlalchemy import text
+
+    with store.read() as conn:
+        if store.is_postgres:
+            sql = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_reservations_stock'"
+        else:
+            sql = "SELECT sql FROM sqlite_master WHERE name = 'ix_reservations_stock'"
+        return list(conn.execute(text(sql)).scalars())
+
+
+def test_a_deferred_stock_index_is_built_again_the_same(
+    store: Store, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.service import batch_writes
+
+    before = _stock_index(store)
+    assert len(before) == 1
+    monkeypatch.setattr(batch_writes, "DEFER_INDEX_AT", 1)  # every batch counts as big
+    svc = _shop(store)
+    _allocate_then_release(svc)
+    assert _outcome(store, svc) == reference
+    assert _stock_index(store) == before
+    if not store.is_postgres:
+        from sqlalchemy import text
+
+        with store.read() as conn:
+            assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+
+
+def test_a_failing_batch_keeps_the_stock_index(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rolled back, or caught inside the transaction that then commits: the index is there."""
+    from engine.service import batch_plain, batch_writes
+
+    before = _stock_index(store)
+    monkeypatch.setattr(batch_writes, "DEFER_INDEX_AT", 1)
+    svc = _shop(store)
+
+    def broken(*_args: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(batch, "decide_plain", broken)
+    with pytest.raises(RuntimeError):
+        svc.allocate(detail=False)
+    assert _stock_index(store) == before
+
+    def caught(tx: Any) -> None:
+        with pytest.raises(RuntimeError):
+            allocate(tx, None, None, [], Policy.LINES, Actor(), detail=False)
+
+    svc.run(caught)
+    assert _stock_index(store) == before
+    monkeypatch.setattr(batch, "decide_plain", batch_plain.decide_plain)
+    assert svc.allocate(detail=False).processed == 41
+
+
+def test_the_stock_index_stays_when_the_table_outweighs_the_batch(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.service import batch_writes
+    from engine.store.bulk import Bulk
+
+    monkeypatch.setattr(batch_writes, "DEFER_INDEX_AT", 1)
+    svc = _shop(store)
+    svc.allocate(detail=False)  # dozens of reservations now
+    svc.change_stock("B", "main", 50, "set")
+    waiting = [r["id"] for r in svc.allocate(dry_run=True).results if r["after"] == "allocated"]
+    seen: list[str] = []
+    query = Bulk.query
+
+    def spy(self: Bulk, sql: str, params: Any = ()) -> Any:
+        seen.append(sql)
+        return query(self, sql, params)
+
+    monkeypatch.setattr(Bulk, "query", spy)
+    report = svc.allocate(waiting[:2])  # two orders: a batch smaller than the table
+    assert [r["after"] for r in report.results] == ["allocated", "allocated"]
+    assert not [sql for sql in seen if sql.startswith("DROP INDEX")]
+
+
+def test_events_follow_the_queue_whatever_their_kind(
+    store: Store, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite writes a transaction's events in one statement: they still come in note order,
+    each with its own payload, as the row-by-row fallback writes them."""
+    assert len({str(payload) for _, payload in reference["events"]}) > 1
+    ids = [oid for oid, _ in reference["events"]]
+    assert ids[0] == "Z" and ids[1:] == sorted(ids[1:])  # FIFO: Z first, then O00, O01, ...
+    monkeypatch.setattr(changes, "_MAX_KINDS", 1)  # more kinds than that: row by row
+    svc = _shop(store)
+    _allocate_then_release(svc)
+    assert _outcome(store, svc)["events"] == reference["events"]
