@@ -17,8 +17,7 @@ from typing import Any
 from engine import model
 from engine.memory import collector_paused
 from engine.model import Kits, StockKey, parts_of, routing
-from engine.service.batch_plain import decide_plain, is_plain
-from engine.service.batch_plain import stock_keys as plain_stock_keys
+from engine.service.batch_plain import decide_plain, is_plain, read_plain
 from engine.service.batch_writes import ChunkWrites, stock_index_deferred, write_allocated
 from engine.service.changes import StatusChanges
 from engine.service.records import AllocationReport, Progress, QueueEntry
@@ -132,7 +131,7 @@ def _allocate(
                     stock[key] = list(found.get(key, (0, 0)))
                     loaded[key] = stock[key][1]
             if plain:
-                writes.begin(entries.actor)  # type: ignore[union-attr]
+                writes.begin(entries.actor, rowids=True)  # type: ignore[union-attr]
                 done = decide_plain(rows, entries, stock, writes, tx.changes)  # type: ignore[arg-type]
             else:
                 writes.begin(_one_actor(rows, entries))
@@ -155,8 +154,7 @@ def _read_chunk(
     """The orders at queue positions first..last and the stock they may reserve: for the plain
     path (`batch_plain`) the rows as the query gives them, else by position (`_lines_for`)."""
     if plain:
-        raw = bulk.query(_LINES_SQL, (first, last))
-        return raw, plain_stock_keys(raw)
+        return read_plain(bulk, first, last)
     rows = _lines_for(bulk, first, last)
     return rows, _stock_keys(rows, entries, kits)
 

@@ -4,7 +4,9 @@
 warehouse, no kit lines and a policy that grants line by line (`lines` or `units`). Then an
 order's decision needs no list of its lines: `model.attempt` with `commit` adds each grant to
 the stock as it goes, so the lines can be decided one by one as the rows of `_LINES_SQL`
-arrive, and the order's status settled when its last row has passed. This loop does exactly
+arrive, and the order's status settled when its last row has passed. On SQLite the rows also
+carry the order's and the line's rowid, so the chunk's updates name their rows by rowid
+(`ChunkWrites.begin(rowids=True)`). This loop does exactly
 what `model.attempt` and `ChunkWrites.reserve_lines` do for such an order (a property test
 compares them, tests/unit/engine/test_batch_plain.py), without the per-order tuples, lists and
 calls: about a third of the Python time of a 100k-order run.
@@ -13,18 +15,35 @@ calls: about a third of the Python time of a 100k-order run.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 from engine.model import SETTLED, AllocationStatus, Kits, Policy, StockKey
 from engine.service.batch_writes import ChunkWrites
 from engine.service.changes import StatusChanges
 from engine.service.records import QueueEntry
+from engine.store.bulk import Bulk
 
 _ALLOCATED = str(AllocationStatus.ALLOCATED)
 _PARTIAL = str(AllocationStatus.PARTIALLY_ALLOCATED)
 _NONE = str(AllocationStatus.COULD_NOT_ALLOCATE)
-#: Rows of `batch._LINES_SQL`: pos, id, allocation status, warehouse, line_no, sku, qty, reserved.
-Row = tuple[int, str, str, str, int, str, int, int]
+#: The awaiting orders at queue positions ? to ?, by position then line (`batch._LINES_SQL`
+#: plus the order's and the line's rowid on SQLite, zeros elsewhere).
+_PLAIN_SQL = (
+    "SELECT q.pos, o.id, o.allocation_status, o.warehouse, l.line_no, l.sku, l.qty, l.reserved, "
+    "{rowids} FROM dibs_queue q JOIN orders o ON o.id = q.order_id "
+    "JOIN order_lines l ON l.order_id = o.id "
+    "WHERE q.pos BETWEEN ? AND ? AND o.status = 'awaiting_fulfillment' "
+    "ORDER BY q.pos, l.line_no"
+)
+_SQL = {
+    "sqlite": _PLAIN_SQL.format(rowids="o.rowid, l.rowid"),
+    "postgresql": _PLAIN_SQL.format(rowids="0, 0"),
+}
+#: After the last row: ends the last order (a position no row has).
+_END = ((-1, "", "", "", 0, "", 0, 0, 0, 0),)
+#: pos, id, allocation status, warehouse, line_no, sku, qty, reserved, order rowid, line rowid.
+Row = tuple[int, str, str, str, int, str, int, int, int, int]
 
 
 def is_plain(entries: Any, kits: Kits) -> bool:
@@ -38,9 +57,10 @@ def is_plain(entries: Any, kits: Kits) -> bool:
     )
 
 
-def stock_keys(rows: Sequence[Row]) -> set[StockKey]:
-    """The (sku, warehouse) of a chunk's lines."""
-    return {(row[5], row[3]) for row in rows}
+def read_plain(bulk: Bulk, first: int, last: int) -> tuple[list[Row], set[StockKey]]:
+    """The rows of queue positions first..last, and the (sku, warehouse) of their lines."""
+    rows: list[Row] = bulk.query(_SQL[bulk.dialect.name], (first, last))
+    return rows, {(row[5], row[3]) for row in rows}
 
 
 def decide_plain(
@@ -51,26 +71,48 @@ def decide_plain(
     changes: StatusChanges,
 ) -> list[tuple[str, str, str]]:
     """Decide a chunk's orders in queue order (rows by position, then line); (id, before,
-    after) of each, as `batch._decide_chunk` returns them."""
+    after) of each, as `batch._decide_chunk` returns them. With `writes.rowids` the line
+    counters and statuses name their rows by rowid, else by key as `reserve_lines` does."""
+    decided = _decide_lines(rows, entry, stock, writes)
+    done = [(oid, before, after) for oid, before, after, _ in decided]
+    stamp = writes.stamp
+    writes.status.extend(
+        (after, stamp, key) for _, before, after, key in decided if after != before
+    )
+    changes.note_each([row for row in done if row[1] != row[2]], "allocate", entry.actor.rule)
+    return done
+
+
+def _decide_lines(
+    rows: Sequence[Row], entry: QueueEntry, stock: dict[StockKey, list[int]], writes: ChunkWrites
+) -> list[tuple[str, str, str, Any]]:
+    """The loop of `decide_plain`: each line's grant as `model.attempt` decides it, written as
+    `reserve_lines` writes it; (id, before, after, what its status update names) per order."""
     units_policy = entry.policy is Policy.UNITS
-    actor = entry.actor
     add, add_line, stamp, covered = (
         writes.reservations.append,
         writes.lines.append,
         writes.stamp,
         writes.covered,
     )
-    ledger = writes.ledger
-    done: list[tuple[str, str, str]] = []
-    current: tuple[str, str] | None = None  # (id, before) of the order being decided
-    at = -1  # its queue position
+    ledger, rowids, actor = writes.ledger, writes.rowids, entry.actor
+    oid, before, at, key = "", "", -1, 0  # the order being decided, its position and rowid
+    decided: list[tuple[str, str, str, Any]] = []
     skip = complete = any_reserved = False
     units = 0
-    for pos, oid, before, wh, line_no, sku, qty, reserved in rows:
+    for pos, next_oid, next_before, wh, line_no, sku, qty, reserved, orow, lrow in chain(
+        rows, _END
+    ):
         if pos != at:
-            if current is not None:
-                _settle(current, skip, complete, any_reserved, done, writes, changes, actor)
-            current, at = (oid, before), pos
+            if at >= 0:  # the previous order's last line has passed: its status
+                if skip:
+                    after = before
+                else:
+                    after = _ALLOCATED if complete else _PARTIAL if any_reserved else _NONE
+                decided.append((oid, before, after, key if rowids else oid))
+            if pos < 0:
+                break
+            oid, before, at, key = next_oid, next_before, pos, orow
             skip, complete, any_reserved = before in SETTLED, True, False
         if skip:
             continue
@@ -87,7 +129,7 @@ def decide_plain(
             found[1] += grant  # type: ignore[index]  # left > 0: the entry exists
             units += grant
             add((oid, line_no, sku, wh, grant, covered, stamp))
-            add_line((reserved + grant, oid, line_no))
+            add_line((reserved + grant, lrow) if rowids else (reserved + grant, oid, line_no))
             if ledger is not None:
                 row = (stamp, oid, line_no, sku, wh, grant, "allocate")
                 ledger.append((*row, actor.rule, actor.ruleset, actor.name))
@@ -95,29 +137,5 @@ def decide_plain(
             complete = False
         if reserved + grant:
             any_reserved = True
-    if current is not None:
-        _settle(current, skip, complete, any_reserved, done, writes, changes, actor)
     writes.units += units
-    return done
-
-
-def _settle(
-    current: tuple[str, str],
-    skip: bool,
-    complete: bool,
-    any_reserved: bool,
-    done: list[tuple[str, str, str]],
-    writes: ChunkWrites,
-    changes: StatusChanges,
-    actor: Any,
-) -> None:
-    """An order's last line has passed: its status (`model.attempt`'s), noted if it changed."""
-    oid, before = current
-    if skip:
-        done.append((oid, before, before))
-        return
-    after = _ALLOCATED if complete else _PARTIAL if any_reserved else _NONE
-    if after != before:
-        writes.status.append((after, writes.stamp, oid))
-        changes.note(oid, before, after, "allocate", actor.rule)
-    done.append((oid, before, after))
+    return decided

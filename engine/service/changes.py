@@ -47,6 +47,16 @@ class StatusChanges:
         else:
             entry[1] = after
 
+    def note_each(self, rows: list[tuple[str, str, str]], cause: str, rule: str | None) -> None:
+        """`note` for many orders, (id, before, after) each, in that order."""
+        changes = self._changes
+        for order_id, before, after in rows:
+            entry = changes.get(order_id)
+            if entry is None:
+                changes[order_id] = [before, after, cause, rule]
+            else:
+                entry[1] = after
+
     @property
     def empty(self) -> bool:
         return not self._changes and not self._spilled

@@ -137,7 +137,10 @@ def _stock_index(store: Store) -> list[Any]:
 
     with store.read() as conn:
         if store.is_postgres:
-            sql = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_reservations_stock'"
+            sql = (
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_reservations_stock' "
+                "AND schemaname = current_schema()"
+            )
         else:
             sql = "SELECT sql FROM sqlite_master WHERE name = 'ix_reservations_stock'"
         return list(conn.execute(text(sql)).scalars())

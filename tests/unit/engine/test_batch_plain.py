@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from engine.model import Actor, AllocationStatus, Policy
 from engine.service import batch
-from engine.service.batch_plain import decide_plain, is_plain, stock_keys
+from engine.service.batch_plain import decide_plain, is_plain
 from engine.service.batch_writes import ChunkWrites
+from engine.service.changes import StatusChanges
 from engine.service.records import QueueEntry
 
 SKUS = st.sampled_from(["A", "B", "C"])
@@ -32,24 +33,18 @@ class _Bulk:
         return value
 
 
-class _Notes:
-    def __init__(self) -> None:
-        self.notes: list[tuple[Any, ...]] = []
-
-    def note(self, *args: Any) -> None:
-        self.notes.append(args)
-
-
 @st.composite
-def chunks(draw: st.DrawFn) -> list[tuple[int, str, str, str, int, str, int, int]]:
-    """Rows as `batch._LINES_SQL` gives them: by queue position, then line number."""
+def chunks(draw: st.DrawFn) -> list[tuple[Any, ...]]:
+    """Rows as `batch_plain.read_plain` gives them: by queue position, then line number, with
+    made-up rowids for the order (1000 + pos) and the line (10 * pos + line_no)."""
     rows = []
     for pos in range(draw(st.integers(0, 8))):
         before, wh = draw(STATUSES), draw(WAREHOUSES)
         for line_no in range(1, draw(st.integers(1, 4)) + 1):
             qty = draw(st.integers(0, 5))
             reserved = draw(st.integers(0, qty + 1))
-            rows.append((pos, f"O{pos}", before, wh, line_no, draw(SKUS), qty, reserved))
+            line = (pos, f"O{pos}", before, wh, line_no, draw(SKUS), qty, reserved)
+            rows.append((*line, 1000 + pos, 10 * pos + line_no))
     return rows
 
 
@@ -60,13 +55,13 @@ stocks = st.dictionaries(
 
 def _general(rows: list[Any], entry: QueueEntry, stock: dict[Any, list[int]], writes: Any) -> Any:
     by_pos: dict[int, Any] = {}
-    for pos, oid, alloc, wh, line_no, sku, qty, reserved in rows:
+    for pos, oid, alloc, wh, line_no, sku, qty, reserved, _, _ in rows:
         found = by_pos.setdefault(pos, (oid, alloc, wh, [], []))
         found[3].append(line_no)
         found[4].append((sku, qty, reserved))
-    notes = _Notes()
-    done = batch._decide_chunk(by_pos, entry, stock, writes, {}, notes)  # type: ignore[arg-type]
-    return done, notes.notes
+    notes = StatusChanges()
+    done = batch._decide_chunk(by_pos, entry, stock, writes, {}, notes)
+    return done, notes
 
 
 @given(
@@ -75,25 +70,38 @@ def _general(rows: list[Any], entry: QueueEntry, stock: dict[Any, list[int]], wr
     st.sampled_from([Policy.LINES, Policy.UNITS]),
     st.sampled_from(["sqlite", "postgresql"]),
     st.sampled_from([Actor(), Actor("rules", "vip", "set1")]),
+    st.booleans(),
 )
 def test_plain_loop_writes_what_the_model_decides(
-    rows: list[Any], stock: dict[Any, tuple[int, int]], policy: Policy, dialect: str, actor: Actor
+    rows: list[Any],
+    stock: dict[Any, tuple[int, int]],
+    policy: Policy,
+    dialect: str,
+    actor: Actor,
+    rowids: bool,
 ) -> None:
     entry = QueueEntry("", policy, actor)
     assert is_plain(entry, {})
     theirs, ours = ChunkWrites(_Bulk(dialect), "T"), ChunkWrites(_Bulk(dialect), "T")  # type: ignore[arg-type]
     theirs.begin(actor)
-    ours.begin(actor)
+    ours.begin(actor, rowids)
+    assert ours.rowids == (rowids and dialect == "sqlite")
     their_stock = {key: list(value) for key, value in stock.items()}
     our_stock = {key: list(value) for key, value in stock.items()}
     done, notes = _general(rows, entry, their_stock, theirs)
-    our_notes = _Notes()
+    our_notes = StatusChanges()
     assert decide_plain(rows, entry, our_stock, ours, our_notes) == done  # type: ignore[arg-type]
-    assert our_notes.notes == notes
+    assert list(our_notes._changes.items()) == list(notes._changes.items())
     assert our_stock == their_stock
-    for name in ("reservations", "ledger", "lines", "status", "units"):
+    for name in ("reservations", "ledger", "units"):
         assert getattr(ours, name) == getattr(theirs, name), name
-    assert stock_keys(rows) == {(row[5], row[3]) for row in rows}
+    if ours.rowids:  # the same rows, named by the rowids the chunk's rows carry
+        line_of = {row[9]: (row[1], row[4]) for row in rows}
+        order_of = {row[8]: row[1] for row in rows}
+        assert [(n, *line_of[r]) for n, r in ours.lines] == theirs.lines
+        assert [(s, at, order_of[r]) for s, at, r in ours.status] == theirs.status
+    else:
+        assert (ours.lines, ours.status) == (theirs.lines, theirs.status)
 
 
 def test_only_the_plain_case_takes_the_plain_loop() -> None:
