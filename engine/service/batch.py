@@ -17,8 +17,9 @@ from typing import Any
 from engine import model
 from engine.memory import collector_paused
 from engine.model import Kits, StockKey, parts_of, routing
+from engine.service.batch_indexes import indexes_deferred
 from engine.service.batch_plain import decide_plain, is_plain, read_plain
-from engine.service.batch_writes import ChunkWrites, stock_index_deferred, write_allocated
+from engine.service.batch_writes import ChunkWrites, write_allocated
 from engine.service.changes import StatusChanges
 from engine.service.records import AllocationReport, Progress, QueueEntry
 from engine.service.tx import Tx
@@ -120,7 +121,7 @@ def _allocate(
     loaded: dict[StockKey, int] = {}
     writes = ChunkWrites(bulk, tx.now())
     plain = is_plain(entries, kits)
-    with stock_index_deferred(bulk, total):
+    with indexes_deferred(bulk, total):
         for start in range(0, total, CHUNK):
             last = min(start + CHUNK, total) - 1
             rows, keys = _read_chunk(bulk, start, last, entries, kits, plain)

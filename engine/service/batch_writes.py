@@ -14,8 +14,6 @@ On PostgreSQL each table's rows of a chunk go in one statement, as arrays (`unne
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +21,6 @@ from engine.model import Actor
 from engine.service.records import QueueEntry
 from engine.store import reservations
 from engine.store.bulk import Bulk
-from engine.store.schema import reservations_stock_index
 
 _INSERT_RESERVATIONS = (
     "INSERT INTO reservations (order_id, line_no, sku, warehouse, qty, covered, reserved_at) "
@@ -201,36 +198,3 @@ def _set_status(bulk: Bulk, rows: list[tuple[str, Any, Any]], key: str) -> None:
 def write_allocated(bulk: Bulk, counters: list[tuple[int, str, str]]) -> None:
     """inventory.allocated, (allocated, sku, warehouse) each, in lock (key) order."""
     bulk.run_many(_SET_ALLOCATED, counters)
-
-
-#: A SQLite batch of at least this many orders, into a reservations table of at most as many
-#: rows, builds `ix_reservations_stock` once after its inserts (`stock_index_deferred`).
-DEFER_INDEX_AT = 20_000
-
-
-@contextmanager
-def stock_index_deferred(bulk: Bulk, orders: int) -> Iterator[None]:
-    """Drop `ix_reservations_stock` for a big SQLite batch and build it again at the end, in
-    the same transaction (SQLite's DDL is transactional: a rollback keeps the old index, and
-    readers see the old one until the commit). Keeping it up to date row by row is a random
-    B-tree insert per reservation (the lines come in queue order, not by SKU): 0.27 s of the
-    0.6 s that 250k reservations cost, against under 0.2 s to sort them into a new index
-    once. Only when the batch is big next to the table: a rebuild sorts every reservation.
-    Nothing in the batch reads reservations by stock in the meantime; should the batch fail,
-    the index is built again before the error goes on (a caller that goes on and commits
-    keeps it)."""
-    if bulk.dialect.name != "sqlite" or orders < DEFER_INDEX_AT:
-        yield
-        return
-    found = bulk.query("SELECT count(*) FROM (SELECT 1 FROM reservations LIMIT ?)", (orders + 1,))
-    if found[0][0] > orders:
-        yield
-        return
-    bulk.query(f"DROP INDEX {reservations_stock_index.name}")
-    try:
-        yield
-    except BaseException:
-        with suppress(Exception):
-            reservations_stock_index.create(bulk.conn)
-        raise
-    reservations_stock_index.create(bulk.conn)

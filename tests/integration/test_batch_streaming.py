@@ -132,47 +132,69 @@ def test_a_named_queue_and_a_rule_queue_still_write_their_actor(store: Store) ->
 
 
 def _stock_index(store: Store) -> list[Any]:
-    """How ix_reservations_stock is defined now (SQLite's schema table; PostgreSQL's pg_indexes)."""
+    """How the indexes a big SQLite batch rebuilds are defined now (`batch_indexes`; SQLite's
+    schema table, PostgreSQL's pg_indexes)."""
     from sqlalchemy import text
 
+    names = "('ix_reservations_stock', 'ix_orders_open')"
     with store.read() as conn:
         if store.is_postgres:
             sql = (
-                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_reservations_stock' "
-                "AND schemaname = current_schema()"
+                f"SELECT indexdef FROM pg_indexes WHERE indexname IN {names} "
+                "AND schemaname = current_schema() ORDER BY indexname"
             )
         else:
-            sql = "SELECT sql FROM sqlite_master WHERE name = 'ix_reservations_stock'"
+            sql = f"SELECT sql FROM sqlite_master WHERE name IN {names} ORDER BY name"
         return list(conn.execute(text(sql)).scalars())
 
 
-def test_a_deferred_stock_index_is_built_again_the_same(
+def _dropped_during(monkeypatch: pytest.MonkeyPatch, work: Any) -> list[str]:
+    """The DROP INDEX statements the batch ran while `work` ran."""
+    from engine.store.bulk import Bulk
+
+    seen: list[str] = []
+    query = Bulk.query
+
+    def spy(self: Bulk, sql: str, params: Any = ()) -> Any:
+        seen.append(sql)
+        return query(self, sql, params)
+
+    monkeypatch.setattr(Bulk, "query", spy)
+    work()
+    monkeypatch.setattr(Bulk, "query", query)
+    return [sql for sql in seen if sql.startswith("DROP INDEX")]
+
+
+def test_deferred_indexes_are_built_again_the_same(
     store: Store, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from engine.service import batch_writes
+    from engine.service import batch_indexes
 
     before = _stock_index(store)
-    assert len(before) == 1
-    monkeypatch.setattr(batch_writes, "DEFER_INDEX_AT", 1)  # every batch counts as big
+    assert len(before) == 2
+    monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)  # every batch counts as big
     svc = _shop(store)
-    _allocate_then_release(svc)
+    dropped = _dropped_during(monkeypatch, lambda: _allocate_then_release(svc))
     assert _outcome(store, svc) == reference
     assert _stock_index(store) == before
-    if not store.is_postgres:
+    if store.is_postgres:
+        assert dropped == []  # SQLite only
+    else:
+        assert dropped == ["DROP INDEX ix_reservations_stock", "DROP INDEX ix_orders_open"]
         from sqlalchemy import text
 
         with store.read() as conn:
             assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
 
 
-def test_a_failing_batch_keeps_the_stock_index(
+def test_a_failing_batch_keeps_the_deferred_indexes(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Rolled back, or caught inside the transaction that then commits: the index is there."""
-    from engine.service import batch_plain, batch_writes
+    from engine.service import batch_indexes, batch_plain
 
     before = _stock_index(store)
-    monkeypatch.setattr(batch_writes, "DEFER_INDEX_AT", 1)
+    monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)
     svc = _shop(store)
 
     def broken(*_args: Any) -> Any:
@@ -193,28 +215,23 @@ def test_a_failing_batch_keeps_the_stock_index(
     assert svc.allocate(detail=False).processed == 41
 
 
-def test_the_stock_index_stays_when_the_table_outweighs_the_batch(
+def test_the_indexes_stay_when_the_tables_outweigh_the_batch(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from engine.service import batch_writes
-    from engine.store.bulk import Bulk
+    from engine.service import batch_indexes
 
-    monkeypatch.setattr(batch_writes, "DEFER_INDEX_AT", 1)
+    monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)
     svc = _shop(store)
     svc.allocate(detail=False)  # dozens of reservations now
     svc.change_stock("B", "main", 50, "set")
     waiting = [r["id"] for r in svc.allocate(dry_run=True).results if r["after"] == "allocated"]
-    seen: list[str] = []
-    query = Bulk.query
-
-    def spy(self: Bulk, sql: str, params: Any = ()) -> Any:
-        seen.append(sql)
-        return query(self, sql, params)
-
-    monkeypatch.setattr(Bulk, "query", spy)
-    report = svc.allocate(waiting[:2])  # two orders: a batch smaller than the table
-    assert [r["after"] for r in report.results] == ["allocated", "allocated"]
-    assert not [sql for sql in seen if sql.startswith("DROP INDEX")]
+    results: list[Any] = []
+    # two orders: a batch smaller than either table
+    dropped = _dropped_during(
+        monkeypatch, lambda: results.extend(svc.allocate(waiting[:2]).results)
+    )
+    assert [r["after"] for r in results] == ["allocated", "allocated"]
+    assert dropped == []
 
 
 def test_events_follow_the_queue_whatever_their_kind(
