@@ -72,7 +72,17 @@ def allocate_queue(
     with collector_paused():
         bulk = Bulk(tx.conn)
         bulk.stage_queue([e.order_id for e in queue])
-        _allocate(tx, bulk, len(queue), queue, report, progress)
+        _allocate(tx, bulk, len(queue), _shared(queue) or queue, report, progress)
+
+
+def _shared(queue: Sequence[QueueEntry]) -> QueueEntry | None:
+    """The one policy, actor and `from` list of every entry (a rule tick's queue of one
+    rule), as one entry whose order id is not used; None when they differ. The batch then
+    takes what `allocate_ids` takes (and the plain loop where it can): the same decisions."""
+    kinds = {(e.policy, e.actor, e.warehouses) for e in queue}
+    if len(kinds) != 1:
+        return None
+    return QueueEntry("", *kinds.pop())
 
 
 def allocate_ids(

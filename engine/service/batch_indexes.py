@@ -31,28 +31,37 @@ from engine.store.schema import orders_open_index, reservations_stock_index
 DEFER_INDEX_AT = 20_000
 #: (index, its table, how many rows per queued order the table may hold for a rebuild to pay).
 _DEFERRABLE = ((reservations_stock_index, "reservations", 1), (orders_open_index, "orders", 2))
+#: The connection's `info` key of the indexes an enclosing `indexes_deferred` holds.
+_HELD = "dibs_deferred_indexes"
 
 
 @contextmanager
 def indexes_deferred(bulk: Bulk, orders: int) -> Iterator[None]:
     """Drop the `_DEFERRABLE` indexes that a SQLite batch of `orders` queued orders is big
     enough for, and build them again when it ends. Should the batch fail, they are built
-    again before the error goes on (a caller that catches it and commits keeps them)."""
+    again before the error goes on (a caller that catches it and commits keeps them). Nested
+    (a rule tick defers them for its whole queue, then runs the batch chunk by chunk), the
+    inner call leaves the outer one's indexes to it."""
+    held: set[str] = bulk.conn.info.setdefault(_HELD, set())
     chosen: list[Index] = []
     if bulk.dialect.name == "sqlite" and orders >= DEFER_INDEX_AT:
         chosen = [
             index
             for index, table, per_order in _DEFERRABLE
-            if _rows_at_most(bulk, table, orders * per_order)
+            if index.name not in held and _rows_at_most(bulk, table, orders * per_order)
         ]
+    names = {str(index.name) for index in chosen}
     for index in chosen:
         bulk.query(f"DROP INDEX {index.name}")
+    held.update(names)
     try:
         yield
     except BaseException:
         with suppress(Exception):
             _build(bulk, chosen)
         raise
+    finally:
+        held.difference_update(names)
     _build(bulk, chosen)
 
 
