@@ -42,6 +42,8 @@ _LINES_SQL = (
     "ORDER BY q.pos, l.line_no"
 )
 
+_ALL_STOCK_SQL = "SELECT sku, warehouse, on_hand, allocated FROM inventory"
+
 #: Every (sku, warehouse) the queued awaiting orders' lines use: locked before any order is read.
 _QUEUE_STOCK_SQL = (
     "SELECT DISTINCT l.sku, o.warehouse "
@@ -131,11 +133,18 @@ def _allocate(
     loaded: dict[StockKey, int] = {}
     writes = ChunkWrites(bulk, tx.now())
     plain = is_plain(entries, kits)
+    # SQLite, no locks to take: a stock table no bigger than the queue is read whole, once
+    # (a key without a row is treated as (0, 0) either way), instead of per chunk.
+    whole = plain and not tx.store.is_postgres and _stock_at_most(bulk, total)
+    if whole:
+        for sku, wh, on_hand, allocated in bulk.query(_ALL_STOCK_SQL):
+            stock[(sku, wh)], loaded[(sku, wh)] = [on_hand, allocated], allocated
     with indexes_deferred(bulk, total):
         for start in range(0, total, CHUNK):
             last = min(start + CHUNK, total) - 1
-            rows, keys = _read_chunk(bulk, start, last, entries, kits, plain)
-            if missing := sorted(keys - stock.keys()):
+            rows, keys = _read_chunk(bulk, start, last, entries, kits, plain, not whole)
+            # Not `keys - stock.keys()`: that walks every key loaded so far, each chunk.
+            if missing := sorted(keys.difference(stock)):
                 tx.require_stock(missing)  # locked up front (PostgreSQL); else run it again
                 found = load_stock(conn, missing)
                 for key in missing:
@@ -159,13 +168,19 @@ def _allocate(
     )
 
 
+def _stock_at_most(bulk: Bulk, rows: int) -> bool:
+    found = bulk.query("SELECT count(*) FROM (SELECT 1 FROM inventory LIMIT ?)", (rows + 1,))
+    return int(found[0][0]) <= rows
+
+
 def _read_chunk(
-    bulk: Bulk, first: int, last: int, entries: Entries, kits: Kits, plain: bool
+    bulk: Bulk, first: int, last: int, entries: Entries, kits: Kits, plain: bool, keys: bool
 ) -> tuple[Any, set[StockKey]]:
-    """The orders at queue positions first..last and the stock they may reserve: for the plain
-    path (`batch_plain`) the rows as the query gives them, else by position (`_lines_for`)."""
+    """The orders at queue positions first..last and the stock they may reserve (unless not
+    `keys`: all of it is loaded): for the plain path (`batch_plain`) the rows as the query
+    gives them, else by position (`_lines_for`)."""
     if plain:
-        return read_plain(bulk, first, last)
+        return read_plain(bulk, first, last, keys)
     rows = _lines_for(bulk, first, last)
     return rows, _stock_keys(rows, entries, kits)
 

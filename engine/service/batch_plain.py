@@ -57,10 +57,13 @@ def is_plain(entries: Any, kits: Kits) -> bool:
     )
 
 
-def read_plain(bulk: Bulk, first: int, last: int) -> tuple[list[Row], set[StockKey]]:
-    """The rows of queue positions first..last, and the (sku, warehouse) of their lines."""
+def read_plain(
+    bulk: Bulk, first: int, last: int, keys: bool = True
+) -> tuple[list[Row], set[StockKey]]:
+    """The rows of queue positions first..last, and (with `keys`) the (sku, warehouse) of
+    their lines."""
     rows: list[Row] = bulk.query(_SQL[bulk.dialect.name], (first, last))
-    return rows, {(row[5], row[3]) for row in rows}
+    return rows, {(row[5], row[3]) for row in rows} if keys else set()
 
 
 def decide_plain(

@@ -246,3 +246,15 @@ def test_events_follow_the_queue_whatever_their_kind(
     svc = _shop(store)
     _allocate_then_release(svc)
     assert _outcome(store, svc)["events"] == reference["events"]
+
+
+def test_stock_read_whole_or_per_chunk_decides_alike(
+    store: Store, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reference read its 3 stock rows whole (SQLite: no bigger than the queue); read
+    per chunk, as for a stock table bigger than the queue, the outcome is the same."""
+    monkeypatch.setattr(batch, "_stock_at_most", lambda *_: False)
+    monkeypatch.setattr(batch, "CHUNK", 4)
+    svc = _shop(store)
+    _allocate_then_release(svc)
+    assert _outcome(store, svc) == reference
