@@ -1,6 +1,7 @@
 """The rows one chunk of a batch allocation writes (`engine.service.batch`), flushed with one
-executemany per table, on the raw cursor with hand-written SQL (rows built in placeholder
-order: no compile, no reordering, no parameter dictionaries).
+executemany per table (on SQLite the statuses with one UPDATE per new status, the ids as a
+JSON array), on the raw cursor with hand-written SQL (rows built in placeholder order: no
+compile, no reordering, no parameter dictionaries).
 
 The ledger rows of a chunk are copies of its new reservations plus the actor. On SQLite, when
 one actor made the whole chunk (always so for `allocate --all`), they are written by one
