@@ -28,8 +28,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-import httpx
+from typing import TYPE_CHECKING
 
 from engine.service.records import Clock
 from engine.service.shapes import event_json
@@ -37,6 +36,9 @@ from engine.store import Store
 from engine.store import delivery_queue as queue
 from engine.store.outbox import Pending
 from rules.ruleset import NotifySpec, RuleSet
+
+if TYPE_CHECKING:  # httpx is imported when a delivery is sent: a tick without one never pays
+    import httpx
 
 log = logging.getLogger("dibs.run")
 
@@ -220,6 +222,8 @@ class Deliveries:
                     stopping.wait(self.poll * (10 if tally.stopped_early else 1))
 
     def _client(self) -> httpx.Client:
+        import httpx
+
         return httpx.Client(timeout=self.timeout, transport=self.transport)
 
     # ---------------------------------------------------------------------------- passes
@@ -283,6 +287,8 @@ class Deliveries:
         self, endpoint: Endpoint, client: httpx.Client, due: queue.Due, tally: Tally
     ) -> bool:
         """POST one delivery and record the outcome; True when the endpoint did not answer."""
+        import httpx
+
         assert endpoint.secret is not None
         body = body_of(due)
         headers = {

@@ -27,6 +27,8 @@ from engine.run.scheduler import due_slot, wait_until_next
 from engine.service import Service
 from engine.service import orders as order_ops
 from engine.service.allocation import allocate_queue
+from engine.service.batch import allocate_ids
+from engine.service.batch_indexes import indexes_deferred
 from engine.service.records import AllocationReport, QueueEntry
 from engine.service.release import release_orders
 from engine.service.tick_tables import TickTables
@@ -281,15 +283,22 @@ class Runner:
             if d.allocation is not None
         }
         recorded: list[AllocationRequest] = []
-        for chunk in tables.queue(stream.QUEUE_CHUNK):
-            entries = [QueueEntry(oid, *made[n]) for oid, n in chunk]
-            part = AllocationReport()
-            allocate_queue(in_tick, entries, part)
-            result.report.absorb(part, keep=self.record)
-            if self.record:
-                recorded.extend(replace(streamed.request(n), order_id=oid) for oid, n in chunk)
-            if flush:
-                tx.changes.flush(Bulk(tx.conn), at)
+        bulk = Bulk(tx.conn)
+        # The indexes a big batch builds once are built once for the whole queue, not per call.
+        with indexes_deferred(bulk, tables.queue_size()):
+            for chunk in tables.queue(stream.QUEUE_CHUNK):
+                part = AllocationReport()
+                kinds = {made[n] for _, n in chunk}
+                if len(kinds) == 1:  # one rule's queue: one entry for all, no object per order
+                    shared = QueueEntry("", *kinds.pop())
+                    allocate_ids(in_tick, [oid for oid, _ in chunk], shared, part)
+                else:
+                    allocate_queue(in_tick, [QueueEntry(oid, *made[n]) for oid, n in chunk], part)
+                result.report.absorb(part, keep=self.record)
+                if self.record:
+                    recorded.extend(replace(streamed.request(n), order_id=oid) for oid, n in chunk)
+                if flush:
+                    tx.changes.flush(bulk, at)
         return recorded
 
     def _prefilter(self, rule: CompiledRule, now: datetime) -> ColumnElement[bool] | None:

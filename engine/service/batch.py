@@ -5,8 +5,10 @@ connection-private temporary table (`Bulk.stage_queue`; for `allocate --all` str
 the ordered selection, `Bulk.stage_select`, so no list of ids is ever built in Python) and
 read back by position ranges, CHUNK orders at a time: memory does not grow with the queue.
 Each order is decided by `model.attempt` (or `routing.attempt_routed`) against an in-memory
-view of the locked stock, and each chunk is written with one executemany per table
-(`engine.service.batch_writes`); the stock counters once, at the end.
+view of the locked stock, or, in the common case, by the equivalent loop of
+`engine.service.batch_plain`; each chunk is written with one statement per table (and per new
+status, `engine.service.batch_writes`); the stock counters once, at the end. A big SQLite
+batch builds two indexes once at its end (`engine.service.batch_indexes`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 from engine import model
 from engine.memory import collector_paused
 from engine.model import Kits, StockKey, parts_of, routing
+from engine.service.batch_indexes import indexes_deferred
+from engine.service.batch_plain import decide_plain, is_plain, read_plain
 from engine.service.batch_writes import ChunkWrites, write_allocated
 from engine.service.changes import StatusChanges
 from engine.service.records import AllocationReport, Progress, QueueEntry
@@ -39,6 +43,8 @@ _LINES_SQL = (
     "WHERE q.pos BETWEEN ? AND ? AND o.status = 'awaiting_fulfillment' "
     "ORDER BY q.pos, l.line_no"
 )
+
+_ALL_STOCK_SQL = "SELECT sku, warehouse, on_hand, allocated FROM inventory"
 
 #: Every (sku, warehouse) the queued awaiting orders' lines use: locked before any order is read.
 _QUEUE_STOCK_SQL = (
@@ -70,7 +76,17 @@ def allocate_queue(
     with collector_paused():
         bulk = Bulk(tx.conn)
         bulk.stage_queue([e.order_id for e in queue])
-        _allocate(tx, bulk, len(queue), queue, report, progress)
+        _allocate(tx, bulk, len(queue), _shared(queue) or queue, report, progress)
+
+
+def _shared(queue: Sequence[QueueEntry]) -> QueueEntry | None:
+    """The one policy, actor and `from` list of every entry (a rule tick's queue of one
+    rule), as one entry whose order id is not used; None when they differ. The batch then
+    takes what `allocate_ids` takes (and the plain loop where it can): the same decisions."""
+    kinds = {(e.policy, e.actor, e.warehouses) for e in queue}
+    if len(kinds) != 1:
+        return None
+    return QueueEntry("", *kinds.pop())
 
 
 def allocate_ids(
@@ -118,26 +134,57 @@ def _allocate(
     stock: dict[StockKey, list[int]] = {}
     loaded: dict[StockKey, int] = {}
     writes = ChunkWrites(bulk, tx.now())
-    for start in range(0, total, CHUNK):
-        rows = _lines_for(bulk, start, min(start + CHUNK, total) - 1)
-        if missing := sorted(_stock_keys(rows, entries, kits) - stock.keys()):
-            tx.require_stock(missing)  # locked up front (PostgreSQL); else run it again
-            found = load_stock(conn, missing)
-            for key in missing:
-                stock[key] = list(found.get(key, (0, 0)))
-                loaded[key] = stock[key][1]
-        writes.begin(_one_actor(rows, entries))
-        done = _decide_chunk(rows, entries, stock, writes, kits, tx.changes)
-        report.reserved_units += writes.flush()
-        report.add(done)
-        tx.changes.spill(bulk)
-        if progress:
-            progress(min(start + CHUNK, total), total)
+    plain = is_plain(entries, kits)
+    # SQLite, no locks to take: a stock table no bigger than the queue is read whole, once
+    # (a key without a row is treated as (0, 0) either way), instead of per chunk.
+    whole = plain and not tx.store.is_postgres and _stock_at_most(bulk, total)
+    if whole:
+        for sku, wh, on_hand, allocated in bulk.query(_ALL_STOCK_SQL):
+            stock[(sku, wh)], loaded[(sku, wh)] = [on_hand, allocated], allocated
+    with indexes_deferred(bulk, total):
+        for start in range(0, total, CHUNK):
+            last = min(start + CHUNK, total) - 1
+            rows, keys = _read_chunk(bulk, start, last, entries, kits, plain, not whole)
+            # Not `keys - stock.keys()`: that walks every key loaded so far, each chunk.
+            if missing := sorted(keys.difference(stock)):
+                tx.require_stock(missing)  # locked up front (PostgreSQL); else run it again
+                found = load_stock(conn, missing)
+                for key in missing:
+                    stock[key] = list(found.get(key, (0, 0)))
+                    loaded[key] = stock[key][1]
+            if plain:
+                writes.begin(entries.actor, rowids=True)  # type: ignore[union-attr]
+                done = decide_plain(rows, entries, stock, writes, tx.changes)  # type: ignore[arg-type]
+            else:
+                writes.begin(_one_actor(rows, entries))
+                done = _decide_chunk(rows, entries, stock, writes, kits, tx.changes)
+            report.reserved_units += writes.flush()
+            report.add(done)
+            tx.changes.spill(bulk)
+            if progress:
+                progress(last + 1, total)
     # Counters last, once per (sku, warehouse): the transaction holds their locks anyway,
     # and writing them per chunk was 20 times the updates for a 100k-order run.
     write_allocated(
         bulk, [(stock[k][1], k[0], k[1]) for k in sorted(stock) if stock[k][1] != loaded[k]]
     )
+
+
+def _stock_at_most(bulk: Bulk, rows: int) -> bool:
+    found = bulk.query("SELECT count(*) FROM (SELECT 1 FROM inventory LIMIT ?)", (rows + 1,))
+    return int(found[0][0]) <= rows
+
+
+def _read_chunk(
+    bulk: Bulk, first: int, last: int, entries: Entries, kits: Kits, plain: bool, keys: bool
+) -> tuple[Any, set[StockKey]]:
+    """The orders at queue positions first..last and the stock they may reserve (unless not
+    `keys`: all of it is loaded): for the plain path (`batch_plain`) the rows as the query
+    gives them, else by position (`_lines_for`)."""
+    if plain:
+        return read_plain(bulk, first, last, keys)
+    rows = _lines_for(bulk, first, last)
+    return rows, _stock_keys(rows, entries, kits)
 
 
 def _one_actor(rows: Mapping[int, _Order], entries: Entries) -> model.Actor | None:

@@ -1,6 +1,7 @@
 """The rows one chunk of a batch allocation writes (`engine.service.batch`), flushed with one
-executemany per table, on the raw cursor with hand-written SQL (rows built in placeholder
-order: no compile, no reordering, no parameter dictionaries).
+executemany per table (on SQLite the statuses with one UPDATE per new status, the ids as a
+JSON array), on the raw cursor with hand-written SQL (rows built in placeholder order: no
+compile, no reordering, no parameter dictionaries).
 
 The ledger rows of a chunk are copies of its new reservations plus the actor. On SQLite, when
 one actor made the whole chunk (always so for `allocate --all`), they are written by one
@@ -13,6 +14,7 @@ On PostgreSQL each table's rows of a chunk go in one statement, as arrays (`unne
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +37,16 @@ _LEDGER_FROM_RESERVATIONS = (
     "?, ?, ? FROM reservations WHERE seq > ? ORDER BY seq"
 )
 _SET_RESERVED = "UPDATE order_lines SET reserved = ? WHERE order_id = ? AND line_no = ?"
-_SET_STATUS = "UPDATE orders SET allocation_status = ?, updated_at = ? WHERE id = ?"
+#: SQLite, rows named by rowid (`ChunkWrites.rowids`): one B-tree search per row instead of
+#: the primary-key index and then the table (0.08 s against 0.14 s per 80k lines).
+_SET_RESERVED_BY_ROWID = "UPDATE order_lines SET reserved = ? WHERE rowid = ?"
+#: SQLite: one UPDATE per new status and chunk, the ids as one JSON array: binding a row per
+#: order from Python cost more than the update itself (executemany 0.4-0.6 s per 100k orders,
+#: this 0.3 s).
+_SET_STATUS = (
+    "UPDATE orders SET allocation_status = ?, updated_at = ? "
+    "WHERE {key} IN (SELECT value FROM json_each(?))"
+)
 _SET_ALLOCATED = "UPDATE inventory SET allocated = ? WHERE sku = ? AND warehouse = ?"
 
 #: PostgreSQL: one statement per table and chunk, the rows passed as one array per column
@@ -75,12 +86,16 @@ class ChunkWrites:
         self.reservations: list[tuple[Any, ...]] = []
         self.ledger: list[tuple[Any, ...]] | None = None
         self.actor: Actor | None = None
-        self.lines: list[tuple[int, str, int]] = []
-        self.status: list[tuple[str, Any, str]] = []
+        self.lines: list[tuple[Any, ...]] = []
+        self.status: list[tuple[str, Any, Any]] = []
         self.units = 0
+        self.rowids = False
 
-    def begin(self, actor: Actor | None) -> None:
-        """A new chunk: `actor` when one actor made all of it (None: several)."""
+    def begin(self, actor: Actor | None, rowids: bool = False) -> None:
+        """A new chunk: `actor` when one actor made all of it (None: several). With `rowids`
+        (SQLite only) the chunk's line counters are (reserved, order_lines rowid) and its
+        statuses (status, updated at, orders rowid), as the plain loop reads them."""
+        self.rowids = rowids and self.sqlite
         if self.sqlite and actor is not None:
             self.actor, self.ledger = actor, None
         else:
@@ -162,12 +177,23 @@ class ChunkWrites:
             else:
                 bulk.run_many(_INSERT_LEDGER, self.ledger or [])
         if self.sqlite:
-            bulk.run_many(_SET_RESERVED, self.lines)
-            bulk.run_many(_SET_STATUS, self.status)
+            bulk.run_many(_SET_RESERVED_BY_ROWID if self.rowids else _SET_RESERVED, self.lines)
+            _set_status(bulk, self.status, "rowid" if self.rowids else "id")
         units = self.units
         self.reservations, self.lines, self.status, self.units = [], [], [], 0
         self.ledger = None if self.ledger is None else []
         return units
+
+
+def _set_status(bulk: Bulk, rows: list[tuple[str, Any, Any]], key: str) -> None:
+    """(allocation status, updated at, id or rowid: `key`) of a chunk's orders, one
+    statement per status (SQLite)."""
+    by_status: dict[tuple[str, Any], list[Any]] = {}
+    for status, stamp, oid in rows:
+        by_status.setdefault((status, stamp), []).append(oid)
+    sql = _SET_STATUS.format(key=key)
+    for (status, stamp), ids in by_status.items():
+        bulk.query(sql, (status, stamp, json.dumps(ids)))
 
 
 def write_allocated(bulk: Bulk, counters: list[tuple[int, str, str]]) -> None:

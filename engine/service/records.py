@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from engine.model import Actor, Policy
@@ -60,7 +61,7 @@ class AllocationReport:
             self.results.extend({"id": i, "before": b, "after": a} for i, b, a in rows)
             return
         tally = self._tally
-        for after, n in Counter(a for _, _, a in rows).items():
+        for after, n in Counter(map(itemgetter(2), rows)).items():
             tally[after] = tally.get(after, 0) + n
         changed = [row for row in rows if row[1] != row[2]]
         self._changed += len(changed)

@@ -221,6 +221,10 @@ class TickTables:
             [(start + n, oid, decisions[oid]) for n, oid in enumerate(ids)],
         )
 
+    def queue_size(self) -> int:
+        """How many entries the queue holds."""
+        return int(self.bulk.query("SELECT count(*) FROM dibs_tick_queue")[0][0])
+
     def queue(self, size: int) -> Iterator[list[tuple[str, int]]]:
         """The queue in order, `size` entries at a time: (order id, decision number)."""
         start = 0

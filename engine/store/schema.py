@@ -92,6 +92,7 @@ orders = Table(
     # recognised without loading the order. Both NULL for orders that never came from a sync.
     Column("channel_updated_at", DateTime(timezone=True)),
     Column("sync_hash", String(Length.SYNC_HASH)),
+    # Built once after a big SQLite batch (`engine.service.batch_indexes`).
     Index("ix_orders_open", "status", "allocation_status", "placed_at"),
     Index("ix_orders_channel", "channel"),
     # The default listing order (FIFO): keyset pagination of the HTTP API walks it.
@@ -149,6 +150,7 @@ reservations = Table(
     Column("qty", Integer, nullable=False),
     Column("covered", Boolean, nullable=False),
     Column("reserved_at", DateTime(timezone=True), nullable=False),
+    # Built once after a big SQLite batch (`engine.service.batch_indexes`).
     Index("ix_reservations_stock", "sku", "warehouse", "seq"),
     Index("ix_reservations_order", "order_id", "line_no"),
 )
@@ -250,6 +252,16 @@ kits = Table(
     PrimaryKeyConstraint("kit", "component"),
     Index("ix_kits_component", "component"),
 )
+
+
+def _index(table: Table, name: str) -> Index:
+    return next(index for index in table.indexes if index.name == name)
+
+
+#: Open orders by status (the dashboard's counts, the queue's selection).
+orders_open_index = _index(orders, "ix_orders_open")
+#: The reservations of a (sku, warehouse) in coverage order.
+reservations_stock_index = _index(reservations, "ix_reservations_stock")
 
 #: Rule-language fields that are plain columns of `orders` (SPEC §7), for ordering and filters:
 #: derived from the one field table, `rules.vocabulary.ORDER_COLUMNS`.

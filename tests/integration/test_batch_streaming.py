@@ -129,3 +129,132 @@ def test_a_named_queue_and_a_rule_queue_still_write_their_actor(store: Store) ->
         ("O03", "vip", "rules"),
         ("O04", None, "cli"),
     }
+
+
+def _stock_index(store: Store) -> list[Any]:
+    """How the indexes a big SQLite batch rebuilds are defined now (`batch_indexes`; SQLite's
+    schema table, PostgreSQL's pg_indexes)."""
+    from sqlalchemy import text
+
+    names = "('ix_reservations_stock', 'ix_orders_open')"
+    with store.read() as conn:
+        if store.is_postgres:
+            sql = (
+                f"SELECT indexdef FROM pg_indexes WHERE indexname IN {names} "
+                "AND schemaname = current_schema() ORDER BY indexname"
+            )
+        else:
+            sql = f"SELECT sql FROM sqlite_master WHERE name IN {names} ORDER BY name"
+        return list(conn.execute(text(sql)).scalars())
+
+
+def _dropped_during(monkeypatch: pytest.MonkeyPatch, work: Any) -> list[str]:
+    """The DROP INDEX statements the batch ran while `work` ran."""
+    from engine.store.bulk import Bulk
+
+    seen: list[str] = []
+    query = Bulk.query
+
+    def spy(self: Bulk, sql: str, params: Any = ()) -> Any:
+        seen.append(sql)
+        return query(self, sql, params)
+
+    monkeypatch.setattr(Bulk, "query", spy)
+    work()
+    monkeypatch.setattr(Bulk, "query", query)
+    return [sql for sql in seen if sql.startswith("DROP INDEX")]
+
+
+def test_deferred_indexes_are_built_again_the_same(
+    store: Store, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.service import batch_indexes
+
+    before = _stock_index(store)
+    assert len(before) == 2
+    monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)  # every batch counts as big
+    svc = _shop(store)
+    dropped = _dropped_during(monkeypatch, lambda: _allocate_then_release(svc))
+    assert _outcome(store, svc) == reference
+    assert _stock_index(store) == before
+    if store.is_postgres:
+        assert dropped == []  # SQLite only
+    else:
+        assert dropped == ["DROP INDEX ix_reservations_stock", "DROP INDEX ix_orders_open"]
+        from sqlalchemy import text
+
+        with store.read() as conn:
+            assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+
+
+def test_a_failing_batch_keeps_the_deferred_indexes(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rolled back, or caught inside the transaction that then commits: the index is there."""
+    from engine.service import batch_indexes, batch_plain
+
+    before = _stock_index(store)
+    monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)
+    svc = _shop(store)
+
+    def broken(*_args: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(batch, "decide_plain", broken)
+    with pytest.raises(RuntimeError):
+        svc.allocate(detail=False)
+    assert _stock_index(store) == before
+
+    def caught(tx: Any) -> None:
+        with pytest.raises(RuntimeError):
+            allocate(tx, None, None, [], Policy.LINES, Actor(), detail=False)
+
+    svc.run(caught)
+    assert _stock_index(store) == before
+    monkeypatch.setattr(batch, "decide_plain", batch_plain.decide_plain)
+    assert svc.allocate(detail=False).processed == 41
+
+
+def test_the_indexes_stay_when_the_tables_outweigh_the_batch(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.service import batch_indexes
+
+    monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)
+    svc = _shop(store)
+    svc.allocate(detail=False)  # dozens of reservations now
+    svc.change_stock("B", "main", 50, "set")
+    waiting = [r["id"] for r in svc.allocate(dry_run=True).results if r["after"] == "allocated"]
+    results: list[Any] = []
+    # two orders: a batch smaller than either table
+    dropped = _dropped_during(
+        monkeypatch, lambda: results.extend(svc.allocate(waiting[:2]).results)
+    )
+    assert [r["after"] for r in results] == ["allocated", "allocated"]
+    assert dropped == []
+
+
+def test_events_follow_the_queue_whatever_their_kind(
+    store: Store, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite writes a transaction's events in one statement: they still come in note order,
+    each with its own payload, as the row-by-row fallback writes them."""
+    assert len({str(payload) for _, payload in reference["events"]}) > 1
+    ids = [oid for oid, _ in reference["events"]]
+    assert ids[0] == "Z" and ids[1:] == sorted(ids[1:])  # FIFO: Z first, then O00, O01, ...
+    monkeypatch.setattr(changes, "_MAX_KINDS", 1)  # more kinds than that: row by row
+    svc = _shop(store)
+    _allocate_then_release(svc)
+    assert _outcome(store, svc)["events"] == reference["events"]
+
+
+def test_stock_read_whole_or_per_chunk_decides_alike(
+    store: Store, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reference read its 3 stock rows whole (SQLite: no bigger than the queue); read
+    per chunk, as for a stock table bigger than the queue, the outcome is the same."""
+    monkeypatch.setattr(batch, "_stock_at_most", lambda *_: False)
+    monkeypatch.setattr(batch, "CHUNK", 4)
+    svc = _shop(store)
+    _allocate_then_release(svc)
+    assert _outcome(store, svc) == reference

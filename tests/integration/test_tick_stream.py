@@ -181,3 +181,43 @@ def test_a_closed_order_is_not_offered_in_any_chunk(
         "A2": "unallocated",
         "A6": "allocated",
     }
+
+
+def test_a_tick_builds_the_deferred_indexes_once_for_its_whole_queue(
+    store: Store, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every batch counts as big here: the tick drops each deferrable index once (SQLite),
+    before its first batch call, builds it once after the last, and decides as without."""
+    from engine.service import batch_indexes
+    from engine.store.bulk import Bulk
+
+    monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)
+    monkeypatch.setattr(stream, "QUEUE_CHUNK", 3)
+    svc = Service(store, clock)
+    rs = _ruleset(tmp_path, RULES)
+    stock = {"MUG": 9, "CUP": 11}
+    for sku, qty in stock.items():
+        svc.import_inventory([(sku, "main", qty)])
+    orders = _orders()
+    svc.add_orders(orders)
+    _, after = _expected(rs, orders, stock, svc)
+    with store.read() as conn:
+        indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+        before = [] if store.is_postgres else conn.exec_driver_sql(indexes).all()
+    seen: list[str] = []
+    query = Bulk.query
+
+    def spy(self: Bulk, sql: str, params: Any = ()) -> Any:
+        seen.append(sql)
+        return query(self, sql, params)
+
+    monkeypatch.setattr(Bulk, "query", spy)
+    Runner(svc, rs, clock).tick()
+    assert statuses(svc, *after) == after
+    dropped = [sql for sql in seen if sql.startswith("DROP INDEX")]
+    if store.is_postgres:
+        assert dropped == []
+        return
+    assert sorted(dropped) == ["DROP INDEX ix_orders_open", "DROP INDEX ix_reservations_stock"]
+    with store.read() as conn:
+        assert conn.exec_driver_sql(indexes).all() == before
