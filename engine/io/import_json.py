@@ -120,7 +120,9 @@ def iter_jsonl(
             order = None
         if order is not None:
             where = f"{name}:{number}"
-            _seen(order.id, number, where, seen, problems)
+            first = seen.setdefault(order.id, number)  # `_seen` in one dict operation
+            if first != number:
+                problems.append(f"{where}: {_duplicate(order.id, first)}")
             yield order, where
             continue
         raw = raw.rstrip("\r\n")  # so an error at the end of a line names its last column
@@ -170,7 +172,11 @@ def _seen(order_id: str, line: int, where: str, seen: dict[str, int], problems: 
     if first is None:
         seen[order_id] = line
     else:
-        problems.append(f"{where}: duplicate order id {quoted(order_id)} (first on line {first})")
+        problems.append(f"{where}: {_duplicate(order_id, first)}")
+
+
+def _duplicate(order_id: str, first: int) -> str:
+    return f"duplicate order id {quoted(order_id)} (first on line {first})"
 
 
 def _too_much(exc: Exception) -> str:
