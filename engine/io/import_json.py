@@ -12,12 +12,12 @@ for `engine.io.imports`, which refuses the whole file.
   fraction in `attributes` become `float` attributes (`engine.fields`).
 - The same `id` twice is a problem on the second, naming the line of the first.
 
-JSON Lines are first decoded by orjson (about twice as fast as the json module) and handed to
-the quick path; a line either refuses (not JSON to orjson: `NaN`, a lone surrogate escape, an
-integer beyond 64 bits, nesting past 1024) or whose object the quick path does not take (floats
-among them, which orjson does not decode as `Decimal`) is decoded again by the json module and
-goes the full way, so every message and every decision is the json module's and the full
-validator's (tests/unit/io/test_jsonl_fast.py compares both on varied and hostile lines).
+JSON Lines are first read by the fast path (`engine.io.wire.quick_line`: msgspec decodes the
+line straight into typed structs, the quick path's checks follow). A line it does not take
+(any syntax error, `NaN`, a lone surrogate escape, a float, an unknown key, a value the quick
+path leaves to the full validator) is decoded again by the json module and goes the way it
+always went, so every message and every decision is the json module's and the validators'
+(tests/unit/io/test_jsonl_fast.py compares both readers on varied and hostile lines).
 """
 
 from __future__ import annotations
@@ -29,11 +29,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TextIO
 
-import orjson
-
 from engine.errors import quoted
 from engine.io.fields import Invalid, check_order_mapping, order_id_of
 from engine.io.quick import quick_order
+from engine.io.wire import quick_line
 from engine.model import Order
 
 # The JSON module's own notion of whitespace between tokens.
@@ -110,14 +109,11 @@ def iter_jsonl(
     problem is appended to `problems` (the caller refuses the file if there is any)."""
     seen: dict[str, int] = {}
     decode = _DECODER.decode
-    fast = orjson.loads
+    fast = quick_line
     # A JSON text cannot hold a raw newline inside a string, so physical lines are exact.
     # The handle was opened with newline="" so "\r\n" survives.
     for number, raw in enumerate(handle, 1):
-        try:
-            order = quick_order(fast(raw), now)
-        except ValueError:  # orjson.JSONDecodeError: the json module words the problem
-            order = None
+        order = fast(raw, now)
         if order is not None:
             where = f"{name}:{number}"
             first = seen.setdefault(order.id, number)  # `_seen` in one dict operation

@@ -4,16 +4,18 @@ takes, value for value, and hands everything else to it."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from engine.io.fields import check_order_mapping
 from engine.io.incoming import IncomingOrder
 from engine.io.quick import frozen_maker, quick_order
+from engine.io.wire import quick_line
 from engine.model import Order
 
 NOW = datetime(2026, 3, 10, tzinfo=UTC)
@@ -41,6 +43,7 @@ def test_a_plain_order_takes_the_quick_path_and_equals_the_full_one() -> None:
     quick = quick_order(PLAIN, NOW)
     assert quick is not None
     assert full(PLAIN) == (quick, [])
+    assert quick_line(json.dumps(PLAIN), NOW) == quick
     assert quick.ship_to.country == "US" and quick.tags == frozenset({"vip", "gift"})
 
 
@@ -144,3 +147,18 @@ def test_the_quick_path_agrees_with_the_full_validator(obj: dict[str, Any]) -> N
     quick = quick_order(obj, NOW)
     if quick is not None:
         assert full(obj) == (quick, [])
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal)  # as the JSON Lines reader decodes
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_order)
+def test_the_json_lines_fast_path_agrees_with_the_full_validator(obj: dict[str, Any]) -> None:
+    try:
+        text = json.dumps(obj)
+    except TypeError:  # a Decimal: no JSON text gives one to the json module's reader as is
+        assume(False)
+    quick = quick_line(text, NOW)
+    if quick is not None:
+        assert full(_DECODER.decode(text)) == (quick, [])
