@@ -15,7 +15,7 @@ from unittest import mock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.io import import_json
+from engine.io import import_json, wire
 from engine.model import Order
 
 NOW = datetime(2026, 3, 10, tzinfo=UTC)
@@ -27,7 +27,7 @@ def _never(raw: str, now: datetime) -> None:
 
 @contextmanager
 def _without_fast_path() -> Iterator[None]:
-    with mock.patch.object(import_json, "quick_line", _never):
+    with mock.patch.object(wire, "quick_line", _never):
         yield
 
 
