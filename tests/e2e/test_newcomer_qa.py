@@ -263,3 +263,12 @@ def test_a_key_given_twice_in_an_order_object_takes_its_last_value_in_every_read
         dibs("orders", "import", str(tmp_path / name))
     ids = {o["id"] for o in dibs.json("orders", "list", "--all")}
     assert ids == {"D3", "E3", "F3"}
+
+
+@pytest.mark.parametrize("what", ["orders", "inventory", "kits"])
+def test_a_directory_given_for_an_import_file_is_named_a_directory(
+    dibs: Dibs, tmp_path: Path, what: str
+) -> None:
+    """Not "unknown inventory file type '(none)'": the folder has no suffix because it is one."""
+    result = dibs(what, "import", str(tmp_path), expect=2)
+    assert f"{tmp_path}: is a directory, expected a file" in result.stderr
