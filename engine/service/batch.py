@@ -136,8 +136,9 @@ def _allocate(
     writes = ChunkWrites(bulk, tx.now())
     plain = is_plain(entries, kits)
     # SQLite, no locks to take: a stock table no bigger than the queue is read whole, once
-    # (a key without a row is treated as (0, 0) either way), instead of per chunk.
-    whole = plain and not tx.store.is_postgres and _stock_at_most(bulk, total)
+    # (a key without a row is treated as (0, 0) either way: `model.attempt` and
+    # `routing.attempt_routed` grant nothing from a missing key), instead of per chunk.
+    whole = not tx.store.is_postgres and _stock_at_most(bulk, total)
     if whole:
         for sku, wh, on_hand, allocated in bulk.query(_ALL_STOCK_SQL):
             stock[(sku, wh)], loaded[(sku, wh)] = [on_hand, allocated], allocated
@@ -184,7 +185,7 @@ def _read_chunk(
     if plain:
         return read_plain(bulk, first, last, keys)
     rows = _lines_for(bulk, first, last)
-    return rows, _stock_keys(rows, entries, kits)
+    return rows, _stock_keys(rows, entries, kits) if keys else set()
 
 
 def _one_actor(rows: Mapping[int, _Order], entries: Entries) -> model.Actor | None:
@@ -270,13 +271,16 @@ def _decide_routed(
     kits: Kits,
 ) -> str:
     """An order with a `from` list or a kit line (`routing.attempt_routed`); its status."""
-    routes, after = routing.attempt_routed(
-        lines, entry.warehouses or (warehouse,), stock, entry.policy, kits
+    needs = routing.needs_of(lines, kits)
+    routes, after = routing.route_needs(
+        needs, lines, entry.warehouses or (warehouse,), stock, entry.policy
     )
-    for line_no, (sku, _qty, reserved), routed in zip(numbers, lines, routes, strict=True):
+    reserve = writes.reserve_routed
+    for line_no, (_, _, reserved), (parts, _), routed in zip(
+        numbers, lines, needs, routes, strict=True
+    ):
         if routed:
-            parts = kits.get(sku) or ((sku, 1),)
-            writes.reserve_routed(entry, oid, line_no, parts, routed, reserved)
+            reserve(entry, oid, line_no, parts, routed, reserved)
     return after
 
 
