@@ -63,13 +63,49 @@ def route_needs(
     commit: bool = True,
 ) -> tuple[Routes, str]:
     """`attempt_routed` of lines whose needs (`needs_of`) are known."""
-    found = _first_complete(needs, warehouses, stock)
-    if found is not None:  # the fewest split shipments first: one warehouse for everything
-        wh, want = found
-        if commit:
-            for key, units in want.items():
-                stock[key][1] += units
-        return [[(wh, missing)] if missing > 0 else [] for _, missing in needs], _ALLOCATED
+    found = first_complete(needs, warehouses, stock)
+    if found is None:
+        return route_rest(needs, lines, warehouses, stock, policy, commit)
+    wh, demand = found  # the fewest split shipments first: one warehouse for everything
+    if commit:
+        for sku, units in demand.items():
+            stock[(sku, wh)][1] += units
+    return [[(wh, missing)] if missing > 0 else [] for _, missing in needs], _ALLOCATED
+
+
+def first_complete(
+    needs: Sequence[Need], warehouses: Sequence[str], stock: Mapping[StockKey, list[int]]
+) -> tuple[str, dict[str, int]] | None:
+    """The first warehouse that alone can give every line all of its missing units, and the
+    units that takes per SKU (a kit's components summed with the order's other lines); None
+    when none can. The hot check of a `from` list: the units per SKU are summed once for all
+    warehouses, and each warehouse stops at the first SKU it lacks."""
+    demand: dict[str, int] = {}
+    for parts, missing in needs:
+        if missing > 0:
+            for sku, qty in parts:
+                demand[sku] = demand.get(sku, 0) + missing * qty
+    get = stock.get
+    for wh in warehouses:
+        for sku, units in demand.items():
+            entry = get((sku, wh))
+            if entry is None or entry[0] - entry[1] < units:
+                break
+        else:
+            return wh, demand
+    return None
+
+
+def route_rest(
+    needs: Sequence[Need],
+    lines: Sequence[tuple[str, int, int]],
+    warehouses: Sequence[str],
+    stock: dict[StockKey, list[int]],
+    policy: Policy,
+    commit: bool = True,
+) -> tuple[Routes, str]:
+    """`route_needs` of an order that no one warehouse completes (`first_complete`): line by
+    line along the list, as the policy says."""
     taken: dict[StockKey, int] = {}
     routes: Routes = []
     units_policy, complete, any_reserved = policy is Policy.UNITS, True, False
@@ -135,32 +171,6 @@ def _take(
         taken[(sku, wh)] = taken.get((sku, wh), 0) + units * qty
     routed.append((wh, units))
     return units
-
-
-def _first_complete(
-    needs: Sequence[Need], warehouses: Sequence[str], stock: Mapping[StockKey, list[int]]
-) -> tuple[str, dict[StockKey, int]] | None:
-    """The first warehouse that alone can give every line all of its missing units, and the
-    units it gives per (sku, warehouse); None when none can (the hot check of a `from` list:
-    each warehouse stops at the first (sku, warehouse) that cannot)."""
-    get = stock.get
-    for wh in warehouses:
-        want: dict[StockKey, int] = {}
-        for parts, missing in needs:
-            if missing <= 0:
-                continue
-            for sku, qty in parts:
-                key = (sku, wh)
-                entry = get(key)
-                units = want[key] = want.get(key, 0) + missing * qty
-                if entry is None or entry[0] - entry[1] < units:
-                    break
-            else:
-                continue
-            break
-        else:
-            return wh, want
-    return None
 
 
 def plan_line_trim(

@@ -21,6 +21,7 @@ from engine.memory import collector_paused
 from engine.model import Kits, StockKey, parts_of, routing
 from engine.service.batch_indexes import indexes_deferred
 from engine.service.batch_plain import decide_plain, is_plain, read_plain
+from engine.service.batch_routed import decide_routed, is_routed, routed_keys
 from engine.service.batch_writes import ChunkWrites, write_allocated
 from engine.service.changes import StatusChanges
 from engine.service.records import AllocationReport, Progress, QueueEntry
@@ -156,6 +157,9 @@ def _allocate(
             if plain:
                 writes.begin(entries.actor, rowids=True)  # type: ignore[union-attr]
                 done = decide_plain(rows, entries, stock, writes, tx.changes)  # type: ignore[arg-type]
+            elif is_routed(entries):
+                writes.begin(entries.actor)  # type: ignore[union-attr]
+                done = decide_routed(rows, entries, stock, writes, kits, tx.changes)  # type: ignore[arg-type]
             else:
                 writes.begin(_one_actor(rows, entries))
                 done = _decide_chunk(rows, entries, stock, writes, kits, tx.changes)
@@ -184,6 +188,9 @@ def _read_chunk(
     gives them, else by position (`_lines_for`)."""
     if plain:
         return read_plain(bulk, first, last, keys)
+    if is_routed(entries):
+        found = read_plain(bulk, first, last, False)[0]
+        return found, routed_keys(found, entries, kits) if keys else set()  # type: ignore[arg-type]
     rows = _lines_for(bulk, first, last)
     return rows, _stock_keys(rows, entries, kits) if keys else set()
 
