@@ -158,7 +158,7 @@ def _allocate(
                 writes.begin(entries.actor, rowids=True)  # type: ignore[union-attr]
                 done = decide_plain(rows, entries, stock, writes, tx.changes)  # type: ignore[arg-type]
             elif is_routed(entries):
-                writes.begin(entries.actor)  # type: ignore[union-attr]
+                writes.begin(entries.actor, rowids=True)  # type: ignore[union-attr]
                 done = decide_routed(rows, entries, stock, writes, kits, tx.changes)  # type: ignore[arg-type]
             else:
                 writes.begin(_one_actor(rows, entries))

@@ -49,40 +49,45 @@ def decide_routed(
     changes: StatusChanges,
 ) -> list[tuple[str, str, str]]:
     """Decide a chunk's orders in queue order (rows by position, then line); (id, before,
-    after) of each, as `batch._decide_chunk` returns them. Statuses name orders by id."""
+    after) of each, as `batch._decide_chunk` returns them. With `writes.rowids` the line
+    counters and statuses name their rows by rowid, else by key as `reserve_routed` does."""
     decided: list[tuple[str, str, str, Any]] = []
-    oid, before, at = "", "", -1  # the order being gathered and its position
+    oid, before, at, key = "", "", -1, 0  # the order being gathered, its position and rowid
+    rowids = writes.rowids
     numbers: list[int] = []
+    line_rows: list[int] = []
     lines: list[tuple[str, int, int]] = []
     needs: list[Need] = []
     get = kits.get
-    for pos, next_oid, next_before, _, line_no, sku, qty, reserved, _, _ in chain(rows, _END):
+    for pos, next_oid, next_before, _, line_no, sku, qty, reserved, orow, lrow in chain(rows, _END):
         if pos != at:
             if at >= 0:
                 after = before
                 if before not in SETTLED:
-                    after = _decide(entry, oid, numbers, lines, needs, stock, writes)
-                decided.append((oid, before, after, oid))
+                    order = (oid, numbers, lines, needs, line_rows if rowids else None)
+                    after = _decide(entry, order, stock, writes)
+                decided.append((oid, before, after, key if rowids else oid))
             if pos < 0:
                 break
-            oid, before, at = next_oid, next_before, pos
-            numbers, lines, needs = [], [], []
+            oid, before, at, key = next_oid, next_before, pos, orow
+            numbers, lines, needs, line_rows = [], [], [], []
         numbers.append(line_no)
+        line_rows.append(lrow)
         lines.append((sku, qty, reserved))
         needs.append((get(sku) or ((sku, 1),), qty - reserved))
     return settle(decided, entry, writes, changes)
 
 
+#: An order as `_decide` takes it: id, line numbers, lines, their needs, and with
+#: `ChunkWrites.rowids` the lines' rowids (else None).
+_Gathered = tuple[str, list[int], list[tuple[str, int, int]], list[Need], list[int] | None]
+
+
 def _decide(
-    entry: QueueEntry,
-    oid: str,
-    numbers: list[int],
-    lines: list[tuple[str, int, int]],
-    needs: list[Need],
-    stock: dict[StockKey, list[int]],
-    writes: ChunkWrites,
+    entry: QueueEntry, order: _Gathered, stock: dict[StockKey, list[int]], writes: ChunkWrites
 ) -> str:
     """One order: the model's decision, reserved as `ChunkWrites.reserve_routed` does."""
+    oid, numbers, lines, needs, line_rows = order
     warehouses = entry.warehouses or ()  # never empty here (`is_routed`)
     found = first_complete(needs, warehouses, stock)
     if found is None:
@@ -90,7 +95,9 @@ def _decide(
         reserve = writes.reserve_routed
         for index, routed in enumerate(routes):
             if routed:
-                reserve(entry, oid, numbers[index], needs[index][0], routed, lines[index][2])
+                lrow = None if line_rows is None else line_rows[index]
+                parts, reserved = needs[index][0], lines[index][2]
+                reserve(entry, oid, numbers[index], parts, routed, reserved, lrow)
         return after
     wh, demand = found
     for sku, units in demand.items():
@@ -102,9 +109,10 @@ def _decide(
         writes.covered,
     )
     ledger, actor, total = writes.ledger, entry.actor, 0
-    for line_no, (parts, missing), (_, _, reserved) in zip(numbers, needs, lines, strict=True):
+    for index, (parts, missing) in enumerate(needs):
         if missing <= 0:
             continue
+        line_no, reserved = numbers[index], lines[index][2]
         for sku, per in parts:
             qty = missing * per
             total += qty
@@ -112,6 +120,10 @@ def _decide(
             if ledger is not None:
                 row = (stamp, oid, line_no, sku, wh, qty, "allocate")
                 ledger.append((*row, actor.rule, actor.ruleset, actor.name))
-        add_line((reserved + missing, oid, line_no))
+        add_line(
+            (reserved + missing, oid, line_no)
+            if line_rows is None
+            else (reserved + missing, line_rows[index])
+        )
     writes.units += total
     return _ALLOCATED

@@ -65,6 +65,7 @@ def _by_pos(rows: list[Any]) -> dict[int, Any]:
     st.sampled_from(["sqlite", "postgresql"]),
     st.sampled_from([Actor(), Actor("rules", "vip", "set1")]),
     st.booleans(),
+    st.booleans(),
 )
 def test_routed_loop_writes_what_the_model_decides(
     rows: list[Any],
@@ -74,13 +75,15 @@ def test_routed_loop_writes_what_the_model_decides(
     dialect: str,
     actor: Actor,
     with_kits: bool,
+    rowids: bool,
 ) -> None:
     kits = KITS if with_kits else {}
     entry = QueueEntry("", policy, actor, warehouses)
     assert is_routed(entry)
     theirs, ours = ChunkWrites(_Bulk(dialect), "T"), ChunkWrites(_Bulk(dialect), "T")  # type: ignore[arg-type]
     theirs.begin(actor)
-    ours.begin(actor)
+    ours.begin(actor, rowids)
+    assert ours.rowids == (rowids and dialect == "sqlite")
     their_stock = {key: list(value) for key, value in stock.items()}
     our_stock = {key: list(value) for key, value in stock.items()}
     notes, our_notes = StatusChanges(), StatusChanges()
@@ -88,8 +91,15 @@ def test_routed_loop_writes_what_the_model_decides(
     assert decide_routed(rows, entry, our_stock, ours, kits, our_notes) == done  # type: ignore[arg-type]
     assert list(our_notes._changes.items()) == list(notes._changes.items())
     assert our_stock == their_stock
-    for name in ("reservations", "ledger", "units", "lines", "status"):
+    for name in ("reservations", "ledger", "units"):
         assert getattr(ours, name) == getattr(theirs, name), name
+    if ours.rowids:  # the same rows, named by the rowids the chunk's rows carry
+        line_of = {row[9]: (row[1], row[4]) for row in rows}
+        order_of = {row[8]: row[1] for row in rows}
+        assert [(n, *line_of[r]) for n, r in ours.lines] == theirs.lines
+        assert [(s, at, order_of[r]) for s, at, r in ours.status] == theirs.status
+    else:
+        assert (ours.lines, ours.status) == (theirs.lines, theirs.status)
     assert routed_keys(rows, entry, kits) == batch._stock_keys(_by_pos(rows), entry, kits)  # type: ignore[arg-type]
 
 
