@@ -79,7 +79,8 @@ def first_complete(
     """The first warehouse that alone can give every line all of its missing units, and the
     units that takes per SKU (a kit's components summed with the order's other lines); None
     when none can. The hot check of a `from` list: the units per SKU are summed once for all
-    warehouses, and each warehouse stops at the first SKU it lacks."""
+    warehouses, and each warehouse stops at the first SKU it lacks (the same answer as a
+    running total per part: a kit's quantities are positive, `kit_problem`)."""
     demand: dict[str, int] = {}
     for parts, missing in needs:
         if missing > 0:

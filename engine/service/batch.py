@@ -6,9 +6,10 @@ the ordered selection, `Bulk.stage_select`, so no list of ids is ever built in P
 read back by position ranges, CHUNK orders at a time: memory does not grow with the queue.
 Each order is decided by `model.attempt` (or `routing.attempt_routed`) against an in-memory
 view of the locked stock, or, in the common case, by the equivalent loop of
-`engine.service.batch_plain`; each chunk is written with one statement per table (and per new
-status, `engine.service.batch_writes`); the stock counters once, at the end. A big SQLite
-batch builds two indexes once at its end (`engine.service.batch_indexes`).
+`engine.service.batch_plain` (one shared `from` list: `engine.service.batch_routed`); each
+chunk is written with one statement per table (and per new status,
+`engine.service.batch_writes`); the stock counters once, at the end. A big SQLite batch builds
+two indexes once at its end (`engine.service.batch_indexes`).
 """
 
 from __future__ import annotations
