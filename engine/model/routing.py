@@ -41,55 +41,103 @@ def attempt_routed(
     Returns per line its [(warehouse, line units)] and the new status; with one warehouse and
     no kits it decides exactly what `attempt` does.
     """
-    needs = [(kits.get(sku) or ((sku, 1),), qty - reserved) for sku, qty, reserved in lines]
-    for wh in warehouses:  # the fewest split shipments first: one warehouse for everything
-        if _completes(needs, wh, stock):
-            return _whole(needs, wh, stock, commit), str(AllocationStatus.ALLOCATED)
+    return route_needs(needs_of(lines, kits), lines, warehouses, stock, policy, commit)
+
+
+#: A line's parts (a kit's components, or its own SKU once) and the line units it misses.
+Need = tuple[tuple[tuple[str, int], ...], int]
+_ALLOCATED = str(AllocationStatus.ALLOCATED)
+
+
+def needs_of(lines: Sequence[tuple[str, int, int]], kits: Kits) -> list[Need]:
+    """Each line's parts and missing units, as `route_needs` takes them."""
+    return [(kits.get(sku) or ((sku, 1),), qty - reserved) for sku, qty, reserved in lines]
+
+
+def route_needs(
+    needs: Sequence[Need],
+    lines: Sequence[tuple[str, int, int]],
+    warehouses: Sequence[str],
+    stock: dict[StockKey, list[int]],
+    policy: Policy,
+    commit: bool = True,
+) -> tuple[Routes, str]:
+    """`attempt_routed` of lines whose needs (`needs_of`) are known."""
+    found = first_complete(needs, warehouses, stock)
+    if found is None:
+        return route_rest(needs, lines, warehouses, stock, policy, commit)
+    wh, demand = found  # the fewest split shipments first: one warehouse for everything
+    if commit:
+        for sku, units in demand.items():
+            stock[(sku, wh)][1] += units
+    return [[(wh, missing)] if missing > 0 else [] for _, missing in needs], _ALLOCATED
+
+
+def first_complete(
+    needs: Sequence[Need], warehouses: Sequence[str], stock: Mapping[StockKey, list[int]]
+) -> tuple[str, dict[str, int]] | None:
+    """The first warehouse that alone can give every line all of its missing units, and the
+    units that takes per SKU (a kit's components summed with the order's other lines); None
+    when none can. The hot check of a `from` list: the units per SKU are summed once for all
+    warehouses, and each warehouse stops at the first SKU it lacks (the same answer as a
+    running total per part: a kit's quantities are positive, `kit_problem`)."""
+    demand: dict[str, int] = {}
+    for parts, missing in needs:
+        if missing > 0:
+            for sku, qty in parts:
+                demand[sku] = demand.get(sku, 0) + missing * qty
+    get = stock.get
+    for wh in warehouses:
+        for sku, units in demand.items():
+            entry = get((sku, wh))
+            if entry is None or entry[0] - entry[1] < units:
+                break
+        else:
+            return wh, demand
+    return None
+
+
+def route_rest(
+    needs: Sequence[Need],
+    lines: Sequence[tuple[str, int, int]],
+    warehouses: Sequence[str],
+    stock: dict[StockKey, list[int]],
+    policy: Policy,
+    commit: bool = True,
+) -> tuple[Routes, str]:
+    """`route_needs` of an order that no one warehouse completes (`first_complete`): line by
+    line along the list, as the policy says."""
     taken: dict[StockKey, int] = {}
-    routes: Routes = [[] for _ in lines]
-    for routed, (parts, missing) in zip(routes, needs, strict=True):
+    routes: Routes = []
+    units_policy, complete, any_reserved = policy is Policy.UNITS, True, False
+    for (parts, missing), (_, _, reserved) in zip(needs, lines, strict=True):
+        routed: list[tuple[str, int]] = []
+        routes.append(routed)
+        wanted = missing
         for wh in warehouses if missing > 0 else ():
             can = _capacity(parts, wh, stock, taken)
-            if policy is Policy.UNITS and can > 0:
+            if can > 0 and (units_policy or can >= missing):
                 missing -= _take(parts, wh, min(can, missing), taken, routed)
-            elif can >= missing:
-                missing -= _take(parts, wh, missing, taken, routed)
-            if missing <= 0:
-                break
-    granted = [sum(units for _, units in routed) for routed in routes]
-    complete = all(g >= m for g, (_, m) in zip(granted, needs, strict=True))
+                if missing <= 0:
+                    break
+        if missing > 0:
+            complete = False
+        if reserved + wanted - missing:  # reserved before, plus granted now
+            any_reserved = True
     if policy is Policy.ALL_OR_NOTHING and not complete:
-        routes, taken, granted = [[] for _ in lines], {}, [0] * len(lines)
+        routes, taken = [[] for _ in lines], {}
+        any_reserved = any(reserved for _, _, reserved in lines)
     if commit:
         for key, units in taken.items():
             stock[key][1] += units
     status = status_of(
         complete=complete,
-        any_reserved=any(r + g for (_, _, r), g in zip(lines, granted, strict=True)),
+        any_reserved=any_reserved,
         any_uncovered=False,
         tried=True,
         previous=AllocationStatus.UNALLOCATED,
     )
     return routes, str(status)
-
-
-def _whole(
-    needs: Sequence[tuple[tuple[tuple[str, int], ...], int]],
-    wh: str,
-    stock: dict[StockKey, list[int]],
-    commit: bool,
-) -> Routes:
-    """Every missing unit from `wh` (which `_completes` found can give them)."""
-    routes: Routes = []
-    for parts, missing in needs:
-        if missing <= 0:
-            routes.append([])
-            continue
-        routes.append([(wh, missing)])
-        if commit:
-            for sku, qty in parts:
-                stock[(sku, wh)][1] += missing * qty
-    return routes
 
 
 def _capacity(
@@ -124,26 +172,6 @@ def _take(
         taken[(sku, wh)] = taken.get((sku, wh), 0) + units * qty
     routed.append((wh, units))
     return units
-
-
-def _completes(
-    needs: Sequence[tuple[tuple[tuple[str, int], ...], int]],
-    wh: str,
-    stock: Mapping[StockKey, list[int]],
-) -> bool:
-    """Whether `wh` alone can give every line all of its missing units (the hot check of a
-    `from` list: it stops at the first (sku, warehouse) that cannot)."""
-    want: dict[StockKey, int] = {}
-    for parts, missing in needs:
-        if missing <= 0:
-            continue
-        for sku, qty in parts:
-            key = (sku, wh)
-            entry = stock.get(key)
-            units = want[key] = want.get(key, 0) + missing * qty
-            if entry is None or entry[0] - entry[1] < units:
-                return False
-    return True
 
 
 def plan_line_trim(

@@ -6,9 +6,10 @@ the ordered selection, `Bulk.stage_select`, so no list of ids is ever built in P
 read back by position ranges, CHUNK orders at a time: memory does not grow with the queue.
 Each order is decided by `model.attempt` (or `routing.attempt_routed`) against an in-memory
 view of the locked stock, or, in the common case, by the equivalent loop of
-`engine.service.batch_plain`; each chunk is written with one statement per table (and per new
-status, `engine.service.batch_writes`); the stock counters once, at the end. A big SQLite
-batch builds two indexes once at its end (`engine.service.batch_indexes`).
+`engine.service.batch_plain` (one shared `from` list: `engine.service.batch_routed`); each
+chunk is written with one statement per table (and per new status,
+`engine.service.batch_writes`); the stock counters once, at the end. A big SQLite batch builds
+two indexes once at its end (`engine.service.batch_indexes`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from engine.memory import collector_paused
 from engine.model import Kits, StockKey, parts_of, routing
 from engine.service.batch_indexes import indexes_deferred
 from engine.service.batch_plain import decide_plain, is_plain, read_plain
+from engine.service.batch_routed import decide_routed, is_routed, routed_keys
 from engine.service.batch_writes import ChunkWrites, write_allocated
 from engine.service.changes import StatusChanges
 from engine.service.records import AllocationReport, Progress, QueueEntry
@@ -136,8 +138,9 @@ def _allocate(
     writes = ChunkWrites(bulk, tx.now())
     plain = is_plain(entries, kits)
     # SQLite, no locks to take: a stock table no bigger than the queue is read whole, once
-    # (a key without a row is treated as (0, 0) either way), instead of per chunk.
-    whole = plain and not tx.store.is_postgres and _stock_at_most(bulk, total)
+    # (a key without a row is treated as (0, 0) either way: `model.attempt` and
+    # `routing.attempt_routed` grant nothing from a missing key), instead of per chunk.
+    whole = not tx.store.is_postgres and _stock_at_most(bulk, total)
     if whole:
         for sku, wh, on_hand, allocated in bulk.query(_ALL_STOCK_SQL):
             stock[(sku, wh)], loaded[(sku, wh)] = [on_hand, allocated], allocated
@@ -155,6 +158,9 @@ def _allocate(
             if plain:
                 writes.begin(entries.actor, rowids=True)  # type: ignore[union-attr]
                 done = decide_plain(rows, entries, stock, writes, tx.changes)  # type: ignore[arg-type]
+            elif is_routed(entries):
+                writes.begin(entries.actor, rowids=True)  # type: ignore[union-attr]
+                done = decide_routed(rows, entries, stock, writes, kits, tx.changes)  # type: ignore[arg-type]
             else:
                 writes.begin(_one_actor(rows, entries))
                 done = _decide_chunk(rows, entries, stock, writes, kits, tx.changes)
@@ -183,8 +189,11 @@ def _read_chunk(
     gives them, else by position (`_lines_for`)."""
     if plain:
         return read_plain(bulk, first, last, keys)
+    if is_routed(entries):
+        found = read_plain(bulk, first, last, False)[0]
+        return found, routed_keys(found, entries, kits) if keys else set()  # type: ignore[arg-type]
     rows = _lines_for(bulk, first, last)
-    return rows, _stock_keys(rows, entries, kits)
+    return rows, _stock_keys(rows, entries, kits) if keys else set()
 
 
 def _one_actor(rows: Mapping[int, _Order], entries: Entries) -> model.Actor | None:
@@ -270,13 +279,16 @@ def _decide_routed(
     kits: Kits,
 ) -> str:
     """An order with a `from` list or a kit line (`routing.attempt_routed`); its status."""
-    routes, after = routing.attempt_routed(
-        lines, entry.warehouses or (warehouse,), stock, entry.policy, kits
+    needs = routing.needs_of(lines, kits)
+    routes, after = routing.route_needs(
+        needs, lines, entry.warehouses or (warehouse,), stock, entry.policy
     )
-    for line_no, (sku, _qty, reserved), routed in zip(numbers, lines, routes, strict=True):
+    reserve = writes.reserve_routed
+    for line_no, (_, _, reserved), (parts, _), routed in zip(
+        numbers, lines, needs, routes, strict=True
+    ):
         if routed:
-            parts = kits.get(sku) or ((sku, 1),)
-            writes.reserve_routed(entry, oid, line_no, parts, routed, reserved)
+            reserve(entry, oid, line_no, parts, routed, reserved)
     return after
 
 

@@ -76,7 +76,17 @@ def decide_plain(
     """Decide a chunk's orders in queue order (rows by position, then line); (id, before,
     after) of each, as `batch._decide_chunk` returns them. With `writes.rowids` the line
     counters and statuses name their rows by rowid, else by key as `reserve_lines` does."""
-    decided = _decide_lines(rows, entry, stock, writes)
+    return settle(_decide_lines(rows, entry, stock, writes), entry, writes, changes)
+
+
+def settle(
+    decided: list[tuple[str, str, str, Any]],
+    entry: QueueEntry,
+    writes: ChunkWrites,
+    changes: StatusChanges,
+) -> list[tuple[str, str, str]]:
+    """A chunk's decisions, (id, before, after, what its status update names) each: the new
+    statuses onto `writes`, the changes noted; (id, before, after) of each."""
     done = [(oid, before, after) for oid, before, after, _ in decided]
     stamp = writes.stamp
     writes.status.extend(

@@ -141,9 +141,11 @@ class ChunkWrites:
         parts: tuple[tuple[str, int], ...],
         routed: list[tuple[str, int]],
         reserved: int,
+        line_row: int | None = None,
     ) -> None:
         """Reserve a line's units along its routes (SPEC §12): each (warehouse, line units)
-        reserves every part (a kit's components, or the SKU itself)."""
+        reserves every part (a kit's components, or the SKU itself). With `line_row` (SQLite,
+        `rowids`) the line counter names the line's rowid."""
         stamp, covered, ledger, actor = self.stamp, self.covered, self.ledger, entry.actor
         line_units = 0
         for warehouse, units in routed:
@@ -155,7 +157,11 @@ class ChunkWrites:
                 if ledger is not None:
                     row = (stamp, oid, line_no, sku, warehouse, qty, "allocate")
                     ledger.append((*row, actor.rule, actor.ruleset, actor.name))
-        self.lines.append((reserved + line_units, oid, line_no))
+        self.lines.append(
+            (reserved + line_units, oid, line_no)
+            if line_row is None
+            else (reserved + line_units, line_row)
+        )
 
     def flush(self) -> int:
         """Write the chunk; returns the stock units it reserved."""

@@ -1,0 +1,152 @@
+"""The `from`-list batch loop (`engine.service.batch_routed`) against the general one: for any
+chunk of orders sharing one policy, actor and `from` list, with or without kit lines,
+`decide_routed` must write what `batch._decide_chunk` (`routing.attempt_routed` +
+`ChunkWrites.reserve_routed`) writes, note the same status changes and leave the same stock;
+and the routing model must decide as `attempt_routed` always did (`first_complete` sums the
+units per SKU once instead of per warehouse)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.model import Actor, AllocationStatus, Policy, StockKey, routing
+from engine.service import batch
+from engine.service.batch_routed import decide_routed, is_routed, routed_keys
+from engine.service.batch_writes import ChunkWrites
+from engine.service.changes import StatusChanges
+from engine.service.records import QueueEntry
+from tests.unit.engine.test_batch_plain import _Bulk
+
+KITS = {"KA": (("A", 1), ("B", 2)), "KC": (("C", 3),)}
+SKUS = st.sampled_from(["A", "B", "C", "KA", "KC"])
+WAREHOUSES = ("main", "east", "west")
+STATUSES = st.sampled_from([str(s) for s in AllocationStatus])
+FROM = st.sampled_from([("main",), ("main", "east"), ("east", "main"), WAREHOUSES])
+
+
+@st.composite
+def chunks(draw: st.DrawFn) -> list[tuple[Any, ...]]:
+    """Rows as `batch_plain.read_plain` gives them: by queue position, then line number."""
+    rows = []
+    for pos in range(draw(st.integers(0, 8))):
+        before, wh = draw(STATUSES), draw(st.sampled_from(WAREHOUSES))
+        for line_no in range(1, draw(st.integers(1, 4)) + 1):
+            qty = draw(st.integers(0, 5))
+            reserved = draw(st.integers(0, qty + 1))
+            line = (pos, f"O{pos}", before, wh, line_no, draw(SKUS), qty, reserved)
+            rows.append((*line, 1000 + pos, 10 * pos + line_no))
+    return rows
+
+
+stocks = st.dictionaries(
+    st.tuples(st.sampled_from(["A", "B", "C"]), st.sampled_from(WAREHOUSES)),
+    st.tuples(st.integers(-3, 12), st.integers(0, 6)),
+    max_size=9,
+)
+
+
+def _by_pos(rows: list[Any]) -> dict[int, Any]:
+    by_pos: dict[int, Any] = {}
+    for pos, oid, alloc, wh, line_no, sku, qty, reserved, _, _ in rows:
+        found = by_pos.setdefault(pos, (oid, alloc, wh, [], []))
+        found[3].append(line_no)
+        found[4].append((sku, qty, reserved))
+    return by_pos
+
+
+@given(
+    chunks(),
+    stocks,
+    FROM,
+    st.sampled_from(list(Policy)),
+    st.sampled_from(["sqlite", "postgresql"]),
+    st.sampled_from([Actor(), Actor("rules", "vip", "set1")]),
+    st.booleans(),
+    st.booleans(),
+)
+def test_routed_loop_writes_what_the_model_decides(
+    rows: list[Any],
+    stock: dict[Any, tuple[int, int]],
+    warehouses: tuple[str, ...],
+    policy: Policy,
+    dialect: str,
+    actor: Actor,
+    with_kits: bool,
+    rowids: bool,
+) -> None:
+    kits = KITS if with_kits else {}
+    entry = QueueEntry("", policy, actor, warehouses)
+    assert is_routed(entry)
+    theirs, ours = ChunkWrites(_Bulk(dialect), "T"), ChunkWrites(_Bulk(dialect), "T")  # type: ignore[arg-type]
+    theirs.begin(actor)
+    ours.begin(actor, rowids)
+    assert ours.rowids == (rowids and dialect == "sqlite")
+    their_stock = {key: list(value) for key, value in stock.items()}
+    our_stock = {key: list(value) for key, value in stock.items()}
+    notes, our_notes = StatusChanges(), StatusChanges()
+    done = batch._decide_chunk(_by_pos(rows), entry, their_stock, theirs, kits, notes)
+    assert decide_routed(rows, entry, our_stock, ours, kits, our_notes) == done  # type: ignore[arg-type]
+    assert list(our_notes._changes.items()) == list(notes._changes.items())
+    assert our_stock == their_stock
+    for name in ("reservations", "ledger", "units"):
+        assert getattr(ours, name) == getattr(theirs, name), name
+    if ours.rowids:  # the same rows, named by the rowids the chunk's rows carry
+        line_of = {row[9]: (row[1], row[4]) for row in rows}
+        order_of = {row[8]: row[1] for row in rows}
+        assert [(n, *line_of[r]) for n, r in ours.lines] == theirs.lines
+        assert [(s, at, order_of[r]) for s, at, r in ours.status] == theirs.status
+    else:
+        assert (ours.lines, ours.status) == (theirs.lines, theirs.status)
+    assert routed_keys(rows, entry, kits) == batch._stock_keys(_by_pos(rows), entry, kits)  # type: ignore[arg-type]
+
+
+def _reference(
+    lines: list[tuple[str, int, int]],
+    warehouses: tuple[str, ...],
+    stock: dict[StockKey, list[int]],
+) -> str | None:
+    """The first warehouse that completes every line, checked as the model did before: a
+    running total per (sku, warehouse), warehouse by warehouse."""
+    for wh in warehouses:
+        want: dict[StockKey, int] = {}
+        ok = True
+        for sku, qty, reserved in lines:
+            for part, per in KITS.get(sku) or ((sku, 1),):
+                if qty - reserved <= 0:
+                    continue
+                key = (part, wh)
+                want[key] = want.get(key, 0) + (qty - reserved) * per
+                entry = stock.get(key)
+                ok = ok and entry is not None and entry[0] - entry[1] >= want[key]
+        if ok:
+            return wh
+    return None
+
+
+@given(
+    st.lists(st.tuples(SKUS, st.integers(0, 5), st.integers(0, 3)), min_size=1, max_size=4),
+    stocks,
+    FROM,
+)
+def test_first_complete_finds_the_warehouse_the_running_totals_find(
+    lines: list[tuple[str, int, int]], stock: dict[Any, tuple[int, int]], warehouses: Any
+) -> None:
+    current = {key: list(value) for key, value in stock.items()}
+    found = routing.first_complete(routing.needs_of(lines, KITS), warehouses, current)
+    assert (found[0] if found else None) == _reference(lines, warehouses, current)
+    if found:  # and the units it takes are every missing unit of every part
+        wanted: dict[str, int] = {}
+        for sku, qty, reserved in lines:
+            for part, per in KITS.get(sku) or ((sku, 1),):
+                if qty > reserved:
+                    wanted[part] = wanted.get(part, 0) + (qty - reserved) * per
+        assert found[1] == wanted
+
+
+def test_only_a_shared_from_list_takes_the_routed_loop() -> None:
+    assert is_routed(QueueEntry("", warehouses=("main", "east")))
+    assert not is_routed(QueueEntry(""))
+    assert not is_routed([QueueEntry("O1", warehouses=("main",))])
