@@ -21,6 +21,8 @@ _STOCK_EVENTS = frozenset({EventType.INVENTORY_CHANGED, EventType.STOCK_RELEASED
 _STATUS_CHANGED = EventType.ALLOCATION_CHANGED
 #: The event types whose payload the tick reads (which stock, which new status).
 READ_PAYLOAD = frozenset({str(e) for e in (*_STOCK_EVENTS, _STATUS_CHANGED)})
+#: The others: each offers its order to the rules of its type, whatever its payload.
+ORDER_EVENTS = frozenset(str(e) for e in EventType) - READ_PAYLOAD
 
 
 class Offering:
@@ -64,6 +66,19 @@ class Offering:
         for number, ids in by_rule.items():
             self.tables.offer(number, ids)
             self.offered.add(number)
+
+    def order_events(self) -> int:
+        """SQLite: claim the pending `ORDER_EVENTS` and make their offers in SQL
+        (`TickTables.offer_events`), so a tick over 100k new orders reads no event row;
+        the others then come through `events`. Returns how many were claimed."""
+        rules = {
+            kind: [self.numbers[rule.name] for rule in found]
+            for kind in ORDER_EVENTS
+            if (found := self.ruleset.rules_for_event(kind))
+        }
+        count, offered = self.tables.offer_events(ORDER_EVENTS, rules)
+        self.offered.update(offered)
+        return count
 
     def select(self, rule: CompiledRule, query: Select[Any]) -> None:
         number = self.numbers[rule.name]

@@ -15,7 +15,7 @@ rest.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,8 +29,11 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    case,
+    cast,
     func,
     literal,
+    null,
     select,
     update,
 )
@@ -99,19 +102,28 @@ class TickTables:
 
     # ---- events
 
-    def claim(self, size: int, read: frozenset[str]) -> Iterator[list[Pending]]:
+    def claim(
+        self, size: int, read: frozenset[str], skip: frozenset[str] = frozenset()
+    ) -> Iterator[list[Pending]]:
         """Pending events, oldest first, `size` at a time, each chunk recorded as claimed. On
         PostgreSQL each is claimed by exactly one worker (`FOR UPDATE SKIP LOCKED`). Only the
         payloads of the event types in `read` are decoded (the others come as {}): a tick over
-        many new orders need not decode a payload per order."""
+        many new orders need not decode a payload per order. The types in `skip` are left
+        out (SQLite: `offer_events` claimed them)."""
         sql = _CLAIM_SQL + (" FOR UPDATE SKIP LOCKED" if self.postgres else "")
+        params: tuple[Any, ...] = ()
+        if skip:
+            marks = ", ".join("?" * len(skip))
+            sql = sql.replace(" ORDER BY", f" AND type NOT IN ({marks}) ORDER BY")
+            params = tuple(sorted(skip))
         pending = self.bulk.value(events.c.processed, False)
         last = 0
         while True:
-            rows = self.bulk.query(sql, (pending, last, size))
+            rows = self.bulk.query(sql, (pending, last, *params, size))
             if not rows:
                 return
-            last = self.last_claimed = rows[-1][0]
+            last = rows[-1][0]
+            self.last_claimed = max(self.last_claimed, last)
             if self.postgres:  # see mark_processed
                 self._executemany(
                     "INSERT INTO dibs_claimed (id) VALUES ({})", [(r[0],) for r in rows]
@@ -120,6 +132,35 @@ class TickTables:
                 (eid, kind, oid, _payload(raw) if kind in read else {})
                 for eid, kind, oid, raw in rows
             ]
+
+    def offer_events(
+        self, types: frozenset[str], rules: Mapping[str, Sequence[int]]
+    ) -> tuple[int, set[int]]:
+        """SQLite: claim the pending events of `types` (events whose payload the tick does not
+        read) without reading them: each one's order is offered, by INSERT … SELECT, to the
+        rule numbers `rules` lists for its type. Returns how many were claimed and the rule
+        numbers offered some order. The tick holds the write lock, so these are exactly the
+        events `claim` would have read (see `mark_processed`)."""
+        assert not self.postgres
+        pending = self.bulk.value(events.c.processed, False)
+        chosen = sorted(types)
+        found = self.bulk.query(
+            "SELECT type, count(*), max(id), count(nullif(order_id, '')) FROM events "
+            f"WHERE processed = ? AND type IN ({', '.join('?' * len(chosen))}) GROUP BY type",
+            (pending, *chosen),
+        )
+        offered: set[int] = set()
+        for kind, _, last, with_order in found:
+            self.last_claimed = max(self.last_claimed, last)
+            for number in rules.get(kind, ()) if with_order else ():
+                offered.add(number)
+                self.bulk.query(
+                    "INSERT INTO dibs_offers (order_id, rule_no) SELECT order_id, ? FROM events "
+                    "WHERE processed = ? AND id <= ? AND type = ? AND order_id <> '' "
+                    "ON CONFLICT DO NOTHING",
+                    (number, pending, last, kind),
+                )
+        return sum(int(count) for _, count, _, _ in found), offered
 
     def mark_processed(self, now: datetime) -> None:
         """Mark the claimed events processed. On SQLite they are exactly the pending ones up
@@ -186,6 +227,43 @@ class TickTables:
             awaiting = OrderStatus.AWAITING_FULFILLMENT.value
             yield [(r[0], *r[2:]) for r in rows if r[1] == awaiting]
 
+    def plan_masks(
+        self,
+        flags: Sequence[tuple[int, ColumnElement[bool]]],
+        plan: Mapping[int, tuple[int | None, int]],
+    ) -> list[tuple[Any, ...]]:
+        """Record, in one INSERT … SELECT, every offered awaiting order some flag (as in
+        `candidates`) holds for, with the (queue group, decision) `plan` gives its mask of
+        flags (bit i: `flags[i]`). Returns (group, decision, orders) per pair used."""
+        offered = offers.alias("f")
+        ids = select(offers.c.order_id).distinct().subquery()
+        bits: list[ColumnElement[Any]] = []
+        for bit, (k, flag) in enumerate(flags):
+            # One fired rule is offered every order in the table: no EXISTS to ask.
+            if len(flags) > 1:
+                on = select(literal(1)).where(offered.c.order_id == orders.c.id)
+                flag = and_(on.where(offered.c.rule_no == k).exists(), flag)
+            bits.append(case((flag, 1 << bit), else_=0))
+        masked = (
+            select(orders.c.id.label("order_id"), sum(bits[1:], bits[0]).label("mask"))
+            .select_from(ids.join(orders, orders.c.id == ids.c.order_id))
+            .where(orders.c.status == OrderStatus.AWAITING_FULFILLMENT)
+            .subquery()
+        )
+        queued = {mask: grp for mask, (grp, _) in plan.items() if grp is not None}
+        grp = case(queued, value=masked.c.mask) if queued else null()
+        decision = case({mask: d for mask, (_, d) in plan.items()}, value=masked.c.mask)
+        source = select(masked.c.order_id, cast(grp, Integer), cast(decision, Integer))
+        self.conn.execute(
+            tick_plan.insert().from_select(
+                ["order_id", "grp", "decision"], source.where(masked.c.mask > 0)
+            )
+        )
+        counts = select(tick_plan.c.grp, tick_plan.c.decision, func.count()).group_by(
+            tick_plan.c.grp, tick_plan.c.decision
+        )
+        return [tuple(row) for row in self.conn.execute(counts)]
+
     # ---- the plan and the queue
 
     def plan(self, rows: Sequence[tuple[str, int | None, int]]) -> None:
@@ -225,19 +303,32 @@ class TickTables:
         """How many entries the queue holds."""
         return int(self.bulk.query("SELECT count(*) FROM dibs_tick_queue")[0][0])
 
-    def queue(self, size: int) -> Iterator[list[tuple[str, int]]]:
-        """The queue in order, `size` entries at a time: (order id, decision number)."""
-        start = 0
-        while True:
-            rows = self.bulk.query(
-                "SELECT order_id, decision FROM dibs_tick_queue "
-                "WHERE pos >= ? AND pos < ? ORDER BY pos",
-                (start, start + size),
-            )
-            if not rows:
-                return
-            yield [(oid, decision) for oid, decision in rows]
-            start += size
+    def queue_part(self, start: int, size: int) -> list[tuple[str, int]]:
+        """Queue positions `start`.. (`size` of them), in order: (order id, decision number)."""
+        rows = self.bulk.query(
+            "SELECT order_id, decision FROM dibs_tick_queue "
+            "WHERE pos >= ? AND pos < ? ORDER BY pos",
+            (start, start + size),
+        )
+        return [(oid, decision) for oid, decision in rows]
+
+    def queue_decisions(self, start: int, size: int) -> set[int]:
+        """The decision numbers of queue positions `start`.. (`size` of them)."""
+        rows = self.bulk.query(
+            "SELECT DISTINCT decision FROM dibs_tick_queue WHERE pos >= ? AND pos < ?",
+            (start, start + size),
+        )
+        return {decision for (decision,) in rows}
+
+    def queue_select(self, start: int, size: int) -> Select[Any]:
+        """Queue positions `start`.. (`size` of them) as (position from 0, order id) rows, for
+        `batch.allocate_selected`: the ids never pass through Python."""
+        pos = tick_queue.c.pos
+        return (
+            select((pos - start).label("pos"), tick_queue.c.order_id)
+            .where(pos >= start, pos < start + size)
+            .order_by(pos)
+        )
 
     def stock_keys(self) -> set[StockKey]:
         """The stock every matched order may reserve or holds (its lines' SKUs, a kit's
