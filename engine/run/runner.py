@@ -22,7 +22,7 @@ from engine.errors import OperationFailed
 from engine.model import Actor, OrderStatus, Policy
 from engine.run import stream
 from engine.run.deliveries import RETRY_FOR, queue_rows
-from engine.run.offers import ORDER_EVENTS, READ_PAYLOAD, Offering
+from engine.run.offers import READ_PAYLOAD, Offering
 from engine.run.scheduler import due_slot, wait_until_next
 from engine.service import Service
 from engine.service import orders as order_ops
@@ -181,12 +181,13 @@ class Runner:
         tables = TickTables(tx)
         offered: set[int] = set()
         offering = Offering(self.ruleset, self._numbers, tables, offered)
-        # SQLite without webhooks: the order events are claimed and offered in SQL (a webhook
-        # is queued per event, PostgreSQL claims each event with SKIP LOCKED: both read them).
-        skip = frozenset() if tables.postgres or self.ruleset.notify else ORDER_EVENTS
-        if skip:
-            result.events += offering.order_events()
-        for chunk in tables.claim(stream.CHUNK, READ_PAYLOAD, skip):
+        # SQLite without webhooks: the order events and those no rule fires on are claimed
+        # (and the former offered) in SQL; only the others are read. A webhook is queued per
+        # event, and PostgreSQL claims each event with SKIP LOCKED: both read every event.
+        skip = frozenset() if tables.postgres or self.ruleset.notify else offering.in_sql()
+        claimed, others = offering.claim_in_sql(skip) if skip else (0, True)
+        result.events += claimed
+        for chunk in tables.claim(stream.CHUNK, READ_PAYLOAD, skip) if others else ():
             result.events += len(chunk)
             offering.events(chunk)
             # The webhooks' queue (SPEC §13) is filled by the outbox's consumer, in its

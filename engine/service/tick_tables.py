@@ -135,22 +135,26 @@ class TickTables:
 
     def offer_events(
         self, types: frozenset[str], rules: Mapping[str, Sequence[int]]
-    ) -> tuple[int, set[int]]:
+    ) -> tuple[int, set[int], bool]:
         """SQLite: claim the pending events of `types` (events whose payload the tick does not
         read) without reading them: each one's order is offered, by INSERT … SELECT, to the
-        rule numbers `rules` lists for its type. Returns how many were claimed and the rule
-        numbers offered some order. The tick holds the write lock, so these are exactly the
-        events `claim` would have read (see `mark_processed`)."""
+        rule numbers `rules` lists for its type. Returns how many were claimed, the rule
+        numbers offered some order, and whether events of other types are pending (`claim`
+        then reads them). The tick holds the write lock, so these are exactly the events
+        `claim` would have read (see `mark_processed`)."""
         assert not self.postgres
         pending = self.bulk.value(events.c.processed, False)
-        chosen = sorted(types)
         found = self.bulk.query(
             "SELECT type, count(*), max(id), count(nullif(order_id, '')) FROM events "
-            f"WHERE processed = ? AND type IN ({', '.join('?' * len(chosen))}) GROUP BY type",
-            (pending, *chosen),
+            "WHERE processed = ? GROUP BY type",
+            (pending,),
         )
         offered: set[int] = set()
-        for kind, _, last, with_order in found:
+        claimed = 0
+        for kind, count, last, with_order in found:
+            if kind not in types:
+                continue
+            claimed += count
             self.last_claimed = max(self.last_claimed, last)
             for number in rules.get(kind, ()) if with_order else ():
                 offered.add(number)
@@ -160,7 +164,7 @@ class TickTables:
                     "ON CONFLICT DO NOTHING",
                     (number, pending, last, kind),
                 )
-        return sum(int(count) for _, count, _, _ in found), offered
+        return claimed, offered, any(kind not in types for kind, *_ in found)
 
     def mark_processed(self, now: datetime) -> None:
         """Mark the claimed events processed. On SQLite they are exactly the pending ones up
