@@ -81,7 +81,7 @@ class Offering:
 
     def claim_in_sql(self, types: frozenset[str]) -> tuple[int, bool]:
         """SQLite: claim the pending events of `types` (`in_sql`) and make the order events'
-        offers in SQL (`TickTables.offer_events`), so a tick over 100k new orders reads no
+        offers in SQL (`TickClaims.offer_events`), so a tick over 100k new orders reads no
         event row. Returns how many were claimed and whether other events are pending (they
         then come through `events`)."""
         rules = {
@@ -89,7 +89,7 @@ class Offering:
             for kind in ORDER_EVENTS
             if (found := self.ruleset.rules_for_event(kind))
         }
-        count, offered, others = self.tables.offer_events(types, rules)
+        count, offered, others = self.tables.events.offer_events(types, rules)
         self.offered.update(offered)
         return count, others
 

@@ -187,7 +187,7 @@ class Runner:
         skip = frozenset() if tables.postgres or self.ruleset.notify else offering.in_sql()
         claimed, others = offering.claim_in_sql(skip) if skip else (0, True)
         result.events += claimed
-        for chunk in tables.claim(stream.CHUNK, READ_PAYLOAD, skip) if others else ():
+        for chunk in tables.events.claim(stream.CHUNK, READ_PAYLOAD, skip) if others else ():
             result.events += len(chunk)
             offering.events(chunk)
             # The webhooks' queue (SPEC §13) is filled by the outbox's consumer, in its
@@ -221,7 +221,7 @@ class Runner:
             deallocations=tuple(i for ids in streamed.deallocations.values() for i in ids),
             splits=tuple(i for ids in streamed.splits.values() for i in ids),
         )
-        tables.mark_processed(now)
+        tables.events.mark_processed(now)
         result.seconds = time.perf_counter() - started
         return result
 

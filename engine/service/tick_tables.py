@@ -1,7 +1,8 @@
 """The connection-private tables of one streaming rule tick, so its memory does not grow with
 the number of candidate orders (SPEC §8; engine.run.runner drives them).
 
-* `dibs_claimed(id)`: the events the tick claimed, marked processed at its end in one UPDATE;
+* `dibs_claimed(id)`: the events the tick claimed (PostgreSQL), marked processed at its end in
+  one UPDATE (engine.service.tick_claims);
 * `dibs_offers(order_id, rule_no)`: which fired rule is offered which order (each pair once);
 * `dibs_tick_plan(order_id, grp, decision)`: every order some rule matched, with the queue group
   (its deciding rule's rank; NULL when the order is not queued) and the decision it got;
@@ -14,9 +15,7 @@ rest.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -35,20 +34,18 @@ from sqlalchemy import (
     literal,
     null,
     select,
-    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.model import OrderStatus, StockKey, parts_of
+from engine.service.tick_claims import TickClaims, claimed, executemany
 from engine.service.tx import Tx
-from engine.store import events, order_lines, orders, reservations
+from engine.store import order_lines, orders, reservations
 from engine.store.bulk import Bulk
 from engine.store.kit_rows import load_kits
-from engine.store.outbox import Pending
 from engine.store.sqlfunctions import Bytewise
 
 _meta = MetaData()
-claimed = Table("dibs_claimed", _meta, Column("id", BigInteger, primary_key=True))
 offers = Table(
     "dibs_offers",
     _meta,
@@ -78,11 +75,6 @@ _DDL = (
     "dibs_tick_queue (pos BIGINT PRIMARY KEY, order_id TEXT NOT NULL, decision INTEGER NOT NULL)",
 )
 
-_CLAIM_SQL = (
-    "SELECT id, type, order_id, payload FROM events "
-    "WHERE processed = ? AND id > ? ORDER BY id LIMIT ?"
-)
-
 
 class TickTables:
     """The tick's tables on the transaction's connection, emptied when made."""
@@ -97,86 +89,7 @@ class TickTables:
             self.bulk.query(f"CREATE TEMP TABLE IF NOT EXISTS {ddl}{suffix}")
         for table in (claimed, offers, tick_plan, tick_queue):
             self.bulk.query(f"DELETE FROM {table.name}")
-        self._mark = "?" if self.bulk.dialect.paramstyle == "qmark" else "%s"
-        self.last_claimed = 0
-
-    # ---- events
-
-    def claim(
-        self, size: int, read: frozenset[str], skip: frozenset[str] = frozenset()
-    ) -> Iterator[list[Pending]]:
-        """Pending events, oldest first, `size` at a time, each chunk recorded as claimed. On
-        PostgreSQL each is claimed by exactly one worker (`FOR UPDATE SKIP LOCKED`). Only the
-        payloads of the event types in `read` are decoded (the others come as {}): a tick over
-        many new orders need not decode a payload per order. The types in `skip` are left
-        out (SQLite: `offer_events` claimed them)."""
-        sql = _CLAIM_SQL + (" FOR UPDATE SKIP LOCKED" if self.postgres else "")
-        params: tuple[Any, ...] = ()
-        if skip:
-            marks = ", ".join("?" * len(skip))
-            sql = sql.replace(" ORDER BY", f" AND type NOT IN ({marks}) ORDER BY")
-            params = tuple(sorted(skip))
-        pending = self.bulk.value(events.c.processed, False)
-        last = 0
-        while True:
-            rows = self.bulk.query(sql, (pending, last, *params, size))
-            if not rows:
-                return
-            last = rows[-1][0]
-            self.last_claimed = max(self.last_claimed, last)
-            if self.postgres:  # see mark_processed
-                self._executemany(
-                    "INSERT INTO dibs_claimed (id) VALUES ({})", [(r[0],) for r in rows]
-                )
-            yield [
-                (eid, kind, oid, _payload(raw) if kind in read else {})
-                for eid, kind, oid, raw in rows
-            ]
-
-    def offer_events(
-        self, types: frozenset[str], rules: Mapping[str, Sequence[int]]
-    ) -> tuple[int, set[int], bool]:
-        """SQLite: claim the pending events of `types` (events whose payload the tick does not
-        read) without reading them: each one's order is offered, by INSERT … SELECT, to the
-        rule numbers `rules` lists for its type. Returns how many were claimed, the rule
-        numbers offered some order, and whether events of other types are pending (`claim`
-        then reads them). The tick holds the write lock, so these are exactly the events
-        `claim` would have read (see `mark_processed`)."""
-        assert not self.postgres
-        pending = self.bulk.value(events.c.processed, False)
-        found = self.bulk.query(
-            "SELECT type, count(*), max(id), count(nullif(order_id, '')) FROM events "
-            "WHERE processed = ? GROUP BY type",
-            (pending,),
-        )
-        offered: set[int] = set()
-        claimed = 0
-        for kind, count, last, with_order in found:
-            if kind not in types:
-                continue
-            claimed += count
-            self.last_claimed = max(self.last_claimed, last)
-            for number in rules.get(kind, ()) if with_order else ():
-                offered.add(number)
-                self.bulk.query(
-                    "INSERT INTO dibs_offers (order_id, rule_no) SELECT order_id, ? FROM events "
-                    "WHERE processed = ? AND id <= ? AND type = ? AND order_id <> '' "
-                    "ON CONFLICT DO NOTHING",
-                    (number, pending, last, kind),
-                )
-        return claimed, offered, any(kind not in types for kind, *_ in found)
-
-    def mark_processed(self, now: datetime) -> None:
-        """Mark the claimed events processed. On SQLite they are exactly the pending ones up
-        to the last claimed id: the tick holds the write lock, so nobody else added events,
-        and those this tick wrote (`allocation.changed`) come after. On PostgreSQL other
-        workers commit events meanwhile, and hold some: the claimed ids were recorded."""
-        chosen: ColumnElement[bool]
-        if self.postgres:
-            chosen = events.c.id.in_(select(claimed.c.id))
-        else:
-            chosen = and_(events.c.processed.is_(False), events.c.id <= self.last_claimed)
-        self.conn.execute(update(events).where(chosen).values(processed=True, processed_at=now))
+        self.events = TickClaims(self.bulk, self.postgres)
 
     # ---- offers
 
@@ -355,13 +268,7 @@ class TickTables:
         return keys
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if not rows:
-            return
-        cursor = self.bulk.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.executemany(sql.format(*[self._mark] * len(rows[0])), rows)
-        finally:
-            cursor.close()
+        executemany(self.bulk, sql, rows)
 
 
 def sort_keys(keys: Sequence[tuple[str, bool]]) -> list[ColumnElement[Any]]:
@@ -380,13 +287,6 @@ def sort_keys(keys: Sequence[tuple[str, bool]]) -> list[ColumnElement[Any]]:
                 column = Bytewise(column)
         out.append((column.desc() if desc else column.asc()).nulls_last())
     return out
-
-
-def _payload(raw: Any) -> dict[str, Any]:
-    """An event's payload as the driver gives it: a dict (psycopg) or JSON text (SQLite)."""
-    if isinstance(raw, dict):
-        return raw
-    return json.loads(raw) if raw else {}
 
 
 __all__ = ["TickTables", "sort_keys"]
