@@ -277,3 +277,42 @@ def test_a_deallocating_rule_is_not_planned_in_sql(
     result = Runner(svc, rs, clock).tick()
     assert statuses(svc, *after) == after
     assert sorted(result.deallocated) == sorted(plan.deallocations)
+
+
+def test_a_big_tick_builds_the_pending_events_index_once_after_its_writes(
+    store: Store, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every tick counts as big here: on SQLite `ix_events_pending` is dropped after the claim
+    and built again once, after the events are marked processed; the tick decides as without,
+    and the next tick finds only the events this one wrote."""
+    from engine.service import tick_claims
+    from engine.store.bulk import Bulk
+
+    monkeypatch.setattr(tick_claims, "DEFER_INDEX_AT", 1)
+    svc = Service(store, clock)
+    rs = _ruleset(tmp_path, [{"name": "all", "rule": "when new order then allocate"}])
+    svc.import_inventory([("MUG", "main", 10)])
+    svc.add_orders([order(f"A{n}", ("MUG", 1), minutes=n) for n in range(7)])
+    seen: list[str] = []
+    query = Bulk.query
+
+    def spy(self: Bulk, sql: str, params: Any = ()) -> Any:
+        seen.append(sql)
+        return query(self, sql, params)
+
+    monkeypatch.setattr(Bulk, "query", spy)
+    first = Runner(svc, rs, clock).tick()
+    assert first.events == 8 and first.matches == {"all": 7}
+    dropped = [sql for sql in seen if sql == "DROP INDEX ix_events_pending"]
+    assert dropped == ([] if store.is_postgres else ["DROP INDEX ix_events_pending"])
+    with store.read() as conn:
+        assert conn.execute(select(events.c.id).where(events.c.processed.is_(False))).all() == [
+            (eid,)
+            for (eid,) in conn.execute(
+                select(events.c.id).where(events.c.type == "allocation.changed")
+            )
+        ]
+        if not store.is_postgres:
+            names = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")
+            assert "ix_events_pending" in {name for (name,) in names}
+    assert Runner(svc, rs, clock).tick().events == 7  # the allocation.changed, once each
