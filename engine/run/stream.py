@@ -11,6 +11,11 @@ literals have at most 15 digits, which doubles hold exactly; see engine.store.sq
 Per order, `rules.tick.decide` (the same planner `plan_tick` uses) turns the matching rules
 into a decision, remembered per distinct (rules, tags): a tick over 100k orders makes a handful.
 
+When every flag is exact, no rule tags and nothing is recorded, an order's decision depends
+only on which rules it matched: each combination is decided once and `dibs_tick_plan` filled by
+one INSERT … SELECT (`_plan_in_sql`), no order passing through Python, unless a combination
+would deallocate, reallocate or split (their orders are listed in memory, below).
+
 Only the decisions go back to the database (`dibs_tick_plan`); the queue is then sorted per
 deciding rule by SQL (its `order by` keys, then id, by code point, as `sort_order_ids` sorts)
 or, for `attributes.<key>` keys, in Python. Orders to tag, deallocate, release or split are
