@@ -211,10 +211,9 @@ class Runner:
         streamed = stream.stream_plan(tables, fired, now, self.record)
         result.matches = streamed.tally([f.rule.name for f in fired])
         result.before = streamed.before
-        with tables.events.index_deferred(result.events):
-            length = stream.build_queue(tables, streamed, fired, now)
-            queue = self._apply(tx, tables, length, streamed, result)
-            tables.events.mark_processed(now)
+        queue = self._apply(
+            tx, tables, stream.build_queue(tables, streamed, fired, now), streamed, result
+        )
         result.plan = TickPlan(
             now=now,
             orders=streamed.plans,
@@ -222,6 +221,7 @@ class Runner:
             deallocations=tuple(i for ids in streamed.deallocations.values() for i in ids),
             splits=tuple(i for ids in streamed.splits.values() for i in ids),
         )
+        tables.events.mark_processed(now)
         result.seconds = time.perf_counter() - started
         return result
 

@@ -11,21 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, ColumnElement, MetaData, Table, and_, select, update
 
-from engine.service.batch_indexes import DEFER_INDEX_AT
 from engine.store import events
 from engine.store.bulk import Bulk
 from engine.store.outbox import Pending
-
-#: The index of pending events, and how many events per claimed one the table may hold for a
-#: tick to build it again rather than keep it up to date (a build sorts the whole table).
-_PENDING = next(i for i in events.indexes if i.name == "ix_events_pending")
-_EVENTS_PER_CLAIMED = 3
 
 claimed = Table("dibs_claimed", MetaData(), Column("id", BigInteger, primary_key=True))
 
@@ -108,25 +101,6 @@ class TickClaims:
                 )
         return claimed, offered, any(kind not in types for kind, *_ in found)
 
-    @contextmanager
-    def index_deferred(self, claimed: int) -> Iterator[None]:
-        """SQLite, a tick that claimed many events next to the table's size: drop
-        `ix_events_pending` until the tick's writes are done, and build it again once (as
-        `engine.service.batch_indexes` does for a big batch): marking 100k events processed
-        moved each one's entry, and every `allocation.changed` the tick writes adds one.
-        Nothing reads through it meanwhile (every claim is made before)."""
-        if self.postgres or claimed < DEFER_INDEX_AT or not _rows_at_most(self.bulk, claimed):
-            yield
-            return
-        self.bulk.query(f"DROP INDEX {_PENDING.name}")
-        try:
-            yield
-        except BaseException:
-            with suppress(Exception):
-                _PENDING.create(self.conn)
-            raise
-        _PENDING.create(self.conn)
-
     def mark_processed(self, now: datetime) -> None:
         """Mark the claimed events processed. On SQLite they are exactly the pending ones up
         to the last claimed id: the tick holds the write lock, so nobody else added events,
@@ -138,13 +112,6 @@ class TickClaims:
         else:
             chosen = and_(events.c.processed.is_(False), events.c.id <= self.last_claimed)
         self.conn.execute(update(events).where(chosen).values(processed=True, processed_at=now))
-
-
-def _rows_at_most(bulk: Bulk, claimed: int) -> bool:
-    """Whether the events table is small enough next to `claimed` for a rebuild to pay."""
-    limit = claimed * _EVENTS_PER_CLAIMED
-    found = bulk.query("SELECT count(*) FROM (SELECT 1 FROM events LIMIT ?)", (limit + 1,))
-    return int(found[0][0]) <= limit
 
 
 def executemany(bulk: Bulk, sql: str, rows: Sequence[Sequence[Any]]) -> None:
