@@ -146,6 +146,7 @@ def read_inventory(path: Path) -> list[tuple[str, str, int]]:
     `(sku, warehouse)` twice is an error. Raises `BadInput` listing every problem.
     """
     name = str(path)
+    _not_a_directory(path)
     if path.suffix.lower() != ".csv":
         raise BadInput(
             f"{name}: unknown inventory file type {quoted(path.suffix or '(none)')}; "
@@ -165,9 +166,10 @@ def read_kits(path: Path, places: dict[str, str]) -> dict[str, list[tuple[str, i
     database. Raises `BadInput` listing every problem of the file.
     """
     name = str(path)
+    _not_a_directory(path)
     if path.suffix.lower() != ".csv":
         raise BadInput(
-            f"{name}: unknown kit file type {path.suffix or '(none)'!r}; "
+            f"{name}: unknown kit file type {quoted(path.suffix or '(none)')}; "
             "expected .csv with columns kit,component,qty"
         )
     problems: list[str] = []
@@ -221,12 +223,17 @@ def parse_component_spec(spec: str) -> tuple[str, int]:
 # File handling
 
 
+def _not_a_directory(path: Path) -> None:
+    """A directory given for a file is named as such (before its missing suffix is)."""
+    if path.is_dir():
+        raise BadInput(f"{path}: is a directory, expected a file")
+
+
 def _open_text(path: Path) -> TextIO:
     """Open for reading as UTF-8 (a BOM, as spreadsheet tools write, is skipped)."""
     name = str(path)
     try:
-        if path.is_dir():
-            raise BadInput(f"{name}: is a directory, expected a file")
+        _not_a_directory(path)
         # newline="" lets the csv module see quoted newlines; JSON does not care.
         return path.open(encoding="utf-8-sig", newline="")
     except FileNotFoundError:

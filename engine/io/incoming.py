@@ -30,7 +30,7 @@ from engine.io.channels import (
 from engine.io.fields import check_order_mapping, utc
 from engine.io.imports import check_order_file, refuse_if, stream_orders
 from engine.io.messages import plural
-from engine.io.quick import quick_order
+from engine.io.quick import frozen_maker, quick_order
 from engine.memory import collector_paused
 from engine.model import Order, OrderStatus
 
@@ -58,6 +58,9 @@ class IncomingOrder:
     @property
     def id(self) -> str:
         return self.order.id
+
+
+_new_incoming = frozen_maker(IncomingOrder)  # the hot path's IncomingOrder(...), every field
 
 
 @dataclass(frozen=True)
@@ -151,10 +154,15 @@ class IncomingSource:
             return
         channel = self.channel
         chunk: list[IncomingOrder] = []
+        awaiting = OrderStatus.AWAITING_FULFILLMENT
         for order, where in stream_orders(self.path, self.problems, self.now):
             if channel is not None:
                 order = dataclasses.replace(order, channel=channel)
-            chunk.append(IncomingOrder(order, where=where))
+            chunk.append(
+                _new_incoming(
+                    order=order, status=awaiting, updated_at=None, sets_warehouse=True, where=where
+                )
+            )
             if len(chunk) == size:
                 yield chunk
                 chunk = []

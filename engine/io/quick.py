@@ -10,14 +10,19 @@ full validator accepts, value for value (tests/unit/io/test_quick.py compares th
 
 Measured on a 100k-order JSONL file: the full validator took about 14 µs per order, this
 takes about 3.
+
+The order is made by `frozen_maker(Order)`, which fills the frozen dataclass's `__dict__`
+directly instead of calling its `__init__` (one `object.__setattr__` per field): that was a
+quarter of the quick path's time. The object is the same as `Order(...)` makes, field for field.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.io.fields import NO_ADDRESS, NO_TAGS, ORDER_KEYS, SHIP_TO_KEYS
 from engine.model import (
@@ -31,6 +36,7 @@ from engine.model import (
     ShipTo,
 )
 
+_T = TypeVar("_T")
 _ORDER_KEY_SET = frozenset(ORDER_KEYS)
 _SHIP_TO_KEY_SET = frozenset(SHIP_TO_KEYS)
 _LINE_KEY_SET = frozenset(("sku", "qty"))
@@ -62,6 +68,25 @@ def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
     if len(cache) >= _CACHE_SIZE:
         cache.clear()
     cache[key] = value
+
+
+def frozen_maker(cls: type[_T]) -> Callable[..., _T]:
+    """A constructor of the frozen dataclass `cls` for the hot path, called with every field by
+    name: it fills the instance's `__dict__` at once (a frozen `__init__` sets each field with
+    `object.__setattr__`). The class's own constructor when it has slots or a `__post_init__`."""
+    if hasattr(cls, "__slots__") or hasattr(cls, "__post_init__"):
+        return cls
+    bare = object.__new__
+
+    def make(**fields: Any) -> _T:
+        made = bare(cls)
+        made.__dict__.update(fields)
+        return made
+
+    return make
+
+
+_new_order = frozen_maker(Order)
 
 
 class _NotQuick(Exception):
@@ -223,11 +248,13 @@ def quick_order(obj: object, now: datetime) -> Order | None:
         total = get("total")
         method = get("shipping_method")
         warehouse = get("warehouse")
-        return Order(
+        return _new_order(  # every field of Order, in its order
             id=_order_id(get("id")),
             channel=channel,
             placed_at=now if placed is None else _timestamp(placed),
             lines=_lines(get("lines")),
+            status=_AWAITING,
+            allocation_status=_UNALLOCATED,
             ship_to=_ship_to(get("ship_to")),
             shipping_method=None if method is None else _text(method, Length.SHIPPING_METHOD),
             total=None if total is None else _total(total),

@@ -19,13 +19,16 @@ rebuild (the queue is staged before, and read by primary key).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 from sqlalchemy import Index
 
 from engine.store.bulk import Bulk
 from engine.store.schema import orders_open_index, reservations_stock_index
+
+log = logging.getLogger(__name__)
 
 #: A SQLite batch of fewer orders keeps every index up to date as it writes.
 DEFER_INDEX_AT = 20_000
@@ -41,28 +44,62 @@ def indexes_deferred(bulk: Bulk, orders: int) -> Iterator[None]:
     enough for, and build them again when it ends. Should the batch fail, they are built
     again before the error goes on (a caller that catches it and commits keeps them). Nested
     (a rule tick defers them for its whole queue, then runs the batch chunk by chunk), the
-    inner call leaves the outer one's indexes to it."""
+    inner call leaves the outer one's indexes to it.
+
+    An index the database lacks (dropped by hand) is left alone, neither dropped nor built.
+    The planner's statistics of the dropped indexes (`sqlite_stat1`, which DROP INDEX deletes
+    and CREATE INDEX does not write) are put back with them: without them the dashboard's
+    order pages sort every open order for a page of 50 until the next ANALYZE."""
     held: set[str] = bulk.conn.info.setdefault(_HELD, set())
     chosen: list[Index] = []
     if bulk.dialect.name == "sqlite" and orders >= DEFER_INDEX_AT:
+        present = _present(bulk)
         chosen = [
             index
             for index, table, per_order in _DEFERRABLE
-            if index.name not in held and _rows_at_most(bulk, table, orders * per_order)
+            if index.name in present
+            and index.name not in held
+            and _rows_at_most(bulk, table, orders * per_order)
         ]
+    stats = _statistics(bulk, chosen)
+    dropped: list[Index] = []
     names = {str(index.name) for index in chosen}
-    for index in chosen:
-        bulk.query(f"DROP INDEX {index.name}")
     held.update(names)
     try:
+        for index in chosen:
+            bulk.query(f"DROP INDEX {index.name}")
+            dropped.append(index)
         yield
-    except BaseException:
-        with suppress(Exception):
-            _build(bulk, chosen)
+    except Exception:
+        try:
+            _build(bulk, dropped, stats)
+        except Exception:  # the batch's own error is the one to report
+            log.exception("could not build the deferred indexes again after a failed batch")
         raise
     finally:
         held.difference_update(names)
-    _build(bulk, chosen)
+    _build(bulk, dropped, stats)
+
+
+def _present(bulk: Bulk) -> set[str]:
+    names = [str(index.name) for index, _, _ in _DEFERRABLE]
+    marks = ", ".join("?" * len(names))
+    found = bulk.query(
+        f"SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ({marks})", names
+    )
+    return {row[0] for row in found}
+
+
+def _statistics(bulk: Bulk, indexes: list[Index]) -> list[tuple[str, str, str]]:
+    """The `sqlite_stat1` rows of `indexes` (none before the first ANALYZE)."""
+    if not indexes or not bulk.query(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'"
+    ):
+        return []
+    names = [str(index.name) for index in indexes]
+    marks = ", ".join("?" * len(names))
+    rows = bulk.query(f"SELECT tbl, idx, stat FROM sqlite_stat1 WHERE idx IN ({marks})", names)
+    return [(str(tbl), str(idx), str(stat)) for tbl, idx, stat in rows]
 
 
 def _rows_at_most(bulk: Bulk, table: str, limit: int) -> bool:
@@ -70,6 +107,11 @@ def _rows_at_most(bulk: Bulk, table: str, limit: int) -> bool:
     return int(found[0][0]) <= limit
 
 
-def _build(bulk: Bulk, indexes: list[Index]) -> None:
+def _build(bulk: Bulk, indexes: list[Index], stats: list[tuple[str, str, str]]) -> None:
     for index in indexes:
         index.create(bulk.conn)
+    built = {str(index.name) for index in indexes}
+    bulk.run_many(
+        "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)",
+        [row for row in stats if row[1] in built],
+    )

@@ -47,6 +47,8 @@ _SET_STATUS = (
     "UPDATE orders SET allocation_status = ?, updated_at = ? "
     "WHERE {key} IN (SELECT value FROM json_each(?))"
 )
+#: ... and row by row where the SQLite library lacks the JSON functions (`Bulk.json_arrays`).
+_SET_STATUS_ROW = "UPDATE orders SET allocation_status = ?, updated_at = ? WHERE {key} = ?"
 _SET_ALLOCATED = "UPDATE inventory SET allocated = ? WHERE sku = ? AND warehouse = ?"
 
 #: PostgreSQL: one statement per table and chunk, the rows passed as one array per column
@@ -188,12 +190,15 @@ class ChunkWrites:
 def _set_status(bulk: Bulk, rows: list[tuple[str, Any, Any]], key: str) -> None:
     """(allocation status, updated at, id or rowid: `key`) of a chunk's orders, one
     statement per status (SQLite)."""
+    if not bulk.json_arrays:
+        bulk.run_many(_SET_STATUS_ROW.format(key=key), rows)
+        return
     by_status: dict[tuple[str, Any], list[Any]] = {}
     for status, stamp, oid in rows:
         by_status.setdefault((status, stamp), []).append(oid)
     sql = _SET_STATUS.format(key=key)
     for (status, stamp), ids in by_status.items():
-        bulk.query(sql, (status, stamp, json.dumps(ids)))
+        bulk.query(sql, (status, stamp, json.dumps(ids, ensure_ascii=False)))
 
 
 def write_allocated(bulk: Bulk, counters: list[tuple[int, str, str]]) -> None:

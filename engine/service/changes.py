@@ -145,10 +145,11 @@ def _write_events(
     twice as long for `allocate --all`'s 100k (and a JSON array of pairs longer still)."""
     if not changed:
         return
-    if bulk.dialect.name != "sqlite" or len(payloads) > _MAX_KINDS:
+    if not bulk.json_arrays or len(payloads) > _MAX_KINDS:
         rows = [(stamp, _KIND, oid, payloads[index]) for index, oid in changed]
         bulk.insert(events, _COLUMNS, rows)
         return
     cases = " ".join(f"WHEN '{index:02d}' THEN ?" for index in range(len(payloads)))
-    marked = json.dumps([f"{index:02d}{oid}" for index, oid in changed])
+    # json_each yields an array's elements in order: the events keep note order.
+    marked = json.dumps([f"{index:02d}{oid}" for index, oid in changed], ensure_ascii=False)
     bulk.query(_EVENTS_FROM_JSON.format(cases=cases), (stamp, _KIND, *payloads, marked))

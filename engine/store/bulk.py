@@ -22,6 +22,8 @@ queue = Table("dibs_queue", MetaData(), Column("pos", BigInteger), Column("order
 
 #: (id(statement), dialect, paramstyle) -> (statement, SQL, bind names); see Bulk._compiled.
 _COMPILED: dict[tuple[int, str, str], tuple[ClauseElement, str, list[str]]] = {}
+#: Whether this process's SQLite library has json_each (see Bulk.json_arrays).
+_SQLITE_JSON: dict[str, bool] = {}
 
 
 class Bulk:
@@ -87,6 +89,23 @@ class Bulk:
                     copy.write_row(row)
         finally:
             cursor.close()
+
+    @property
+    def json_arrays(self) -> bool:
+        """Whether set-based writes may pass their keys as one JSON array (`json_each`): SQLite
+        whose library has the JSON functions (built in since 3.38, a compile option before).
+        Probed once per process; without them the callers write row by row."""
+        if self.dialect.name != "sqlite":
+            return False
+        found = _SQLITE_JSON.get("json_each")
+        if found is None:
+            try:
+                self.query("SELECT count(*) FROM json_each('[1]')")
+                found = True
+            except Exception:  # "no such table: json_each"; the transaction goes on
+                found = False
+            _SQLITE_JSON["json_each"] = found
+        return found
 
     @property
     def can_copy(self) -> bool:

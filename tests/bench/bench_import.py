@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/bench/bench_import.py [--orders 100000] [--skus 10000] [--rounds 3]
         [--stock-rows 20000] [--rss-orders 1000000] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/bench]
+        [--compare CHECKOUT]
 
 Prints, for a JSONL file of N orders (~2.5 lines each, `gen_data.py`):
 - `dibs orders import` as a user runs it (a whole process, start-up included): orders/s, wall
@@ -15,7 +16,9 @@ Prints, for a JSONL file of N orders (~2.5 lines each, `gen_data.py`):
 - CSV orders and `dibs inventory import` end to end (report; the inventory import against its
   own floor, per size and with reservations losing cover: `tests/bench/bench_stock.py`);
 - with `--rss-orders`, the time and peak RSS of importing that many orders (report);
-- with `--postgres`, the same end-to-end import on PostgreSQL (the database is emptied first).
+- with `--postgres`, the same end-to-end import on PostgreSQL (the database is emptied first);
+- with `--compare CHECKOUT` (another checkout of dibs, e.g. main), that checkout's JSONL import
+  run in the same rounds, alternately, for a before/after side by side.
 Not a test: figures depend on the machine (the load average is printed); the ratio is what to
 watch. The target (issue 15) is >= 40,000 orders/s end to end for JSONL on SQLite.
 """
@@ -94,13 +97,15 @@ def load() -> str:
     return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
+def run_child(
+    cmd: list[str], env: dict[str, str], cwd: Path | None = None
+) -> tuple[float, float, int, str]:
     """(wall s, CPU s, peak RSS MiB, stdout) of one whole process, from its own rusage."""
     out_path = Path(tempfile.mkstemp(prefix="dibs-bench-out-")[1])
     try:
         with out_path.open("w") as out, open(os.devnull, "w") as null:
             started = time.perf_counter()
-            child = subprocess.Popen(cmd, stdout=out, stderr=null, env=env)
+            child = subprocess.Popen(cmd, stdout=out, stderr=null, env=env, cwd=cwd)
             _, status, usage = os.wait4(child.pid, 0)
             wall = time.perf_counter() - started
             child.returncode = os.waitstatus_to_exitcode(status)
@@ -178,6 +183,7 @@ def sqlite_main(args: argparse.Namespace, folder: Path) -> None:
     print(f"data: {data.orders:,} orders, {data.lines:,} lines, {args.skus:,} SKUs; {load()}")
     ours: list[tuple[float, float, int]] = []
     floor: list[tuple[float, float, float, float]] = []
+    theirs: list[tuple[float, float, int]] = []
     work = folder / "work.db"
     for _ in range(args.rounds):
         db = fresh_copy(template, work)
@@ -191,6 +197,10 @@ def sqlite_main(args: argparse.Namespace, folder: Path) -> None:
             dibs(f"sqlite:///{db}", "orders", "import", str(data.orders_path)), env
         )
         ours.append((wall, cpu, rss))
+        if args.compare:  # python -m puts the working directory first on sys.path
+            db = fresh_copy(template, work)
+            cmd = dibs(f"sqlite:///{db}", "orders", "import", str(data.orders_path))
+            theirs.append(run_child(cmd, child_env(args.compare), args.compare)[:3])
     best = min(ours)
     base = min(floor)
     n = data.orders
@@ -205,6 +215,13 @@ def sqlite_main(args: argparse.Namespace, folder: Path) -> None:
         f" all runs {[round(r[0], 2) for r in floor]}"
     )
     print(f"ratio dibs / floor: wall {best[0] / base[0]:.2f}, CPU {best[1] / base[1]:.2f}")
+    if theirs:
+        old = min(theirs)
+        print(
+            f"{args.compare} (JSONL, whole process): {n / old[0]:,.0f} orders/s, {old[0]:.2f} s "
+            f"wall, {old[1]:.2f} s CPU; ratio to the floor: wall {old[0] / base[0]:.2f}, CPU "
+            f"{old[1] / base[1]:.2f}; all runs {[round(r[0], 2) for r in theirs]}"
+        )
     parse, whole = in_process(template, work, data.orders_path)
     print(
         f"in process: parse {n / parse:,.0f} orders/s ({parse:.2f} s), write "
@@ -281,6 +298,7 @@ def main() -> None:
     parser.add_argument("--rss-orders", type=int, default=0, help="also import this many")
     parser.add_argument("--postgres", help="a PostgreSQL URL (its public schema is emptied)")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--compare", type=Path, help="another checkout, run side by side")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dibs-bench-import-") as tmp:
         if not args.skip_sqlite:

@@ -243,3 +243,32 @@ def test_an_allocation_that_changes_no_status_prints_no_empty_table(dibs: Dibs) 
         result = dibs(*args)
         assert "┏" not in result.stdout, (args, result.stdout)
         assert "0 changed status" in result.stderr or "0 would change" in result.stderr
+
+
+def test_a_key_given_twice_in_an_order_object_takes_its_last_value_in_every_reader(
+    dibs: Dibs, tmp_path: Path
+) -> None:
+    """The documented decision (README, "Decisions"): as JSON.parse and Python's json do, the
+    last value wins, in a .json array and in JSON Lines (fast or precise path); the API: see
+    tests/integration/web/test_api_orders.py."""
+    line = '{"id": "D2", "channel": "web", "lines": [{"sku": "MUG", "qty": 1}], "id": "D3"}'
+    (tmp_path / "d.jsonl").write_text(line + "\n")
+    (tmp_path / "e.json").write_text(
+        "[" + line.replace('"D2"', '"E2"').replace('"D3"', '"E3"') + "]"
+    )
+    # a value the quick path does not take sends the line to the json module's reader
+    slow = line.replace('"qty": 1', '"qty": "1"').replace("D2", "F2").replace("D3", "F3")
+    (tmp_path / "f.jsonl").write_text(slow + "\n")
+    for name in ("d.jsonl", "e.json", "f.jsonl"):
+        dibs("orders", "import", str(tmp_path / name))
+    ids = {o["id"] for o in dibs.json("orders", "list", "--all")}
+    assert ids == {"D3", "E3", "F3"}
+
+
+@pytest.mark.parametrize("what", ["orders", "inventory", "kits"])
+def test_a_directory_given_for_an_import_file_is_named_a_directory(
+    dibs: Dibs, tmp_path: Path, what: str
+) -> None:
+    """Not "unknown inventory file type '(none)'": the folder has no suffix because it is one."""
+    result = dibs(what, "import", str(tmp_path), expect=2)
+    assert f"{tmp_path}: is a directory, expected a file" in result.stderr

@@ -258,3 +258,91 @@ def test_stock_read_whole_or_per_chunk_decides_alike(
     svc = _shop(store)
     _allocate_then_release(svc)
     assert _outcome(store, svc) == reference
+
+
+def test_without_sqlite_json_functions_the_writes_go_row_by_row_alike(
+    store: Store, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SQLite library built without the JSON functions (before 3.38 they were a compile
+    option): statuses and events are written row by row, with the same outcome."""
+    from engine.store import bulk
+
+    monkeypatch.setitem(bulk._SQLITE_JSON, "json_each", False)
+    svc = _shop(store)
+    _allocate_then_release(svc)
+    assert _outcome(store, svc) == reference
+
+
+def test_the_json_probe_says_no_when_json_each_is_missing(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.store import bulk
+
+    monkeypatch.setattr(bulk, "_SQLITE_JSON", {})
+    real = bulk.Bulk.query
+
+    def no_json(self: bulk.Bulk, sql: str, params: Any = ()) -> Any:
+        if "json_each" in sql:
+            raise RuntimeError("no such table: json_each")
+        return real(self, sql, params)
+
+    with store.write() as conn:
+        assert bulk.Bulk(conn).json_arrays is (not store.is_postgres)
+    monkeypatch.setattr(bulk, "_SQLITE_JSON", {})
+    monkeypatch.setattr(bulk.Bulk, "query", no_json)
+    with store.write() as conn:
+        assert bulk.Bulk(conn).json_arrays is False
+
+
+def _sqlite_shop(tmp_path: Any) -> tuple[Store, Service]:
+    store = Store.open(f"sqlite:///{tmp_path / 'deferred.db'}")
+    return store, _shop(store)
+
+
+def _stat_rows(store: Store) -> list[tuple[str, ...]]:
+    from sqlalchemy import text
+
+    with store.read() as conn:
+        rows = conn.execute(text("SELECT tbl, idx, stat FROM sqlite_stat1 ORDER BY tbl, idx"))
+        return [tuple(r) for r in rows]
+
+
+def test_deferred_indexes_keep_their_planner_statistics(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DROP INDEX deletes an index's sqlite_stat1 row and CREATE INDEX does not write one:
+    without it the dashboard's order pages sort every open order until the next ANALYZE."""
+    from engine.service import batch_indexes
+    from engine.store import statistics
+
+    store, svc = _sqlite_shop(tmp_path)
+    with store.write() as conn:
+        statistics.refresh(conn)
+    before = _stat_rows(store)
+    assert "ix_orders_open" in {idx for _, idx, _ in before}
+    monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)
+    dropped = _dropped_during(monkeypatch, lambda: svc.allocate(detail=False))
+    assert "DROP INDEX ix_orders_open" in dropped
+    assert _stat_rows(store) == before
+    store.dispose()
+
+
+def test_a_deferrable_index_the_database_lacks_is_left_alone(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dropped by hand: the batch neither fails on it nor builds it; the other one is deferred."""
+    from sqlalchemy import text
+
+    from engine.service import batch_indexes
+
+    store, svc = _sqlite_shop(tmp_path)
+    with store.write() as conn:
+        conn.execute(text("DROP INDEX ix_reservations_stock"))
+    monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)
+    dropped = _dropped_during(monkeypatch, lambda: svc.allocate(detail=False))
+    assert dropped == ["DROP INDEX ix_orders_open"]
+    assert [sql for sql in _stock_index(store) if "ix_reservations_stock" in sql] == []
+    with store.read() as conn:
+        names = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))
+        assert "ix_orders_open" in set(names.scalars())
+    store.dispose()

@@ -179,6 +179,16 @@ def test_bad_json_is_400_naming_the_body_and_where(api: Api, content: bytes, mes
         assert error["message"].startswith(message), error
 
 
+def test_a_key_given_twice_takes_its_last_value_as_an_import_file_does(api: Api) -> None:
+    """The README's decision on duplicate keys, in the API as in import files."""
+    content = b'{"id": "D2", "channel": "web", "lines": [{"sku": "MUG", "qty": 1}], "id": "D3"}'
+    answer = api.post(
+        "/api/v1/orders", content=content, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["id"] == "D3"
+
+
 def test_an_existing_id_is_409_and_nothing_is_added(api: Api) -> None:
     api.add(order("A", ("MUG", 1)))
     before = snapshot(api.store)

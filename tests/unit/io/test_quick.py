@@ -3,15 +3,20 @@ takes, value for value, and hands everything else to it."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from engine.io.fields import check_order_mapping
-from engine.io.quick import quick_order
+from engine.io.incoming import IncomingOrder
+from engine.io.quick import frozen_maker, quick_order
+from engine.io.wire import quick_line
+from engine.model import Order
 
 NOW = datetime(2026, 3, 10, tzinfo=UTC)
 
@@ -38,7 +43,26 @@ def test_a_plain_order_takes_the_quick_path_and_equals_the_full_one() -> None:
     quick = quick_order(PLAIN, NOW)
     assert quick is not None
     assert full(PLAIN) == (quick, [])
+    assert quick_line(json.dumps(PLAIN), NOW) == quick
     assert quick.ship_to.country == "US" and quick.tags == frozenset({"vip", "gift"})
+
+
+def test_the_quick_order_is_what_the_constructor_makes() -> None:
+    quick = quick_order(PLAIN, NOW)
+    assert type(quick) is Order
+    # replace() runs the dataclass's own __init__ on every field read back: all are there.
+    assert vars(quick) == vars(dataclasses.replace(quick))
+    try:
+        quick.channel = "x"  # type: ignore[misc]
+    except dataclasses.FrozenInstanceError:
+        pass
+    else:
+        raise AssertionError("the quick order must stay frozen")
+    made = frozen_maker(IncomingOrder)(
+        order=quick, status="shipped", updated_at=None, sets_warehouse=False, where="f:1"
+    )
+    assert made == IncomingOrder(quick, "shipped", None, False, "f:1")
+    assert vars(made) == vars(dataclasses.replace(made))
 
 
 def test_what_the_quick_path_leaves_to_the_full_validator() -> None:
@@ -123,3 +147,18 @@ def test_the_quick_path_agrees_with_the_full_validator(obj: dict[str, Any]) -> N
     quick = quick_order(obj, NOW)
     if quick is not None:
         assert full(obj) == (quick, [])
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal)  # as the JSON Lines reader decodes
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_order)
+def test_the_json_lines_fast_path_agrees_with_the_full_validator(obj: dict[str, Any]) -> None:
+    try:
+        text = json.dumps(obj)
+    except TypeError:  # a Decimal: no JSON text gives one to the json module's reader as is
+        assume(False)
+    quick = quick_line(text, NOW)
+    if quick is not None:
+        assert full(_DECODER.decode(text)) == (quick, [])
