@@ -21,6 +21,10 @@ _STOCK_EVENTS = frozenset({EventType.INVENTORY_CHANGED, EventType.STOCK_RELEASED
 _STATUS_CHANGED = EventType.ALLOCATION_CHANGED
 #: The event types whose payload the tick reads (which stock, which new status).
 READ_PAYLOAD = frozenset({str(e) for e in (*_STOCK_EVENTS, _STATUS_CHANGED)})
+#: The others: each offers its order to the rules of its type, whatever its payload.
+ORDER_EVENTS = frozenset(str(e) for e in EventType) - READ_PAYLOAD
+#: Every detail of an event that `RuleSet.rules_for_event` tells apart (None: the others).
+_DETAILS = (None, "received", "overallocated")
 
 
 class Offering:
@@ -64,6 +68,30 @@ class Offering:
         for number, ids in by_rule.items():
             self.tables.offer(number, ids)
             self.offered.add(number)
+
+    def in_sql(self) -> frozenset[str]:
+        """The event types `claim_in_sql` claims: the order events, and the others no rule
+        fires on whatever their payload (the details `rules_for_event` tells apart)."""
+        quiet = {
+            kind
+            for kind in READ_PAYLOAD
+            if not any(self.ruleset.rules_for_event(kind, d) for d in _DETAILS)
+        }
+        return ORDER_EVENTS | quiet
+
+    def claim_in_sql(self, types: frozenset[str]) -> tuple[int, bool]:
+        """SQLite: claim the pending events of `types` (`in_sql`) and make the order events'
+        offers in SQL (`TickClaims.offer_events`), so a tick over 100k new orders reads no
+        event row. Returns how many were claimed and whether other events are pending (they
+        then come through `events`)."""
+        rules = {
+            kind: [self.numbers[rule.name] for rule in found]
+            for kind in ORDER_EVENTS
+            if (found := self.ruleset.rules_for_event(kind))
+        }
+        count, offered, others = self.tables.events.offer_events(types, rules)
+        self.offered.update(offered)
+        return count, others
 
     def select(self, rule: CompiledRule, query: Select[Any]) -> None:
         number = self.numbers[rule.name]

@@ -27,7 +27,7 @@ from engine.run.scheduler import due_slot, wait_until_next
 from engine.service import Service
 from engine.service import orders as order_ops
 from engine.service.allocation import allocate_queue
-from engine.service.batch import allocate_ids
+from engine.service.batch import allocate_selected
 from engine.service.batch_indexes import indexes_deferred
 from engine.service.records import AllocationReport, QueueEntry
 from engine.service.release import release_orders
@@ -181,7 +181,13 @@ class Runner:
         tables = TickTables(tx)
         offered: set[int] = set()
         offering = Offering(self.ruleset, self._numbers, tables, offered)
-        for chunk in tables.claim(stream.CHUNK, READ_PAYLOAD):
+        # SQLite without webhooks: the order events and those no rule fires on are claimed
+        # (and the former offered) in SQL; only the others are read. A webhook is queued per
+        # event, and PostgreSQL claims each event with SKIP LOCKED: both read every event.
+        skip = frozenset() if tables.postgres or self.ruleset.notify else offering.in_sql()
+        claimed, others = offering.claim_in_sql(skip) if skip else (0, True)
+        result.events += claimed
+        for chunk in tables.events.claim(stream.CHUNK, READ_PAYLOAD, skip) if others else ():
             result.events += len(chunk)
             offering.events(chunk)
             # The webhooks' queue (SPEC §13) is filled by the outbox's consumer, in its
@@ -215,7 +221,7 @@ class Runner:
             deallocations=tuple(i for ids in streamed.deallocations.values() for i in ids),
             splits=tuple(i for ids in streamed.splits.values() for i in ids),
         )
-        tables.mark_processed(now)
+        tables.events.mark_processed(now)
         result.seconds = time.perf_counter() - started
         return result
 
@@ -284,19 +290,25 @@ class Runner:
         }
         recorded: list[AllocationRequest] = []
         bulk = Bulk(tx.conn)
+        total, size = tables.queue_size(), stream.QUEUE_CHUNK
         # The indexes a big batch builds once are built once for the whole queue, not per call.
-        with indexes_deferred(bulk, tables.queue_size()):
-            for chunk in tables.queue(stream.QUEUE_CHUNK):
+        with indexes_deferred(bulk, total):
+            for start in range(0, total, size):
                 part = AllocationReport()
-                kinds = {made[n] for _, n in chunk}
-                if len(kinds) == 1:  # one rule's queue: one entry for all, no object per order
+                kinds = {made[n] for n in tables.queue_decisions(start, size)}
+                if len(kinds) == 1 and not self.record:
+                    # One rule's queue: one entry for all, staged by SQL, no id in Python.
                     shared = QueueEntry("", *kinds.pop())
-                    allocate_ids(in_tick, [oid for oid, _ in chunk], shared, part)
+                    allocate_selected(in_tick, tables.queue_select(start, size), shared, part)
                 else:
-                    allocate_queue(in_tick, [QueueEntry(oid, *made[n]) for oid, n in chunk], part)
+                    chunk = tables.queue_part(start, size)
+                    entries = [QueueEntry(oid, *made[n]) for oid, n in chunk]
+                    allocate_queue(in_tick, entries, part)
+                    if self.record:
+                        recorded.extend(
+                            replace(streamed.request(n), order_id=oid) for oid, n in chunk
+                        )
                 result.report.absorb(part, keep=self.record)
-                if self.record:
-                    recorded.extend(replace(streamed.request(n), order_id=oid) for oid, n in chunk)
                 if flush:
                     tx.changes.flush(bulk, at)
         return recorded

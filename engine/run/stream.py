@@ -11,6 +11,11 @@ literals have at most 15 digits, which doubles hold exactly; see engine.store.sq
 Per order, `rules.tick.decide` (the same planner `plan_tick` uses) turns the matching rules
 into a decision, remembered per distinct (rules, tags): a tick over 100k orders makes a handful.
 
+When every flag is exact, no rule tags and nothing is recorded, an order's decision depends
+only on which rules it matched: each combination is decided once and `dibs_tick_plan` filled by
+one INSERT … SELECT (`_plan_in_sql`), no order passing through Python, unless a combination
+would deallocate, reallocate or split (their orders are listed in memory, below).
+
 Only the decisions go back to the database (`dibs_tick_plan`); the queue is then sorted per
 deciding rule by SQL (its `order by` keys, then id, by code point, as `sort_order_ids` sorts)
 or, for `attributes.<key>` keys, in Python. Orders to tag, deallocate, release or split are
@@ -40,6 +45,8 @@ from rules.tick import AllocationRequest, Decisions, OrderPlan, plan_of, sort_or
 #: handful of orders span several chunks.
 CHUNK = 20_000
 QUEUE_CHUNK = 50_000
+#: At most this many fired rules are planned in SQL (`_plan_in_sql` lists 2**n combinations).
+_SQL_RULES = 6
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,8 @@ def stream_plan(
     group_of = {f.rule.name: f.rule_no for f in fired}
     tags_matter = any(a.kind in ("tag", "untag") for f in fired for a in f.rule.actions)
     load = tags_matter or not all(f.exact for f in fired)
+    if not (load or record) and (planned := _plan_in_sql(tables, fired)) is not None:
+        return planned
     for chunk in tables.candidates([(f.rule_no, f.flag) for f in fired], CHUNK):
         loaded = load_orders(tables.conn, [row[0] for row in chunk]) if load else {}
         rows: list[tuple[str, int | None, int]] = []
@@ -140,6 +149,37 @@ def stream_plan(
                 out.plans[oid] = plan_of(oid, decision)
                 out.before[oid] = status
         tables.plan(rows)
+    return out
+
+
+def _plan_in_sql(tables: TickTables, fired: Sequence[Fired]) -> Streamed | None:
+    """`stream_plan` without an order in Python, when the SQL flags decide alone, no rule
+    tags and nothing is recorded: an order's decision then depends only on which fired rules
+    it matched, so each combination of flags is decided once here and `dibs_tick_plan` is
+    filled by one INSERT … SELECT. None (the streaming pass decides) when some combination
+    would deallocate, reallocate or split (those orders are listed in memory) or there are
+    too many rules to list their combinations."""
+    out = Streamed()
+    if not fired:
+        return out
+    if len(fired) > _SQL_RULES:
+        return None
+    decide = Decisions()
+    group_of = {f.rule.name: f.rule_no for f in fired}
+    plan: dict[int, tuple[int | None, int]] = {}  # flag mask -> (queue group, decision)
+    for mask in range(1, 1 << len(fired)):
+        matched = [f.rule for bit, f in enumerate(fired) if mask >> bit & 1]
+        decision = decide(matched, frozenset())
+        allocation = decision.allocation
+        if decision.deallocate or decision.split or (allocation and allocation.reallocate):
+            return None
+        grp = None if allocation is None else group_of[allocation.rule]
+        plan[mask] = (grp, len(out.decisions))
+        out.decisions.append(decision)
+    for grp, number, count in tables.plan_masks([(f.rule_no, f.flag) for f in fired], plan):
+        out.uses[number] += count
+        if grp is not None:
+            out.groups[grp] += count
     return out
 
 

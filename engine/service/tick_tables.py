@@ -1,7 +1,8 @@
 """The connection-private tables of one streaming rule tick, so its memory does not grow with
 the number of candidate orders (SPEC §8; engine.run.runner drives them).
 
-* `dibs_claimed(id)`: the events the tick claimed, marked processed at its end in one UPDATE;
+* `dibs_claimed(id)`: the events the tick claimed (PostgreSQL), marked processed at its end in
+  one UPDATE (engine.service.tick_claims);
 * `dibs_offers(order_id, rule_no)`: which fired rule is offered which order (each pair once);
 * `dibs_tick_plan(order_id, grp, decision)`: every order some rule matched, with the queue group
   (its deciding rule's rank; NULL when the order is not queued) and the decision it got;
@@ -14,9 +15,7 @@ rest.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -29,23 +28,24 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    case,
+    cast,
     func,
     literal,
+    null,
     select,
-    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.model import OrderStatus, StockKey, parts_of
+from engine.service.tick_claims import TickClaims, claimed, executemany
 from engine.service.tx import Tx
-from engine.store import events, order_lines, orders, reservations
+from engine.store import order_lines, orders, reservations
 from engine.store.bulk import Bulk
 from engine.store.kit_rows import load_kits
-from engine.store.outbox import Pending
 from engine.store.sqlfunctions import Bytewise
 
 _meta = MetaData()
-claimed = Table("dibs_claimed", _meta, Column("id", BigInteger, primary_key=True))
 offers = Table(
     "dibs_offers",
     _meta,
@@ -75,11 +75,6 @@ _DDL = (
     "dibs_tick_queue (pos BIGINT PRIMARY KEY, order_id TEXT NOT NULL, decision INTEGER NOT NULL)",
 )
 
-_CLAIM_SQL = (
-    "SELECT id, type, order_id, payload FROM events "
-    "WHERE processed = ? AND id > ? ORDER BY id LIMIT ?"
-)
-
 
 class TickTables:
     """The tick's tables on the transaction's connection, emptied when made."""
@@ -94,44 +89,7 @@ class TickTables:
             self.bulk.query(f"CREATE TEMP TABLE IF NOT EXISTS {ddl}{suffix}")
         for table in (claimed, offers, tick_plan, tick_queue):
             self.bulk.query(f"DELETE FROM {table.name}")
-        self._mark = "?" if self.bulk.dialect.paramstyle == "qmark" else "%s"
-        self.last_claimed = 0
-
-    # ---- events
-
-    def claim(self, size: int, read: frozenset[str]) -> Iterator[list[Pending]]:
-        """Pending events, oldest first, `size` at a time, each chunk recorded as claimed. On
-        PostgreSQL each is claimed by exactly one worker (`FOR UPDATE SKIP LOCKED`). Only the
-        payloads of the event types in `read` are decoded (the others come as {}): a tick over
-        many new orders need not decode a payload per order."""
-        sql = _CLAIM_SQL + (" FOR UPDATE SKIP LOCKED" if self.postgres else "")
-        pending = self.bulk.value(events.c.processed, False)
-        last = 0
-        while True:
-            rows = self.bulk.query(sql, (pending, last, size))
-            if not rows:
-                return
-            last = self.last_claimed = rows[-1][0]
-            if self.postgres:  # see mark_processed
-                self._executemany(
-                    "INSERT INTO dibs_claimed (id) VALUES ({})", [(r[0],) for r in rows]
-                )
-            yield [
-                (eid, kind, oid, _payload(raw) if kind in read else {})
-                for eid, kind, oid, raw in rows
-            ]
-
-    def mark_processed(self, now: datetime) -> None:
-        """Mark the claimed events processed. On SQLite they are exactly the pending ones up
-        to the last claimed id: the tick holds the write lock, so nobody else added events,
-        and those this tick wrote (`allocation.changed`) come after. On PostgreSQL other
-        workers commit events meanwhile, and hold some: the claimed ids were recorded."""
-        chosen: ColumnElement[bool]
-        if self.postgres:
-            chosen = events.c.id.in_(select(claimed.c.id))
-        else:
-            chosen = and_(events.c.processed.is_(False), events.c.id <= self.last_claimed)
-        self.conn.execute(update(events).where(chosen).values(processed=True, processed_at=now))
+        self.events = TickClaims(self.bulk, self.postgres)
 
     # ---- offers
 
@@ -186,6 +144,43 @@ class TickTables:
             awaiting = OrderStatus.AWAITING_FULFILLMENT.value
             yield [(r[0], *r[2:]) for r in rows if r[1] == awaiting]
 
+    def plan_masks(
+        self,
+        flags: Sequence[tuple[int, ColumnElement[bool]]],
+        plan: Mapping[int, tuple[int | None, int]],
+    ) -> list[tuple[Any, ...]]:
+        """Record, in one INSERT … SELECT, every offered awaiting order some flag (as in
+        `candidates`) holds for, with the (queue group, decision) `plan` gives its mask of
+        flags (bit i: `flags[i]`). Returns (group, decision, orders) per pair used."""
+        offered = offers.alias("f")
+        ids = select(offers.c.order_id).distinct().subquery()
+        bits: list[ColumnElement[Any]] = []
+        for bit, (k, flag) in enumerate(flags):
+            # One fired rule is offered every order in the table: no EXISTS to ask.
+            if len(flags) > 1:
+                on = select(literal(1)).where(offered.c.order_id == orders.c.id)
+                flag = and_(on.where(offered.c.rule_no == k).exists(), flag)
+            bits.append(case((flag, 1 << bit), else_=0))
+        masked = (
+            select(orders.c.id.label("order_id"), sum(bits[1:], bits[0]).label("mask"))
+            .select_from(ids.join(orders, orders.c.id == ids.c.order_id))
+            .where(orders.c.status == OrderStatus.AWAITING_FULFILLMENT)
+            .subquery()
+        )
+        queued = {mask: grp for mask, (grp, _) in plan.items() if grp is not None}
+        grp = case(queued, value=masked.c.mask) if queued else null()
+        decision = case({mask: d for mask, (_, d) in plan.items()}, value=masked.c.mask)
+        source = select(masked.c.order_id, cast(grp, Integer), cast(decision, Integer))
+        self.conn.execute(
+            tick_plan.insert().from_select(
+                ["order_id", "grp", "decision"], source.where(masked.c.mask > 0)
+            )
+        )
+        counts = select(tick_plan.c.grp, tick_plan.c.decision, func.count()).group_by(
+            tick_plan.c.grp, tick_plan.c.decision
+        )
+        return [tuple(row) for row in self.conn.execute(counts)]
+
     # ---- the plan and the queue
 
     def plan(self, rows: Sequence[tuple[str, int | None, int]]) -> None:
@@ -225,19 +220,32 @@ class TickTables:
         """How many entries the queue holds."""
         return int(self.bulk.query("SELECT count(*) FROM dibs_tick_queue")[0][0])
 
-    def queue(self, size: int) -> Iterator[list[tuple[str, int]]]:
-        """The queue in order, `size` entries at a time: (order id, decision number)."""
-        start = 0
-        while True:
-            rows = self.bulk.query(
-                "SELECT order_id, decision FROM dibs_tick_queue "
-                "WHERE pos >= ? AND pos < ? ORDER BY pos",
-                (start, start + size),
-            )
-            if not rows:
-                return
-            yield [(oid, decision) for oid, decision in rows]
-            start += size
+    def queue_part(self, start: int, size: int) -> list[tuple[str, int]]:
+        """Queue positions `start`.. (`size` of them), in order: (order id, decision number)."""
+        rows = self.bulk.query(
+            "SELECT order_id, decision FROM dibs_tick_queue "
+            "WHERE pos >= ? AND pos < ? ORDER BY pos",
+            (start, start + size),
+        )
+        return [(oid, decision) for oid, decision in rows]
+
+    def queue_decisions(self, start: int, size: int) -> set[int]:
+        """The decision numbers of queue positions `start`.. (`size` of them)."""
+        rows = self.bulk.query(
+            "SELECT DISTINCT decision FROM dibs_tick_queue WHERE pos >= ? AND pos < ?",
+            (start, start + size),
+        )
+        return {decision for (decision,) in rows}
+
+    def queue_select(self, start: int, size: int) -> Select[Any]:
+        """Queue positions `start`.. (`size` of them) as (position from 0, order id) rows, for
+        `batch.allocate_selected`: the ids never pass through Python."""
+        pos = tick_queue.c.pos
+        return (
+            select((pos - start).label("pos"), tick_queue.c.order_id)
+            .where(pos >= start, pos < start + size)
+            .order_by(pos)
+        )
 
     def stock_keys(self) -> set[StockKey]:
         """The stock every matched order may reserve or holds (its lines' SKUs, a kit's
@@ -260,13 +268,7 @@ class TickTables:
         return keys
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if not rows:
-            return
-        cursor = self.bulk.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.executemany(sql.format(*[self._mark] * len(rows[0])), rows)
-        finally:
-            cursor.close()
+        executemany(self.bulk, sql, rows)
 
 
 def sort_keys(keys: Sequence[tuple[str, bool]]) -> list[ColumnElement[Any]]:
@@ -285,13 +287,6 @@ def sort_keys(keys: Sequence[tuple[str, bool]]) -> list[ColumnElement[Any]]:
                 column = Bytewise(column)
         out.append((column.desc() if desc else column.asc()).nulls_last())
     return out
-
-
-def _payload(raw: Any) -> dict[str, Any]:
-    """An event's payload as the driver gives it: a dict (psycopg) or JSON text (SQLite)."""
-    if isinstance(raw, dict):
-        return raw
-    return json.loads(raw) if raw else {}
 
 
 __all__ = ["TickTables", "sort_keys"]

@@ -14,9 +14,10 @@ included) the tick and the `allocate` command(s) that must reserve exactly the s
   commands, one per rule, each excluding the orders a higher rule took (the tick's one
   priority queue across rules).
 
-Prints per scenario the best wall time of each side, their ratio (target <= 1.5 for plain),
-the peak RSS of each process (GNU time), and whether both produced the same reservations (every
-reservation row, stock counter and allocation status compared). With --postgres the same runs on a
+Prints per scenario the best wall time and the best CPU time (user + system, GNU time) of each
+side, their ratios (target <= 1.5 for plain), the peak RSS of each process (GNU time), the load
+average, and whether both produced the same reservations (every reservation row, stock counter
+and allocation status compared). With --postgres the same runs on a
 PostgreSQL database (dropped and refilled per run). Not a test: the ratio is what to watch.
 """
 
@@ -107,14 +108,15 @@ def seed(url: str, orders_path: Path, inventory_path: Path) -> None:
     store.dispose()
 
 
-def run_dibs(url: str, args: Sequence[str]) -> tuple[float, int]:
-    """One `dibs` process as a user starts it: (wall seconds, peak RSS in MiB).
+def run_dibs(url: str, args: Sequence[str]) -> tuple[float, int, float]:
+    """One `dibs` process as a user starts it: (wall seconds, peak RSS in MiB, CPU seconds).
 
-    The peak comes from GNU time, not from this process's wait4: Linux carries a parent's
-    high-water mark over fork, and this process holds the generated orders."""
+    The peak and the CPU time (user + system) come from GNU time, not from this process's
+    wait4: Linux carries a parent's high-water mark over fork, and this process holds the
+    generated orders."""
     env = child_env(ROOT)
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
-        command = ["/usr/bin/time", "-f", "%M", "-o", rss.name]
+        command = ["/usr/bin/time", "-f", "%M %U %S", "-o", rss.name]
         t0 = time.perf_counter()
         proc = subprocess.run(
             [*command, sys.executable, "-m", "engine.cli", "--db", url, *args],
@@ -128,8 +130,8 @@ def run_dibs(url: str, args: Sequence[str]) -> tuple[float, int]:
             raise SystemExit(
                 f"dibs {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr.decode()}"
             )
-        peak_kib = int(rss.read().split()[-1])
-    return wall, peak_kib // 1024
+        peak_kib, user, system = rss.read().split()[-3:]
+    return wall, int(peak_kib) // 1024, float(user) + float(system)
 
 
 def digest(url: str) -> str:
@@ -190,7 +192,8 @@ def scenario(copies: Copies, name: str, folder: Path, rounds: int) -> None:
     rules_text, commands = SCENARIOS[name]
     rules = folder / f"{name}.yaml"
     rules.write_text(rules_text)
-    best: dict[str, tuple[float, int]] = {}
+    best: dict[str, tuple[float, int, float]] = {}
+    cpu: dict[str, float] = {}
     same = True
     for _ in range(rounds):  # alternate, best of N: no warm-up bias
         tick_url = copies.fresh("bench_tick_a")
@@ -198,16 +201,19 @@ def scenario(copies: Copies, name: str, folder: Path, rounds: int) -> None:
         tick_digest = digest(tick_url)
         alloc_url = copies.fresh("bench_tick_b")
         runs = [run_dibs(alloc_url, command) for command in commands]
-        alloc = (sum(w for w, _ in runs), max(m for _, m in runs))
+        alloc = (sum(r[0] for r in runs), max(r[1] for r in runs), sum(r[2] for r in runs))
         same = same and tick_digest == digest(alloc_url)
         for side, figures in (("tick", tick), ("allocate", alloc)):
             if side not in best or figures[0] < best[side][0]:
                 best[side] = figures
-    (t_wall, t_rss), (a_wall, a_rss) = best["tick"], best["allocate"]
+            cpu[side] = min(cpu.get(side, figures[2]), figures[2])
+    (t_wall, t_rss, _), (a_wall, a_rss, _) = best["tick"], best["allocate"]
     what = " + ".join(" ".join(c[:2]) for c in commands)
     print(
-        f"  {name}: tick {t_wall:.2f} s (peak RSS {t_rss} MiB); {what} {a_wall:.2f} s "
-        f"(peak RSS {a_rss} MiB); ratio {t_wall / a_wall:.2f}; same reservations: {same}"
+        f"  {name}: tick {t_wall:.2f} s (CPU {cpu['tick']:.2f} s, peak RSS {t_rss} MiB); "
+        f"{what} {a_wall:.2f} s (CPU {cpu['allocate']:.2f} s, peak RSS {a_rss} MiB); "
+        f"ratio {t_wall / a_wall:.2f} wall, {cpu['tick'] / cpu['allocate']:.2f} CPU; "
+        f"same reservations: {same}; load {os.getloadavg()[0]:.2f}"
     )
 
 

@@ -10,6 +10,7 @@ orders as they were, allocated in that queue order against the same stock.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -221,3 +222,58 @@ def test_a_tick_builds_the_deferred_indexes_once_for_its_whole_queue(
     assert sorted(dropped) == ["DROP INDEX ix_orders_open", "DROP INDEX ix_reservations_stock"]
     with store.read() as conn:
         assert conn.exec_driver_sql(indexes).all() == before
+
+
+def test_a_tick_planned_in_sql_does_what_the_pure_plan_says(
+    store: Store, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rules the SQL flags decide alone, no tags, nothing recorded (`dibs run`): the plan is
+    written by one INSERT … SELECT per combination of matched rules, and the tick still does
+    what the pure plan says, queue order and counts included."""
+    monkeypatch.setattr(stream, "QUEUE_CHUNK", 3)
+    used: list[bool] = []
+    in_sql = stream._plan_in_sql
+
+    def spy(tables: Any, fired: Any) -> Any:
+        found = in_sql(tables, fired)
+        used.append(found is not None)
+        return found
+
+    monkeypatch.setattr(stream, "_plan_in_sql", spy)
+    svc = Service(store, clock)
+    express = 'when new order if shipping_method in ["overnight", "two_day"] then allocate'
+    rules = [{"name": "express", "priority": 40, "rule": express}, *RULES[3:]]
+    rs = _ruleset(tmp_path, rules)
+    stock = {"MUG": 9, "CUP": 11}
+    svc.import_inventory([(sku, "main", qty) for sku, qty in stock.items()])
+    orders = _orders()
+    svc.add_orders(orders)
+    plan, after = _expected(rs, orders, stock, svc)
+    result = Runner(svc, rs, clock).tick()
+    assert used == [True]
+    assert statuses(svc, *after) == after
+    assert result.matches == {
+        name: n
+        for name in ("express", "us", "rest")
+        if (n := sum(name in p.matched_rules for p in plan.orders.values()))
+    }
+    assert result.report.counts() == dict(Counter(after[r.order_id] for r in plan.allocation_queue))
+
+
+def test_a_deallocating_rule_is_not_planned_in_sql(
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A combination that deallocates needs its orders listed: the streaming pass decides."""
+    svc = Service(store, clock)
+    rules = [
+        {"name": "us", "priority": 20, "rule": RULES[3]["rule"]},
+        {"name": "drop", "rule": 'when new order if ship_to.country == "CA" then deallocate'},
+    ]
+    rs = _ruleset(tmp_path, rules)
+    svc.import_inventory([("MUG", "main", 9), ("CUP", "main", 11)])
+    orders = _orders()
+    svc.add_orders(orders)
+    plan, after = _expected(rs, orders, {"MUG": 9, "CUP": 11}, svc)
+    result = Runner(svc, rs, clock).tick()
+    assert statuses(svc, *after) == after
+    assert sorted(result.deallocated) == sorted(plan.deallocations)
