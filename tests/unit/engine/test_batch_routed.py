@@ -12,33 +12,17 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.model import Actor, AllocationStatus, Policy, StockKey, routing
+from engine.model import Actor, Policy, StockKey, routing
 from engine.service import batch
 from engine.service.batch_routed import decide_routed, is_routed, routed_keys
-from engine.service.batch_writes import ChunkWrites
 from engine.service.changes import StatusChanges
 from engine.service.records import QueueEntry
-from tests.unit.engine.test_batch_plain import _Bulk
+from tests.unit.engine.chunks import assert_same_writes, by_pos, chunks, writes_for
 
 KITS = {"KA": (("A", 1), ("B", 2)), "KC": (("C", 3),)}
 SKUS = st.sampled_from(["A", "B", "C", "KA", "KC"])
 WAREHOUSES = ("main", "east", "west")
-STATUSES = st.sampled_from([str(s) for s in AllocationStatus])
 FROM = st.sampled_from([("main",), ("main", "east"), ("east", "main"), WAREHOUSES])
-
-
-@st.composite
-def chunks(draw: st.DrawFn) -> list[tuple[Any, ...]]:
-    """Rows as `batch_plain.read_plain` gives them: by queue position, then line number."""
-    rows = []
-    for pos in range(draw(st.integers(0, 8))):
-        before, wh = draw(STATUSES), draw(st.sampled_from(WAREHOUSES))
-        for line_no in range(1, draw(st.integers(1, 4)) + 1):
-            qty = draw(st.integers(0, 5))
-            reserved = draw(st.integers(0, qty + 1))
-            line = (pos, f"O{pos}", before, wh, line_no, draw(SKUS), qty, reserved)
-            rows.append((*line, 1000 + pos, 10 * pos + line_no))
-    return rows
 
 
 stocks = st.dictionaries(
@@ -48,17 +32,8 @@ stocks = st.dictionaries(
 )
 
 
-def _by_pos(rows: list[Any]) -> dict[int, Any]:
-    by_pos: dict[int, Any] = {}
-    for pos, oid, alloc, wh, line_no, sku, qty, reserved, _, _ in rows:
-        found = by_pos.setdefault(pos, (oid, alloc, wh, [], []))
-        found[3].append(line_no)
-        found[4].append((sku, qty, reserved))
-    return by_pos
-
-
 @given(
-    chunks(),
+    chunks(SKUS, st.sampled_from(WAREHOUSES)),
     stocks,
     FROM,
     st.sampled_from(list(Policy)),
@@ -80,27 +55,19 @@ def test_routed_loop_writes_what_the_model_decides(
     kits = KITS if with_kits else {}
     entry = QueueEntry("", policy, actor, warehouses)
     assert is_routed(entry)
-    theirs, ours = ChunkWrites(_Bulk(dialect), "T"), ChunkWrites(_Bulk(dialect), "T")  # type: ignore[arg-type]
+    theirs, ours = writes_for(dialect), writes_for(dialect)
     theirs.begin(actor)
     ours.begin(actor, rowids)
     assert ours.rowids == (rowids and dialect == "sqlite")
     their_stock = {key: list(value) for key, value in stock.items()}
     our_stock = {key: list(value) for key, value in stock.items()}
     notes, our_notes = StatusChanges(), StatusChanges()
-    done = batch._decide_chunk(_by_pos(rows), entry, their_stock, theirs, kits, notes)
+    done = batch._decide_chunk(by_pos(rows), entry, their_stock, theirs, kits, notes)
     assert decide_routed(rows, entry, our_stock, ours, kits, our_notes) == done  # type: ignore[arg-type]
     assert list(our_notes._changes.items()) == list(notes._changes.items())
     assert our_stock == their_stock
-    for name in ("reservations", "ledger", "units"):
-        assert getattr(ours, name) == getattr(theirs, name), name
-    if ours.rowids:  # the same rows, named by the rowids the chunk's rows carry
-        line_of = {row[9]: (row[1], row[4]) for row in rows}
-        order_of = {row[8]: row[1] for row in rows}
-        assert [(n, *line_of[r]) for n, r in ours.lines] == theirs.lines
-        assert [(s, at, order_of[r]) for s, at, r in ours.status] == theirs.status
-    else:
-        assert (ours.lines, ours.status) == (theirs.lines, theirs.status)
-    assert routed_keys(rows, entry, kits) == batch._stock_keys(_by_pos(rows), entry, kits)  # type: ignore[arg-type]
+    assert_same_writes(ours, theirs, rows)
+    assert routed_keys(rows, entry, kits) == batch._stock_keys(by_pos(rows), entry, kits)  # type: ignore[arg-type]
 
 
 def _reference(
