@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from engine.io.messages import plural
 from engine.model import AllocationStatus, Kits, Order, kit_units, parts_of
 from engine.service import Service
 from engine.service.read import line_warehouses
@@ -116,7 +117,8 @@ def _summary(order: Order, lines: list[dict[str, Any]], tried: list[dict[str, An
     uncovered = [x for x in lines if x.get("uncovered")]
     if status == AllocationStatus.OVERALLOCATED:
         return (
-            f"{len(uncovered)} line(s) hold reservations that stock no longer covers; "
+            f"{plural(len(uncovered), 'line')} "
+            f"{'holds' if len(uncovered) == 1 else 'hold'} reservations that stock no longer covers; "
             "run `dibs reallocate` once stock is back, or wait for it"
         )
     if status == AllocationStatus.UNALLOCATED:

@@ -166,6 +166,19 @@ def test_explain_overallocated_names_what_took_the_cover(store: Store, clock, ho
     taken = doc["lines"][0]["cover_taken_by"]
     expected = "inventory adjusted" if how == "adjust" else "order S shipped"
     assert [(t["change"], t["delta"]) for t in taken] == [(expected, -1)]
+    assert doc["summary"].startswith("1 line holds reservations that stock no longer covers")
+
+
+def test_explain_overallocated_counts_lines_in_words(store: Store, clock) -> None:
+    service = Service(store, clock)
+    service.change_stock("MUG", "main", 2, "set")
+    service.change_stock("CUP", "main", 1, "set")
+    service.add_orders([order("A", ("MUG", 2), ("CUP", 1))])
+    service.allocate(["A"])
+    service.change_stock("MUG", "main", 0, "set")
+    service.change_stock("CUP", "main", 0, "set")
+    summary = explain(service, "A")["summary"]
+    assert summary.startswith("2 lines hold reservations that stock no longer covers")
 
 
 def test_explain_rules_show_first_failed_condition(store: Store, clock, tmp_path: Path) -> None:

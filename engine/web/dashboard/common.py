@@ -20,6 +20,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from engine.io.messages import plural
 from engine.model import Actor
 from engine.service import Service
 from engine.web.auth import SESSION_COOKIE, csrf_token, csrf_valid, session_valid
@@ -78,6 +79,7 @@ def templates() -> Environment:
         _env.globals["look"] = look
         _env.filters["qs"] = query_string
         _env.filters["when"] = short_time
+        _env.filters["plural"] = plural
         _env.globals["anchor"] = anchor
     return _env
 

@@ -147,7 +147,7 @@ def test_preview_an_edited_or_uploaded_rule_file(signed: Dash) -> None:
 
     held = original.replace('tags contains "fraud_review"', 'tags contains "vip"')
     diffed = page_text(signed.post("/rules/preview", {"text": held, "all_open": "1"}))
-    assert "1 order(s) would end differently under the edited file" in diffed
+    assert "1 order would end differently under the edited file" in diffed
     assert signed.status("C") == "unallocated"  # previews write nothing
 
     upload = signed.client.post(
