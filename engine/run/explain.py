@@ -116,9 +116,9 @@ def _summary(order: Order, lines: list[dict[str, Any]], tried: list[dict[str, An
     short = [x for x in lines if x["shortfall"]]
     uncovered = [x for x in lines if x.get("uncovered")]
     if status == AllocationStatus.OVERALLOCATED:
+        verb = "holds" if len(uncovered) == 1 else "hold"
         return (
-            f"{plural(len(uncovered), 'line')} "
-            f"{'holds' if len(uncovered) == 1 else 'hold'} reservations that stock no longer covers; "
+            f"{plural(len(uncovered), 'line')} {verb} reservations that stock no longer covers; "
             "run `dibs reallocate` once stock is back, or wait for it"
         )
     if status == AllocationStatus.UNALLOCATED:
