@@ -32,12 +32,25 @@ def order_ref(obj: Mapping[str, Any]) -> str:
 
 def show(value: object) -> str:
     if isinstance(value, Decimal):
-        return str(value)
+        return _decimal(value)
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
-        return f"a number of {'-' if value < 0 else ''}about {value.bit_length() * 3 // 10} digits"
+        return _sized(value < 0, value.bit_length() * 3 // 10)
     if isinstance(value, str | int | float | bool) or value is None:
         return json.dumps(value) if not isinstance(value, str) else quoted(value)
     return kind_of(value)
+
+
+def _decimal(value: Decimal) -> str:
+    """A number as JSON would write it: `1e400`, not Decimal's `1E+400`; a very long one by
+    its size."""
+    text = str(value)
+    if len(text) > QUOTE_LIMIT and value.is_finite():
+        return _sized(value < 0, len(value.as_tuple().digits))
+    return text.replace("E+", "e").replace("E", "e")
+
+
+def _sized(negative: bool, digits: int) -> str:
+    return f"a {'negative ' if negative else ''}number of about {digits} digits"
 
 
 def kind_of(value: object) -> str:
