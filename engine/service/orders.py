@@ -110,12 +110,23 @@ def open_order(
 def _line_keys(tx: Tx, order: Order, extra_skus: Sequence[str], kits: Kits) -> set[StockKey]:
     """The stock of an order's lines (a kit's components) at home, of the SKUs an edit adds,
     and wherever it holds reservations (a `from` list may have reserved elsewhere)."""
-    home = {
-        (part, order.warehouse)
-        for sku in (*(x.sku for x in order.lines), *extra_skus)
-        for part, _ in model.parts_of(sku, kits)
-    }
-    return home | {(h.sku, h.warehouse) for h in held_reservations(tx.conn, [order.id])}
+    return update_keys(tx, [(order, extra_skus, (order.warehouse,))], kits)
+
+
+def update_keys(
+    tx: Tx, changes: Iterable[tuple[Order, Iterable[str], Iterable[str]]], kits: Kits
+) -> set[StockKey]:
+    """Every stock row that changing orders may touch, to lock before the orders: for each
+    (order, the SKUs it will have, the warehouses it will use), its lines' and those SKUs'
+    parts (a kit's components) in those warehouses, and wherever it holds reservations."""
+    keys: set[StockKey] = set()
+    ids: list[str] = []
+    for order, skus, warehouses in changes:
+        ids.append(order.id)
+        places = tuple(warehouses)
+        for sku in {*(x.sku for x in order.lines), *skus}:
+            keys.update((part, wh) for part, _ in model.parts_of(sku, kits) for wh in places)
+    return keys | {(h.sku, h.warehouse) for h in held_reservations(tx.conn, ids)}
 
 
 def retag(tx: Tx, changes: Mapping[str, tuple[Iterable[str], Iterable[str]]]) -> None:

@@ -49,11 +49,12 @@ from engine.io.incoming import IncomingOrder
 from engine.memory import collector_paused
 from engine.model import Actor, EventType, Order, OrderStatus
 from engine.service.edits import apply_update
-from engine.service.orders import check_new
+from engine.service.orders import check_new, update_keys
 from engine.service.records import Progress
 from engine.service.release import finish
 from engine.service.tx import Tx
 from engine.store.changes import SyncState, sync_states, write_sync_marks
+from engine.store.kit_rows import load_kits
 from engine.store.rows import CHUNK, existing_ids, insert_orders, load_orders
 
 #: Statuses a channel can give (SPEC §9).
@@ -226,12 +227,12 @@ def _apply(
     # The lock order (engine.store.database): the stock of every line each order has and will
     # have, then the orders; what changed in between makes require_stock run it all again.
     first = load_orders(tx.conn, ids)
-    tx.lock_stock(
-        (line.sku, first[i.id].warehouse)
+    changes = [
+        (first[i.id], [x.sku for x in i.order.lines], _warehouses(first[i.id], i))
         for i, _ in work
         if i.id in first
-        for line in (*first[i.id].lines, *i.order.lines)
-    )
+    ]
+    tx.lock_stock(update_keys(tx, changes, load_kits(tx.conn)))
     tx.lock_orders(ids)
     stored = load_orders(tx.conn, ids)
     marks: list[Mark] = []
@@ -243,6 +244,13 @@ def _apply(
         getattr(report, outcome).append(item.id)
         marks.append((item.id, digest, _newer(item.updated_at, states[item.id].channel_updated_at)))
     return marks
+
+
+def _warehouses(order: Order, item: IncomingOrder) -> tuple[str, ...]:
+    """Where an update may reserve: the order's warehouse, and the one the copy names when it
+    moves the order (an order file's `warehouse`)."""
+    moved = item.sets_warehouse and item.order.warehouse != order.warehouse
+    return (order.warehouse, item.order.warehouse) if moved else (order.warehouse,)
 
 
 def _apply_one(tx: Tx, order: Order, item: IncomingOrder, actor: Actor) -> str | dict[str, str]:

@@ -393,3 +393,36 @@ def test_two_processes_syncing_overlapping_files_create_each_order_once(
             select(func.count()).select_from(events).where(events.c.type == "order.created")
         ).scalar_one()
     assert created_events == 4500
+
+
+class TestLockOrder:
+    """Sync takes every stock row an update may touch before any order row (the lock order of
+    engine.store.database): a kit's components and stock held in another warehouse too, so
+    two syncs (or a sync and an allocation) never wait on each other in a cycle."""
+
+    def test_no_stock_is_locked_after_the_orders(
+        self, svc: Service, store: Store, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        svc.set_kits({"GIFT": [("MUG", 1), ("TEA", 2)]})
+        for sku, wh in (("MUG", "main"), ("TEA", "main"), ("CUP", "east"), ("SPOON", "main")):
+            svc.change_stock(sku, wh, 10, "set")
+        svc.add_orders([order("K1", ("GIFT", 1), ("CUP", 1))])
+        svc.allocate(["K1"], warehouses=["main", "east"])  # CUP is reserved in east
+        calls: list[tuple[str, list[object]]] = []
+        for name in ("lock_stock", "lock_orders"):
+            real = getattr(Store, name)
+
+            def spy(self: Store, conn: object, keys: list[object], _n=name, _r=real) -> None:
+                calls.append((_n, list(keys)))
+                _r(self, conn, keys)
+
+            monkeypatch.setattr(Store, name, spy)
+        changed = order("K1", ("GIFT", 2), ("CUP", 1), ("SPOON", 1))
+        report = svc.sync_orders([incoming(changed, minutes=5)])
+        assert report.updated == ["K1"]
+        first_orders = next(n for n, (name, _) in enumerate(calls) if name == "lock_orders")
+        before = {key for name, keys in calls[:first_orders] if name == "lock_stock" for key in keys}
+        later = [keys for name, keys in calls[first_orders + 1 :] if name == "lock_stock"]
+        assert {("MUG", "main"), ("TEA", "main"), ("CUP", "east"), ("SPOON", "main")} <= before
+        assert later == []
+        assert reserved(svc, "K1") == [1, 1, 0]  # what was reserved stays; SPOON is new
