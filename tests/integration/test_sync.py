@@ -421,7 +421,8 @@ class TestLockOrder:
         report = svc.sync_orders([incoming(changed, minutes=5)])
         assert report.updated == ["K1"]
         first_orders = next(n for n, (name, _) in enumerate(calls) if name == "lock_orders")
-        before = {key for name, keys in calls[:first_orders] if name == "lock_stock" for key in keys}
+        early = calls[:first_orders]
+        before = {key for name, keys in early if name == "lock_stock" for key in keys}
         later = [keys for name, keys in calls[first_orders + 1 :] if name == "lock_stock"]
         assert {("MUG", "main"), ("TEA", "main"), ("CUP", "east"), ("SPOON", "main")} <= before
         assert later == []
