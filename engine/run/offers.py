@@ -80,7 +80,7 @@ class Offering:
         return ORDER_EVENTS | quiet
 
     def claim_in_sql(self, types: frozenset[str]) -> tuple[int, bool]:
-        """SQLite: claim the pending events of `types` (`in_sql`) and make the order events'
+        """Claim the pending events of `types` (`in_sql`) and make the order events'
         offers in SQL (`TickClaims.offer_events`), so a tick over 100k new orders reads no
         event row. Returns how many were claimed and whether other events are pending (they
         then come through `events`)."""

@@ -181,10 +181,10 @@ class Runner:
         tables = TickTables(tx)
         offered: set[int] = set()
         offering = Offering(self.ruleset, self._numbers, tables, offered)
-        # SQLite without webhooks: the order events and those no rule fires on are claimed
-        # (and the former offered) in SQL; only the others are read. A webhook is queued per
-        # event, and PostgreSQL claims each event with SKIP LOCKED: both read every event.
-        skip = frozenset() if tables.postgres or self.ruleset.notify else offering.in_sql()
+        # Without webhooks: the order events and those no rule fires on are claimed (and the
+        # former offered) in SQL; only the others are read. A webhook is queued per event:
+        # then the tick reads every event.
+        skip = frozenset() if self.ruleset.notify else offering.in_sql()
         claimed, others = offering.claim_in_sql(skip) if skip else (0, True)
         result.events += claimed
         for chunk in tables.events.claim(stream.CHUNK, READ_PAYLOAD, skip) if others else ():

@@ -2,9 +2,11 @@
 
 Pending events are claimed oldest first, in chunks; on PostgreSQL each by exactly one worker
 (`FOR UPDATE SKIP LOCKED`), its id recorded in `dibs_claimed`. On SQLite the tick holds the
-write lock, so the pending events it saw are exactly those up to the last id it claimed, and the
-events whose payload it need not read are claimed (and their orders offered) in SQL without
-being read (`offer_events`). All of them are marked processed at the tick's end in one UPDATE.
+write lock, so the pending events it saw are exactly those up to the last id it claimed. The
+events whose payload the tick need not read are claimed (and their orders offered) in SQL
+without being read (`offer_events`): on PostgreSQL by one INSERT … SELECT … FOR UPDATE SKIP
+LOCKED into `dibs_claimed`, the offers then made from the claimed rows. All of them are marked
+processed at the tick's end in one UPDATE.
 """
 
 from __future__ import annotations
@@ -76,8 +78,9 @@ class TickClaims:
         rule numbers `rules` lists for its type. Returns how many were claimed, the rule
         numbers offered some order, and whether events of other types are pending (`claim`
         then reads them). The tick holds the write lock, so these are exactly the events
-        `claim` would have read (see `mark_processed`)."""
-        assert not self.postgres
+        `claim` would have read (see `mark_processed`). On PostgreSQL: `_offer_claimed`."""
+        if self.postgres:
+            return self._offer_claimed(types, rules)
         pending = self.bulk.value(events.c.processed, False)
         found = self.bulk.query(
             "SELECT type, count(*), max(id), count(nullif(order_id, '')) FROM events "
@@ -100,6 +103,38 @@ class TickClaims:
                     (number, pending, last, kind),
                 )
         return claimed, offered, any(kind not in types for kind, *_ in found)
+
+    def _offer_claimed(
+        self, types: frozenset[str], rules: Mapping[str, Sequence[int]]
+    ) -> tuple[int, set[int], bool]:
+        """`offer_events` on PostgreSQL: the pending events of `types` that no other worker
+        holds are locked and recorded in `dibs_claimed` by one statement (SKIP LOCKED: the
+        ones another tick holds are its own), then each type's orders are offered from them."""
+        kinds = sorted(types)
+        self.bulk.query(
+            "INSERT INTO dibs_claimed (id) SELECT id FROM events "
+            "WHERE processed = false AND type = ANY(?) ORDER BY id FOR UPDATE SKIP LOCKED",
+            (kinds,),
+        )
+        found = self.bulk.query(
+            "SELECT e.type, count(*), count(nullif(e.order_id, '')) FROM events e "
+            "JOIN dibs_claimed c ON c.id = e.id GROUP BY e.type"
+        )
+        offered: set[int] = set()
+        for kind, _, with_order in found:
+            for number in rules.get(kind, ()) if with_order else ():
+                offered.add(number)
+                self.bulk.query(
+                    "INSERT INTO dibs_offers (order_id, rule_no) SELECT e.order_id, ? "
+                    "FROM events e JOIN dibs_claimed c ON c.id = e.id "
+                    "WHERE e.type = ? AND e.order_id <> '' ON CONFLICT DO NOTHING",
+                    (number, kind),
+                )
+        others = self.bulk.query(
+            "SELECT 1 FROM events WHERE processed = false AND NOT (type = ANY(?)) LIMIT 1",
+            (kinds,),
+        )
+        return sum(count for _, count, _ in found), offered, bool(others)
 
     def mark_processed(self, now: datetime) -> None:
         """Mark the claimed events processed. On SQLite they are exactly the pending ones up

@@ -277,3 +277,44 @@ def test_a_deallocating_rule_is_not_planned_in_sql(
     result = Runner(svc, rs, clock).tick()
     assert statuses(svc, *after) == after
     assert sorted(result.deallocated) == sorted(plan.deallocations)
+
+
+def test_order_events_are_claimed_and_offered_in_sql(
+    store: Store, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without webhooks, a tick claims the order events (and offers their orders) in SQL, on
+    both backends (PostgreSQL: INSERT … SELECT … FOR UPDATE SKIP LOCKED): only the events a
+    rule needs the payload of are read into Python, and every claimed one ends processed."""
+    from engine.service.tick_claims import TickClaims
+
+    read: list[str] = []
+    claim = TickClaims.claim
+
+    def spy(self: TickClaims, *args: Any, **kwargs: Any) -> Any:
+        for chunk in claim(self, *args, **kwargs):
+            read.extend(kind for _, kind, _, _ in chunk)
+            yield chunk
+
+    monkeypatch.setattr(TickClaims, "claim", spy)
+    svc = Service(store, clock)
+    rules = [
+        {"name": "restock", "rule": "when inventory received then allocate"},
+        {"name": "new", "rule": "when new order then allocate"},
+    ]
+    rs = _ruleset(tmp_path, rules)
+    svc.change_stock("MUG", "main", 2, "set")
+    svc.add_orders([order(f"N{n}", ("MUG", 1), minutes=n) for n in range(4)])
+    svc.change_stock("MUG", "main", 1, "received")
+    result = Runner(svc, rs, clock).tick()
+    assert read == ["inventory.changed", "inventory.changed"]  # the set and the received
+    assert result.events == 6
+    assert statuses(svc, "N0", "N1", "N2", "N3") == {
+        "N0": "allocated",
+        "N1": "allocated",
+        "N2": "allocated",
+        "N3": "could_not_allocate",
+    }
+    with store.read() as conn:
+        pending = conn.execute(select(events.c.type).where(events.c.processed.is_(False)))
+        # Only what the tick wrote itself is left pending: its `allocation.changed`.
+        assert {kind for (kind,) in pending} == {"allocation.changed"}
