@@ -2,7 +2,7 @@
 
     PYTHONPATH=$PWD .venv/bin/python tests/bench/bench_allocate.py [--orders 100000]
         [--skus 10000] [--rounds 2] [--copies 10] [--postgres URL] [--no-sqlite]
-        [--no-schema-copy] [--compare CHECKOUT]
+        [--no-schema-copy] [--compare CHECKOUT] [--instructions]
 
 Seeds dibs' database (an import through the service), builds the lean copy of the same rows
 (tests/bench/lean_floor.py: inventory by SKU, orders by id, lines by id with an index on
@@ -15,6 +15,9 @@ reservations (every (order, line, qty)) and the same order statuses.
 `--copies 10` repeats the seeded orders ten times in SQL: the 1M-order memory run (peak RSS
 target < 300 MB). `--postgres URL` runs the same on PostgreSQL (databases bench_allocate_*).
 `--compare /work/main` also runs that checkout's `dibs allocate --all` in each round (before).
+`--instructions` then counts the instructions of one floor and one dibs process under valgrind
+(tests/bench/instructions.py): a ratio a busy machine does not move, though it leaves out the
+kernel's share and cache misses (use `--orders 20000`: valgrind is ~30 times slower).
 Not a test: figures depend on the machine; the ratio measured side by side is what to watch.
 
     .venv/bin/python tests/bench/bench_allocate.py --kits [--orders 100000] [--skus 10000]
@@ -61,6 +64,7 @@ from floor_data import (  # noqa: E402
     run_process,
     sqlite_digest,
 )
+from instructions import available, count_instructions  # noqa: E402
 
 
 def write_data(folder: Path, n_orders: int, n_skus: int, seed: int = 7) -> tuple[Path, Path]:
@@ -352,6 +356,27 @@ def _sqlite_rounds(
         )
 
 
+def _instruction_counts(folder: Path, seeded: Path, lean: Path, compare: Path | None) -> None:
+    """One floor and one dibs process (and `compare`'s dibs) under valgrind, on fresh copies,
+    after the timed rounds (so the bytecode is cached): the ratio of their instructions."""
+    if not available():
+        raise SystemExit("--instructions needs valgrind (apt-get install -y valgrind)")
+    theirs, ours = folder / "lean-count.db", folder / "dibs-count.db"
+    copy_sqlite(lean, theirs)
+    copy_sqlite(seeded, ours)
+    floor = count_instructions(floor_argv(f"sqlite:///{theirs}"))
+    dibs = count_instructions(dibs_argv(f"sqlite:///{ours}"))
+    print(
+        f"instructions (valgrind): lean floor {floor / 1e9:.2f} G, `dibs allocate --all` "
+        f"{dibs / 1e9:.2f} G: ratio {dibs / floor:.2f}"
+    )
+    if compare is not None:
+        other = folder / "other-count.db"
+        copy_sqlite(seeded, other)
+        theirs_dibs = count_instructions(dibs_argv(f"sqlite:///{other}"), compare)
+        print(f"  {compare}: {theirs_dibs / 1e9:.2f} G: ratio {theirs_dibs / floor:.2f}")
+
+
 def _print_figures(
     floor_runs: list[Run], dibs_runs: list[Run], same: bool, schema_runs: list[float] | None = None
 ) -> None:
@@ -429,6 +454,12 @@ def main() -> None:
         help="skip the in-process script on dibs' schema (it holds every row: not for 1M)",
     )
     parser.add_argument("--kits", action="store_true", help="SPEC §12: warehouses and kits")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="after the timed rounds, count the instructions of one floor and one dibs process "
+        "under valgrind (deterministic; ~30x slower: use --orders 20000)",
+    )
     args = parser.parse_args()
     if args.kits:
         kits_main(args)
@@ -444,6 +475,8 @@ def main() -> None:
         if not args.no_sqlite:
             print("SQLite:")
             _sqlite_rounds(folder, seeded, lean, args.rounds, not args.no_schema_copy, args.compare)
+            if args.instructions:
+                _instruction_counts(folder, seeded, lean, args.compare)
         if args.postgres:
             _postgres_rounds(args.postgres, seeded, args.rounds)
 
