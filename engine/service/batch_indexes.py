@@ -32,8 +32,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import Index
 
-from engine.store.bulk import Bulk
 from engine.store import schema
+from engine.store.bulk import Bulk
 from engine.store.schema import orders_open_index, reservations_stock_index
 
 log = logging.getLogger(__name__)
