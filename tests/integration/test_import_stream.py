@@ -188,3 +188,61 @@ def test_the_indexes_stay_when_the_tables_outweigh_the_file(
     path.write_text("".join(json.dumps(record(n)) + "\n" for n in (20, 21)))
     dropped = _dropped_during(monkeypatch, lambda: svc.import_file(IncomingSource(path)))
     assert dropped == []
+
+
+def test_the_first_chunk_is_read_before_the_write_transaction(
+    svc: Service, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contextlib import contextmanager
+
+    from engine.io import incoming
+
+    seen: list[str] = []
+    made, write = incoming._new_incoming, Store.write
+
+    def noted(**fields: Any) -> Any:
+        seen.append(fields["order"].id)
+        return made(**fields)
+
+    @contextmanager
+    def begun(self: Store) -> Any:
+        seen.append("begin")
+        with write(self) as conn:
+            yield conn
+
+    monkeypatch.setattr(incoming, "_new_incoming", noted)
+    monkeypatch.setattr(Store, "write", begun)
+    svc.import_file(IncomingSource(write_lines(tmp_path, "small", range(3))))
+    assert seen == ["S0", "S1", "S2", "begin"]  # one chunk: read without the lock
+    seen.clear()
+    svc.import_file(IncomingSource(write_lines(tmp_path, "big", range(10, 16))))
+    assert seen == ["S10", "S11", "S12", "S13", "begin", "S14", "S15"]
+
+
+def test_a_transaction_run_again_reads_the_file_from_its_start(
+    svc: Service, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.store.database import RetryTransaction
+
+    calls: list[int] = []
+    lookup = importing.existing_ids
+
+    def conflicting_once(conn: Any, ids: list[str]) -> set[str]:
+        calls.append(len(ids))
+        if len(calls) == 2:  # the second chunk of the first run
+            raise RetryTransaction("rows changed")
+        return lookup(conn, ids)
+
+    monkeypatch.setattr(importing, "existing_ids", conflicting_once)
+    path = write(tmp_path, [record(n, total="1.50") for n in range(10)])
+    created = svc.import_file(IncomingSource(path))
+    assert created == [f"S{n}" for n in range(10)]
+    assert calls == [4, 4, 4, 4, 2]  # the second run read every chunk again
+    assert [o["id"] for o in svc.list_orders()] == sorted(created)
+    assert len(event_rows(store, "order.created")) == 10
+
+
+def write_lines(tmp_path: Path, name: str, numbers: range) -> Path:
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("".join(json.dumps(record(n)) + "\n" for n in numbers))
+    return path
