@@ -11,6 +11,10 @@ all-or-nothing contract holds because everything happens inside the caller's one
   the writing too, and `OrdersExist` names all of them with their `file:line`;
 - a transaction run again after a conflict (`Store.transaction`) reads the file again.
 
+`Service.import_file` reads the first chunk before it opens the transaction
+(`IncomingSource.read_ahead`): a file of one chunk is parsed and checked without holding
+SQLite's write lock.
+
 Each order is written with its `order.created` event (SPEC §5) and sync's marks (the content
 hash), as `engine.service.sync` would create it. A big file on SQLite (its line count known
 before reading it) writes without the secondary indexes of the tables it fills and builds them
