@@ -102,7 +102,10 @@ def _indexes(store: Store) -> list[str]:
 
     names = ", ".join(f"'{index.name}'" for index, _, _ in IMPORT)
     if store.is_postgres:
-        sql = f"SELECT indexdef FROM pg_indexes WHERE indexname IN ({names}) ORDER BY indexname"
+        sql = (
+            f"SELECT indexdef FROM pg_indexes WHERE indexname IN ({names}) "
+            "AND schemaname = current_schema() ORDER BY indexname"
+        )
     else:
         sql = f"SELECT sql FROM sqlite_master WHERE name IN ({names}) ORDER BY name"
     with store.read() as conn:
