@@ -110,6 +110,8 @@ class IncomingSource:
     `refuse_if_problems` raises the file's one `BadInput` (call it once the chunks are done:
     until then the problems are not all known). Channel formats are read and checked whole
     when the source is made (their containers need the whole document), raising `BadInput` then.
+    `read_ahead` reads the first chunk before the import opens its transaction, so a file of
+    one chunk is read and checked without holding the database's write lock.
     """
 
     def __init__(
@@ -138,14 +140,30 @@ class IncomingSource:
             channel = channel.strip()
         self.channel = channel
         self.skipped: tuple[Skipped, ...] = self._whole.skipped if self._whole else ()
+        self._ahead: tuple[int, list[IncomingOrder], Iterator[list[IncomingOrder]]] | None = None
 
     @property
     def clean(self) -> bool:
         """No problem met so far."""
         return not self.problems
 
+    def read_ahead(self, size: int) -> None:
+        """Read the first chunk of `size` orders now; the next `chunks(size)` starts with it and
+        reads on from there (any other call reads the file from its start again)."""
+        rest = self.chunks(size)
+        with collector_paused():
+            self._ahead = (size, next(rest, []), rest)
+
     def chunks(self, size: int) -> Iterator[list[IncomingOrder]]:
-        """The file's valid orders, `size` at a time, in file order (from the start again)."""
+        """The file's valid orders, `size` at a time, in file order (from the start again,
+        or from the chunk `read_ahead` read)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == size:
+            _, first, rest = ahead
+            if first:
+                yield first
+            yield from rest
+            return
         self.problems = []
         if self._whole is not None:
             orders = self._whole.orders

@@ -158,7 +158,9 @@ class Service:
 
     def import_file(self, source: IncomingSource, progress: Progress | None = None) -> list[str]:
         """Create every order of an order file, streamed chunk by chunk in one transaction, or
-        none when the file has any problem or any id exists (`engine.service.importing`)."""
+        none when the file has any problem or any id exists (`engine.service.importing`). The
+        first chunk is read and checked before the write transaction begins."""
+        source.read_ahead(importing.CHUNK)
         return self.run(lambda tx: importing.import_source(tx, source, progress))
 
     def sync_orders(

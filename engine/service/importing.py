@@ -11,8 +11,14 @@ all-or-nothing contract holds because everything happens inside the caller's one
   the writing too, and `OrdersExist` names all of them with their `file:line`;
 - a transaction run again after a conflict (`Store.transaction`) reads the file again.
 
+`Service.import_file` reads the first chunk before it opens the transaction
+(`IncomingSource.read_ahead`): a file of one chunk is parsed and checked without holding
+SQLite's write lock.
+
 Each order is written with its `order.created` event (SPEC §5) and sync's marks (the content
-hash), as `engine.service.sync` would create it.
+hash), as `engine.service.sync` would create it. A big file on SQLite (its line count known
+before reading it) writes without the secondary indexes of the tables it fills and builds them
+once at the end (`engine.service.batch_indexes.IMPORT`), inside the same transaction.
 """
 
 from __future__ import annotations
@@ -24,9 +30,11 @@ from engine.errors import OrdersExist
 from engine.io.incoming import IncomingOrder, IncomingSource
 from engine.memory import collector_paused
 from engine.model import EventType, Order
+from engine.service.batch_indexes import IMPORT, indexes_deferred
 from engine.service.records import Progress
 from engine.service.sync import content_hash
 from engine.service.tx import Tx
+from engine.store.bulk import Bulk
 from engine.store.rows import existing_ids, insert_orders
 
 #: Orders read, checked and written at a time (the existing-id query takes as many ids).
@@ -37,9 +45,11 @@ def import_source(tx: Tx, source: IncomingSource, progress: Progress | None = No
     """Create every order of the file, or none (see the module docstring); the ids created."""
     created: list[str] = []
     taken: dict[str, str] = {}
-    expected = (source.expected() or 0) if progress else 0
+    sqlite = not tx.store.is_postgres
+    expected = (source.expected() or 0) if progress or sqlite else 0
     now = tx.now()
-    with collector_paused():  # no cycles; a collection would walk every id read so far
+    # no cycles; a collection would walk every id read so far
+    with collector_paused(), indexes_deferred(Bulk(tx.conn), expected if sqlite else 0, IMPORT):
         for chunk in source.chunks(CHUNK):
             ids = [item.id for item in chunk]
             found = existing_ids(tx.conn, ids)

@@ -67,26 +67,48 @@ def insert_orders(
     if not batch:
         return
     bulk = Bulk(conn)
-    given = marks or {}
     stamp = bulk.value(orders.c.created_at, now)
+    order_rows, line_rows, tag_rows = _rows(bulk, batch, stamp, marks or {})
+    write = _copy if _can_copy(conn) else _insert
+    write(bulk, orders, ORDER_COLUMNS, order_rows)
+    write(bulk, order_lines, LINE_COLUMNS, line_rows)
+    write(bulk, order_tags, TAG_COLUMNS, tag_rows)
+    if event:
+        empty = bulk.value(events.c.payload, {})
+        done = bulk.value(events.c.processed, False)
+        kind = str(event)  # plain text: see `_rows`
+        write(bulk, events, EVENT_COLUMNS, [(stamp, kind, o.id, empty, done) for o in batch])
+
+
+def _rows(
+    bulk: Bulk, batch: Sequence[Order], stamp: Any, given: Mapping[str, Mark]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The rows of `batch` for orders, order_lines and order_tags; `stamp` is the driver's
+    form of their creation time.
+
+    Statuses go to the driver as plain `str`: sqlite3 binds a `str` subclass (the StrEnum
+    statuses) through its adapter protocol, two failed attribute look-ups per value, which
+    cost more than the rest of an order's row (measured 0.9 µs per value)."""
     to_time = _time_writer(bulk)
+    iso = to_time is _iso_text  # then inlined: a call per order less
     to_json = bulk.processor(orders.c.attributes)
     to_money = bulk.processor(orders.c.total)
     no_attributes = to_json({})
     order_rows: list[tuple[Any, ...]] = []
     line_rows: list[tuple[Any, ...]] = []
     tag_rows: list[tuple[Any, ...]] = []
+    add_order = order_rows.append
     for o in batch:
-        oid, lines, to = o.id, o.lines, o.ship_to
+        oid, lines, to, placed = o.id, o.lines, o.ship_to, o.placed_at
         digest, seen = given.get(oid, _NO_MARK)
         total = o.total
-        order_rows.append(
+        add_order(
             (
                 oid,
                 o.channel,
-                to_time(o.placed_at),
-                o.status,
-                o.allocation_status,
+                placed.isoformat(" ", "microseconds")[:26] if iso else to_time(placed),
+                str(o.status),
+                str(o.allocation_status),
                 to.name,
                 to.country,
                 to.state,
@@ -107,14 +129,7 @@ def insert_orders(
         line_rows += [(oid, n, x.sku, x.qty, x.reserved) for n, x in enumerate(lines, 1)]
         if o.tags:
             tag_rows += [(oid, tag) for tag in sorted(o.tags)]
-    write = _copy if _can_copy(conn) else _insert
-    write(bulk, orders, ORDER_COLUMNS, order_rows)
-    write(bulk, order_lines, LINE_COLUMNS, line_rows)
-    write(bulk, order_tags, TAG_COLUMNS, tag_rows)
-    if event:
-        empty = bulk.value(events.c.payload, {})
-        done = bulk.value(events.c.processed, False)
-        write(bulk, events, EVENT_COLUMNS, [(stamp, event, o.id, empty, done) for o in batch])
+    return order_rows, line_rows, tag_rows
 
 
 def _insert(bulk: Bulk, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:

@@ -92,3 +92,160 @@ def test_the_channel_override_and_a_channel_format(svc: Service, tmp_path: Path)
     source = IncomingSource(fixture / "shopify_orders_export.csv")
     assert [s.order for s in source.skipped] == ["#1004"]
     assert sorted(svc.import_file(source)) == ["#1001", "#1002", "#1003"]
+
+
+def _indexes(store: Store) -> list[str]:
+    """The definitions of the secondary indexes an import may defer (SQLite's `sql`)."""
+    from sqlalchemy import text
+
+    from engine.service.batch_indexes import IMPORT
+
+    names = ", ".join(f"'{index.name}'" for index, _, _ in IMPORT)
+    if store.is_postgres:
+        sql = (
+            f"SELECT indexdef FROM pg_indexes WHERE indexname IN ({names}) "
+            "AND schemaname = current_schema() ORDER BY indexname"
+        )
+    else:
+        sql = f"SELECT sql FROM sqlite_master WHERE name IN ({names}) ORDER BY name"
+    with store.read() as conn:
+        return list(conn.execute(text(sql)).scalars())
+
+
+def _dropped_during(monkeypatch: pytest.MonkeyPatch, work: Callable[[], Any]) -> list[str]:
+    """The DROP INDEX statements run while `work` ran (whatever it raised)."""
+    from engine.store.bulk import Bulk
+
+    seen: list[str] = []
+    query = Bulk.query
+
+    def spy(self: Bulk, sql: str, params: Any = ()) -> Any:
+        seen.append(sql)
+        return query(self, sql, params)
+
+    monkeypatch.setattr(Bulk, "query", spy)
+    try:
+        work()
+    finally:
+        monkeypatch.setattr(Bulk, "query", query)
+    return [sql for sql in seen if sql.startswith("DROP INDEX")]
+
+
+def test_a_big_import_builds_the_indexes_once_and_the_same(
+    svc: Service, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text
+
+    from engine.service import batch_indexes
+
+    before = _indexes(store)
+    assert len(before) == 6
+    monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)  # every file counts as big
+    path = write(tmp_path, [record(n, tags=["vip"] * (n % 2)) for n in range(10)])
+    created: list[str] = []
+    dropped = _dropped_during(
+        monkeypatch, lambda: created.extend(svc.import_file(IncomingSource(path)))
+    )
+    assert len(created) == 10
+    assert _indexes(store) == before
+    if store.is_postgres:
+        assert dropped == []  # SQLite only
+        return
+    assert sorted(dropped) == sorted(f"DROP INDEX {i.name}" for i, _, _ in batch_indexes.IMPORT)
+    with store.read() as conn:
+        assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+        tagged = "SELECT order_id FROM order_tags INDEXED BY ix_order_tags_tag WHERE tag = 'vip'"
+        assert sorted(conn.execute(text(tagged)).scalars()) == ["S1", "S3", "S5", "S7", "S9"]
+
+
+def test_a_refused_big_import_keeps_the_indexes_and_writes_nothing(
+    svc: Service, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.service import batch_indexes
+
+    before, rows = _indexes(store), snapshot(store)
+    monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)
+    records: list[Any] = [record(n) for n in range(11)]
+    records.append(record(11, lines=[{"sku": "MUG", "qty": 0}]))  # the third chunk
+    path = write(tmp_path, records)
+
+    def refused() -> None:
+        with pytest.raises(BadInput):
+            svc.import_file(IncomingSource(path))
+
+    dropped = _dropped_during(monkeypatch, refused)
+    assert len(dropped) == (0 if store.is_postgres else 6)
+    assert _indexes(store) == before
+    assert snapshot(store) == rows
+
+
+def test_the_indexes_stay_when_the_tables_outweigh_the_file(
+    svc: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.service import batch_indexes
+
+    known = write(tmp_path, [record(n, tags=["vip"]) for n in range(13)])
+    assert len(svc.import_file(IncomingSource(known))) == 13  # more rows than 6 per new order
+    monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)
+    path = tmp_path / "two.jsonl"
+    path.write_text("".join(json.dumps(record(n)) + "\n" for n in (20, 21)))
+    dropped = _dropped_during(monkeypatch, lambda: svc.import_file(IncomingSource(path)))
+    assert dropped == []
+
+
+def test_the_first_chunk_is_read_before_the_write_transaction(
+    svc: Service, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contextlib import contextmanager
+
+    from engine.io import incoming
+
+    seen: list[str] = []
+    made, write = incoming._new_incoming, Store.write
+
+    def noted(**fields: Any) -> Any:
+        seen.append(fields["order"].id)
+        return made(**fields)
+
+    @contextmanager
+    def begun(self: Store) -> Any:
+        seen.append("begin")
+        with write(self) as conn:
+            yield conn
+
+    monkeypatch.setattr(incoming, "_new_incoming", noted)
+    monkeypatch.setattr(Store, "write", begun)
+    svc.import_file(IncomingSource(write_lines(tmp_path, "small", range(3))))
+    assert seen == ["S0", "S1", "S2", "begin"]  # one chunk: read without the lock
+    seen.clear()
+    svc.import_file(IncomingSource(write_lines(tmp_path, "big", range(10, 16))))
+    assert seen == ["S10", "S11", "S12", "S13", "begin", "S14", "S15"]
+
+
+def test_a_transaction_run_again_reads_the_file_from_its_start(
+    svc: Service, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.store.database import RetryTransaction
+
+    calls: list[int] = []
+    lookup = importing.existing_ids
+
+    def conflicting_once(conn: Any, ids: list[str]) -> set[str]:
+        calls.append(len(ids))
+        if len(calls) == 2:  # the second chunk of the first run
+            raise RetryTransaction("rows changed")
+        return lookup(conn, ids)
+
+    monkeypatch.setattr(importing, "existing_ids", conflicting_once)
+    path = write(tmp_path, [record(n, total="1.50") for n in range(10)])
+    created = svc.import_file(IncomingSource(path))
+    assert created == [f"S{n}" for n in range(10)]
+    assert calls == [4, 4, 4, 4, 2]  # the second run read every chunk again
+    assert [o["id"] for o in svc.list_orders()] == sorted(created)
+    assert len(event_rows(store, "order.created")) == 10
+
+
+def write_lines(tmp_path: Path, name: str, numbers: range) -> Path:
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("".join(json.dumps(record(n)) + "\n" for n in numbers))
+    return path
