@@ -254,14 +254,15 @@ kits = Table(
 )
 
 
-def _index(table: Table, name: str) -> Index:
+def index_of(table: Table, name: str) -> Index:
+    """The index `name` of `table`."""
     return next(index for index in table.indexes if index.name == name)
 
 
 #: Open orders by status (the dashboard's counts, the queue's selection).
-orders_open_index = _index(orders, "ix_orders_open")
+orders_open_index = index_of(orders, "ix_orders_open")
 #: The reservations of a (sku, warehouse) in coverage order.
-reservations_stock_index = _index(reservations, "ix_reservations_stock")
+reservations_stock_index = index_of(reservations, "ix_reservations_stock")
 
 #: Rule-language fields that are plain columns of `orders` (SPEC §7), for ordering and filters:
 #: derived from the one field table, `rules.vocabulary.ORDER_COLUMNS`.

@@ -219,7 +219,12 @@ def test_a_tick_builds_the_deferred_indexes_once_for_its_whole_queue(
     if store.is_postgres:
         assert dropped == []
         return
-    assert sorted(dropped) == ["DROP INDEX ix_orders_open", "DROP INDEX ix_reservations_stock"]
+    assert sorted(dropped) == [
+        "DROP INDEX ix_ledger_order",
+        "DROP INDEX ix_orders_open",
+        "DROP INDEX ix_reservations_order",
+        "DROP INDEX ix_reservations_stock",
+    ]
     with store.read() as conn:
         assert conn.exec_driver_sql(indexes).all() == before
 
