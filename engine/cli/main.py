@@ -18,8 +18,8 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import import_module
-from typing import Any
 
+from engine import __version__
 from engine.cli.common import DEFAULT_URL, Parser
 from engine.cli.examples import epilog
 from engine.errors import BadInput, DibsError, OperationFailed, quoted
@@ -63,28 +63,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------- parser
 
 
-def version() -> str:
-    try:
-        from importlib.metadata import version as installed
-
-        return installed("dibs")
-    except Exception:  # not installed (run from a bare checkout)
-        return "unknown"
-
-
-class _Version(argparse.Action):
-    """`--version`, looked up only when asked for (importlib.metadata scans the installed
-    distributions: a cost every other command would pay at parser-building time)."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str, **kw: Any) -> None:
-        kw.setdefault("help", "show program's version number and exit")
-        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kw)
-
-    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
-        print(f"dibs {version()}")
-        parser.exit()
-
-
 DB_HELP = f"database URL (else $DIBS_DB, else {DEFAULT_URL})"
 
 
@@ -100,7 +78,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--db", metavar="URL", help=DB_HELP)
-    parser.add_argument("--version", action=_Version)
+    parser.add_argument("--version", action="version", version=f"dibs {__version__}")
     sub = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=Parser
     )
