@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from engine.cli import output
 from engine.cli.common import Parser, open_service
 from engine.errors import BadInput, OperationFailed, OrdersExist, quoted
-from engine.io.channels import FORMATS
+from engine.io.formats import FORMATS
 from engine.io.messages import plural
 from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, OrderStatus
 

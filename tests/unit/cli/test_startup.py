@@ -125,4 +125,12 @@ def test_orders_show_opens_the_database_and_nothing_else(tmp_path: Path) -> None
         assert "sqlalchemy" in names
         forbidden = WEB | {"alembic", "psycopg", "yaml", "jsonschema", "lark", "dsl.parser"}
         assert not _offenders(names, forbidden | {"engine.run", "engine.web"})
+        # Nor the batch engine, the rule tick or the order file readers: a read of one order.
+        unused = {
+            "engine.service.allocation",
+            "rules.tick",
+            "engine.io.channels",
+            "engine.io.imports",
+        }
+        assert not _offenders(names, unused)
         assert names & COMMAND_MODULES == {"engine.cli.orders"}
