@@ -83,6 +83,8 @@ S, N, INT, T, D, SET = (
     FieldType.STRING_SET,
 )
 
+#: Every field; those stored as a column of `orders` are in `ORDER_COLUMNS` (rules.columns),
+#: the others in `COMPUTED_FIELDS`.
 ORDER_FIELDS: dict[str, FieldSpec] = {
     f.name: f
     for f in (
@@ -106,32 +108,6 @@ ORDER_FIELDS: dict[str, FieldSpec] = {
         _field("unit_count", INT, "sum(line.qty for line in o.lines)", "units over all lines"),
     )
 }
-
-
-#: The fields stored as a plain column of the `orders` table, and that column's name. This is the
-#: one table the SQL filter, `--order-by` and the storage schema read (engine.store.schema builds
-#: its field-to-column map from it; a test checks that every column exists). The other fields
-#: are computed from the order: `age` from `placed_at`, `tags` and `skus` from their own tables.
-ORDER_COLUMNS: dict[str, str] = {
-    "id": "id",
-    "channel": "channel",
-    "status": "status",
-    "allocation_status": "allocation_status",
-    "placed_at": "placed_at",
-    "shipping_method": "shipping_method",
-    "total": "total",
-    "ship_to.name": "ship_to_name",
-    "ship_to.country": "ship_to_country",
-    "ship_to.state": "ship_to_state",
-    "ship_to.city": "ship_to_city",
-    "ship_to.postal_code": "ship_to_postal_code",
-    "warehouse": "warehouse",
-    "line_count": "line_count",
-    "unit_count": "unit_count",
-}
-
-#: Fields with no column of their own (see ORDER_COLUMNS).
-COMPUTED_FIELDS = frozenset({"age", "tags", "skus"})
 
 
 def _attribute(key: str) -> FieldSpec:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from engine.cli import output
-from engine.cli.common import open_service
+from engine.cli.common import Parser, open_service
 from engine.errors import BadInput
 from engine.model import Policy
 
@@ -117,9 +117,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub: Any) -> None:
+def add_commands(parsers: Mapping[str, Parser]) -> None:
     policies = [x.value for x in Policy]
-    p = sub.add_parser("allocate", help="reserve stock for orders (FIFO by default)")
+    p = parsers["allocate"]
     p.add_argument("ids", nargs="*", metavar="ID", help="the orders to allocate")
     p.add_argument("--all", action="store_true", help="every open order that needs stock")
     p.add_argument("--where", metavar="CONDITION", help="a rule-language condition")
@@ -133,13 +133,13 @@ def add_commands(sub: Any) -> None:
     _add_from(p)
     p.add_argument("--json", action="store_true", help="results and skipped orders as JSON")
     p.set_defaults(handler=cmd_allocate)
-    p = sub.add_parser("deallocate", help="release every reservation of orders")
+    p = parsers["deallocate"]
     p.add_argument("ids", nargs="*", metavar="ID", help="the orders to deallocate")
     p.add_argument("--where", metavar="CONDITION", help="the open orders this condition picks")
     p.add_argument("--dry-run", action="store_true", help="print the plan; write nothing")
     p.add_argument("--json", action="store_true", help="results and skipped orders as JSON")
     p.set_defaults(handler=cmd_deallocate)
-    p = sub.add_parser("reallocate", help="deallocate then allocate (back of the queue)")
+    p = parsers["reallocate"]
     p.add_argument("ids", nargs="+", metavar="ID", help="the orders to reallocate")
     p.add_argument(
         "--policy", choices=policies, default=Policy.LINES.value, help="default: %(default)s"
@@ -147,7 +147,7 @@ def add_commands(sub: Any) -> None:
     _add_from(p)
     p.add_argument("--json", action="store_true", help="results and skipped orders as JSON")
     p.set_defaults(handler=cmd_reallocate)
-    p = sub.add_parser("history", help="the ledger entries of an order")
+    p = parsers["history"]
     p.add_argument("id", help="the order id")
     p.add_argument("--json", action="store_true", help="the entries as a JSON list")
     p.set_defaults(handler=cmd_history)

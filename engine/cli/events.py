@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -151,10 +152,9 @@ def cmd_deliveries_retry(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub: Any) -> None:
-    """Register `events …` and `deliveries …` on the top-level subparsers."""
-    events = sub.add_parser("events", help="the events dibs recorded (the outbox)")
-    group = events.add_subparsers(dest="events_cmd", required=True, parser_class=Parser)
+def add_commands(parsers: Mapping[str, Parser]) -> None:
+    """`events …` and `deliveries …`."""
+    group = parsers["events"].add_subparsers(dest="events_cmd", required=True, parser_class=Parser)
     p = group.add_parser("list", help="recorded events, oldest first")
     p.add_argument("--type", metavar="T[,T…]", help="only these event types")
     p.add_argument("--order", metavar="ID", help="only the events of this order")
@@ -166,8 +166,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--type", metavar="T[,T…]", help="only these event types")
     p.set_defaults(handler=cmd_events_tail)
 
-    deliveries = sub.add_parser("deliveries", help="outbound webhook deliveries (notify:)")
-    group = deliveries.add_subparsers(dest="deliveries_cmd", required=True, parser_class=Parser)
+    group = parsers["deliveries"].add_subparsers(
+        dest="deliveries_cmd", required=True, parser_class=Parser
+    )
     p = group.add_parser("list", help="deliveries not yet delivered (or with --status)")
     p.add_argument("--status", metavar="S[,S…]", help="pending, failed, dead or delivered")
     p.add_argument("--json", action="store_true", help="the deliveries as JSON")

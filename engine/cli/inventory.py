@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from engine.cli import output
 from engine.cli.common import Parser, open_service
@@ -47,8 +47,8 @@ def cmd_inventory_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub: Any) -> None:
-    inv = sub.add_parser("inventory", help="stock on hand").add_subparsers(
+def add_commands(parsers: Mapping[str, Parser]) -> None:
+    inv = parsers["inventory"].add_subparsers(
         dest="inventory_cmd", required=True, parser_class=Parser
     )
     changes = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +63,8 @@ def cmd_kits_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub: Any) -> None:
-    kits = sub.add_parser("kits", help="kits: SKUs made of components").add_subparsers(
-        dest="kits_cmd", required=True, parser_class=Parser
-    )
+def add_commands(parsers: Mapping[str, Parser]) -> None:
+    kits = parsers["kits"].add_subparsers(dest="kits_cmd", required=True, parser_class=Parser)
     p = kits.add_parser("set", help="define or redefine a kit")
     p.add_argument("kit", metavar="KIT", help="the kit's SKU (it has no stock of its own)")
     p.add_argument(

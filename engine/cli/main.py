@@ -3,10 +3,12 @@
 Exit codes: 0 success, 1 the operation failed, 2 bad input. Errors are one message on stderr,
 never a traceback.
 
-Start-up is kept cheap (docs/cli.md, "Start-up"): building the parser imports only the command
-modules and the standard library; each command imports its work (SQLAlchemy, the service, the
-rules loader, Rich) when it runs, so `dibs --help` or `dibs rules check` never pay for the
-database. tests/unit/cli/test_startup.py guards this.
+Start-up is kept cheap (docs/cli.md, "Start-up"): the top-level commands are a table here
+(`COMMANDS`), and parsing imports and builds only the command modules of the commands named on
+the command line; each command imports its work (SQLAlchemy, the service, the rules loader,
+Rich) when it runs, so `dibs --help`, `--version` or `dibs rules check` never pay for the
+database, nor `dibs orders show` for the rule engine's commands. tests/unit/cli/test_startup.py
+guards this.
 """
 
 from __future__ import annotations
@@ -14,18 +16,41 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from importlib import import_module
 
-from engine.cli import allocation, events, inventory, kits, orders, rules, serve, status
+from engine import __version__
 from engine.cli.common import DEFAULT_URL, Parser
 from engine.cli.examples import epilog
 from engine.errors import BadInput, DibsError, OperationFailed, quoted
 
 Handler = Callable[[argparse.Namespace], int]
 
-#: Each command group is a module with `add_commands(subparsers)`; a new group is one more entry.
-COMMAND_GROUPS = (inventory, orders, allocation, rules, kits, events, status, serve)
+#: The top-level commands in `dibs --help` order: the module of engine.cli that builds each one
+#: and its help line. A module's `add_commands(parsers)` gets the parsers of its commands here
+#: and adds their options, subcommands and handlers; a new command is one more entry. `demo` is
+#: built in this module (its module imports the rule runner).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("main", "a self-contained tour on a database of its own"),
+    "inventory": ("inventory", "stock on hand"),
+    "orders": ("orders", "sales orders"),
+    "allocate": ("allocation", "reserve stock for orders (FIFO by default)"),
+    "deallocate": ("allocation", "release every reservation of orders"),
+    "reallocate": ("allocation", "deallocate then allocate (back of the queue)"),
+    "history": ("allocation", "the ledger entries of an order"),
+    "rules": ("rules", "check, test and preview rule files"),
+    "explain": ("rules", "why an order has its status"),
+    "run": ("rules", "the scheduler: events and schedules, until stopped"),
+    "kits": ("kits", "kits: SKUs made of components"),
+    "events": ("events", "the events dibs recorded (the outbox)"),
+    "deliveries": ("events", "outbound webhook deliveries (notify:)"),
+    "status": ("status", "pending events, last tick, schedules, what needs a person"),
+    "serve": ("serve", "the HTTP API and webhook receivers (+ ticks with --rules)"),
+}
+
+
+def add_commands(parsers: Mapping[str, Parser]) -> None:
+    parsers["demo"].set_defaults(handler=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -38,32 +63,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------- parser
 
 
-def version() -> str:
-    try:
-        from importlib.metadata import version as installed
-
-        return installed("dibs")
-    except Exception:  # not installed (run from a bare checkout)
-        return "unknown"
-
-
-class _Version(argparse.Action):
-    """`--version`, looked up only when asked for (importlib.metadata scans the installed
-    distributions: a cost every other command would pay at parser-building time)."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str, **kw: Any) -> None:
-        kw.setdefault("help", "show program's version number and exit")
-        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kw)
-
-    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
-        print(f"dibs {version()}")
-        parser.exit()
-
-
 DB_HELP = f"database URL (else $DIBS_DB, else {DEFAULT_URL})"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The `dibs` parser. Given the command line `argv`, only the commands named in it are built
+    whole; every other command is its name and help line, all that `dibs --help` and the
+    did-you-mean of a mistyped command show of it. Without `argv`, every command is built."""
     parser = Parser(
         prog="dibs",
         description="Reserve stock for orders, by rules you can test.",
@@ -72,18 +78,24 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--db", metavar="URL", help=DB_HELP)
-    parser.add_argument("--version", action=_Version)
+    parser.add_argument("--version", action="version", version=f"dibs {__version__}")
     sub = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=Parser
     )
-
-    sub.add_parser("demo", help="a self-contained tour on a database of its own").set_defaults(
-        handler=cmd_demo
-    )
-    for group in COMMAND_GROUPS:
-        group.add_commands(sub)
+    parsers = {name: sub.add_parser(name, help=text) for name, (_, text) in COMMANDS.items()}
+    for module in _modules(COMMANDS if argv is None else argv):
+        commands = {name: parsers[name] for name, (of, _) in COMMANDS.items() if of == module}
+        import_module(f"engine.cli.{module}").add_commands(commands)
     _finish(parser, "")
     return parser
+
+
+def _modules(words: Iterable[str]) -> list[str]:
+    """The command modules of the commands among `words`, in `COMMANDS` order. Every word of the
+    command line is looked up, not only the one argparse will take as the command, so a word
+    that is an option's value (`--db`'s, an order id) at worst builds one module more."""
+    named = {COMMANDS[word][0] for word in words if word in COMMANDS}
+    return [module for module in dict.fromkeys(m for m, _ in COMMANDS.values()) if module in named]
 
 
 def check_arguments(argv: Sequence[str]) -> None:
@@ -145,8 +157,9 @@ def _finish(parser: argparse.ArgumentParser, path: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `dibs` console script."""
     try:
-        check_arguments(sys.argv[1:] if argv is None else argv)
-        parser = build_parser()
+        argv = sys.argv[1:] if argv is None else argv
+        check_arguments(argv)
+        parser = build_parser(argv)
         args, extra = parser.parse_known_args(argv)
         if extra:
             leaf = getattr(args, "leaf_parser", None) or parser

@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.cli import output
 from engine.cli.common import Parser, open_service
 from engine.errors import BadInput, OperationFailed, OrdersExist, quoted
-from engine.io.channels import FORMATS
+from engine.io.formats import FORMATS
 from engine.io.messages import plural
 from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, OrderStatus
 
@@ -301,10 +301,8 @@ def cmd_orders_split(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub: Any) -> None:
-    orders = sub.add_parser("orders", help="sales orders").add_subparsers(
-        dest="orders_cmd", required=True, parser_class=Parser
-    )
+def add_commands(parsers: Mapping[str, Parser]) -> None:
+    orders = parsers["orders"].add_subparsers(dest="orders_cmd", required=True, parser_class=Parser)
     p = orders.add_parser("import", help="new orders, or --sync with a channel's export")
     p.add_argument("file", help="dibs .json/.jsonl/.csv, a Shopify export or Shopify/Woo JSON")
     p.add_argument("--format", choices=FORMATS, help="default: detected from the file")

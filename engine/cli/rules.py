@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -354,11 +355,9 @@ def _log_deliveries(tallies: dict[str, Tally]) -> None:
             )
 
 
-def add_commands(sub: Any) -> None:
-    """Register `rules …` and `run` on the top-level subparsers."""
-    rules = sub.add_parser("rules", help="check, test and preview rule files").add_subparsers(
-        dest="rules_cmd", required=True, parser_class=Parser
-    )
+def add_commands(parsers: Mapping[str, Parser]) -> None:
+    """`rules …`, `explain` and `run`."""
+    rules = parsers["rules"].add_subparsers(dest="rules_cmd", required=True, parser_class=Parser)
     p = rules.add_parser("check", help="validate; every problem as file:line:column")
     p.add_argument("file", help="the rule file (YAML)")
     p.set_defaults(handler=cmd_rules_check)
@@ -376,7 +375,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="the whole preview as JSON")
     p.set_defaults(handler=cmd_rules_preview)
 
-    p = sub.add_parser("explain", help="why an order has its status")
+    p = parsers["explain"]
     p.add_argument("id", help="the order id")
     p.add_argument("--rules", metavar="FILE", help="rule file to explain against ($DIBS_RULES)")
     p.add_argument(
@@ -385,7 +384,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="the explanation as JSON")
     p.set_defaults(handler=cmd_explain)
 
-    p = sub.add_parser("run", help="the scheduler: events and schedules, until stopped")
+    p = parsers["run"]
     p.add_argument("file", help="the rule file (YAML); re-read when it changes")
     p.add_argument("--once", action="store_true", help="one tick, then exit (for cron)")
     p.add_argument(

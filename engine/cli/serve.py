@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Any
+from collections.abc import Mapping
 
-from engine.cli.common import open_service
+from engine.cli.common import Parser, open_service
 from engine.errors import BadInput
 
 
@@ -28,8 +28,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(service, settings, args.host, args.port, ticks, args.log_format)
 
 
-def add_commands(sub: Any) -> None:
-    p = sub.add_parser("serve", help="the HTTP API and webhook receivers (+ ticks with --rules)")
+def add_commands(parsers: Mapping[str, Parser]) -> None:
+    p = parsers["serve"]
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     p.add_argument("--rules", metavar="FILE", help="run this rule file's ticks in the server")

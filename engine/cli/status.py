@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from engine.cli import output
-from engine.cli.common import open_service
+from engine.cli.common import Parser, open_service
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -63,8 +64,8 @@ def _show(doc: dict[str, Any]) -> None:
         print("stock short: none")
 
 
-def add_commands(sub: Any) -> None:
-    p = sub.add_parser("status", help="pending events, last tick, schedules, what needs a person")
+def add_commands(parsers: Mapping[str, Parser]) -> None:
+    p = parsers["status"]
     p.add_argument("--rules", metavar="FILE", help="the rule file, for its schedules ($DIBS_RULES)")
     p.add_argument("--json", action="store_true", help="the status as one JSON document")
     p.set_defaults(handler=cmd_status)

@@ -6,27 +6,34 @@ the batch hot path in `batch`), `release` (release and close: ship, cancel, drop
 `shapes`). Each use case is a function of a `Tx`, the open transaction; `Service` is the thin
 facade the command line calls, which opens that transaction (and retries it whole after a
 deadlock). The rule runner opens one `Tx` for a whole tick and calls the use cases inside it.
+
+`allocation` (the batch engine and the tick's rule plans) and `sync`/`importing` (the channel
+readers) are imported by the methods that use them: every command opens a `Service`, and
+`dibs orders show` should not load the batch engine and every file reader to read one order
+(docs/cli.md, "Start-up"; tests/unit/cli/test_startup.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.engine import Connection
 
-from engine.io.incoming import IncomingOrder, IncomingSource
 from engine.model import Actor, Order, Policy
-from engine.service import allocation, edits, importing, kits, read, release, stock, sync
+from engine.service import edits, kits, read, release, stock
 from engine.service import orders as order_ops
 from engine.service.records import AllocationReport, Clock, Progress, QueueEntry, utcnow
 from engine.service.shapes import iso, order_json
-from engine.service.sync import SyncReport
 from engine.service.tx import Tx
 from engine.store import Store
 from engine.store.ordering import parse_order_by
 from engine.store.rows import load_orders
+
+if TYPE_CHECKING:
+    from engine.io.incoming import IncomingOrder, IncomingSource
+    from engine.service.sync import SyncReport
 
 T = TypeVar("T")
 
@@ -153,6 +160,8 @@ class Service:
         self, incoming: Sequence[IncomingOrder], progress: Progress | None = None
     ) -> list[str]:
         """Create every incoming order, or none when any id exists (import without --sync)."""
+        from engine.service import sync
+
         sync.check_incoming(incoming)
         return self.run(lambda tx: sync.import_new(tx, incoming, progress))
 
@@ -160,6 +169,8 @@ class Service:
         """Create every order of an order file, streamed chunk by chunk in one transaction, or
         none when the file has any problem or any id exists (`engine.service.importing`). The
         first chunk is read and checked before the write transaction begins."""
+        from engine.service import importing
+
         source.read_ahead(importing.CHUNK)
         return self.run(lambda tx: importing.import_source(tx, source, progress))
 
@@ -170,6 +181,8 @@ class Service:
         progress: Progress | None = None,
     ) -> SyncReport:
         """Sync orders from a channel (SPEC §9) in one transaction."""
+        from engine.service import sync
+
         sync.check_incoming(incoming)
         return self.run(lambda tx: sync.sync_orders(tx, incoming, actor, progress))
 
@@ -194,6 +207,8 @@ class Service:
         """Allocate the named orders, or every open order matching `where` (SPEC §4); with
         `warehouses`, from those warehouses in that order of preference (SPEC §12). Without
         `detail` the report is a summary (`AllocationReport.detail`)."""
+        from engine.service import allocation
+
         return self.run(
             lambda tx: allocation.allocate(
                 tx, ids, where, order_by, policy, actor, progress, warehouses, detail
@@ -209,6 +224,8 @@ class Service:
         dry_run: bool = False,
     ) -> AllocationReport:
         """Release every reservation of the named orders (or of the open orders `where` picks)."""
+        from engine.service import allocation
+
         return self.run(lambda tx: allocation.deallocate(tx, ids, where, actor), dry_run=dry_run)
 
     def reallocate(
@@ -219,6 +236,8 @@ class Service:
         warehouses: Sequence[str] | None = None,
     ) -> AllocationReport:
         """Deallocate then allocate, in one transaction: the orders go to the back of the queue."""
+        from engine.service import allocation
+
         return self.run(lambda tx: allocation.reallocate(tx, ids, policy, actor, warehouses))
 
     def finish(self, ids: Sequence[str], how: str, actor: Actor = Actor()) -> list[str]:
@@ -244,10 +263,8 @@ class Service:
 __all__ = [
     "Actor",
     "AllocationReport",
-    "IncomingOrder",
     "QueueEntry",
     "Service",
-    "SyncReport",
     "Tx",
     "iso",
     "order_json",

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 
 from engine.model import MONEY_STEP, Length
-from rules.vocabulary import ORDER_COLUMNS
+from rules.columns import ORDER_COLUMNS
 
 metadata = MetaData()
 
@@ -265,7 +265,7 @@ orders_open_index = index_of(orders, "ix_orders_open")
 reservations_stock_index = index_of(reservations, "ix_reservations_stock")
 
 #: Rule-language fields that are plain columns of `orders` (SPEC §7), for ordering and filters:
-#: derived from the one field table, `rules.vocabulary.ORDER_COLUMNS`.
+#: derived from the one field table, `rules.columns.ORDER_COLUMNS`.
 FIELD_COLUMNS: dict[str, Column[Any]] = {
     name: orders.c[column] for name, column in ORDER_COLUMNS.items()
 }

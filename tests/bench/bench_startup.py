@@ -11,7 +11,9 @@ the same run, interleaved with the commands (one round runs every command once, 
 load on the shared machine hits them all alike): `python -c pass` for every command, and the
 libraries a command cannot do without: `python -c "import sqlalchemy"` for the ones that open
 the database, `python -c "import yaml, jsonschema, lark"` for `rules check`. Printed per command:
-the median and the fastest wall time, the median over each floor (ratio) and above it (ms).
+the median and the fastest wall time, the median CPU time (user + system of the process, which
+other work on a shared machine disturbs less than the wall time), and the medians over each
+floor (ratios of wall and of CPU time) and above it (ms of wall time).
 
 Bytecode: an installed dibs has its .pyc files, so by default the benchmark lets Python cache
 them (in a temporary PYTHONPYCACHEPREFIX, never in the checkout) and warms them up first;
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -88,10 +91,14 @@ def run(argv: list[str], env: dict[str, str], cwd: Path) -> str:
     return result.stdout
 
 
-def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """The wall and the CPU time (user + system) of running `argv` to its end."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     run(argv, env, cwd)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def load() -> str:
@@ -120,12 +127,15 @@ def main() -> None:
             run(argv, job_env, work)
         print(f"start: {load()}; {opts.runs} rounds; bytecode {'off' if opts.no_pyc else 'cached'}")
         times: dict[str, list[float]] = {label: [] for label, _, _ in jobs}
+        cpu: dict[str, list[float]] = {label: [] for label, _, _ in jobs}
         for _ in range(opts.runs):
             for label, argv, job_env in jobs:
-                times[label].append(timed(argv, job_env, work))
-        report(times)
+                wall, used = timed(argv, job_env, work)
+                times[label].append(wall)
+                cpu[label].append(used)
+        report(times, cpu)
         if opts.against:
-            report_against(times, opts.against)
+            report_against(times, cpu, opts.against)
         print(f"end: {load()}")
 
 
@@ -141,33 +151,44 @@ def commands(
     ]
 
 
-def report_against(times: dict[str, list[float]], other: str) -> None:
-    print(f"against {other} (same rounds, interleaved):")
-    print(f"{'command':42} {'before':>8} {'after':>8} {'after/before':>12}")
+def report_against(times: dict[str, list[float]], cpu: dict[str, list[float]], other: str) -> None:
+    print(f"against {other} (same rounds, interleaved; medians):")
+    print(f"{'command':42} {'before':>8} {'after':>8} {'after/before':>12} {'cpu a/b':>8}")
     for label, *_ in COMMANDS:
-        before = statistics.median(times[AGAINST + label])
-        after = statistics.median(times[label])
-        print(f"{label:42} {before * 1000:6.1f}ms {after * 1000:6.1f}ms {after / before:11.2f}x")
+        before, after = (statistics.median(times[x]) for x in (AGAINST + label, label))
+        cpu_ratio = statistics.median(cpu[label]) / statistics.median(cpu[AGAINST + label])
+        print(
+            f"{label:42} {before * 1000:6.1f}ms {after * 1000:6.1f}ms {after / before:11.2f}x "
+            f"{cpu_ratio:7.2f}x"
+        )
 
 
-def report(times: dict[str, list[float]]) -> None:
+def report(times: dict[str, list[float]], cpu: dict[str, list[float]]) -> None:
     median = {label: statistics.median(t) for label, t in times.items()}
+    cpus = {label: statistics.median(t) for label, t in cpu.items()}
     floor = median[FLOOR]
-    print(f"{'command':42} {'median':>8} {'fastest':>8} {'x floor':>8} {'+floor':>8}  target")
+    print(
+        f"{'command':42} {'median':>8} {'fastest':>8} {'cpu':>8} "
+        f"{'x floor':>8} {'+floor':>8} {'cpu x':>6}  target"
+    )
     for label in FLOORS:
-        print(f"{label:42} {median[label] * 1000:6.1f}ms {min(times[label]) * 1000:6.1f}ms")
+        print(
+            f"{label:42} {median[label] * 1000:6.1f}ms {min(times[label]) * 1000:6.1f}ms "
+            f"{cpus[label] * 1000:6.1f}ms"
+        )
     for label, _, target, libraries in COMMANDS:
         m = median[label]
         verdict = f"< {target:.2f} s {'ok' if m < target else 'MISSED'}"
         print(
             f"{label:42} {m * 1000:6.1f}ms {min(times[label]) * 1000:6.1f}ms "
-            f"{m / floor:7.2f}x {(m - floor) * 1000:6.1f}ms  {verdict}"
+            f"{cpus[label] * 1000:6.1f}ms {m / floor:7.2f}x {(m - floor) * 1000:6.1f}ms "
+            f"{cpus[label] / cpus[FLOOR]:5.2f}x  {verdict}"
         )
         if libraries is not None:
             base = median[libraries]
             print(
-                f"{'  vs ' + libraries.removeprefix('python -c '):42} {'':>8} {'':>8} "
-                f"{m / base:7.2f}x {(m - base) * 1000:6.1f}ms"
+                f"{'  vs ' + libraries.removeprefix('python -c '):42} {'':>8} {'':>8} {'':>8} "
+                f"{m / base:7.2f}x {(m - base) * 1000:6.1f}ms {cpus[label] / cpus[libraries]:5.2f}x"
             )
 
 

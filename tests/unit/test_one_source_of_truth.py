@@ -13,8 +13,9 @@ from engine.model import EventType, Policy
 from engine.store import FIELD_COLUMNS, orders
 from engine.store.ordering import parse_order_by
 from engine.store.where import where_clause
+from rules.columns import COMPUTED_FIELDS, ORDER_COLUMNS
 from rules.ruleset import _EVENT_RULES as EVENT_TRIGGERS
-from rules.vocabulary import COMPUTED_FIELDS, ORDER_COLUMNS, ORDER_FIELDS
+from rules.vocabulary import ORDER_FIELDS
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

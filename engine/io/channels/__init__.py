@@ -29,12 +29,7 @@ from engine.io.channels.common import (
     Skipped,
 )
 from engine.io.channels.detect import (
-    DIBS,
-    FORMATS,
     HEAD_BYTES,
-    SHOPIFY_CSV,
-    SHOPIFY_JSON,
-    WOOCOMMERCE_JSON,
     FormatNotRecognised,
     detect_format,
     read_head,
@@ -43,6 +38,7 @@ from engine.io.channels.detect import (
 from engine.io.channels.shopify_csv import read_shopify_csv
 from engine.io.channels.shopify_json import read_shopify_json, shopify_order
 from engine.io.channels.woocommerce import read_woocommerce_json, woocommerce_order
+from engine.io.formats import DIBS, FORMATS, SHOPIFY_CSV, SHOPIFY_JSON, WOOCOMMERCE_JSON
 
 __all__ = [
     "AWAITING_FULFILLMENT",

@@ -29,15 +29,10 @@ from pathlib import Path
 
 from engine.io.channels.common import ChannelError, Problem
 from engine.io.fields import LINE_KEYS, ORDER_KEYS, SHIP_TO_KEYS
+from engine.io.formats import DIBS, FORMATS, SHOPIFY_CSV, SHOPIFY_JSON, WOOCOMMERCE_JSON
 from engine.io.import_csv import REQUIRED_COLUMNS
 from engine.io.messages import separator_problem
 
-DIBS = "dibs"
-SHOPIFY_CSV = "shopify-csv"
-SHOPIFY_JSON = "shopify-json"
-WOOCOMMERCE_JSON = "woocommerce-json"
-#: Every format `dibs orders import --format` accepts.
-FORMATS = (DIBS, SHOPIFY_CSV, SHOPIFY_JSON, WOOCOMMERCE_JSON)
 #: How much of a file `sniff_format` reads.
 HEAD_BYTES = 64 * 1024
 

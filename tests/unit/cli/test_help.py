@@ -11,6 +11,7 @@ import pytest
 from engine.cli import build_parser
 from engine.cli.common import check_database_url
 from engine.cli.examples import EXAMPLES
+from engine.cli.main import COMMANDS
 from engine.errors import BadInput
 
 
@@ -57,6 +58,29 @@ def test_every_command_shows_examples_of_itself(
         assert parser.formatter_class is argparse.RawDescriptionHelpFormatter  # kept as written
     assert len(leaves["allocate"].epilog.splitlines()) - 1 >= 2  # type: ignore[union-attr]
     assert set(EXAMPLES) <= set(leaves), set(EXAMPLES) - set(leaves)  # no stale entries
+
+
+def test_every_command_runs_something(leaves: dict[str, argparse.ArgumentParser]) -> None:
+    """A command listed in COMMANDS whose module does not fill its parser in has no handler."""
+    assert {path.split()[0] for path in leaves} == set(COMMANDS)
+    assert not [path for path, parser in leaves.items() if not parser.get_default("handler")]
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_a_command_built_alone_is_the_one_in_the_whole_tree(
+    name: str, leaves: dict[str, argparse.ArgumentParser]
+) -> None:
+    """`main` builds only the commands named on the command line; each must come out as the
+    whole parser has it, every subcommand, option and help text."""
+    alone = _leaves(build_parser([name]))
+    mine = {path: parser for path, parser in leaves.items() if path.split()[0] == name}
+    assert mine
+    for path, parser in mine.items():
+        assert alone[path].format_help() == parser.format_help()
+    built = {path.split()[0] for path, parser in alone.items() if parser.get_default("handler")}
+    assert built == {
+        other for other, (module, _) in COMMANDS.items() if module == COMMANDS[name][0]
+    }
 
 
 def test_db_is_accepted_after_the_command() -> None:

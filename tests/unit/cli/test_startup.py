@@ -3,13 +3,16 @@
 No timing here (benchmarks time things: tests/bench/bench_startup.py). Each case runs the CLI's
 main function in a fresh interpreter and lists the modules it imported: building the parser,
 `--help`, `--version`, a usage error and `rules check` must not import SQLAlchemy, the web
-stack or the service; `orders show` needs SQLAlchemy but not Alembic (a current database never
-loads the migration scripts), the web stack or the rule-file readers. A regression (an import
-moved back to the top of a command module) fails here, whatever the machine's speed.
+stack or the service, nor any command module but those of the commands named; `--version` not
+even the installed metadata; `orders show` needs SQLAlchemy but not Alembic (a current database
+never loads the migration scripts), the web stack, the rule-file readers or the other commands.
+A regression (an import moved back to the top of a command module) fails here, whatever the
+machine's speed.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -17,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli.main import main
+from engine import __version__
+from engine.cli.main import COMMANDS, main
 
 #: Runs `main(argv)` with its output swallowed; prints the exit code and every imported module.
 PROBE = """
@@ -37,7 +41,9 @@ WEB = {"fastapi", "starlette", "uvicorn", "httpx", "pydantic", "jinja2"}
 DATABASE = {"sqlalchemy", "alembic", "psycopg", "engine.store", "engine.service"}
 RULE_FILES = {"yaml", "jsonschema", "lark", "rules", "dsl"}
 ENGINE_WORK = {"engine.run", "engine.web", "engine.store", "engine.service", "engine.io.imports"}
-#: What building the parser (and so --help) may not import; importlib.metadata is --version's.
+#: The modules that build and run commands (`engine.cli.main` builds `demo` and is always there).
+COMMAND_MODULES = {f"engine.cli.{module}" for module, _ in COMMANDS.values()} - {"engine.cli.main"}
+#: What building the parser (and so --help and --version) may not import.
 NOT_FOR_THE_PARSER = WEB | DATABASE | RULE_FILES | ENGINE_WORK | {"rich", "importlib.metadata"}
 
 
@@ -71,32 +77,34 @@ def _offenders(names: set[str], forbidden: set[str]) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "module"),
     [
-        ["--help"],
-        ["orders", "--help"],
-        ["orders", "import", "--help"],
-        ["allocate", "--help"],
-        ["rules", "--help"],
-        ["serve", "--help"],
-        ["ordrs", "list"],  # a usage error: did-you-mean, exit 2
-        ["orders", "show", "A1", "--db", "mysql://x"],  # a URL refused before SQLAlchemy sees it
+        (["--help"], None),
+        (["orders", "--help"], "orders"),
+        (["orders", "import", "--help"], "orders"),
+        (["allocate", "--help"], "allocation"),
+        (["rules", "--help"], "rules"),
+        (["serve", "--help"], "serve"),
+        (["ordrs", "list"], None),  # a usage error: did-you-mean, exit 2
+        (["orders", "show", "A1", "--db", "mysql://x"], "orders"),  # refused before SQLAlchemy
     ],
-    ids=" ".join,
+    ids=lambda x: " ".join(x) if isinstance(x, list) else str(x),
 )
-def test_help_and_usage_errors_import_no_database_web_or_rules(
-    tmp_path: Path, argv: list[str]
+def test_help_and_usage_errors_import_no_database_web_rules_or_other_commands(
+    tmp_path: Path, argv: list[str], module: str | None
 ) -> None:
     code, names = imported(tmp_path, *argv)
     assert code in (0, 2)
     assert not _offenders(names, NOT_FOR_THE_PARSER)
+    assert names & COMMAND_MODULES == ({f"engine.cli.{module}"} if module else set())
 
 
-def test_version_imports_only_the_metadata_reader(tmp_path: Path) -> None:
+def test_version_imports_no_command_and_not_the_installed_metadata(tmp_path: Path) -> None:
     code, out, names = probe(tmp_path, "--version")
     assert code == 0
-    assert out.startswith("dibs ")  # on stdout, as argparse's own version action printed it
-    assert not _offenders(names, NOT_FOR_THE_PARSER - {"importlib.metadata"})
+    assert out == f"dibs {__version__}\n"  # on stdout, as argparse's own version action prints
+    assert not _offenders(names, NOT_FOR_THE_PARSER | COMMAND_MODULES)
+    assert importlib.metadata.version("dibs") == __version__  # pyproject.toml reads it
 
 
 def test_rules_check_reads_the_file_without_the_database(tmp_path: Path) -> None:
@@ -117,3 +125,15 @@ def test_orders_show_opens_the_database_and_nothing_else(tmp_path: Path) -> None
         assert "sqlalchemy" in names
         forbidden = WEB | {"alembic", "psycopg", "yaml", "jsonschema", "lark", "dsl.parser"}
         assert not _offenders(names, forbidden | {"engine.run", "engine.web"})
+        # Nor the batch engine, the rule tick or the order file readers: a read of one order.
+        unused = {
+            "engine.service.allocation",
+            "rules.tick",
+            "engine.io.channels",
+            "engine.io.imports",
+            "rules.vocabulary",  # nor the rule language: the schema reads rules.columns
+            "dsl.types",
+            "dsl.syntax",
+        }
+        assert not _offenders(names, unused)
+        assert names & COMMAND_MODULES == {"engine.cli.orders"}
