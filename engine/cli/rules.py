@@ -305,6 +305,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from engine.run.scheduler import Stopper, run_loop
     from engine.run.watch import ticker
 
+    # Before the rule file and the database: a bad option is told at once.
+    if not args.once and (not math.isfinite(args.tick) or args.tick <= 0):
+        raise BadInput(f"--tick must be a positive number of seconds, got {args.tick}")
     _setup_logging(args.log_format)
     ruleset = load_or_fail(args.file)
     service = open_service(args)
@@ -315,8 +318,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         log.info(result.summary(), extra={"tick": result.as_json()})
         _log_deliveries(deliveries.run_once())
         return 0
-    if not math.isfinite(args.tick) or args.tick <= 0:
-        raise BadInput(f"--tick must be a positive number of seconds, got {args.tick}")
     stopper = Stopper()
     stopper.install()
     watcher = RuleWatcher(args.file, ruleset, stopper.event)

@@ -700,10 +700,19 @@ def test_tick_nan_is_refused(dibs: Dibs, tmp_path: Path) -> None:
         "version: 1\nrules:\n  - name: a\n    rule: when new order then allocate\n",
     )
     try:
-        result = raw(dibs.db, tmp_path, "run", str(rules), "--tick", "nan", timeout=5)
+        # A hang would run forever; 30 s leaves room for a loaded machine to start dibs.
+        result = raw(dibs.db, tmp_path, "run", str(rules), "--tick", "nan", timeout=30)
     except subprocess.TimeoutExpired:
         pytest.fail("dibs run --tick nan kept running")
     assert result.returncode == 2
+
+
+def test_a_bad_tick_is_told_before_the_rule_file_is_read(dibs: Dibs, tmp_path: Path) -> None:
+    """Checked first: no rule file loaded nor database opened for an option that is wrong."""
+    result = raw(dibs.db, tmp_path, "run", str(tmp_path / "absent.yaml"), "--tick", "-1")
+    assert result.returncode == 2
+    assert "--tick must be a positive number of seconds, got -1.0" in result.stderr
+    assert "absent.yaml" not in result.stderr
 
 
 def test_empty_warehouse_name(dibs: Dibs) -> None:

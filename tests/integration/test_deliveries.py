@@ -125,9 +125,10 @@ def test_failures_back_off_and_recover_without_losing_anything(
 ) -> None:
     clock = FakeClock()
     svc = shop(store, clock)
-    with receiving([500, 503, ("sleep", 1.0, 200), 200]) as rx:
+    # The timeout leaves a loaded machine room to answer; the slow answer is well past it.
+    with receiving([500, 503, ("sleep", 4.0, 200), 200]) as rx:
         Runner(svc, notify_rules(tmp_path, ("wms", rx.url, ["order.created"]))).tick()
-        sender = Deliveries(store, clock, [endpoint("wms", rx.url, [])], timeout=0.5)
+        sender = Deliveries(store, clock, [endpoint("wms", rx.url, [])], timeout=2.0)
         # A1's delivery fails; A2's waits behind nothing (another order) and fails too.
         assert sender.run_once()["wms"].failed == 2
         failed = deliveries(store, ("failed",))
@@ -135,7 +136,7 @@ def test_failures_back_off_and_recover_without_losing_anything(
         assert {d["last_error"] for d in failed} == {"HTTP 500", "HTTP 503"}
         assert sender.run_once()["wms"].attempts == 0  # not due yet: nothing is tried
         clock.advance(minutes=2)
-        # The slow answer (1 s) is past the 0.5 s timeout: failed again, then delivered.
+        # The slow answer (4 s) is past the 2 s timeout: failed again, then delivered.
         tally = sender.run_once()["wms"]
         assert (tally.delivered, tally.failed) == (1, 1)
         clock.advance(minutes=5)
