@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from engine.errors import BadInput, OrdersExist
@@ -21,7 +21,7 @@ from engine.store.ordering import parse_order_by
 from engine.store.where import where_clause
 from engine.web.bodies import OrderPatch, SelectionIn, checked_patch, native_orders
 from engine.web.deps import API_ACTOR, ServiceDep, get_ruleset, require_token
-from engine.web.errors import ApiError
+from engine.web.errors import ApiError, not_json
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)], tags=["orders"])
 
@@ -74,9 +74,12 @@ def list_orders(
 )
 def add_orders(
     service: ServiceDep,
+    request: Request,
     body: Annotated[Any, Body()],
     sync: bool = False,
 ) -> Any:
+    if isinstance(body, bytes | str):  # FastAPI hands over a body it did not read as JSON
+        raise BadInput(not_json(request.headers.get("content-type")), field="body")
     new = native_orders(body, service.clock())
     if sync:  # SPEC §9: created, updated, unchanged, … instead of refusing known ids
         report = service.sync_orders([IncomingOrder(order) for order in new], API_ACTOR)
