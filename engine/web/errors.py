@@ -78,7 +78,10 @@ def error_response(
 def from_dibs_error(exc: DibsError) -> ApiError:
     """The engine's errors as HTTP: bad input 400, unknown order 404, wrong state 409."""
     if isinstance(exc, BadInput):
-        return ApiError(400, str(exc), exc.field, [p.strip() for p in exc.problems])
+        # A hint continues the message (`where:1:1: unknown field … \n  hint: …`), which
+        # already holds it: it is no problem of its own to list in `problems`.
+        problems = [p.strip() for p in exc.problems if not p.strip().startswith("hint:")]
+        return ApiError(400, str(exc), exc.field, problems)
     if isinstance(exc, UnknownOrder):
         return ApiError(404, str(exc))
     if isinstance(exc, StateConflict):

@@ -50,3 +50,9 @@ def test_a_body_not_sent_as_json_is_told_to_send_json(
 def test_json_of_the_wrong_kind_names_the_kind_expected(lite: Api) -> None:
     error = error_of(lite.put("/api/v1/inventory/MUG", json=[1]), 400)
     assert (error["message"], error["field"]) == ("body: expected a JSON object", "body")
+
+
+def test_a_condition_s_hint_is_in_the_message_not_a_problem_of_its_own(lite: Api) -> None:
+    error = error_of(lite.get("/api/v1/orders", params={"where": "chanel == 1"}), 400)
+    assert error["message"] == "where:1:1: unknown field `chanel`\n  hint: did you mean `channel`?"
+    assert "problems" not in error, error  # was ["hint: did you mean `channel`?"]
