@@ -49,50 +49,32 @@ def load_or_fail(path: str) -> RuleSet:
 
 
 def _warehouse_warnings(args: argparse.Namespace, ruleset: RuleSet) -> list[str]:
-    """`allocate from [...]` naming a warehouse without any stock row: a warning (it may be
-    stocked later). Only against a database that exists and holds stock: `rules check` never
-    creates one, and before any stock is loaded every name would be unknown."""
+    """`allocate from [...]` naming a warehouse without any stock row (engine.run.filechecks).
+    Only against a database that exists: `rules check` never creates one."""
+    from engine.run.filechecks import named_warehouses, warehouse_warnings
+
     url = str(args.db or os.environ.get("DIBS_DB") or DEFAULT_URL)
-    named = [(r, w) for r in ruleset.rules for a in r.actions for w in a.warehouses or ()]
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if not path or not Path(path).is_file():
             return []
-    if not named:
+    if not named_warehouses(ruleset):
         return []
     from engine.store import Store
-    from engine.store.kit_rows import has_stock, known_warehouses
 
     store = Store.open(url, migrate=False)
     try:
         with store.read() as conn:
-            known = known_warehouses(conn, {w for _, w in named}) if has_stock(conn) else None
+            return [str(d) for d in warehouse_warnings(conn, ruleset)]
     finally:
         store.dispose()
-    return [
-        f"{ruleset.path}:{rule.line}:{rule.column}: warning: rule {rule.name}: no stock row "
-        f"exists in warehouse {wh!r} (yet); check the name"
-        for rule, wh in named
-        if known is not None and wh not in known
-    ]
 
 
 def secret_warnings(ruleset: RuleSet) -> list[Diagnostic]:
     """A warning for each notify endpoint whose secret's variable is not set here and now."""
-    from rules.errors import Diagnostic
+    from engine.run.filechecks import secret_warnings as of_environ
 
-    return [
-        Diagnostic(
-            ruleset.path,
-            *spec.secret_at,
-            "warning",
-            f"notify `{spec.name}`: the environment variable {spec.secret_env} is not set; "
-            "dibs refuses to deliver to this endpoint unsigned",
-            f"set {spec.secret_env} where `dibs run` runs; its deliveries wait until then",
-        )
-        for spec in ruleset.notify
-        if not os.environ.get(spec.secret_env)
-    ]
+    return of_environ(ruleset, os.environ)
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:

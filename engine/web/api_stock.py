@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from engine.errors import BadInput
+from engine.run.filechecks import environment_warnings
 from engine.service import Service
 from engine.service.shapes import iso
 from engine.store import events
@@ -121,9 +123,17 @@ _YAML_BODY: dict[str, Any] = {
 
 
 @router.post("/rules/check", tags=["rules"], summary="Check a rule file", openapi_extra=_YAML_BODY)
-async def rules_check(request: Request) -> dict[str, Any]:
+async def rules_check(
+    request: Request, service: Annotated[Service, Depends(get_service)]
+) -> dict[str, Any]:
     ruleset, diagnostics, _ = await _rule_file(request)
     errors = [d for d in diagnostics if d.severity == "error"]
+    if ruleset is not None and not errors:
+        # As `dibs rules check` warns where it runs: unset secrets, warehouses without stock.
+        diagnostics = [
+            *diagnostics,
+            *await run_in_threadpool(environment_warnings, service.store, ruleset, os.environ),
+        ]
     return {
         "ok": ruleset is not None and not errors,
         "ruleset": None if ruleset is None or errors else ruleset.hash,
