@@ -19,6 +19,7 @@ from rules.filecheck import FileCheck
 from rules.positions import (
     known,
     line_column,
+    schema_hint,
     schema_message,
     str_path,
     timezones,
@@ -60,7 +61,7 @@ def check_schema(check: FileCheck, data: Any) -> None:
                 )
             continue
         line, column = check.pos(path)
-        check.error(line, column, schema_message(err, path))
+        check.error(line, column, schema_message(err, path), schema_hint(err))
 
 
 def check_rules(check: FileCheck, data: Any) -> list[CompiledRule]:
