@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("dibs.run")
 
 
+def plural(number: int, noun: str) -> str:
+    """ "1 error", "2 errors" (engine.io.messages has the same; importing it here would cost
+    every rules command the readers' start-up)."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def load_or_fail(path: str) -> RuleSet:
     """The rule set of `path`; every error as file:line:column (exit 2). Warnings on stderr."""
     from rules.loader import check_ruleset
@@ -40,7 +46,7 @@ def load_or_fail(path: str) -> RuleSet:
     errors = [d for d in diagnostics if d.severity == "error"]
     if ruleset is None or errors:
         raise BadInput(
-            f"{path}: {len(errors)} error(s); the rule file was not loaded",
+            f"{path}: {plural(len(errors), 'error')}; the rule file was not loaded",
             problems=[str(d) for d in errors or diagnostics],
         )
     for warning in [*diagnostics, *secret_warnings(ruleset)]:
@@ -84,10 +90,10 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
         warnings.append(warning)
     active = len(ruleset.active)
-    endpoints = f"{len(ruleset.notify)} notify endpoints, " if ruleset.notify else ""
+    endpoints = f"{plural(len(ruleset.notify), 'notify endpoint')}, " if ruleset.notify else ""
     print(
-        f"{args.file}: ok: {len(ruleset.rules)} rules ({active} enabled), "
-        f"{len(ruleset.tests)} tests, {endpoints}{len(warnings)} warning(s); "
+        f"{args.file}: ok: {plural(len(ruleset.rules), 'rule')} ({active} enabled), "
+        f"{plural(len(ruleset.tests), 'test')}, {endpoints}{plural(len(warnings), 'warning')}; "
         f"ruleset {ruleset.hash}"
     )
     return 0

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from engine.errors import BadInput
+from engine.io.messages import plural
 from engine.run.filechecks import environment_warnings
 from engine.service import Service
 from engine.service.shapes import iso
@@ -157,7 +158,7 @@ async def rules_preview(
     if ruleset is None or errors:
         raise ApiError(
             400,
-            f"{name}: {len(errors)} error(s); the rule file was not loaded",
+            f"{name}: {plural(len(errors), 'error')}; the rule file was not loaded",
             field="body",
             problems=[str(d) for d in errors or diagnostics],
         )
