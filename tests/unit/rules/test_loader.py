@@ -75,6 +75,17 @@ def test_yaml_syntax_error(tmp_path: Path) -> None:
     assert positions([d]) == ["rules.yaml:3:3"]
 
 
+def test_an_unclosed_quote_names_the_line_where_it_opens(tmp_path: Path) -> None:
+    """PyYAML finds it at the end of the file; the mistake is where the quote opens."""
+    text = 'version: 1\nrules:\n  - name: a\n    rule: "when new order then allocate\n'
+    (d,) = diags(tmp_path, text + "  - name: b\n    rule: when new order then stop\n")
+    assert d.message == (
+        "invalid YAML: found unexpected end of stream "
+        "(while scanning a quoted scalar that starts at line 4, column 11)"
+    )
+    assert d.hint == "close the quote: a quoted value ends with the same quote it starts with"
+
+
 def test_duplicate_yaml_key(tmp_path: Path) -> None:
     found = diags(
         tmp_path,
