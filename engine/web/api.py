@@ -20,10 +20,20 @@ from engine.service import Service, read
 from engine.store.ordering import parse_order_by
 from engine.store.where import where_clause
 from engine.web.bodies import OrderPatch, SelectionIn, checked_patch, native_orders
-from engine.web.deps import API_ACTOR, ServiceDep, get_ruleset, require_token
+from engine.web.deps import (
+    API_ACTOR,
+    ServiceDep,
+    get_ruleset,
+    refuse_unknown_query,
+    require_token,
+)
 from engine.web.errors import ApiError, not_json
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)], tags=["orders"])
+router = APIRouter(
+    prefix="/api/v1",
+    dependencies=[Depends(require_token), Depends(refuse_unknown_query)],
+    tags=["orders"],
+)
 
 _ALLOCATION = [s.value for s in AllocationStatus]
 _STATUS = [s.value for s in OrderStatus]

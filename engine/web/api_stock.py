@@ -20,14 +20,23 @@ from engine.store import events
 from engine.store.ordering import parse_order_by
 from engine.store.where import where_clause
 from engine.web.bodies import AllocateIn, OnHandIn, QtyIn
-from engine.web.deps import API_ACTOR, ServiceDep, SettingsDep, get_service, require_token
+from engine.web.deps import (
+    API_ACTOR,
+    ServiceDep,
+    SettingsDep,
+    get_service,
+    refuse_unknown_query,
+    require_token,
+)
 from engine.web.errors import ApiError
 from rules.loader import check_ruleset_bytes
 
 log = logging.getLogger("dibs.serve")
 
 health_router = APIRouter(prefix="/api/v1", tags=["health"])
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
+router = APIRouter(
+    prefix="/api/v1", dependencies=[Depends(require_token), Depends(refuse_unknown_query)]
+)
 
 
 @health_router.get("/health", summary="Is the server and its database up? (no token needed)")

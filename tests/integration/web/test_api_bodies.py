@@ -56,3 +56,36 @@ def test_a_condition_s_hint_is_in_the_message_not_a_problem_of_its_own(lite: Api
     error = error_of(lite.get("/api/v1/orders", params={"where": "chanel == 1"}), 400)
     assert error["message"] == "where:1:1: unknown field `chanel`\n  hint: did you mean `channel`?"
     assert "problems" not in error, error  # was ["hint: did you mean `channel`?"]
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/api/v1/orders?allocation-status=allocated", "did you mean 'allocation_status'?"),
+        ("/api/v1/orders?sku=MUG", "it takes allocation_status, channel, cursor, limit, "),
+        ("/api/v1/inventory?skus=MUG", "did you mean 'sku'?"),
+        ("/api/v1/orders/A?verbose=1", "it takes none"),
+    ],
+)
+def test_an_unknown_query_parameter_is_refused_not_ignored(
+    lite: Api, path: str, message: str
+) -> None:
+    """Ignored, `?sku=MUG` (a command-line option the API has not) answered every order."""
+    lite.add(order("A", ("MUG", 1)))
+    error = error_of(lite.get(path), 400)
+    name = path.split("?")[1].split("=")[0]
+    assert error["field"] == name and error["message"].startswith(
+        f"unknown query parameter {name!r}; "
+    )
+    assert message in error["message"], error
+
+
+def test_the_documented_query_parameters_are_taken(lite: Api) -> None:
+    lite.add(order("A", ("MUG", 1)))
+    query = "allocation_status=unallocated&status=awaiting_fulfillment&channel=web&tag=x"
+    assert (
+        lite.get(f"/api/v1/orders?{query}&where=total > 1&order_by=id&limit=5").status_code == 200
+    )
+    assert lite.get("/api/v1/inventory?sku=MUG").status_code == 200
+    answer = lite.post("/api/v1/orders?sync=true", json=order("B", ("MUG", 1)))
+    assert answer.status_code == 200, answer.text
