@@ -139,7 +139,17 @@ def _close(service: Service, order_id: str, how: str) -> dict[str, Any]:
 
 
 @router.post("/orders/{order_id:path}/ship", summary="Ship: on hand falls, reservations released")
-def ship(service: ServiceDep, order_id: str) -> dict[str, Any]:
+def ship(service: ServiceDep, order_id: str, force: bool = False) -> dict[str, Any]:
+    # As `dibs orders ship`: units other orders hold are not taken without being asked to.
+    victims = [] if force else service.cover_lost_by_shipping([order_id])
+    if victims:
+        shown = ", ".join(victims[:20]) + (f" and {len(victims) - 20} more" if victims[20:] else "")
+        raise ApiError(
+            409,
+            f"shipping {order_id} takes stock reserved by other orders: {shown} would lose "
+            "cover (become overallocated); nothing was shipped. Ship with ?force=true to do it "
+            "anyway, or allocate first",
+        )
     return _close(service, order_id, "ship")
 
 
