@@ -57,15 +57,14 @@ def load_or_fail(path: str) -> RuleSet:
 def _warehouse_warnings(args: argparse.Namespace, ruleset: RuleSet) -> list[str]:
     """`allocate from [...]` naming a warehouse without any stock row (engine.run.filechecks).
     Only against a database that exists: `rules check` never creates one."""
-    from engine.run.filechecks import named_warehouses, warehouse_warnings
-
+    if not any(a.warehouses for r in ruleset.rules for a in r.actions):
+        return []  # nothing to look up: no database opened, no engine.run imported
     url = str(args.db or os.environ.get("DIBS_DB") or DEFAULT_URL)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if not path or not Path(path).is_file():
             return []
-    if not named_warehouses(ruleset):
-        return []
+    from engine.run.filechecks import warehouse_warnings
     from engine.store import Store
 
     store = Store.open(url, migrate=False)
@@ -78,7 +77,7 @@ def _warehouse_warnings(args: argparse.Namespace, ruleset: RuleSet) -> list[str]
 
 def secret_warnings(ruleset: RuleSet) -> list[Diagnostic]:
     """A warning for each notify endpoint whose secret's variable is not set here and now."""
-    from engine.run.filechecks import secret_warnings as of_environ
+    from rules.notify import secret_warnings as of_environ
 
     return of_environ(ruleset, os.environ)
 

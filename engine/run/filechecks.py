@@ -1,8 +1,8 @@
 """Warnings about a rule file that depend on where it runs, not on its text: a `notify:`
-endpoint whose secret's variable is not set in this process, and an `allocate from [...]` naming
-a warehouse that has no stock row in this database. `rules/` checks the text alone; these need
-the environment and the store, so the command line (`dibs rules check`, every command loading a
-file) and the server (`POST /api/v1/rules/check`, the dashboard's Rules page) both ask here and
+endpoint whose secret's variable is not set in this process (`rules.notify.secret_warnings`),
+and an `allocate from [...]` naming a warehouse that has no stock row in this database.
+`rules/` checks the text alone; these need the environment and the store, so the command line
+(`dibs rules check`) and the server (`POST /api/v1/rules/check`, the dashboard's Rules page)
 warn alike."""
 
 from __future__ import annotations
@@ -11,28 +11,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from rules.errors import Diagnostic
+from rules.notify import secret_warnings
 
 if TYPE_CHECKING:  # SQLAlchemy only when a warehouse is looked up: `rules check` starts fast
     from sqlalchemy.engine import Connection
 
     from engine.store import Store
     from rules.ruleset import RuleSet
-
-
-def secret_warnings(ruleset: RuleSet, environ: Mapping[str, str]) -> list[Diagnostic]:
-    """A warning for each notify endpoint whose secret's variable is not set in `environ`."""
-    return [
-        Diagnostic(
-            ruleset.path,
-            *spec.secret_at,
-            "warning",
-            f"notify `{spec.name}`: the environment variable {spec.secret_env} is not set; "
-            "dibs refuses to deliver to this endpoint unsigned",
-            f"set {spec.secret_env} where `dibs run` runs; its deliveries wait until then",
-        )
-        for spec in ruleset.notify
-        if not environ.get(spec.secret_env)
-    ]
 
 
 def named_warehouses(ruleset: RuleSet) -> bool:
