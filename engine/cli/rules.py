@@ -292,6 +292,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from engine.run.watch import ticker
 
     _setup_logging(args.log_format)
+    if not args.once and (not math.isfinite(args.tick) or args.tick <= 0):
+        # Before the database is opened: bad input changes nothing (no new empty database).
+        raise BadInput(f"--tick must be a positive number of seconds, got {args.tick}")
     ruleset = load_or_fail(args.file)
     service = open_service(args)
     runner = Runner(service, ruleset)
@@ -301,8 +304,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         log.info(result.summary(), extra={"tick": result.as_json()})
         _log_deliveries(deliveries.run_once())
         return 0
-    if not math.isfinite(args.tick) or args.tick <= 0:
-        raise BadInput(f"--tick must be a positive number of seconds, got {args.tick}")
     stopper = Stopper()
     stopper.install()
     watcher = RuleWatcher(args.file, ruleset, stopper.event)

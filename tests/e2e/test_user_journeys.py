@@ -699,11 +699,14 @@ def test_tick_nan_is_refused(dibs: Dibs, tmp_path: Path) -> None:
         tmp_path / "ok.yaml",
         "version: 1\nrules:\n  - name: a\n    rule: when new order then allocate\n",
     )
+    fresh = tmp_path / "fresh.db"  # no database yet: a refusal must not create one
     try:
-        result = raw(dibs.db, tmp_path, "run", str(rules), "--tick", "nan", timeout=5)
+        result = raw(f"sqlite:///{fresh}", tmp_path, "run", str(rules), "--tick", "nan", timeout=15)
     except subprocess.TimeoutExpired:
         pytest.fail("dibs run --tick nan kept running")
     assert result.returncode == 2
+    assert "--tick must be a positive number of seconds, got nan" in result.stderr
+    assert not fresh.exists()  # refused before the database was opened (and made)
 
 
 def test_empty_warehouse_name(dibs: Dibs) -> None:
