@@ -151,6 +151,8 @@ def _hint(text: str, offending: str, expected: tuple[str, ...]) -> str | None:
         return f'put text in double quotes: "{offending}"'
     if "a number" in expected and re.match(r"-?\.?[0-9]", offending):
         return _number_hint(offending)
+    if offending in ("week", "weeks") and '"days"' in expected:
+        return "`every` counts minutes, hours or days: write `every 14 days` for two weeks"
     if expected == ('"then"',) or ('"then"' in expected and offending in ("do", ":")):
         return "actions follow the word `then`"
     if offending == "" and not text.strip():

@@ -92,8 +92,8 @@ class FileCheck:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            problem = exc.problem or exc.context or "invalid YAML"
-            self.error(line, column, f"invalid YAML: {shorten(problem, 200)}")
+            problem = shorten(exc.problem or exc.context or "invalid YAML", 200)
+            self.error(line, column, f"invalid YAML: {problem}{_context(exc)}", _yaml_hint(exc))
             return None
         except yaml.YAMLError as exc:
             self.error(1, 1, f"invalid YAML: {shorten(exc, 200)}")
@@ -156,3 +156,21 @@ class FileCheck:
 
     # schema
     # timezone and tests
+
+
+def _context(exc: yaml.MarkedYAMLError) -> str:
+    """Where the construct the parser was reading began, when that is elsewhere: an unclosed
+    quote is found at the end of the file, but it was opened at the rule that lacks it."""
+    begun, found = exc.context_mark, exc.problem_mark
+    if not exc.context or not exc.problem or begun is None or found is None:
+        return ""
+    if (begun.line, begun.column) == (found.line, found.column):
+        return ""
+    start = f"line {begun.line + 1}, column {begun.column + 1}"
+    return f" ({shorten(exc.context, 80)} that starts at {start})"
+
+
+def _yaml_hint(exc: yaml.MarkedYAMLError) -> str | None:
+    if "quoted scalar" in str(exc.context or ""):
+        return "close the quote: a quoted value ends with the same quote it starts with"
+    return None

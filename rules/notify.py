@@ -4,17 +4,36 @@ The schema checks the shape (and that every event is a known type); this checks 
 cannot: each URL is http or https with a host, and endpoint names are unique. Whether the
 secret's environment variable is set is the deliverer's business (`dibs rules check` warns,
 `dibs run` refuses to deliver unsigned): rule files are read without looking at the
-environment.
+environment. `secret_warnings` is that warning, over the environment its caller passes (the
+command line's, the server's), so every place that checks a file warns alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from dsl.errors import shorten
+from rules.errors import Diagnostic
 from rules.filecheck import FileCheck
-from rules.ruleset import NotifySpec
+from rules.ruleset import NotifySpec, RuleSet
+
+
+def secret_warnings(ruleset: RuleSet, environ: Mapping[str, str]) -> list[Diagnostic]:
+    """A warning for each notify endpoint whose secret's variable is not set in `environ`."""
+    return [
+        Diagnostic(
+            ruleset.path,
+            *spec.secret_at,
+            "warning",
+            f"notify `{spec.name}`: the environment variable {spec.secret_env} is not set; "
+            "dibs refuses to deliver to this endpoint unsigned",
+            f"set {spec.secret_env} where `dibs run` runs; its deliveries wait until then",
+        )
+        for spec in ruleset.notify
+        if not environ.get(spec.secret_env)
+    ]
 
 
 def _url_problem(url: str) -> str | None:

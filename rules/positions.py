@@ -3,6 +3,7 @@ line and column of a value in the source."""
 
 from __future__ import annotations
 
+import difflib
 import zoneinfo
 from collections.abc import Iterator
 from functools import cache
@@ -50,6 +51,9 @@ def schema_message(err: jsonschema.ValidationError, path: Path_) -> str:
         )
     if err.validator == "const" and path == ("version",):
         return f"unsupported version {shorten(repr(err.instance))}: this dibs reads version 1"
+    if err.validator == "type" and err.instance is None:
+        # `rule:` with nothing after it: YAML reads null, which jsonschema shows as Python's None.
+        return f"{where}: no value given; expected {_a_type(err.validator_value)}"
     message = str(err.message)
     if isinstance(err.instance, str | int | float) and not isinstance(err.instance, bool):
         # jsonschema quotes the whole value (`'<100 KB>' is not of type 'integer'`).
@@ -59,6 +63,50 @@ def schema_message(err: jsonschema.ValidationError, path: Path_) -> str:
     elif isinstance(err.instance, list | dict):
         message = container_message(err)
     return f"{where}: {shorten(message, 300)}"
+
+
+_TYPE_WORDS = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping",
+}
+
+#: What YAML 1.1 readers take for booleans; dibs reads YAML 1.2, where they are text.
+_YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
+
+
+def _a_type(expected: object) -> str:
+    names = expected if isinstance(expected, list) else [expected]
+    return " or ".join(_TYPE_WORDS.get(str(n), str(n)) for n in names)
+
+
+def schema_hint(err: jsonschema.ValidationError) -> str | None:
+    """A hint for the schema mistakes people make: a near-miss of an allowed word, a number or
+    boolean written in quotes (or as `yes`)."""
+    value = err.instance
+    if err.validator == "enum" and isinstance(value, str):
+        allowed = [str(v) for v in err.validator_value]
+        close = difflib.get_close_matches(value[:100], allowed, n=1)
+        return f"did you mean `{close[0]}`?" if close else None
+    if err.validator != "type" or not isinstance(value, str):
+        return None
+    expected = err.validator_value
+    if expected in ("integer", "number") and _is_number(value):
+        return "write the number without quotes"
+    if expected == "boolean" and value.strip().lower() in _YAML11_BOOLEANS:
+        return "write true or false (in YAML 1.2, yes, no, on and off are text)"
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.strip())
+    except ValueError:
+        return False
+    return bool(text.strip())
 
 
 def container_message(err: jsonschema.ValidationError) -> str:

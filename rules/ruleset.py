@@ -132,7 +132,8 @@ class TestStep:
             return f"{self.action} {shown}"
         if self.action == "edit":
             return f"edit {', '.join(self.value)}"
-        return f"{self.action} ({len(self.value)} orders)"
+        count = len(self.value)
+        return f"{self.action} ({count} order{'' if count == 1 else 's'})"
 
 
 def _quantity(value: Any) -> str:

@@ -19,6 +19,7 @@ from rules.filecheck import FileCheck
 from rules.positions import (
     known,
     line_column,
+    schema_hint,
     schema_message,
     str_path,
     timezones,
@@ -26,7 +27,7 @@ from rules.positions import (
     where,
 )
 from rules.ruleset import CompiledRule, RuleTest
-from rules.steps import check_expect, check_steps
+from rules.steps import check_expect, check_steps, check_unique_ids
 from rules.vocabulary import ORDER_VOCABULARY
 from rules.yaml_read import (
     CRON_HINT,
@@ -60,7 +61,7 @@ def check_schema(check: FileCheck, data: Any) -> None:
                 )
             continue
         line, column = check.pos(path)
-        check.error(line, column, schema_message(err, path))
+        check.error(line, column, schema_message(err, path), schema_hint(err))
 
 
 def check_rules(check: FileCheck, data: Any) -> list[CompiledRule]:
@@ -195,7 +196,8 @@ def check_tests(check: FileCheck, data: Any) -> list[RuleTest]:
         listed = item.get("orders")
         orders = [o for o in listed if isinstance(o, dict)] if isinstance(listed, list) else []
         # Ids that are not strings (`id: {x: 1}`) are schema errors, and unhashable.
-        ids: set[str] = {o["id"] for o in orders if isinstance(o.get("id"), str)}
+        ids: dict[str, int] = {}
+        check_unique_ids(check, orders, ("tests", i, "orders"), ids)
         for j, order in enumerate(orders):
             placed = order.get("placed_at")
             problem = datetime_literal_problem(placed) if isinstance(placed, str) else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from typing import Any
 
 from dsl.errors import shorten
@@ -23,7 +23,7 @@ ACTIONS = ("tick", "orders", "ship", "cancel", "dropship", "receive", "set", "ad
 _SPLIT_CHILD = re.compile(r"^(?P<parent>.+)-[1-9][0-9]*$")
 
 
-def known_order(order_id: str, ids: set[str]) -> bool:
+def known_order(order_id: str, ids: Container[str]) -> bool:
     """An order of the test, or one a rule may split off one of them (`<id>-<n>`)."""
     while True:
         if order_id in ids:
@@ -34,7 +34,30 @@ def known_order(order_id: str, ids: set[str]) -> bool:
         order_id = match.group("parent")
 
 
-def check_expect(check: FileCheck, expect: Any, path: Path_, ids: set[str]) -> dict[str, str]:
+def check_unique_ids(
+    check: FileCheck, orders: list[dict[str, Any]], path: Path_, ids: dict[str, int]
+) -> None:
+    """An error at each order whose id an earlier order of the test (in `orders:` or an earlier
+    `orders` step) already has: the test's import would refuse it with no place to show.
+    `ids` maps each id seen to the line it was first given at, and grows."""
+    for j, order in enumerate(orders):
+        order_id = order.get("id")
+        if not isinstance(order_id, str):
+            continue
+        line, column = check.pos((*path, j, "id"))
+        first = ids.get(order_id)
+        if first is None:
+            ids[order_id] = line
+            continue
+        check.error(
+            line,
+            column,
+            f"order `{shorten(order_id)}` is given twice in this test (first at line {first})",
+            "give each order of a test its own id",
+        )
+
+
+def check_expect(check: FileCheck, expect: Any, path: Path_, ids: Container[str]) -> dict[str, str]:
     """An `expect` mapping whose order ids are all orders of the test (else an error each)."""
     if not isinstance(expect, dict):
         return {}
@@ -46,8 +69,11 @@ def check_expect(check: FileCheck, expect: Any, path: Path_, ids: set[str]) -> d
     return {str(k): str(v) for k, v in expect.items()}
 
 
-def check_steps(check: FileCheck, steps: Any, path: Path_, ids: set[str]) -> tuple[TestStep, ...]:
-    """The test's steps; `ids` (the test's orders) grows with the orders steps add."""
+def check_steps(
+    check: FileCheck, steps: Any, path: Path_, ids: dict[str, int]
+) -> tuple[TestStep, ...]:
+    """The test's steps; `ids` (the test's orders, each with its line) grows with the orders
+    steps add."""
     if not isinstance(steps, list):
         return ()
     out: list[TestStep] = []
@@ -58,7 +84,7 @@ def check_steps(check: FileCheck, steps: Any, path: Path_, ids: set[str]) -> tup
     return tuple(out)
 
 
-def _step(check: FileCheck, raw: Any, path: Path_, ids: set[str]) -> TestStep | None:
+def _step(check: FileCheck, raw: Any, path: Path_, ids: dict[str, int]) -> TestStep | None:
     line, column = check.pos(path)
     if isinstance(raw, str):
         if raw != "tick":
@@ -91,14 +117,16 @@ def _step(check: FileCheck, raw: Any, path: Path_, ids: set[str]) -> TestStep | 
     return TestStep(action, value, expect, line)
 
 
-def _value(check: FileCheck, action: str | None, value: Any, path: Path_, ids: set[str]) -> Any:
+def _value(
+    check: FileCheck, action: str | None, value: Any, path: Path_, ids: dict[str, int]
+) -> Any:
     if action is None:
         return None
     if action == "tick":
         return value if isinstance(value, int) else 1
     if action == "orders":
         orders = [o for o in value if isinstance(o, dict)] if isinstance(value, list) else []
-        ids.update(o["id"] for o in orders if isinstance(o.get("id"), str))
+        check_unique_ids(check, orders, path, ids)
         return tuple(orders)
     if action in ("ship", "cancel", "dropship"):
         named = [value] if isinstance(value, str) else value if isinstance(value, list) else []

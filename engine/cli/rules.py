@@ -29,6 +29,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("dibs.run")
 
 
+def plural(number: int, noun: str) -> str:
+    """ "1 error", "2 errors" (engine.io.messages has the same; importing it here would cost
+    every rules command the readers' start-up)."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def load_or_fail(path: str) -> RuleSet:
     """The rule set of `path`; every error as file:line:column (exit 2). Warnings on stderr."""
     from rules.loader import check_ruleset
@@ -41,7 +47,7 @@ def load_or_fail(path: str) -> RuleSet:
     errors = [d for d in diagnostics if d.severity == "error"]
     if ruleset is None or errors:
         raise BadInput(
-            f"{path}: {len(errors)} error(s); the rule file was not loaded",
+            f"{path}: {plural(len(errors), 'error')}; the rule file was not loaded",
             problems=[str(d) for d in errors or diagnostics],
         )
     for warning in [*diagnostics, *secret_warnings(ruleset)]:
@@ -50,50 +56,31 @@ def load_or_fail(path: str) -> RuleSet:
 
 
 def _warehouse_warnings(args: argparse.Namespace, ruleset: RuleSet) -> list[str]:
-    """`allocate from [...]` naming a warehouse without any stock row: a warning (it may be
-    stocked later). Only against a database that exists and holds stock: `rules check` never
-    creates one, and before any stock is loaded every name would be unknown."""
+    """`allocate from [...]` naming a warehouse without any stock row (engine.run.filechecks).
+    Only against a database that exists: `rules check` never creates one."""
+    if not any(a.warehouses for r in ruleset.rules for a in r.actions):
+        return []  # nothing to look up: no database opened, no engine.run imported
     url = str(args.db or os.environ.get("DIBS_DB") or DEFAULT_URL)
-    named = [(r, w) for r in ruleset.rules for a in r.actions for w in a.warehouses or ()]
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if not path or not Path(path).is_file():
             return []
-    if not named:
-        return []
+    from engine.run.filechecks import warehouse_warnings
     from engine.store import Store
-    from engine.store.kit_rows import has_stock, known_warehouses
 
     store = Store.open(url, migrate=False)
     try:
         with store.read() as conn:
-            known = known_warehouses(conn, {w for _, w in named}) if has_stock(conn) else None
+            return [str(d) for d in warehouse_warnings(conn, ruleset)]
     finally:
         store.dispose()
-    return [
-        f"{ruleset.path}:{rule.line}:{rule.column}: warning: rule {rule.name}: no stock row "
-        f"exists in warehouse {wh!r} (yet); check the name"
-        for rule, wh in named
-        if known is not None and wh not in known
-    ]
 
 
 def secret_warnings(ruleset: RuleSet) -> list[Diagnostic]:
     """A warning for each notify endpoint whose secret's variable is not set here and now."""
-    from rules.errors import Diagnostic
+    from rules.notify import secret_warnings as of_environ
 
-    return [
-        Diagnostic(
-            ruleset.path,
-            *spec.secret_at,
-            "warning",
-            f"notify `{spec.name}`: the environment variable {spec.secret_env} is not set; "
-            "dibs refuses to deliver to this endpoint unsigned",
-            f"set {spec.secret_env} where `dibs run` runs; its deliveries wait until then",
-        )
-        for spec in ruleset.notify
-        if not os.environ.get(spec.secret_env)
-    ]
+    return of_environ(ruleset, os.environ)
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
@@ -103,10 +90,10 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
         warnings.append(warning)
     active = len(ruleset.active)
-    endpoints = f"{len(ruleset.notify)} notify endpoints, " if ruleset.notify else ""
+    endpoints = f"{plural(len(ruleset.notify), 'notify endpoint')}, " if ruleset.notify else ""
     print(
-        f"{args.file}: ok: {len(ruleset.rules)} rules ({active} enabled), "
-        f"{len(ruleset.tests)} tests, {endpoints}{len(warnings)} warning(s); "
+        f"{args.file}: ok: {plural(len(ruleset.rules), 'rule')} ({active} enabled), "
+        f"{plural(len(ruleset.tests), 'test')}, {endpoints}{plural(len(warnings), 'warning')}; "
         f"ruleset {ruleset.hash}"
     )
     return 0
@@ -305,7 +292,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from engine.run.scheduler import Stopper, run_loop
     from engine.run.watch import ticker
 
-    # Before the rule file and the database: a bad option is told at once.
+    # Before the rule file and the database: a bad option is told at once, and changes
+    # nothing (no new empty database).
     if not args.once and (not math.isfinite(args.tick) or args.tick <= 0):
         raise BadInput(f"--tick must be a positive number of seconds, got {args.tick}")
     _setup_logging(args.log_format)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from engine.errors import BadInput, OrdersExist
@@ -20,10 +20,20 @@ from engine.service import Service, read
 from engine.store.ordering import parse_order_by
 from engine.store.where import where_clause
 from engine.web.bodies import OrderPatch, SelectionIn, checked_patch, native_orders
-from engine.web.deps import API_ACTOR, ServiceDep, get_ruleset, require_token
-from engine.web.errors import ApiError
+from engine.web.deps import (
+    API_ACTOR,
+    ServiceDep,
+    get_ruleset,
+    refuse_unknown_query,
+    require_token,
+)
+from engine.web.errors import ApiError, not_json
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)], tags=["orders"])
+router = APIRouter(
+    prefix="/api/v1",
+    dependencies=[Depends(require_token), Depends(refuse_unknown_query)],
+    tags=["orders"],
+)
 
 _ALLOCATION = [s.value for s in AllocationStatus]
 _STATUS = [s.value for s in OrderStatus]
@@ -74,9 +84,12 @@ def list_orders(
 )
 def add_orders(
     service: ServiceDep,
+    request: Request,
     body: Annotated[Any, Body()],
     sync: bool = False,
 ) -> Any:
+    if isinstance(body, bytes | str):  # FastAPI hands over a body it did not read as JSON
+        raise BadInput(not_json(request.headers.get("content-type")), field="body")
     new = native_orders(body, service.clock())
     if sync:  # SPEC §9: created, updated, unchanged, … instead of refusing known ids
         report = service.sync_orders([IncomingOrder(order) for order in new], API_ACTOR)
@@ -126,7 +139,17 @@ def _close(service: Service, order_id: str, how: str) -> dict[str, Any]:
 
 
 @router.post("/orders/{order_id:path}/ship", summary="Ship: on hand falls, reservations released")
-def ship(service: ServiceDep, order_id: str) -> dict[str, Any]:
+def ship(service: ServiceDep, order_id: str, force: bool = False) -> dict[str, Any]:
+    # As `dibs orders ship`: units other orders hold are not taken without being asked to.
+    victims = [] if force else service.cover_lost_by_shipping([order_id])
+    if victims:
+        shown = ", ".join(victims[:20]) + (f" and {len(victims) - 20} more" if victims[20:] else "")
+        raise ApiError(
+            409,
+            f"shipping {order_id} takes stock reserved by other orders: {shown} would lose "
+            "cover (become overallocated); nothing was shipped. Ship with ?force=true to do it "
+            "anyway, or allocate first",
+        )
     return _close(service, order_id, "ship")
 
 

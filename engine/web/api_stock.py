@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -11,20 +12,31 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from engine.errors import BadInput
+from engine.io.messages import plural
+from engine.run.filechecks import environment_warnings
 from engine.service import Service
 from engine.service.shapes import iso
 from engine.store import events
 from engine.store.ordering import parse_order_by
 from engine.store.where import where_clause
 from engine.web.bodies import AllocateIn, OnHandIn, QtyIn
-from engine.web.deps import API_ACTOR, ServiceDep, SettingsDep, get_service, require_token
+from engine.web.deps import (
+    API_ACTOR,
+    ServiceDep,
+    SettingsDep,
+    get_service,
+    refuse_unknown_query,
+    require_token,
+)
 from engine.web.errors import ApiError
 from rules.loader import check_ruleset_bytes
 
 log = logging.getLogger("dibs.serve")
 
 health_router = APIRouter(prefix="/api/v1", tags=["health"])
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
+router = APIRouter(
+    prefix="/api/v1", dependencies=[Depends(require_token), Depends(refuse_unknown_query)]
+)
 
 
 @health_router.get("/health", summary="Is the server and its database up? (no token needed)")
@@ -121,9 +133,17 @@ _YAML_BODY: dict[str, Any] = {
 
 
 @router.post("/rules/check", tags=["rules"], summary="Check a rule file", openapi_extra=_YAML_BODY)
-async def rules_check(request: Request) -> dict[str, Any]:
+async def rules_check(
+    request: Request, service: Annotated[Service, Depends(get_service)]
+) -> dict[str, Any]:
     ruleset, diagnostics, _ = await _rule_file(request)
     errors = [d for d in diagnostics if d.severity == "error"]
+    if ruleset is not None and not errors:
+        # As `dibs rules check` warns where it runs: unset secrets, warehouses without stock.
+        diagnostics = [
+            *diagnostics,
+            *await run_in_threadpool(environment_warnings, service.store, ruleset, os.environ),
+        ]
     return {
         "ok": ruleset is not None and not errors,
         "ruleset": None if ruleset is None or errors else ruleset.hash,
@@ -147,7 +167,7 @@ async def rules_preview(
     if ruleset is None or errors:
         raise ApiError(
             400,
-            f"{name}: {len(errors)} error(s); the rule file was not loaded",
+            f"{name}: {plural(len(errors), 'error')}; the rule file was not loaded",
             field="body",
             problems=[str(d) for d in errors or diagnostics],
         )

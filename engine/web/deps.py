@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from engine.errors import BadInput
 from engine.model import Actor
 from engine.service import Service
 from engine.web.auth import SESSION_COOKIE, check_api_token, session_valid
@@ -37,6 +39,37 @@ def require_token_or_session(request: Request) -> None:
     if session_valid(settings, request.cookies.get(SESSION_COOKIE)):
         return
     check_api_token(request, settings)
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """A query parameter the route does not take is 400 with a did-you-mean, as an unknown key
+    of a body or a file is: ignored, a typo (`?allocation-status=`) or a command-line option the
+    API has not (`?sku=` on /orders) would answer every order as if it had filtered them."""
+    known = _query_names(request.scope.get("route"))
+    if known is None:
+        return
+    for name in request.query_params:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name[:100], sorted(known), n=1)
+        if close:
+            hint = f"; did you mean {close[0]!r}?"
+        else:
+            hint = f"; it takes {', '.join(sorted(known))}" if known else "; it takes none"
+        raise BadInput(f"unknown query parameter {name[:100]!r}{hint}", field=name[:100])
+
+
+def _query_names(route: Any) -> frozenset[str] | None:
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return None
+    names: set[str] = set()
+    todo = [dependant]
+    while todo:  # the route's own query parameters and those of its dependencies
+        one = todo.pop()
+        names.update(str(p.alias) for p in one.query_params)
+        todo.extend(one.dependencies)
+    return frozenset(names)
 
 
 def get_ruleset(request: Request) -> Any:

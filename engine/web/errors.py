@@ -78,7 +78,10 @@ def error_response(
 def from_dibs_error(exc: DibsError) -> ApiError:
     """The engine's errors as HTTP: bad input 400, unknown order 404, wrong state 409."""
     if isinstance(exc, BadInput):
-        return ApiError(400, str(exc), exc.field, [p.strip() for p in exc.problems])
+        # A hint continues the message (`where:1:1: unknown field … \n  hint: …`), which
+        # already holds it: it is no problem of its own to list in `problems`.
+        problems = [p.strip() for p in exc.problems if not p.strip().startswith("hint:")]
+        return ApiError(400, str(exc), exc.field, problems)
     if isinstance(exc, UnknownOrder):
         return ApiError(404, str(exc))
     if isinstance(exc, StateConflict):
@@ -86,10 +89,41 @@ def from_dibs_error(exc: DibsError) -> ApiError:
     return ApiError(409, str(exc))  # any other refusal of a valid request
 
 
-def _validation_field(exc: RequestValidationError) -> tuple[str, str | None]:
+#: What a body that is not a JSON document is told (curl's `-d` sends a form by default).
+NOT_JSON = "the body must be JSON, sent with `Content-Type: application/json`"
+
+#: pydantic's words for a whole body of the wrong kind, and what they mean in JSON.
+_BODY_KINDS = {
+    "model_attributes_type": "a JSON object",
+    "model_type": "a JSON object",
+    "dict_type": "a JSON object",
+    "list_type": "a JSON array",
+}
+
+
+def not_json(content_type: str | None) -> str:
+    """The answer to a body sent as something other than JSON (a form, text, no type)."""
+    sent = f"`{content_type}`" if content_type else "no Content-Type"
+    return f"{NOT_JSON}; this request sent {sent}"
+
+
+def _is_json(content_type: str | None) -> bool:
+    kind = (content_type or "").split(";")[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
+
+
+def _validation_field(
+    exc: RequestValidationError, content_type: str | None
+) -> tuple[str, str | None]:
     first = exc.errors()[0] if exc.errors() else {}
     if first.get("type") == "json_invalid":
         return _invalid_json(exc, first), "body"
+    if tuple(first.get("loc", ())) == ("body",) and first.get("type") in _BODY_KINDS:
+        # The whole body is of the wrong kind: it was not sent as JSON, or it is JSON of the
+        # wrong shape (`[1]` where an object goes), not pydantic's "valid dictionary" words.
+        if not _is_json(content_type):
+            return not_json(content_type), "body"
+        return f"body: expected {_BODY_KINDS[str(first['type'])]}", "body"
     where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
     field = ".".join(where) or None
     message = str(first.get("msg", "invalid request"))
@@ -122,8 +156,8 @@ def install(app: FastAPI) -> None:
         return error_response(api.status, api.message, api.field, api.problems)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        message, field = _validation_field(exc)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        message, field = _validation_field(exc, request.headers.get("content-type"))
         return error_response(400, message, field)
 
     @app.exception_handler(HTTPException)

@@ -226,3 +226,19 @@ def test_preview_an_edited_rule_file(
     assert differing and set(differing) <= set(held)
     shoot(page, "09-rules-diff")
     check_axe(page, "rules-diff", axe_report)
+
+
+@pytest.mark.parametrize("path", ["/", "/orders/SH-10023", "/inventory", "/rules"])
+def test_on_a_phone_the_page_does_not_run_off_the_right_edge(
+    page: Page, server: Server, path: str
+) -> None:
+    """At 390 px the header's Sign out was cut off and the order page's rules table widened
+    the page: a wide table scrolls in its own box, the header wraps."""
+    sign_in(page, server)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(server.url + path)
+    signout = page.get_by_role("button", name="Sign out").bounding_box()
+    assert signout is not None and signout["x"] + signout["width"] <= 390, signout
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, (path, width)
+    shoot(page, "phone" + path.replace("/", "-"))

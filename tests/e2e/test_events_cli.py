@@ -127,7 +127,7 @@ def test_events_tail_prints_new_events_until_interrupted(dibs: Dibs) -> None:
 def test_rules_check_validates_notify(dibs: Dibs, tmp_path: Path) -> None:
     good = rules_file(tmp_path / "good.yaml", "https://wms.example.com/dibs", ["order.shipped"])
     out = dibs("rules", "check", str(good))
-    assert "1 notify endpoints" in out.stdout
+    assert "1 notify endpoint, " in out.stdout
     assert "DIBS_NOTIFY_WMS_SECRET is not set" in out.stderr
     assert "good.yaml:9:17: warning" in out.stderr  # the line of secret_env
     quiet = dibs("rules", "check", str(good), env={"DIBS_NOTIFY_WMS_SECRET": "x"})

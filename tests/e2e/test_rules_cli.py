@@ -17,13 +17,24 @@ def _seed(dibs: Dibs) -> None:
 
 def test_check_clean_and_with_errors(dibs: Dibs, tmp_path: Path) -> None:
     ok = dibs("rules", "check", str(EXAMPLES / "rules.yaml"))
-    assert "ok" in ok.stdout
+    assert ": ok: 8 rules (8 enabled), 4 tests, 0 warnings; ruleset " in ok.stdout
+    one = tmp_path / "one.yaml"
+    one.write_text(
+        "version: 1\nrules:\n  - name: x\n    rule: when new order then allocate\n"
+        "tests:\n  - name: t\n    orders: [{id: A, channel: web, lines: [{sku: W, qty: 1}]}]\n"
+        "    expect: {A: could_not_allocate}\n"
+    )
+    # counts in words: "1 rule", "1 test", not "1 rules", "1 tests"
+    assert (
+        ": ok: 1 rule (1 enabled), 1 test, 0 warnings;" in dibs("rules", "check", str(one)).stdout
+    )
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "version: 1\nrules:\n  - name: x\n"
         '    rule: when new order if ship_to.contry == "US" then allocate\n'
     )
     result = dibs("rules", "check", str(bad), expect=2)
+    assert f"{bad}: 1 error; the rule file was not loaded" in result.stderr
     assert f"{bad}:4:" in result.stderr
     assert "ship_to.country" in result.stderr  # the did-you-mean hint
     dibs("rules", "check", str(tmp_path / "missing.yaml"), expect=2)

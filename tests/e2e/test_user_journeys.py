@@ -699,12 +699,15 @@ def test_tick_nan_is_refused(dibs: Dibs, tmp_path: Path) -> None:
         tmp_path / "ok.yaml",
         "version: 1\nrules:\n  - name: a\n    rule: when new order then allocate\n",
     )
+    fresh = tmp_path / "fresh.db"  # no database yet: a refusal must not create one
     try:
         # A hang would run forever; 30 s leaves room for a loaded machine to start dibs.
-        result = raw(dibs.db, tmp_path, "run", str(rules), "--tick", "nan", timeout=30)
+        result = raw(f"sqlite:///{fresh}", tmp_path, "run", str(rules), "--tick", "nan", timeout=30)
     except subprocess.TimeoutExpired:
         pytest.fail("dibs run --tick nan kept running")
     assert result.returncode == 2
+    assert "--tick must be a positive number of seconds, got nan" in result.stderr
+    assert not fresh.exists()  # refused before the database was opened (and made)
 
 
 def test_a_bad_tick_is_told_before_the_rule_file_is_read(dibs: Dibs, tmp_path: Path) -> None:

@@ -64,6 +64,14 @@ def look(status: str) -> StatusLook:
     return STATUS_LOOKS.get(status, StatusLook(status.replace("_", " "), "", "unallocated"))
 
 
+def why_heading(allocation_status: str) -> str:
+    """The order page's "why" heading as a sentence: "Why it is allocated", but "Why it could
+    not be allocated" (the label "Could not allocate" is no adjective)."""
+    if allocation_status == "could_not_allocate":
+        return "Why it could not be allocated"
+    return f"Why it is {look(allocation_status).label.lower()}"
+
+
 _env: Environment | None = None
 
 
@@ -77,6 +85,7 @@ def templates() -> Environment:
             lstrip_blocks=True,
         )
         _env.globals["look"] = look
+        _env.globals["why_heading"] = why_heading
         _env.filters["qs"] = query_string
         _env.filters["when"] = short_time
         _env.filters["plural"] = plural

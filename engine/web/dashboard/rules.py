@@ -4,6 +4,7 @@ uploaded file. Previews are the real tick in a rolled-back transaction (engine.r
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,10 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
 from engine.errors import DibsError
+from engine.run.filechecks import environment_warnings
 from engine.run.preview import diff, preview
 from engine.run.ruletests import run_tests
+from engine.store import Store
 from engine.web.dashboard.common import (
     checked_form,
     render,
@@ -42,7 +45,7 @@ def _diagnostic(d: Diagnostic) -> dict[str, Any]:
     }
 
 
-def _in_force(ruleset: RuleSet | None) -> dict[str, Any] | None:
+def _in_force(ruleset: RuleSet | None, store: Store) -> dict[str, Any] | None:
     """The file in force: its text on disk, whether that is what runs, its diagnostics."""
     if ruleset is None:
         return None
@@ -56,6 +59,8 @@ def _in_force(ruleset: RuleSet | None) -> dict[str, Any] | None:
     doc["text"] = data.decode("utf-8", errors="replace")
     doc["changed_on_disk"] = ruleset_hash(data) != ruleset.hash
     _, diagnostics = check_ruleset_bytes(data, ruleset.path)
+    # As `dibs rules check` warns where it runs: unset secrets, warehouses without stock.
+    diagnostics.extend(environment_warnings(store, ruleset, os.environ))
     doc["diagnostics"] = [_diagnostic(d) for d in diagnostics]
     doc["rules"] = [
         {
@@ -103,7 +108,7 @@ def _page(
     request: Request, status_code: int = 200, candidate: dict[str, Any] | None = None
 ) -> HTMLResponse:
     ruleset = ruleset_of(request)
-    in_force = _in_force(ruleset)
+    in_force = _in_force(ruleset, service_of(request).store)
     return render(
         request,
         "dashboard/rules.html",
@@ -162,6 +167,9 @@ async def preview_candidate(request: Request) -> Response:
     if ruleset is None or any(d.severity == "error" for d in diagnostics):
         return _page(request, 400, candidate)
     service = service_of(request)
+    candidate["diagnostics"].extend(
+        _diagnostic(d) for d in environment_warnings(service.store, ruleset, os.environ)
+    )
     try:
         mine = preview(service, ruleset, all_open=all_open)
         candidate["preview"] = mine.as_json()

@@ -182,6 +182,46 @@ def test_rules_check(api: Api) -> None:
     assert (first["file"], first["line"], first["severity"]) == ("rules.yaml", 4, "error")
 
 
+WHERE_IT_RUNS = b"""version: 1
+rules:
+  - name: east
+    rule: when new order then allocate from ["nowhere", "main"]
+notify:
+  - name: wms
+    url: https://wms.example.com/dibs
+    events: [order.shipped]
+    secret_env: DIBS_TEST_UNSET_SECRET
+"""
+
+
+def test_rules_check_warns_as_the_command_line_does_where_it_runs(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unset secret and a warehouse without stock are warnings of `dibs rules check`; the
+    API answered the same file `diagnostics: []`."""
+    monkeypatch.delenv("DIBS_TEST_UNSET_SECRET", raising=False)
+    api.stock("MUG", 1)
+    body = api.post("/api/v1/rules/check", content=WHERE_IT_RUNS).json()
+    assert body["ok"] is True
+    found = [(d["line"], d["severity"], d["message"]) for d in body["diagnostics"]]
+    assert found == [
+        (
+            9,
+            "warning",
+            "notify `wms`: the environment variable DIBS_TEST_UNSET_SECRET is not set; dibs "
+            "refuses to deliver to this endpoint unsigned",
+        ),
+        (
+            4,
+            "warning",
+            "rule east: no stock row exists in warehouse 'nowhere' (yet); check the name",
+        ),
+    ]
+    monkeypatch.setenv("DIBS_TEST_UNSET_SECRET", "s")
+    body = api.post("/api/v1/rules/check", content=WHERE_IT_RUNS).json()
+    assert [d["line"] for d in body["diagnostics"]] == [4]
+
+
 def test_rules_preview_writes_nothing(api: Api) -> None:
     api.stock("MUG", 1)
     api.add(order("A", ("MUG", 1)))

@@ -168,6 +168,13 @@ def _error(text: str) -> DslSyntaxError:
     return info.value
 
 
+def test_weeks_in_a_schedule_hint_at_days() -> None:
+    """Durations have weeks (`age > 2 weeks`), schedules do not: say what to write."""
+    err = _error("every 2 weeks then allocate")
+    assert (err.line, err.column, err.text) == (1, 9, "weeks")
+    assert err.hint == "`every` counts minutes, hours or days: write `every 14 days` for two weeks"
+
+
 def test_single_equals_hint() -> None:
     err = _error('when new order if channel = "a" then allocate')
     assert (err.line, err.column, err.text) == (1, 27, "=")

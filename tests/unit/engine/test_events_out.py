@@ -167,7 +167,7 @@ def test_steps_are_read_in_order_with_their_expectations() -> None:
         ("tick", "tick"),
         ("cancel", "cancel A1"),
         ("receive", "receive W: 2"),
-        ("orders", "orders (1 orders)"),
+        ("orders", "orders (1 order)"),
         ("tick", "tick 2"),
         ("edit", "edit B1"),
     ]
@@ -193,6 +193,25 @@ def test_bad_steps_are_refused_at_their_place(steps: str, message: str) -> None:
     _, errors = check(STEPS.format(steps=steps))
     assert len(errors) == 1 and message in errors[0], errors
     assert errors[0].startswith("r.yaml:8:")
+
+
+@pytest.mark.parametrize(
+    ("orders", "steps", "where"),
+    [
+        # a second A1 in `orders:` (the test's import refused it with no place to show)
+        ("      - {id: A1, channel: web, lines: [{sku: W, qty: 2}]}\n", "      - tick", "r.yaml:7"),
+        # an `orders` step bringing an id the test already has
+        ("", "      - orders: [{id: A1, channel: web, lines: [{sku: W, qty: 1}]}]", "r.yaml:8:"),
+    ],
+)
+def test_an_order_id_given_twice_in_a_test_is_refused_at_its_line(
+    orders: str, steps: str, where: str
+) -> None:
+    text = STEPS.format(steps=steps).replace("    steps:\n", orders + "    steps:\n")
+    _, errors = check(text)
+    assert len(errors) == 1 and errors[0].startswith(where), errors
+    assert "order `A1` is given twice in this test (first at line 6)" in errors[0]
+    assert "give each order of a test its own id" in errors[0]
 
 
 def test_expect_is_required_only_without_steps() -> None:

@@ -75,6 +75,17 @@ def test_yaml_syntax_error(tmp_path: Path) -> None:
     assert positions([d]) == ["rules.yaml:3:3"]
 
 
+def test_an_unclosed_quote_names_the_line_where_it_opens(tmp_path: Path) -> None:
+    """PyYAML finds it at the end of the file; the mistake is where the quote opens."""
+    text = 'version: 1\nrules:\n  - name: a\n    rule: "when new order then allocate\n'
+    (d,) = diags(tmp_path, text + "  - name: b\n    rule: when new order then stop\n")
+    assert d.message == (
+        "invalid YAML: found unexpected end of stream "
+        "(while scanning a quoted scalar that starts at line 4, column 11)"
+    )
+    assert d.hint == "close the quote: a quoted value ends with the same quote it starts with"
+
+
 def test_duplicate_yaml_key(tmp_path: Path) -> None:
     found = diags(
         tmp_path,
@@ -115,6 +126,43 @@ def test_schema_errors_are_positioned(tmp_path: Path) -> None:
     assert "version 1" in found[0].message
     assert found[3].message == "unknown key `colour` in rules[0]"
     assert "'name' is a required property" in found[4].message
+
+
+def test_schema_slips_get_a_hint_and_words_not_python_s(tmp_path: Path) -> None:
+    """A quoted number, YAML 1.1's `yes`, a near-miss of an allowed word and a key left empty:
+    each says what to write, and nothing shows Python's `None`."""
+    found = diags(
+        tmp_path,
+        """\
+        version: 1
+        rules:
+          - name: a
+            priority: "5"
+            enabled: yes
+            rule:
+        tests:
+          - name: t
+            inventory: {W: "3"}
+            orders: [{id: A1, channel: web, lines: [{sku: W, qty: 1}]}]
+            expect: {A1: alocated}
+        """,
+    )
+    assert [(d.line, d.message, d.hint) for d in found] == [
+        (4, "rules[0].priority: '5' is not of type 'integer'", "write the number without quotes"),
+        (
+            5,
+            "rules[0].enabled: 'yes' is not of type 'boolean'",
+            "write true or false (in YAML 1.2, yes, no, on and off are text)",
+        ),
+        (6, "rules[0].rule: no value given; expected text", None),
+        (
+            9,
+            "tests[0].inventory.W: '3' is not of type 'integer'",
+            "write the number without quotes",
+        ),
+        (11, found[4].message, "did you mean `allocated`?"),
+    ]
+    assert found[4].message.startswith("tests[0].expect.A1: 'alocated' is not one of")
 
 
 def test_rule_syntax_error_in_plain_scalar(tmp_path: Path) -> None:

@@ -166,6 +166,21 @@ def test_preview_an_edited_or_uploaded_rule_file(signed: Dash) -> None:
     assert empty.status_code == 400 and "the file is empty" in page_text(empty)
 
 
+def test_the_rules_page_warns_of_a_warehouse_without_stock_as_rules_check_does(
+    signed: Dash,
+) -> None:
+    seed(signed.service)
+    text = (
+        "version: 1\nrules:\n  - name: east\n"
+        '    rule: when new order then allocate from "nowhere"\n'
+    )
+    answer = signed.post("/rules/preview", {"text": text})
+    assert answer.status_code == 200
+    assert "edited.yaml:4:11 rule east: no stock row exists in warehouse 'nowhere'" in page_text(
+        answer
+    )
+
+
 def test_recent_ticks_show_on_the_rules_page(signed: Dash) -> None:
     ticks = signed.client.app.state.settings.ticks  # type: ignore[attr-defined]
     ticks.remember(

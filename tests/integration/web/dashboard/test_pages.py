@@ -32,6 +32,8 @@ def test_every_page_is_readable_without_javascript(signed: Dash) -> None:
 
     order_page = page_text(signed.get("/orders/B"))
     assert "Order B" in order_page and "Could not allocate" in order_page
+    assert "Why it could not be allocated" in order_page  # a sentence, not "is could not"
+    assert "Why it is allocated" in page_text(signed.get("/orders/A"))
     assert "Who holds the stock" in order_page and "W at main" in order_page
     assert "short of stock on W" in order_page  # explain's summary
     assert "express-first" in order_page  # the rules of the file in force, and why not
