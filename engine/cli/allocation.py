@@ -52,10 +52,14 @@ def _show_report(report: AllocationReport, as_json: bool, title: str, dry: bool 
 
 
 def _ids_or_selection(args: argparse.Namespace) -> Sequence[str] | None:
+    """The ids named, or None for a selection; `--all` only where the command has it."""
+    has_all = hasattr(args, "all")
+    ways = "--all/--where" if has_all else "--where"
     if args.ids and (getattr(args, "all", False) or args.where):
-        raise BadInput("name orders or select them with --all/--where, not both")
+        raise BadInput(f"name orders or select them with {ways}, not both")
     if not args.ids and not getattr(args, "all", False) and not args.where:
-        raise BadInput("say which orders: IDs, --all or --where CONDITION")
+        choices = "IDs, --all or --where CONDITION" if has_all else "IDs or --where CONDITION"
+        raise BadInput(f"say which orders: {choices}")
     return args.ids or None
 
 

@@ -722,3 +722,11 @@ def test_empty_warehouse_name(dibs: Dibs) -> None:
     result = dibs("inventory", "set", "W", "5", "--warehouse", "", expect=2)
     assert "warehouse name cannot be empty" in result.stderr
     assert dibs.json("inventory", "list") == []  # nothing written
+
+
+def test_a_selection_missing_names_only_the_options_the_command_has(dibs: Dibs) -> None:
+    """`deallocate` has --where but no --all: its hint must not offer one."""
+    result = dibs("deallocate", expect=2)
+    assert "say which orders: IDs or --where CONDITION" in result.stderr
+    result = dibs("allocate", expect=2)
+    assert "say which orders: IDs, --all or --where CONDITION" in result.stderr
