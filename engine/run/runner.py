@@ -39,6 +39,9 @@ from engine.store.sqlfilter import prefilter_clause
 from rules.ruleset import CompiledRule, RuleSet, order_rules
 from rules.tick import AllocationRequest, TickPlan
 
+#: Problems a tick's one-line summary spells out; the rest are counted.
+SHOWN_PROBLEMS = 5
+
 
 @dataclass
 class TickReport(AllocationReport):
@@ -111,7 +114,10 @@ class TickResult:
             parts.append(f"{len(self.splits)} split")
         if self.queued:
             parts.append(f"{self.queued} deliveries queued")
-        parts.extend(self.problems)
+        # One log line: the first problems, and how many more (the tick's JSON has them all).
+        parts.extend(self.problems[:SHOWN_PROBLEMS])
+        if len(self.problems) > SHOWN_PROBLEMS:
+            parts.append(f"and {len(self.problems) - SHOWN_PROBLEMS} more problems")
         return f"tick [{self.ruleset}]: " + "; ".join(parts) + f" ({self.seconds:.3f} s)"
 
 

@@ -481,6 +481,23 @@ def test_split_of_a_fully_allocated_order_is_reported_not_fatal(
     assert statuses(svc, "A1") == {"A1": "allocated"}
 
 
+def test_many_failed_splits_make_one_short_log_line(
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    """The summary names the first problems and counts the rest; the JSON keeps them all."""
+    from engine.run.runner import SHOWN_PROBLEMS
+
+    svc = Service(store, clock)
+    rs = ruleset(tmp_path, rule("split-all", "when new order then split"))
+    svc.add_orders([order(f"A{n:02d}", ("MUG", 1), minutes=n) for n in range(12)])
+    result = Runner(svc, rs, clock).tick()
+    assert len(result.problems) == 12
+    summary = result.summary()
+    assert summary.count("cannot split") == SHOWN_PROBLEMS
+    assert f"and {12 - SHOWN_PROBLEMS} more problems" in summary
+    assert len(result.as_json()["problems"]) == 12
+
+
 # ------------------------------------------------------------------------------- the outbox
 
 
