@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, select
 
 from engine.service import Service
@@ -59,3 +61,23 @@ def event_rows(store: Store, type_: str | None = None) -> list[dict[str, Any]]:
         query = query.where(events.c.type == type_)
     with store.read() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def dropped_during(monkeypatch: pytest.MonkeyPatch, work: Callable[[], Any]) -> list[str]:
+    """The DROP INDEX statements a batch ran (`Bulk.query`) while `work` ran, whatever it
+    raised: the indexes it deferred (engine.service.batch_indexes)."""
+    from engine.store.bulk import Bulk
+
+    seen: list[str] = []
+    query = Bulk.query
+
+    def spy(self: Bulk, sql: str, params: Any = ()) -> Any:
+        seen.append(sql)
+        return query(self, sql, params)
+
+    monkeypatch.setattr(Bulk, "query", spy)
+    try:
+        work()
+    finally:
+        monkeypatch.setattr(Bulk, "query", query)
+    return [sql for sql in seen if sql.startswith("DROP INDEX")]

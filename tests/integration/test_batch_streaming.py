@@ -15,7 +15,7 @@ from engine.service.records import AllocationReport, QueueEntry
 from engine.store import Store
 from tests.conftest import FakeClock
 from tests.helpers import order
-from tests.integration.helpers import event_rows, statuses
+from tests.integration.helpers import dropped_during, event_rows, statuses
 
 
 def _shop(store: Store) -> Service:
@@ -148,23 +148,6 @@ def _stock_index(store: Store) -> list[Any]:
         return list(conn.execute(text(sql)).scalars())
 
 
-def _dropped_during(monkeypatch: pytest.MonkeyPatch, work: Any) -> list[str]:
-    """The DROP INDEX statements the batch ran while `work` ran."""
-    from engine.store.bulk import Bulk
-
-    seen: list[str] = []
-    query = Bulk.query
-
-    def spy(self: Bulk, sql: str, params: Any = ()) -> Any:
-        seen.append(sql)
-        return query(self, sql, params)
-
-    monkeypatch.setattr(Bulk, "query", spy)
-    work()
-    monkeypatch.setattr(Bulk, "query", query)
-    return [sql for sql in seen if sql.startswith("DROP INDEX")]
-
-
 def test_deferred_indexes_are_built_again_the_same(
     store: Store, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -174,7 +157,7 @@ def test_deferred_indexes_are_built_again_the_same(
     assert len(before) == 2
     monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)  # every batch counts as big
     svc = _shop(store)
-    dropped = _dropped_during(monkeypatch, lambda: _allocate_then_release(svc))
+    dropped = dropped_during(monkeypatch, lambda: _allocate_then_release(svc))
     assert _outcome(store, svc) == reference
     assert _stock_index(store) == before
     if store.is_postgres:
@@ -232,9 +215,7 @@ def test_the_indexes_stay_when_the_tables_outweigh_the_batch(
     waiting = [r["id"] for r in svc.allocate(dry_run=True).results if r["after"] == "allocated"]
     results: list[Any] = []
     # two orders: a batch smaller than either table
-    dropped = _dropped_during(
-        monkeypatch, lambda: results.extend(svc.allocate(waiting[:2]).results)
-    )
+    dropped = dropped_during(monkeypatch, lambda: results.extend(svc.allocate(waiting[:2]).results))
     assert [r["after"] for r in results] == ["allocated", "allocated"]
     assert dropped == []
 
@@ -326,7 +307,7 @@ def test_deferred_indexes_keep_their_planner_statistics(
     before = _stat_rows(store)
     assert "ix_orders_open" in {idx for _, idx, _ in before}
     monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)
-    dropped = _dropped_during(monkeypatch, lambda: svc.allocate(detail=False))
+    dropped = dropped_during(monkeypatch, lambda: svc.allocate(detail=False))
     assert "DROP INDEX ix_orders_open" in dropped
     assert _stat_rows(store) == before
     store.dispose()
@@ -344,7 +325,7 @@ def test_a_deferrable_index_the_database_lacks_is_left_alone(
     with store.write() as conn:
         conn.execute(text("DROP INDEX ix_reservations_stock"))
     monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)
-    dropped = _dropped_during(monkeypatch, lambda: svc.allocate(detail=False))
+    dropped = dropped_during(monkeypatch, lambda: svc.allocate(detail=False))
     assert dropped == [
         "DROP INDEX ix_reservations_order",
         "DROP INDEX ix_ledger_order",

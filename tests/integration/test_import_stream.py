@@ -18,7 +18,7 @@ from engine.service import Service, importing
 from engine.service.sync import content_hash
 from engine.store import Store, orders
 from tests.helpers import T0, order, snapshot
-from tests.integration.helpers import event_rows
+from tests.integration.helpers import dropped_during, event_rows
 
 
 @pytest.fixture
@@ -112,25 +112,6 @@ def _indexes(store: Store) -> list[str]:
         return list(conn.execute(text(sql)).scalars())
 
 
-def _dropped_during(monkeypatch: pytest.MonkeyPatch, work: Callable[[], Any]) -> list[str]:
-    """The DROP INDEX statements run while `work` ran (whatever it raised)."""
-    from engine.store.bulk import Bulk
-
-    seen: list[str] = []
-    query = Bulk.query
-
-    def spy(self: Bulk, sql: str, params: Any = ()) -> Any:
-        seen.append(sql)
-        return query(self, sql, params)
-
-    monkeypatch.setattr(Bulk, "query", spy)
-    try:
-        work()
-    finally:
-        monkeypatch.setattr(Bulk, "query", query)
-    return [sql for sql in seen if sql.startswith("DROP INDEX")]
-
-
 def test_a_big_import_builds_the_indexes_once_and_the_same(
     svc: Service, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -143,7 +124,7 @@ def test_a_big_import_builds_the_indexes_once_and_the_same(
     monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)  # every file counts as big
     path = write(tmp_path, [record(n, tags=["vip"] * (n % 2)) for n in range(10)])
     created: list[str] = []
-    dropped = _dropped_during(
+    dropped = dropped_during(
         monkeypatch, lambda: created.extend(svc.import_file(IncomingSource(path)))
     )
     assert len(created) == 10
@@ -173,7 +154,7 @@ def test_a_refused_big_import_keeps_the_indexes_and_writes_nothing(
         with pytest.raises(BadInput):
             svc.import_file(IncomingSource(path))
 
-    dropped = _dropped_during(monkeypatch, refused)
+    dropped = dropped_during(monkeypatch, refused)
     assert len(dropped) == (0 if store.is_postgres else 6)
     assert _indexes(store) == before
     assert snapshot(store) == rows
@@ -189,7 +170,7 @@ def test_the_indexes_stay_when_the_tables_outweigh_the_file(
     monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)
     path = tmp_path / "two.jsonl"
     path.write_text("".join(json.dumps(record(n)) + "\n" for n in (20, 21)))
-    dropped = _dropped_during(monkeypatch, lambda: svc.import_file(IncomingSource(path)))
+    dropped = dropped_during(monkeypatch, lambda: svc.import_file(IncomingSource(path)))
     assert dropped == []
 
 

@@ -30,7 +30,7 @@ from rules.ruleset import RuleSet
 from rules.tick import plan_tick
 from tests.conftest import FakeClock
 from tests.helpers import order
-from tests.integration.helpers import statuses
+from tests.integration.helpers import dropped_during, statuses
 
 RULES = [
     {
@@ -190,7 +190,6 @@ def test_a_tick_builds_the_deferred_indexes_once_for_its_whole_queue(
     """Every batch counts as big here: the tick drops each deferrable index once (SQLite),
     before its first batch call, builds it once after the last, and decides as without."""
     from engine.service import batch_indexes
-    from engine.store.bulk import Bulk
 
     monkeypatch.setattr(batch_indexes, "DEFER_INDEX_AT", 1)
     monkeypatch.setattr(stream, "QUEUE_CHUNK", 3)
@@ -205,17 +204,8 @@ def test_a_tick_builds_the_deferred_indexes_once_for_its_whole_queue(
     with store.read() as conn:
         indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
         before = [] if store.is_postgres else conn.exec_driver_sql(indexes).all()
-    seen: list[str] = []
-    query = Bulk.query
-
-    def spy(self: Bulk, sql: str, params: Any = ()) -> Any:
-        seen.append(sql)
-        return query(self, sql, params)
-
-    monkeypatch.setattr(Bulk, "query", spy)
-    Runner(svc, rs, clock).tick()
+    dropped = dropped_during(monkeypatch, lambda: Runner(svc, rs, clock).tick())
     assert statuses(svc, *after) == after
-    dropped = [sql for sql in seen if sql.startswith("DROP INDEX")]
     if store.is_postgres:
         assert dropped == []
         return
