@@ -56,6 +56,19 @@ def writes_for(dialect: str) -> ChunkWrites:
     return ChunkWrites(FakeBulk(dialect), "T")  # type: ignore[arg-type]
 
 
+def paired_writes(
+    dialect: str, actor: Any, rowids: bool, stock: dict[Any, list[int]]
+) -> tuple[ChunkWrites, ChunkWrites, dict[Any, list[int]], dict[Any, list[int]]]:
+    """The general path's writes and stock, and the fast loop's (with `rowids`), each from
+    its own copy of `stock`, for a property test to compare."""
+    theirs, ours = writes_for(dialect), writes_for(dialect)
+    theirs.begin(actor)
+    ours.begin(actor, rowids)
+    assert ours.rowids == (rowids and dialect == "sqlite")
+    copy = {key: list(value) for key, value in stock.items()}
+    return theirs, ours, copy, {key: list(value) for key, value in stock.items()}
+
+
 def assert_same_writes(ours: ChunkWrites, theirs: ChunkWrites, rows: list[Any]) -> None:
     """The same reservations, ledger rows, units, line counters and statuses; where `ours`
     names lines and orders by rowid, by the rowids the chunk's rows carry."""

@@ -15,7 +15,7 @@ from engine.service import batch
 from engine.service.batch_plain import decide_plain, is_plain
 from engine.service.changes import StatusChanges
 from engine.service.records import QueueEntry
-from tests.unit.engine.chunks import assert_same_writes, by_pos, chunks, writes_for
+from tests.unit.engine.chunks import assert_same_writes, by_pos, chunks, paired_writes
 
 SKUS = st.sampled_from(["A", "B", "C"])
 WAREHOUSES = st.sampled_from(["main", "east"])
@@ -50,12 +50,7 @@ def test_plain_loop_writes_what_the_model_decides(
 ) -> None:
     entry = QueueEntry("", policy, actor)
     assert is_plain(entry, {})
-    theirs, ours = writes_for(dialect), writes_for(dialect)
-    theirs.begin(actor)
-    ours.begin(actor, rowids)
-    assert ours.rowids == (rowids and dialect == "sqlite")
-    their_stock = {key: list(value) for key, value in stock.items()}
-    our_stock = {key: list(value) for key, value in stock.items()}
+    theirs, ours, their_stock, our_stock = paired_writes(dialect, actor, rowids, stock)
     done, notes = _general(rows, entry, their_stock, theirs)
     our_notes = StatusChanges()
     assert decide_plain(rows, entry, our_stock, ours, our_notes) == done  # type: ignore[arg-type]

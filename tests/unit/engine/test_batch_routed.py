@@ -17,7 +17,7 @@ from engine.service import batch
 from engine.service.batch_routed import decide_routed, is_routed, routed_keys
 from engine.service.changes import StatusChanges
 from engine.service.records import QueueEntry
-from tests.unit.engine.chunks import assert_same_writes, by_pos, chunks, writes_for
+from tests.unit.engine.chunks import assert_same_writes, by_pos, chunks, paired_writes
 
 KITS = {"KA": (("A", 1), ("B", 2)), "KC": (("C", 3),)}
 SKUS = st.sampled_from(["A", "B", "C", "KA", "KC"])
@@ -55,12 +55,7 @@ def test_routed_loop_writes_what_the_model_decides(
     kits = KITS if with_kits else {}
     entry = QueueEntry("", policy, actor, warehouses)
     assert is_routed(entry)
-    theirs, ours = writes_for(dialect), writes_for(dialect)
-    theirs.begin(actor)
-    ours.begin(actor, rowids)
-    assert ours.rowids == (rowids and dialect == "sqlite")
-    their_stock = {key: list(value) for key, value in stock.items()}
-    our_stock = {key: list(value) for key, value in stock.items()}
+    theirs, ours, their_stock, our_stock = paired_writes(dialect, actor, rowids, stock)
     notes, our_notes = StatusChanges(), StatusChanges()
     done = batch._decide_chunk(by_pos(rows), entry, their_stock, theirs, kits, notes)
     assert decide_routed(rows, entry, our_stock, ours, kits, our_notes) == done  # type: ignore[arg-type]
