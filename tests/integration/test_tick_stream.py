@@ -80,6 +80,18 @@ def _orders() -> list[Order]:
     return out
 
 
+#: The stock every streaming test starts from.
+STOCK = {"MUG": 9, "CUP": 11}
+
+
+def _shop(svc: Service) -> tuple[list[Order], dict[str, int]]:
+    """`STOCK` in main and the dozen orders of `_orders`, stored; (orders, stock)."""
+    svc.import_inventory([(sku, "main", qty) for sku, qty in STOCK.items()])
+    orders = _orders()
+    svc.add_orders(orders)
+    return orders, dict(STOCK)
+
+
 def _expected(rs: RuleSet, orders: list[Order], stock: dict[str, int], svc: Service) -> Any:
     """The pure plan over the orders as stored, and the statuses its queue leads to."""
     loaded = [svc.get_order(o.id) for o in orders]
@@ -118,11 +130,7 @@ def test_chunked_tick_does_what_the_pure_plan_says(
     svc = Service(store, clock)
     rs = _ruleset(tmp_path, RULES)
     monkeypatch.setattr(stream, "prefilter_clause", _not_pushed(rs, python_side))
-    stock = {"MUG": 9, "CUP": 11}
-    for sku, qty in stock.items():
-        svc.import_inventory([(sku, "main", qty)])
-    orders = _orders()
-    svc.add_orders(orders)
+    orders, stock = _shop(svc)
     plan, after = _expected(rs, orders, stock, svc)
     result = Runner(svc, rs, clock, record=True).tick()
     assert result.plan is not None
@@ -195,11 +203,7 @@ def test_a_tick_builds_the_deferred_indexes_once_for_its_whole_queue(
     monkeypatch.setattr(stream, "QUEUE_CHUNK", 3)
     svc = Service(store, clock)
     rs = _ruleset(tmp_path, RULES)
-    stock = {"MUG": 9, "CUP": 11}
-    for sku, qty in stock.items():
-        svc.import_inventory([(sku, "main", qty)])
-    orders = _orders()
-    svc.add_orders(orders)
+    orders, stock = _shop(svc)
     _, after = _expected(rs, orders, stock, svc)
     with store.read() as conn:
         indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
@@ -239,10 +243,7 @@ def test_a_tick_planned_in_sql_does_what_the_pure_plan_says(
     express = 'when new order if shipping_method in ["overnight", "two_day"] then allocate'
     rules = [{"name": "express", "priority": 40, "rule": express}, *RULES[3:]]
     rs = _ruleset(tmp_path, rules)
-    stock = {"MUG": 9, "CUP": 11}
-    svc.import_inventory([(sku, "main", qty) for sku, qty in stock.items()])
-    orders = _orders()
-    svc.add_orders(orders)
+    orders, stock = _shop(svc)
     plan, after = _expected(rs, orders, stock, svc)
     result = Runner(svc, rs, clock).tick()
     assert used == [True]
