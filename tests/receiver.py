@@ -55,9 +55,14 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
                 with receiver._lock:
                     receiver.attempts += 1
+                if len(body) < length:
+                    # The sender died mid-request (kill -9): a real server drops a short body.
+                    self.close_connection = True
+                    return
                 answer = receiver.next_answer()
                 if isinstance(answer, tuple) and answer[0] == "sleep":
                     time.sleep(answer[1])
