@@ -9,7 +9,8 @@ one actor made the whole chunk (always so for `allocate --all`), they are writte
 reservation above the sequence number read before the insert is ours): a third of the rows
 Python would otherwise build and the driver bind. For mixed actors (a rule tick) and on
 PostgreSQL, where a concurrent writer's reservations may commit in between, Python builds them.
-On PostgreSQL each table's rows of a chunk go in one statement, as arrays (`unnest`).
+On PostgreSQL a chunk's new rows go in by `COPY` (through psycopg; else one INSERT of arrays,
+`unnest`) and its updates in one statement per table, as arrays joined on the table's key.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from engine.model import Actor
 from engine.service.records import QueueEntry
-from engine.store import reservations
+from engine.store import ledger, reservations
 from engine.store.bulk import Bulk
 
 _INSERT_RESERVATIONS = (
@@ -53,7 +54,14 @@ _SET_ALLOCATED = "UPDATE inventory SET allocated = ? WHERE sku = ? AND warehouse
 
 #: PostgreSQL: one statement per table and chunk, the rows passed as one array per column
 #: (`unnest`), in order (WITH ORDINALITY: the sequence numbers follow the queue). Row by row,
-#: each statement was a round trip of its own: 30 of the 36 s of a 100k-order run.
+#: each statement was a round trip of its own: 30 of the 36 s of a 100k-order run. The inserts
+#: go by COPY where psycopg can (`Bulk.copy`, rows in queue order): 37 ms against 57 ms per
+#: chunk of 3,200 reservations, 12 against 36 ms for their ledger rows.
+_RESERVATION_COLUMNS = ("order_id", "line_no", "sku", "warehouse", "qty", "covered", "reserved_at")
+_LEDGER_COLUMNS = (
+    "at", "order_id", "line_no", "sku", "warehouse", "delta", "operation", "rule", "ruleset",
+    "actor",
+)  # fmt: skip
 _PG_RESERVATIONS = (
     "INSERT INTO reservations (order_id, line_no, sku, warehouse, qty, covered, reserved_at) "
     "SELECT o, l, s, w, q, c, a FROM unnest(%s::text[], %s::int[], %s::text[], %s::text[], "
@@ -167,14 +175,7 @@ class ChunkWrites:
         """Write the chunk; returns the stock units it reserved."""
         bulk = self.bulk
         if not self.sqlite:
-            for sql, rows in (
-                (_PG_RESERVATIONS, self.reservations),
-                (_PG_LEDGER, self.ledger or []),
-                (_PG_RESERVED, self.lines),
-                (_PG_STATUS, self.status),
-            ):
-                if rows:
-                    bulk.query(sql, [list(column) for column in zip(*rows, strict=True)])
+            _flush_postgres(bulk, self.reservations, self.ledger or [], self.lines, self.status)
         elif self.reservations:
             if self.actor is not None:
                 last = bulk.query("SELECT coalesce(max(seq), 0) FROM reservations")[0][0]
@@ -191,6 +192,33 @@ class ChunkWrites:
         self.reservations, self.lines, self.status, self.units = [], [], [], 0
         self.ledger = None if self.ledger is None else []
         return units
+
+
+def _flush_postgres(
+    bulk: Bulk,
+    new: list[tuple[Any, ...]],
+    ledger_rows: list[tuple[Any, ...]],
+    lines: list[tuple[Any, ...]],
+    status: list[tuple[Any, ...]],
+) -> None:
+    """A chunk's rows on PostgreSQL: the reservations and ledger rows, then the line counters
+    and statuses."""
+    for table, columns, sql, rows in (
+        (reservations, _RESERVATION_COLUMNS, _PG_RESERVATIONS, new),
+        (ledger, _LEDGER_COLUMNS, _PG_LEDGER, ledger_rows),
+    ):
+        if rows and bulk.can_copy:
+            bulk.copy(table, columns, rows)
+        elif rows:
+            bulk.query(sql, _as_arrays(rows))
+    for sql, rows in ((_PG_RESERVED, lines), (_PG_STATUS, status)):
+        if rows:
+            with bulk.key_lookups():
+                bulk.query(sql, _as_arrays(rows))
+
+
+def _as_arrays(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def _set_status(bulk: Bulk, rows: list[tuple[str, Any, Any]], key: str) -> None:

@@ -9,7 +9,8 @@ the caller's connection, inside its transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, MetaData, Select, String, Table, insert
@@ -106,6 +107,32 @@ class Bulk:
                 found = False
             _SQLITE_JSON["json_each"] = found
         return found
+
+    @contextmanager
+    def key_lookups(self) -> Iterator[None]:
+        """PostgreSQL: the statements inside join a chunk's keys (a few thousand, as arrays) to
+        a big table on its primary key. The planner, costing each index lookup as a random
+        read, hashed the whole table instead: a sequential scan per chunk, 70 ms of the 93 ms
+        that 3,200 line counters took at 250k lines, against 51 ms by lookups. So hash and
+        merge joins are off inside, for this transaction only (`set_config(..., true)`), and
+        as they were again after it. Should a statement fail, the transaction is aborted and
+        its rollback undoes the settings as well."""
+        if self.dialect.name != "postgresql":
+            yield
+            return
+        hashjoin, mergejoin = self.query(
+            "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')"
+        )[0]
+        self.query(
+            "SELECT set_config('enable_hashjoin', 'off', true), "
+            "set_config('enable_mergejoin', 'off', true)"
+        )
+        yield
+        self.query(
+            "SELECT set_config('enable_hashjoin', ?, true), "
+            "set_config('enable_mergejoin', ?, true)",
+            (hashjoin, mergejoin),
+        )
 
     @property
     def can_copy(self) -> bool:

@@ -98,6 +98,50 @@ def test_small_chunks_and_spilled_notes_change_nothing(
     assert len(got["events"]) > 10
 
 
+def test_postgres_without_copy_writes_the_same(
+    store: Store, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chunk writes on PostgreSQL go by COPY through psycopg; with another driver, as one
+    INSERT of arrays per table (`batch_writes._flush_postgres`). Both write what SQLite does."""
+    from engine.store.bulk import Bulk
+
+    monkeypatch.setattr(Bulk, "can_copy", property(lambda self: False))
+    monkeypatch.setattr(batch, "CHUNK", 7)
+    svc = _shop(store)
+    _allocate_then_release(svc)
+    assert _outcome(store, svc) == reference
+
+
+def test_key_lookups_turn_hash_joins_off_for_their_statements_only(pg: Store) -> None:
+    """PostgreSQL hashed the whole order_lines table per chunk to update a few thousand lines
+    (`Bulk.key_lookups`): inside, the planner looks the keys up; after, the settings are what
+    they were, including one this transaction had changed itself."""
+    from sqlalchemy import text
+
+    from engine.service.batch_writes import _PG_RESERVED
+    from engine.store.bulk import Bulk
+
+    explain = "EXPLAIN " + _PG_RESERVED
+    keys = ([1], ["O1"], [1])
+    with pg.write() as conn:
+        conn.execute(text("SET LOCAL enable_mergejoin = off"))
+        conn.execute(text("SET LOCAL enable_nestloop = off"))  # make a hash join the cheapest
+        bulk = Bulk(conn)
+        assert "Hash Join" in "\n".join(row[0] for row in bulk.query(explain, keys))
+        conn.execute(text("SET LOCAL enable_nestloop = on"))
+        with bulk.key_lookups():
+            plan = "\n".join(row[0] for row in bulk.query(explain, keys))
+            inside = bulk.query(
+                "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')"
+            )
+        after = bulk.query(
+            "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')"
+        )
+    assert "Hash Join" not in plan and "Nested Loop" in plan
+    assert inside == [("off", "off")]
+    assert after == [("on", "off")]
+
+
 def test_a_summary_report_counts_what_a_detailed_one_lists(store: Store) -> None:
     svc = _shop(store)
     summary = svc.allocate(detail=False, dry_run=True)
