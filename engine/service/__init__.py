@@ -172,7 +172,9 @@ class Service:
         from engine.service import importing
 
         source.read_ahead(importing.CHUNK)
-        return self.run(lambda tx: importing.import_source(tx, source, progress))
+        sqlite = not self.store.is_postgres
+        expected = importing.expected_orders(source, progress is not None, sqlite)
+        return self.run(lambda tx: importing.import_source(tx, source, expected, progress))
 
     def sync_orders(
         self,

@@ -11,9 +11,9 @@ all-or-nothing contract holds because everything happens inside the caller's one
   the writing too, and `OrdersExist` names all of them with their `file:line`;
 - a transaction run again after a conflict (`Store.transaction`) reads the file again.
 
-`Service.import_file` reads the first chunk before it opens the transaction
-(`IncomingSource.read_ahead`): a file of one chunk is parsed and checked without holding
-SQLite's write lock.
+`Service.import_file` reads the first chunk and counts the orders before it opens the
+transaction (`IncomingSource.read_ahead`, `expected_orders`): a file of one chunk is parsed and
+checked, and a JSON Lines file's lines are counted, without holding SQLite's write lock.
 
 Each order is written with its `order.created` event (SPEC §5) and sync's marks (the content
 hash), as `engine.service.sync` would create it. A big file on SQLite (its line count known
@@ -41,12 +41,21 @@ from engine.store.rows import existing_ids, insert_orders
 CHUNK = 5000
 
 
-def import_source(tx: Tx, source: IncomingSource, progress: Progress | None = None) -> list[str]:
-    """Create every order of the file, or none (see the module docstring); the ids created."""
+def expected_orders(source: IncomingSource, progress: bool, sqlite: bool) -> int:
+    """How many orders the file holds, when a progress bar or SQLite's deferred indexes need
+    it and it is cheap to know (`IncomingSource.expected`), else 0. Counted before the write
+    transaction: a JSON Lines file is read once more for it."""
+    return (source.expected() or 0) if progress or sqlite else 0
+
+
+def import_source(
+    tx: Tx, source: IncomingSource, expected: int, progress: Progress | None = None
+) -> list[str]:
+    """Create every order of the file, or none (see the module docstring); the ids created.
+    `expected`: the file's order count if known (`expected_orders`), else 0."""
     created: list[str] = []
     taken: dict[str, str] = {}
     sqlite = not tx.store.is_postgres
-    expected = (source.expected() or 0) if progress or sqlite else 0
     now = tx.now()
     # no cycles; a collection would walk every id read so far
     with collector_paused(), indexes_deferred(Bulk(tx.conn), expected if sqlite else 0, IMPORT):

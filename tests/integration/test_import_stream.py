@@ -230,3 +230,42 @@ def write_lines(tmp_path: Path, name: str, numbers: range) -> Path:
     path = tmp_path / f"{name}.jsonl"
     path.write_text("".join(json.dumps(record(n)) + "\n" for n in numbers))
     return path
+
+
+def test_the_first_chunk_and_the_line_count_are_read_before_the_write_lock(
+    sqlite_store: Store,
+    clock: Callable[[], datetime],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reading ahead and counting a JSON Lines file's orders happen outside the transaction:
+    SQLite's one writer lock is not held while a big file is read through once more."""
+    import sqlite3
+
+    db = str(sqlite_store.engine.url.database)
+    path = write(tmp_path, [record(n) for n in range(10)])
+    locked: dict[str, bool] = {}
+
+    def spy(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        def run(self: IncomingSource, *args: Any) -> Any:
+            conn = sqlite3.connect(db, timeout=0, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+                locked[name] = False
+            except sqlite3.OperationalError:
+                locked[name] = True
+            finally:
+                conn.close()
+            return method(self, *args)
+
+        return run
+
+    for name in ("read_ahead", "expected"):
+        monkeypatch.setattr(IncomingSource, name, spy(name, getattr(IncomingSource, name)))
+    seen: list[tuple[int, int]] = []
+    created = Service(sqlite_store, clock).import_file(
+        IncomingSource(path, now=T0), lambda done, total: seen.append((done, total))
+    )
+    assert len(created) == 10 and seen[-1] == (10, 10)
+    assert locked == {"read_ahead": False, "expected": False}
