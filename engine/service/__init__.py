@@ -163,7 +163,9 @@ class Service:
         from engine.service import sync
 
         sync.check_incoming(incoming)
-        return self.run(lambda tx: sync.import_new(tx, incoming, progress))
+        created = self.run(lambda tx: sync.import_new(tx, incoming, progress))
+        self._analyse_after(len(created))
+        return created
 
     def import_file(self, source: IncomingSource, progress: Progress | None = None) -> list[str]:
         """Create every order of an order file, streamed chunk by chunk in one transaction, or
@@ -174,7 +176,18 @@ class Service:
         source.read_ahead(importing.CHUNK)
         sqlite = not self.store.is_postgres
         expected = importing.expected_orders(source, progress is not None, sqlite)
-        return self.run(lambda tx: importing.import_source(tx, source, expected, progress))
+        created = self.run(lambda tx: importing.import_source(tx, source, expected, progress))
+        self._analyse_after(len(created))
+        return created
+
+    def _analyse_after(self, orders: int) -> None:
+        """PostgreSQL, after an import or a sync that wrote `orders` orders: the tables it
+        filled analysed now when it was big (`engine.store.statistics`)."""
+        from engine.store import statistics
+
+        if self.store.is_postgres and orders >= statistics.ANALYZE_AT:
+            with self.store.write() as conn:
+                statistics.analyse_bulk_tables(conn)
 
     def sync_orders(
         self,
@@ -186,7 +199,9 @@ class Service:
         from engine.service import sync
 
         sync.check_incoming(incoming)
-        return self.run(lambda tx: sync.sync_orders(tx, incoming, actor, progress))
+        report = self.run(lambda tx: sync.sync_orders(tx, incoming, actor, progress))
+        self._analyse_after(len(report.created) + len(report.updated))
+        return report
 
     def split(self, order_id: str, actor: Actor = Actor()) -> tuple[Order, Order]:
         """Move the unreserved units into a new order `<id>-N`; the original keeps the rest."""

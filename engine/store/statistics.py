@@ -1,5 +1,12 @@
 """Planner statistics: SQLite has none until ANALYZE runs; PostgreSQL's autovacuum keeps its own.
 
+PostgreSQL's autovacuum analyses a table a minute or so after it changed much. A tick run in
+between, right after an import of 100k orders into an empty shop, planned its chunk reads on
+the statistics of empty tables (it hashed every order for each chunk of 2,000): 2.85 s of its
+chunk reads against 0.58 s once analysed. So a bulk write of `ANALYZE_AT` orders or more
+analyses the tables it filled as soon as it commits (`analyse_bulk_tables`, about 0.3 s: ANALYZE
+samples at most 30,000 rows of a table).
+
 Without statistics SQLite assumes `status = 'awaiting_fulfillment'` picks a handful of rows and
 reads them through `ix_orders_open`, then sorts them all for `ORDER BY placed_at, id`: at 100k
 open orders that is a sort of 100k rows for a page of 50. With statistics it walks
@@ -15,6 +22,10 @@ from sqlalchemy.engine import Connection
 
 #: The tables whose statistics decide the listings' plans.
 TABLES = ("orders", "order_tags")
+#: PostgreSQL: orders created or changed by one write from which its tables are analysed.
+ANALYZE_AT = 20_000
+#: The tables an import or a sync fills.
+BULK_TABLES = ("orders", "order_lines", "order_tags", "events")
 
 
 def refresh(conn: Connection) -> bool:
@@ -28,4 +39,11 @@ def refresh(conn: Connection) -> bool:
     return True
 
 
-__all__ = ["TABLES", "refresh"]
+def analyse_bulk_tables(conn: Connection) -> None:
+    """PostgreSQL: analyse the tables an import or a sync fills (`BULK_TABLES`), after a big
+    one has committed (the caller decides what is big: `ANALYZE_AT`)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {', '.join(BULK_TABLES)}")
+
+
+__all__ = ["ANALYZE_AT", "BULK_TABLES", "TABLES", "analyse_bulk_tables", "refresh"]

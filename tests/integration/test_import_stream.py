@@ -269,3 +269,30 @@ def test_the_first_chunk_and_the_line_count_are_read_before_the_write_lock(
     )
     assert len(created) == 10 and seen[-1] == (10, 10)
     assert locked == {"read_ahead": False, "expected": False}
+
+
+def _last_analyze(store: Store) -> Any:
+    with store.read() as conn:
+        return conn.exec_driver_sql(
+            "SELECT last_analyze FROM pg_stat_user_tables "
+            "WHERE relname = 'orders' AND schemaname = current_schema()"
+        ).scalar()
+
+
+def test_a_big_import_or_sync_on_postgresql_analyses_the_tables_it_filled(
+    pg: Store, clock: Callable[[], datetime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Autovacuum would, a minute or so later; a tick in between planned on empty tables."""
+    from engine.store import statistics
+
+    monkeypatch.setattr(statistics, "ANALYZE_AT", 6)
+    svc = Service(pg, clock)
+    before = _last_analyze(pg)
+    svc.import_file(IncomingSource(write(tmp_path, [record(n) for n in range(5)]), now=T0))
+    assert _last_analyze(pg) == before  # 5 orders: small, autovacuum's business
+    svc.import_file(IncomingSource(write(tmp_path, [record(n) for n in range(10, 16)]), now=T0))
+    imported = _last_analyze(pg)
+    assert imported is not None and (before is None or imported > before)
+    source = IncomingSource(write(tmp_path, [record(n) for n in range(20, 26)]), now=T0)
+    svc.sync_orders([item for chunk in source.chunks(100) for item in chunk])
+    assert _last_analyze(pg) > imported
