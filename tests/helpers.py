@@ -127,3 +127,18 @@ def run_dibs(
         for engine in engines:
             engine.dispose()
     return subprocess.CompletedProcess(list(argv), code, out.getvalue(), err.getvalue())
+
+
+def write_locked(path: str) -> bool:
+    """True while another connection holds the SQLite file's write lock."""
+    import sqlite3
+
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError as exc:
+        return "locked" in str(exc)
+    finally:
+        conn.close()

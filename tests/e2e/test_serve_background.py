@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from engine.store import Store
+from tests.helpers import write_locked
 from tests.receiver import Receiver, receiving, verify
 from tests.serving import SHOPIFY_SECRET, Server, shopify_order, sign
 
@@ -171,7 +171,7 @@ def test_sigterm_during_a_tick_lets_it_commit_whole_then_exits_0(db: str, tmp_pa
             for n in range(count)
         ]
         assert server.post("/api/v1/orders", json=orders).status_code == 201
-        wait_for(lambda: _write_locked(path), "a tick holding the write lock", server)
+        wait_for(lambda: write_locked(path), "a tick holding the write lock", server)
         server.process.send_signal(signal.SIGTERM)
         code = server.process.wait(120)
         log = server.output()
@@ -193,19 +193,6 @@ def test_sigterm_during_a_tick_lets_it_commit_whole_then_exits_0(db: str, tmp_pa
     # (a half-written tick would leave events consumed and orders unallocated, or the reverse),
     # and the tick that was running when the signal came took some.
     assert taken and allocated == taken, (len(taken), len(allocated), log)
-
-
-def _write_locked(path: str) -> bool:
-    """True while another connection holds the SQLite file's write lock (a tick, here)."""
-    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("ROLLBACK")
-        return False
-    except sqlite3.OperationalError as exc:
-        return "locked" in str(exc)
-    finally:
-        conn.close()
 
 
 def _orders(conn: Any) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from engine.io.incoming import IncomingSource
 from engine.service import Service, importing
 from engine.service.sync import content_hash
 from engine.store import Store, orders
-from tests.helpers import T0, order, snapshot
+from tests.helpers import T0, order, snapshot, write_locked
 from tests.integration.helpers import dropped_during, event_rows
 
 
@@ -240,23 +240,13 @@ def test_the_first_chunk_and_the_line_count_are_read_before_the_write_lock(
 ) -> None:
     """Reading ahead and counting a JSON Lines file's orders happen outside the transaction:
     SQLite's one writer lock is not held while a big file is read through once more."""
-    import sqlite3
-
     db = str(sqlite_store.engine.url.database)
     path = write(tmp_path, [record(n) for n in range(10)])
     locked: dict[str, bool] = {}
 
     def spy(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         def run(self: IncomingSource, *args: Any) -> Any:
-            conn = sqlite3.connect(db, timeout=0, isolation_level=None)
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute("ROLLBACK")
-                locked[name] = False
-            except sqlite3.OperationalError:
-                locked[name] = True
-            finally:
-                conn.close()
+            locked[name] = write_locked(db)
             return method(self, *args)
 
         return run
