@@ -53,13 +53,24 @@ def plan_split(lines: Sequence[Line]) -> tuple[tuple[Line, ...], tuple[Line, ...
 
     Raises ValueError when there is nothing to split: nothing reserved or nothing missing.
     """
-    if not any(line.reserved for line in lines):
-        raise ValueError("nothing is reserved, so there is nothing to keep apart")
-    if not any(line.missing for line in lines):
-        raise ValueError("every unit is reserved, so there is nothing to move")
+    refusal = split_refusal(
+        any(line.reserved for line in lines), any(line.missing for line in lines)
+    )
+    if refusal is not None:
+        raise ValueError(refusal)
     kept = tuple(Line(line.sku, line.reserved, line.reserved) for line in lines if line.reserved)
     moved = tuple(Line(line.sku, line.missing, 0) for line in lines if line.missing > 0)
     return kept, moved
+
+
+def split_refusal(any_reserved: bool, any_missing: bool) -> str | None:
+    """Why an order cannot be split, or None when it can: `any_reserved`, whether a line of it
+    holds reserved units; `any_missing`, whether a line's reserved units differ from its qty."""
+    if not any_reserved:
+        return "nothing is reserved, so there is nothing to keep apart"
+    if not any_missing:
+        return "every unit is reserved, so there is nothing to move"
+    return None
 
 
 def split_id(order_id: str, taken: Iterable[str]) -> str:

@@ -264,7 +264,11 @@ class Runner:
             release_orders(tx, ids, "reallocate", self._actor(rule))
         queue = self._allocate(tx, tables, streamed, result) if length else []
         for rule, ids in streamed.splits.items():
+            refused = order_ops.split_refusals(tx, ids)
             for oid in ids:
+                if oid in refused:
+                    result.problems.append(f"split {oid}: {refused[oid]}")
+                    continue
                 try:
                     kept, child = order_ops.split(tx, oid, self._actor(rule))
                 except OperationFailed as exc:

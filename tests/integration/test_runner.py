@@ -481,6 +481,45 @@ def test_split_of_a_fully_allocated_order_is_reported_not_fatal(
     assert statuses(svc, "A1") == {"A1": "allocated"}
 
 
+def test_a_split_rule_loads_only_the_orders_it_can_split(
+    store: Store, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`then allocate, split` over orders allocated whole, not at all, and in part: the refused
+    ones are found by one query (`orders.split_refusals`), with the words `split` itself uses,
+    and only the one it can split goes through `split`."""
+    from engine.errors import OperationFailed
+    from engine.service import orders as order_ops
+
+    svc = Service(store, clock)
+    svc.import_inventory([("MUG", "main", 3)])
+    svc.add_orders(
+        [
+            order("WHOLE", ("MUG", 1), minutes=1),
+            order("PART", ("MUG", 1), ("BOX", 1), minutes=2),
+            order("NONE", ("BOX", 2), minutes=3),
+        ]
+    )
+    called: list[str] = []
+    split = order_ops.split
+
+    def spy(tx: Any, oid: str, actor: Any) -> Any:
+        called.append(oid)
+        return split(tx, oid, actor)
+
+    monkeypatch.setattr(order_ops, "split", spy)
+    rs = ruleset(tmp_path, rule("ship-what-you-can", "when new order then allocate, split"))
+    result = Runner(svc, rs, clock).tick()
+    assert called == ["PART"]
+    assert result.splits == [("PART", "PART-1")]
+    assert statuses(svc, "WHOLE", "NONE") == {"WHOLE": "allocated", "NONE": "could_not_allocate"}
+    expected = []
+    for oid in ("WHOLE", "NONE"):
+        with pytest.raises(OperationFailed) as refused:
+            svc.split(oid)
+        expected.append(f"split {oid}: {refused.value}")
+    assert sorted(result.problems) == sorted(expected)
+
+
 def test_many_failed_splits_make_one_short_log_line(
     store: Store, clock: FakeClock, tmp_path: Path
 ) -> None:
