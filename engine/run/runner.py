@@ -274,7 +274,7 @@ class Runner:
                 except OperationFailed as exc:
                     result.problems.append(f"split {oid}: {exc}")
                 else:
-                    result.splits.append((kept.id, child.id))
+                    result.splits.append((kept, child))
         return queue
 
     def _allocate(

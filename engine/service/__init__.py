@@ -205,7 +205,12 @@ class Service:
 
     def split(self, order_id: str, actor: Actor = Actor()) -> tuple[Order, Order]:
         """Move the unreserved units into a new order `<id>-N`; the original keeps the rest."""
-        return self.run(lambda tx: order_ops.split(tx, order_id, actor))
+
+        def work(tx: Tx) -> tuple[Order, Order]:
+            kept, child = order_ops.split(tx, order_id, actor)
+            return order_ops.get(tx, kept), order_ops.get(tx, child)
+
+        return self.run(work)
 
     # ------------------------------------------------------------------------ allocation
 

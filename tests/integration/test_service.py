@@ -822,6 +822,18 @@ class TestSplit:
         assert [(x.sku, x.qty) for x in child.lines] == [("B", 1)]
         assert [(x.sku, x.qty) for x in original.lines] == [("A", 1)]
 
+    def test_a_split_takes_the_first_free_number_past_a_full_window(self, svc: Service) -> None:
+        """The free `<id>-N` is looked up 20 ids at a time (`orders._free_split_id`): with
+        -1 to -25 taken the next is -26; with -1 free it is -1, whatever else exists; an id
+        with LIKE's wildcards in it is only itself."""
+        taken = [order(f"O_1-{n}", ("A", 1)) for n in range(1, 26)]
+        others = [order("OX1-1", ("A", 1)), order("O%2-2", ("A", 1))]
+        setup(svc, {"A": 2, "B": 0}, order("O_1", ("A", 1), ("B", 1)), *taken, *others)
+        setup(svc, {}, order("O%2", ("A", 1), ("B", 1)), order("OX1", ("A", 1), ("B", 1)))
+        svc.allocate(["O_1", "O%2"])
+        assert svc.split("O_1")[1].id == "O_1-26"
+        assert svc.split("O%2")[1].id == "O%2-1"
+
     def test_split_of_an_overallocated_order_stays_overallocated(self, svc: Service) -> None:
         setup(svc, {"A": 1, "B": 0}, order("O1", ("A", 1), ("B", 1)))
         svc.allocate(["O1"])

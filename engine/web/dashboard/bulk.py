@@ -118,7 +118,7 @@ def _split(tx: Tx, sel: Selection, policy: Policy, actor: Actor) -> Any:
         except StateConflict as exc:
             skipped.append({"id": oid, "reason": str(exc)})
         else:
-            created.append(child.id)
+            created.append(child)
     return skipped, created
 
 
