@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 
 from engine.errors import BadInput
-from engine.io.imports import order_from_mapping, parse_line_spec, read_inventory, read_orders
+from engine.io.imports import (
+    order_from_mapping,
+    parse_line_spec,
+    read_inventory,
+    read_kits,
+    read_orders,
+)
 from engine.model import AllocationStatus, Line, OrderStatus, ShipTo
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -615,6 +621,34 @@ def test_not_utf8(tmp_path: Path) -> None:
     path.write_bytes(CSV_HEADER.encode() + b"\nA1,caf\xe9,2026-11-28,X,1\n")
     with pytest.raises(BadInput, match="not UTF-8 text"):
         read_orders(path)
+
+
+@pytest.mark.parametrize("name", ["orders.csv", "orders.jsonl", "stock.csv", "kits.csv"])
+def test_not_utf8_names_the_line_and_column_deep_in_a_big_file(tmp_path: Path, name: str) -> None:
+    """A Latin-1 "é" on line 3001 was reported as "at byte 6169", the offset inside the text
+    reader's buffer, with no line: the merchant could not find it in a 5,000-row export."""
+    rows = {
+        "orders.csv": (CSV_HEADER, "X{},web,2026-11-28,MUG,1", "BAD,caf\xe9,2026-11-28,MUG,1"),
+        "orders.jsonl": (
+            '{"id": "J0", "channel": "web", "lines": [{"sku": "M", "qty": 1}]}',
+            '{{"id": "J{}", "channel": "web", "lines": [{{"sku": "M", "qty": 1}}]}}',
+            '{"id": "BAD", "channel": "caf\xe9", "lines": [{"sku": "M", "qty": 1}]}',
+        ),
+        "stock.csv": ("sku,on_hand", "S{},1", "CAF\xe9,2"),
+        "kits.csv": ("kit,component,qty", "K{},MUG,1", "K\xe9,MUG,1"),
+    }[name]
+    lines = [rows[0]] + [rows[1].format(n + 1) for n in range(4999)]
+    lines.insert(3000, rows[2])
+    path = tmp_path / name
+    path.write_bytes("\n".join(lines).encode("latin-1") + b"\n")
+    column = rows[2].index("\xe9") + 1
+    read = {"stock.csv": read_inventory, "kits.csv": lambda p: read_kits(p, {})}
+    with pytest.raises(BadInput) as info:
+        read.get(name, read_orders)(path)
+    assert str(info.value).startswith(
+        f"{path}:3001:{column}: not UTF-8 text (invalid continuation byte, byte 0xe9); "
+        "save the file as UTF-8"
+    ), str(info.value)
 
 
 # --------------------------------------------------------------------------------------------
