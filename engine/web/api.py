@@ -27,7 +27,7 @@ from engine.web.deps import (
     refuse_unknown_query,
     require_token,
 )
-from engine.web.errors import ApiError, not_json
+from engine.web.errors import ApiError, is_json, not_json
 
 router = APIRouter(
     prefix="/api/v1",
@@ -88,8 +88,11 @@ def add_orders(
     body: Annotated[Any, Body()],
     sync: bool = False,
 ) -> Any:
-    if isinstance(body, bytes | str):  # FastAPI hands over a body it did not read as JSON
-        raise BadInput(not_json(request.headers.get("content-type")), field="body")
+    content_type = request.headers.get("content-type")
+    # FastAPI hands over the bytes of a body it did not read as JSON; a str is a JSON string
+    # (`"hello"`), which the order validator names as such.
+    if isinstance(body, bytes) or (isinstance(body, str) and not is_json(content_type)):
+        raise BadInput(not_json(content_type), field="body")
     new = native_orders(body, service.clock())
     if sync:  # SPEC §9: created, updated, unchanged, … instead of refusing known ids
         report = service.sync_orders([IncomingOrder(order) for order in new], API_ACTOR)
