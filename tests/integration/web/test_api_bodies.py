@@ -136,7 +136,12 @@ def test_a_json_string_posted_as_an_order_is_named_a_string(lite: Api) -> None:
             {"qty": 1, "warehous": "east"},
             "'warehous'; did you mean 'warehouse'?",
         ),
-        ("POST", "/api/v1/allocate", {"all": True, "dryrun": True}, "'dryrun'; did you mean 'dry_run'?"),
+        (
+            "POST",
+            "/api/v1/allocate",
+            {"all": True, "dryrun": True},
+            "'dryrun'; did you mean 'dry_run'?",
+        ),
         ("PATCH", "/api/v1/orders/A", {"tag": ["vip"]}, "'tag'; did you mean 'tags'?"),
         (
             "PATCH",
@@ -156,7 +161,12 @@ def test_a_json_string_posted_as_an_order_is_named_a_string(lite: Api) -> None:
             {"warehouse": "east"},
             "'warehouse'; known: lines, tags, ship_to, shipping_method",
         ),
-        ("POST", "/api/v1/orders/A/reallocate", {"polcy": "units"}, "'polcy'; did you mean 'policy'?"),
+        (
+            "POST",
+            "/api/v1/orders/A/reallocate",
+            {"polcy": "units"},
+            "'polcy'; did you mean 'policy'?",
+        ),
     ],
 )
 def test_an_unknown_key_gets_a_did_you_mean_as_in_an_import_file(
