@@ -92,6 +92,18 @@ class Parser(argparse.ArgumentParser):
         return [f"  {name.ljust(width)}  {text}".rstrip() for name, text in helps.items()]
 
 
+def whole_number(text: str) -> int:
+    """argparse's `type` for a quantity: what `engine.io.values.whole_number` takes (plain
+    `int` also took `1_000` and non-ASCII digits, which no file reader does)."""
+    from engine.io.values import Invalid
+    from engine.io.values import whole_number as parse
+
+    try:
+        return parse(text)
+    except Invalid as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def database_url(args: argparse.Namespace) -> str:
     """The database URL from `--db`, else `$DIBS_DB`, else the default; checked (exit 2)."""
     return check_database_url(

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from engine.cli import output
-from engine.cli.common import Parser, open_service
+from engine.cli.common import Parser, open_service, whole_number
 from engine.model import DEFAULT_WAREHOUSE
 
 
@@ -59,7 +59,7 @@ def add_commands(parsers: Mapping[str, Parser]) -> None:
     for name, (label, text, qty_help) in changes.items():
         p = inv.add_parser(name, help=text)
         p.add_argument("sku", help="the SKU")
-        p.add_argument("qty", type=int, metavar=label, help=qty_help)
+        p.add_argument("qty", type=whole_number, metavar=label, help=qty_help)
         p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help="default: %(default)s")
         p.add_argument("--json", action="store_true", help="the resulting stock row as JSON")
         p.set_defaults(handler=cmd_inventory_change)

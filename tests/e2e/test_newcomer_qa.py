@@ -272,3 +272,16 @@ def test_a_directory_given_for_an_import_file_is_named_a_directory(
     """Not "unknown inventory file type '(none)'": the folder has no suffix because it is one."""
     result = dibs(what, "import", str(tmp_path), expect=2)
     assert f"{tmp_path}: is a directory, expected a file" in result.stderr
+
+
+def test_a_stock_quantity_takes_the_digits_a_stock_file_takes(dibs: Dibs) -> None:
+    """`inventory set MUG 1_000` set 1000 and `inventory adjust MUG ١٢` added 12 (Python's
+    int() reads both), where the same cell in a stock CSV is refused: one rule for a number a
+    person types, in a file or on the command line."""
+    dibs("inventory", "set", "MUG", "5")
+    for command, typed in (("set", "1_000"), ("adjust", "١٢"), ("receive", "１２"), ("set", "3.0")):
+        err = dibs("inventory", command, "MUG", typed, expect=2).stderr
+        assert f"must be a whole number, got '{typed}'" in err, err
+    assert dibs("inventory", "adjust", "MUG", "-2").returncode == 0
+    assert dibs("inventory", "receive", "MUG", " +3 ").returncode == 0
+    assert dibs.json("inventory", "list")[0]["on_hand"] == 6

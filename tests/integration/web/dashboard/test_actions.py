@@ -122,6 +122,14 @@ def test_stock_forms_set_adjust_receive_and_refuse_bad_input(signed: Dash) -> No
         answer = signed.post("/inventory", bad)
         assert answer.status_code == 400, bad
         assert "Nothing changed." in page_text(answer)
+    # Digits an import refuses: `1_000`, full-width and Arabic-Indic digits (int() took them),
+    # and a superscript, which passed `isdigit()` and then failed int() with Python's words.
+    for typed in ("1_000", "１２", "١٢", "²"):
+        answer = signed.post("/inventory", {"sku": "W", "kind": "set", "qty": typed})
+        assert answer.status_code == 400, typed
+        assert f"Nothing changed. quantity must be a whole number, got '{typed}'" in page_text(
+            answer
+        )
     assert signed.service.list_inventory("W")[0]["on_hand"] == 5
 
 
