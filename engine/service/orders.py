@@ -63,8 +63,9 @@ def add(tx: Tx, new: Sequence[Order], progress: Progress | None = None) -> int:
         shown = ", ".join(sorted(taken)[:10])
         more = f" and {len(taken) - 10} more" if len(taken) > 10 else ""
         raise OrdersExist(
-            f"order id already exists: {shown}{more}; nothing imported "
-            "(dibs never overwrites an order on import)",
+            # Said by `orders add` and `POST /orders` too: "nothing imported" puzzled them.
+            f"order id already exists: {shown}{more}; nothing was added "
+            "(dibs never overwrites an order: edit it to change it)",
             sorted(taken),
         )
     now = tx.now()

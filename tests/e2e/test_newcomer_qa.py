@@ -285,3 +285,13 @@ def test_a_stock_quantity_takes_the_digits_a_stock_file_takes(dibs: Dibs) -> Non
     assert dibs("inventory", "adjust", "MUG", "-2").returncode == 0
     assert dibs("inventory", "receive", "MUG", " +3 ").returncode == 0
     assert dibs.json("inventory", "list")[0]["on_hand"] == 6
+
+
+def test_adding_an_order_whose_id_exists_says_nothing_was_added(dibs: Dibs) -> None:
+    """`orders add A` of an existing A said "nothing imported (dibs never overwrites an order
+    on import)": no import was run."""
+    dibs("orders", "add", "A", "--channel", "web", "--line", "MUG:1")
+    err = dibs("orders", "add", "A", "--channel", "web", "--line", "MUG:2", expect=2).stderr
+    assert "dibs: error: order id already exists: A; nothing was added" in err, err
+    assert "import" not in err, err
+    assert dibs.json("orders", "show", "A")["lines"][0]["qty"] == 1
