@@ -6,7 +6,7 @@ from typing import TextIO
 
 from engine.errors import quoted
 from engine.io.fields import Invalid, count, csv_rows, sku_of, warehouse_of
-from engine.io.messages import line_of, separator_problem, unknown_key
+from engine.io.messages import line_of, separator_problem, unknown_column
 from engine.model import DEFAULT_WAREHOUSE
 
 _INVENTORY_COLUMNS = ("sku", "on_hand", "warehouse")
@@ -83,9 +83,7 @@ def _header_index(header: list[str], name: str, problems: list[str]) -> dict[str
     for i, cell in enumerate(header):
         column = cell.strip().lower()
         if column not in _INVENTORY_COLUMNS:
-            problems.append(
-                f"{name}:1: {unknown_key(cell.strip(), _INVENTORY_COLUMNS, what='column')}"
-            )
+            problems.append(f"{name}:1: {unknown_column(cell, i, _INVENTORY_COLUMNS)}")
         elif column in index:
             problems.append(f"{name}:1: column {quoted(column)} appears twice")
         else:

@@ -831,3 +831,26 @@ def test_bench_generator_writes_parseable_data(tmp_path: Path, fmt: str) -> None
     assert len(read_inventory(data.inventory_path)) == 50
     again = gen_data.generate(tmp_path / "again", orders=400, skus=50, fmt=fmt, seed=3)
     assert again.orders_path.read_bytes() == data.orders_path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("orders.csv", f"{CSV_HEADER},\nA1,web,2026-11-28,MUG,1,\n"),
+        ("stock.csv", "sku,on_hand,\nMUG,1,\n"),
+        ("kits.csv", "kit,component,qty,\nBOX,MUG,1,\n"),
+    ],
+)
+def test_a_header_cell_without_a_name_is_named_by_its_position(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    """A spreadsheet's trailing comma said "unknown column ''; known: …": nothing to look for."""
+    path = write(tmp_path, name, text)
+    read = {"stock.csv": read_inventory, "kits.csv": lambda p: read_kits(p, {})}
+    with pytest.raises(BadInput) as info:
+        read.get(name, read_orders)(path)
+    position = text.split("\n")[0].count(",") + 1
+    assert info.value.problems == [
+        f"{path}:1: column {position} of the header has no name (a trailing comma, or an empty "
+        "column the spreadsheet kept?): name it or delete it"
+    ], info.value.problems
