@@ -854,3 +854,15 @@ def test_a_header_cell_without_a_name_is_named_by_its_position(
         f"{path}:1: column {position} of the header has no name (a trailing comma, or an empty "
         "column the spreadsheet kept?): name it or delete it"
     ], info.value.problems
+
+
+def test_a_semicolon_header_is_named_by_the_native_reader_too(tmp_path: Path) -> None:
+    """`orders import x.csv --format dibs` skips detection; the reader itself then said
+    "unknown column 'id;channel;placed_at;sku;qty'" and five missing columns."""
+    path = write(tmp_path, "orders.csv", "id;channel;placed_at;sku;qty\nA1;web;2026-11-28;M;1\n")
+    with pytest.raises(BadInput) as info:
+        read_orders(path)
+    assert info.value.problems == [
+        f"{path}:1: the header separates its columns with ';': dibs reads comma-separated CSV "
+        "(in a spreadsheet, save as CSV UTF-8, comma-delimited)"
+    ]
