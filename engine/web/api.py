@@ -65,13 +65,15 @@ def list_orders(
     query = read.PageQuery(
         allocation_statuses=_names(allocation_status, _ALLOCATION, "allocation_status"),
         statuses=_names(status, _STATUS, "status"),
-        channel=channel,
-        tag=tag,
+        # Empty is absent, as for the other filters (`?tag=` from a script's empty variable
+        # answered no order at all, and `?cursor=` was "not a cursor of this listing").
+        channel=channel or None,
+        tag=tag or None,
         where=where_clause(where, service.clock(), label="where") if where else None,
         order_by=parse_order_by(order_by, label="order_by") if order_by else [],
     )
     with service.store.read() as conn:
-        docs, following = read.order_page(conn, query, limit, cursor)
+        docs, following = read.order_page(conn, query, limit, cursor or None)
     # The documents are JSON already (the CLI prints them as they are): straight to the
     # response, skipping FastAPI's generic encoder, which took longer than the query.
     return JSONResponse({"orders": docs, "next": following})

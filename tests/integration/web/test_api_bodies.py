@@ -92,6 +92,29 @@ def test_the_documented_query_parameters_are_taken(lite: Api) -> None:
 
 
 @pytest.mark.parametrize(
+    "query", ["channel=&tag=&cursor=", "channel=&status=&allocation_status=&where=&order_by="]
+)
+def test_an_empty_filter_is_no_filter(lite: Api, query: str) -> None:
+    """`?tag=` (a script's empty variable) answered no order at all and `?cursor=` was "not a
+    cursor", while an empty `status=` or `where=` filtered nothing."""
+    lite.add(order("A", ("MUG", 1)), order("B", ("MUG", 1), channel="shop", tags=["x"]))
+    answer = lite.get(f"/api/v1/orders?{query}")
+    assert [o["id"] for o in answer.json()["orders"]] == ["A", "B"], answer.text
+
+
+@pytest.mark.parametrize("query", ["channel=web&channel=shop", "limit=1&limit=2", "tag=x&tag=y"])
+def test_a_query_parameter_given_twice_is_refused(lite: Api, query: str) -> None:
+    """`?channel=web&channel=shop` answered the shop orders alone: the last value won."""
+    lite.add(order("A", ("MUG", 1)))
+    name = query.split("=")[0]
+    error = error_of(lite.get(f"/api/v1/orders?{query}"), 400)
+    assert error["field"] == name
+    assert error["message"].startswith(
+        f"query parameter '{name}' is given 2 times; it takes one value"
+    ), error
+
+
+@pytest.mark.parametrize(
     ("method", "path"),
     [
         ("POST", "/api/v1/orders"),
