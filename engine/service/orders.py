@@ -33,6 +33,7 @@ from engine.store.rows import (
     CHUNK,
     add_allocated,
     apply_trim,
+    case_hint,
     existing_ids,
     held_reservations,
     insert_orders,
@@ -82,7 +83,7 @@ def get(tx: Tx, order_id: str) -> Order:
     """The order with its lines; exit 1 if unknown."""
     found = load_orders(tx.conn, [order_id])
     if order_id not in found:
-        raise UnknownOrder(f"no order with id {quoted(order_id)}")
+        raise UnknownOrder(f"no order with id {quoted(order_id)}{case_hint(tx.conn, order_id)}")
     return found[order_id]
 
 

@@ -295,3 +295,21 @@ def test_adding_an_order_whose_id_exists_says_nothing_was_added(dibs: Dibs) -> N
     assert "dibs: error: order id already exists: A; nothing was added" in err, err
     assert "import" not in err, err
     assert dibs.json("orders", "show", "A")["lines"][0]["qty"] == 1
+
+
+def test_an_id_typed_in_the_other_case_gets_a_did_you_mean(dibs: Dibs) -> None:
+    """Ids are case-sensitive: `orders show sh-10003` only said "no order with id 'sh-10003'",
+    though SH-10003 was right there."""
+    dibs("orders", "add", "SH-1", "--channel", "web", "--line", "MUG:1")
+    hint = "no order with id 'sh-1'; did you mean 'SH-1'? (ids are case-sensitive)"
+    for command in (
+        ["orders", "show", "sh-1"],
+        ["orders", "ship", "sh-1"],
+        ["allocate", "sh-1"],
+        ["orders", "tag", "sh-1", "vip"],
+        ["orders", "edit", "sh-1", "--city", "Oslo"],
+    ):
+        err = dibs(*command, expect=1).stderr
+        assert hint in err, (command, err)
+    assert "did you mean" not in dibs("orders", "show", "nope", expect=1).stderr
+    assert dibs.json("orders", "show", "SH-1")["status"] == "awaiting_fulfillment"
