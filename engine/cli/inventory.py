@@ -28,8 +28,9 @@ def cmd_inventory_change(args: argparse.Namespace) -> int:
 def cmd_inventory_import(args: argparse.Namespace) -> int:
     from engine.io.imports import read_inventory
 
-    rows = read_inventory(Path(args.file))
-    count = open_service(args).import_inventory(rows)
+    places: dict[str, str] = {}
+    rows = read_inventory(Path(args.file), places)
+    count = open_service(args).import_inventory(rows, places)
     print(f"set on hand for {count} SKU/warehouse rows from {args.file}", file=sys.stderr)
     return 0
 

@@ -139,11 +139,13 @@ def stream_orders(path: Path, problems: list[str], now: datetime | None = None) 
             raise BadInput(f"{name}: cannot read: {exc.strerror or exc}") from None
 
 
-def read_inventory(path: Path) -> list[tuple[str, str, int]]:
+def read_inventory(path: Path, places: dict[str, str] | None = None) -> list[tuple[str, str, int]]:
     """Parse an inventory CSV `sku,on_hand[,warehouse]` into `(sku, warehouse, on_hand)` rows.
 
     The warehouse defaults to `main`. `on_hand` must be a whole number >= 0. The same
-    `(sku, warehouse)` twice is an error. Raises `BadInput` listing every problem.
+    `(sku, warehouse)` twice is an error. Raises `BadInput` listing every problem. `places`,
+    when given, receives each SKU's first `file:line`, for problems found later against the
+    database (a kit SKU).
     """
     name = str(path)
     _not_a_directory(path)
@@ -154,7 +156,7 @@ def read_inventory(path: Path) -> list[tuple[str, str, int]]:
         )
     problems: list[str] = []
     with _open_text(path) as handle:
-        rows = _guard_decoding(lambda: read_inventory_csv(handle, name, problems), path)
+        rows = _guard_decoding(lambda: read_inventory_csv(handle, name, problems, places), path)
     refuse_if(problems, name)
     return rows
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.errors import BadInput, check_text
@@ -54,21 +54,29 @@ def change(tx: Tx, sku: str, warehouse: str, qty: int, kind: str) -> dict[str, A
     return stock_rows(tx, [(sku, warehouse)])[0]
 
 
-def import_rows(tx: Tx, rows: Sequence[tuple[str, str, int]]) -> int:
-    """Set on hand for many (sku, warehouse) at once."""
+def import_rows(
+    tx: Tx, rows: Sequence[tuple[str, str, int]], places: Mapping[str, str] | None = None
+) -> int:
+    """Set on hand for many (sku, warehouse) at once; `places` (sku -> `file:line`) names a
+    refused row in its file."""
     tx.lock_stock([(s, w) for s, w, _ in rows])
-    apply(tx, rows, "set")
+    apply(tx, rows, "set", places)
     return len(rows)
 
 
-def apply(tx: Tx, rows: Sequence[tuple[str, str, int]], kind: str) -> None:
+def apply(
+    tx: Tx,
+    rows: Sequence[tuple[str, str, int]],
+    kind: str,
+    places: Mapping[str, str] | None = None,
+) -> None:
     """Change on hand, record `inventory.changed` for each row, recompute cover.
 
     In bulk: one read of the current stock of every key, one executemany for the updates and
     one for the new rows, one for the events, and coverage recomputed only for the keys whose
     on hand moved (`recover` reads their reservations at once; keys without any cost nothing).
     """
-    refuse_stock_on_kits(load_kits(tx.conn), [sku for sku, _, _ in rows])
+    refuse_stock_on_kits(load_kits(tx.conn), [sku for sku, _, _ in rows], places)
     current = load_stock(tx.conn, [(s, w) for s, w, _ in rows])
     before = {key: on_hand for key, (on_hand, _) in current.items()}
     after: dict[StockKey, int] = {}

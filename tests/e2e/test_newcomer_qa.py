@@ -313,3 +313,17 @@ def test_an_id_typed_in_the_other_case_gets_a_did_you_mean(dibs: Dibs) -> None:
         assert hint in err, (command, err)
     assert "did you mean" not in dibs("orders", "show", "nope", expect=1).stderr
     assert dibs.json("orders", "show", "SH-1")["status"] == "awaiting_fulfillment"
+
+
+def test_a_kit_row_in_a_stock_file_is_named_at_its_line(dibs: Dibs, tmp_path: Path) -> None:
+    """A stock file with a kit's SKU said "'BOX' is a kit: …" with no file or line: the one
+    problem of an import that named neither."""
+    dibs("kits", "set", "BOX", "MUG:1", "TEA:2")
+    (tmp_path / "stock.csv").write_text("sku,on_hand\nMUG,5\nBOX,3\nTEA,4\n")
+    err = dibs("inventory", "import", "stock.csv", expect=2).stderr
+    assert err.splitlines() == [
+        "dibs: error: stock.csv: 1 problem, nothing imported",
+        "stock.csv:3: 'BOX' is a kit: it has no stock of its own; change its components' "
+        "stock instead (MUG, TEA)",
+    ], err
+    assert dibs.json("inventory", "list", "--sku", "MUG") == []
