@@ -92,6 +92,19 @@ def test_reallocate_split_ship_and_cancel(signed: Dash) -> None:
     assert signed.service.get_order("C").status == "cancelled"
 
 
+def test_an_id_no_order_has_is_skipped_by_name_when_closing(signed: Dash) -> None:
+    """A ship or cancel naming an id no order has showed it as "(new) → (new)", no change,
+    and dropped it without a word when confirmed."""
+    seed(signed.service)
+    for action in ("ship", "cancel"):
+        text = page_text(_act(signed, action, ["NOPE", "C"]))
+        assert "NOPE skipped: no such order" in text or "no such order" in text, text
+        assert "(new)" not in text, text
+    done = _act(signed, "cancel", ["NOPE", "C"], confirm="1")
+    assert "NOPE skipped: no such order" in page_text(signed.get(done.headers["location"]))
+    assert signed.service.get_order("C").status == "cancelled"
+
+
 def test_unknown_action_or_policy_is_refused(signed: Dash) -> None:
     seed(signed.service)
     assert _act(signed, "explode", ["A"]).status_code == 400
