@@ -140,6 +140,21 @@ def test_the_regex_dialect_the_docs_give_is_the_one_conditions_use() -> None:
     assert ruleset is None and "backreferences" in (found[0].hint or ""), found
 
 
+def test_every_crontab_line_calls_dibs_by_its_path() -> None:
+    """cron runs without the venv activated: README's daily sync recipe called a bare `dibs`,
+    which cron cannot find (`dibs: not found`), where docs/deployment.md names .venv/bin/dibs."""
+    entry = re.compile(r"^([0-9*,/-]+\s+){5}\S")
+    lines = [
+        line
+        for path in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if entry.match(line) and "dibs" in line
+    ]
+    assert len(lines) >= 2, "the crontab recipes were not found: the check reads nothing"
+    for line in lines:
+        assert not re.search(r"(^|[\s;&|])dibs\s", line), line
+
+
 # ------------------------------------------------------------------------------------- links
 
 
