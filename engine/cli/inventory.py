@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from engine.cli import output
-from engine.cli.common import Parser, open_service, whole_number
+from engine.cli.common import Parser, note_unknown, open_service, whole_number
 from engine.model import DEFAULT_WAREHOUSE
 
 
@@ -36,7 +36,10 @@ def cmd_inventory_import(args: argparse.Namespace) -> int:
 
 
 def cmd_inventory_list(args: argparse.Namespace) -> int:
-    rows = open_service(args).list_inventory(args.sku)
+    service = open_service(args)
+    rows = service.list_inventory(args.sku)
+    if not rows and args.sku:  # as `orders list --sku` says it: a typo is not "no stock"
+        note_unknown(service, "sku", args.sku)
     if args.json:
         output.print_json(rows)
     else:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.cli import output
-from engine.cli.common import Parser, open_service
+from engine.cli.common import Parser, note_unknown, open_service
 from engine.errors import BadInput, OperationFailed, OrdersExist, quoted
 from engine.io.formats import FORMATS
 from engine.io.messages import plural
@@ -129,14 +129,8 @@ def _hint_unknown(service: Service, query: OrderQuery) -> None:
     wanted = [("channel", query.channel), ("warehouse", query.warehouse)]
     wanted += [("tag", t) for t in query.tags] + [("sku", s) for s in query.skus]
     for kind, value in wanted:
-        if value is None:
-            continue
-        known = service.known_values(kind)
-        if value in known:
-            continue
-        close = difflib.get_close_matches(value, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        print(f"dibs: note: no order or stock has {kind} {value!r}{hint}", file=sys.stderr)
+        if value is not None:
+            note_unknown(service, kind, value)
 
 
 def cmd_orders_list(args: argparse.Namespace) -> int:

@@ -327,3 +327,15 @@ def test_a_kit_row_in_a_stock_file_is_named_at_its_line(dibs: Dibs, tmp_path: Pa
         "stock instead (MUG, TEA)",
     ], err
     assert dibs.json("inventory", "list", "--sku", "MUG") == []
+
+
+def test_inventory_list_of_a_mistyped_sku_says_so_as_orders_list_does(dibs: Dibs) -> None:
+    """`orders list --sku MUG-16Z` noted the typo; `inventory list --sku MUG-16Z` printed an
+    empty table, as if the SKU had no stock."""
+    dibs("inventory", "set", "MUG-16OZ", "3")
+    result = dibs("inventory", "list", "--sku", "MUG-16Z", "--json")
+    assert json.loads(result.stdout) == []
+    assert "dibs: note: no order or stock has sku 'MUG-16Z'; did you mean 'MUG-16OZ'?" in (
+        result.stderr
+    ), result.stderr
+    assert "note" not in dibs("inventory", "list", "--sku", "MUG-16OZ").stderr
