@@ -339,3 +339,13 @@ def test_inventory_list_of_a_mistyped_sku_says_so_as_orders_list_does(dibs: Dibs
         result.stderr
     ), result.stderr
     assert "note" not in dibs("inventory", "list", "--sku", "MUG-16OZ").stderr
+
+
+def test_events_of_an_id_no_order_has_say_so(dibs: Dibs) -> None:
+    """`events list --order sh-1` printed an empty table, as for an order with no events."""
+    dibs("orders", "add", "SH-1", "--channel", "web", "--line", "MUG:1")
+    result = dibs("events", "list", "--order", "sh-1", "--json")
+    assert json.loads(result.stdout) == []
+    assert "dibs: note: no order with id 'sh-1'; did you mean 'SH-1'?" in result.stderr
+    quiet = dibs("events", "list", "--order", "SH-1", "--type", "order.shipped", "--json")
+    assert json.loads(quiet.stdout) == [] and "note" not in quiet.stderr
