@@ -203,3 +203,16 @@ def test_an_unknown_key_gets_a_did_you_mean_as_in_an_import_file(
     assert error["message"] == f"unknown key {message}", error
     assert error["field"] == message.split("'")[1].replace("[", ".").replace("]", ""), error
     assert snapshot(lite.store) == before
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders", "/api/v1/orders?sync=true"])
+def test_an_id_twice_in_a_posted_array_is_named_where_it_is(lite: Api, path: str) -> None:
+    """It said "the same order id appears twice in the body: ['D1']" (a Python list, no place),
+    where a file names the line of the second one."""
+    body = [order("D1", ("MUG", 1)), order("D2", ("MUG", 1)), order("D1", ("MUG", 2))]
+    error = error_of(lite.post(path, json=body), 400)
+    assert (error["field"], error["problems"]) == (
+        "id",
+        ["body[2]: duplicate order id 'D1' (first at body[0])"],
+    ), error
+    assert lite.get("/api/v1/orders").json()["orders"] == []
