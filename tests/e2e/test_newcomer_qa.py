@@ -349,3 +349,20 @@ def test_events_of_an_id_no_order_has_say_so(dibs: Dibs) -> None:
     assert "dibs: note: no order with id 'sh-1'; did you mean 'SH-1'?" in result.stderr
     quiet = dibs("events", "list", "--order", "SH-1", "--type", "order.shipped", "--json")
     assert json.loads(quiet.stdout) == [] and "note" not in quiet.stderr
+
+
+def test_a_closed_status_with_a_held_allocation_status_says_why_nothing_matches(
+    dibs: Dibs,
+) -> None:
+    """`orders list --status shipped,allocated` (meaning "shipped or allocated") printed an empty
+    table: the kinds are ANDed, and a shipped order is always unallocated."""
+    dibs("inventory", "set", "MUG", "2")
+    dibs("orders", "add", "A", "--channel", "web", "--line", "MUG:1")
+    dibs("orders", "add", "B", "--channel", "web", "--line", "MUG:1")
+    dibs("allocate", "A", "B")
+    dibs("orders", "ship", "A")
+    result = dibs("orders", "list", "--status", "shipped,allocated", "--json")
+    assert json.loads(result.stdout) == []
+    assert "dibs: note: shipped orders are unallocated (they hold no stock)" in result.stderr
+    shipped = dibs("orders", "list", "--status", "shipped", "--json")
+    assert [o["id"] for o in json.loads(shipped.stdout)] == ["A"] and not shipped.stderr
