@@ -101,6 +101,11 @@ def test_filters(api: Api) -> None:
     where = 'ship_to.country == "US" and total > 100'
     assert _ids(api.get("/api/v1/orders", params={"where": where})) == ["B"]
     assert _ids(api.get("/api/v1/orders?channel=shop&status=awaiting_fulfillment")) == ["A"]
+    # As docs/http.md says: without `status` closed orders are listed too, unallocated ones among
+    # them (the CLI lists open orders unless --all).
+    assert _ids(api.get("/api/v1/orders?allocation_status=unallocated")) == ["C"]
+    waiting = "/api/v1/orders?allocation_status=unallocated&status=awaiting_fulfillment"
+    assert _ids(api.get(waiting)) == []
 
 
 @pytest.mark.parametrize(
