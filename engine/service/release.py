@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from engine import model
-from engine.errors import StateConflict, UnknownOrder
+from engine.errors import StateConflict, UnknownOrder, quoted
 from engine.model import Actor, AllocationStatus, EventType, Order, StockKey, parts_of, routing
 from engine.service import overview_status
 from engine.service.cover import recover
@@ -165,10 +165,15 @@ def finish(tx: Tx, ids: Sequence[str], how: str, actor: Actor) -> list[str]:
 
 
 def _check_closing(tx: Tx, found: Mapping[str, Order], wanted: Sequence[str], how: str) -> None:
+    # Every unknown id at once, as `allocate` names them (`cancel A B` named A alone, then B).
+    unknown = [oid for oid in wanted if oid not in found]
+    if unknown:
+        shown = ", ".join(map(quoted, unknown[:10]))
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        hint = case_hint(tx.conn, unknown[0]) if len(unknown) == 1 else ""
+        raise UnknownOrder(f"no order with id {shown}{more}{hint}")
     for oid in wanted:
         problem = model.closing_problem(found.get(oid), oid, how)
-        if problem and found.get(oid) is None:
-            raise UnknownOrder(problem + case_hint(tx.conn, oid))
         if problem:
             raise StateConflict(problem)
 

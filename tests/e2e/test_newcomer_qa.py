@@ -366,3 +366,12 @@ def test_a_closed_status_with_a_held_allocation_status_says_why_nothing_matches(
     assert "dibs: note: shipped orders are unallocated (they hold no stock)" in result.stderr
     shipped = dibs("orders", "list", "--status", "shipped", "--json")
     assert [o["id"] for o in json.loads(shipped.stdout)] == ["A"] and not shipped.stderr
+
+
+def test_closing_several_ids_names_every_unknown_one(dibs: Dibs) -> None:
+    """`orders cancel NOPE1 A NOPE2` named NOPE1 alone: fixing it then failed on NOPE2."""
+    dibs("orders", "add", "A", "--channel", "web", "--line", "MUG:1")
+    for how in ("cancel", "ship", "dropship"):
+        err = dibs("orders", how, "NOPE1", "A", "NOPE2", expect=1).stderr
+        assert "dibs: error: no order with id 'NOPE1', 'NOPE2'" in err, err
+    assert dibs.json("orders", "show", "A")["status"] == "awaiting_fulfillment"
