@@ -15,6 +15,8 @@ from dsl.syntax import (
     EveryTrigger,
     InList,
     LiteralValue,
+    Not,
+    Or,
     Trigger,
 )
 from rules.cron import CronError, parse_cron
@@ -44,6 +46,7 @@ def lint(rules: Sequence[CompiledRule]) -> list[Finding]:
     findings: list[Finding] = []
     for rule in active:
         findings.extend(_never_fires(rule))
+        findings.extend(_empty_lists(rule))
     budget = _Budget(MAX_PAIR_CHECKS)
     findings.extend(_shadowed(active, budget))
     findings.extend(_overlaps(active, budget))
@@ -181,6 +184,22 @@ def _never_fires(rule: CompiledRule) -> list[Finding]:
         if not spec.can_fire():
             expr = shorten(trigger.expr)
             return [(rule, f'cron "{expr}" names a date that never exists', None)]
+    return []
+
+
+def _empty_lists(rule: CompiledRule) -> list[Finding]:
+    """`channel in []` is never true (the type checker accepts an empty list): say so, as of a
+    schedule that never fires; a rule ANDing it never applies."""
+    todo = [rule.condition] if rule.condition is not None else []
+    while todo:
+        node = todo.pop()
+        if isinstance(node, And | Or):
+            todo.extend(node.items)
+        elif isinstance(node, Not):
+            todo.append(node.item)
+        elif isinstance(node, InList) and not node.values and not node.negated:
+            field = shorten(node.field.name)
+            return [(rule, f"`{field} in []` never matches: the list is empty", "list the values")]
     return []
 
 

@@ -118,6 +118,26 @@ def ruleset_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:12]
 
 
+def _not_utf8(check: FileCheck) -> None:
+    """The error at the first byte that is not UTF-8 (not at 1:1: a name pasted into a comment
+    deep in the file is then findable). Decoded again without `-sig`, whose error positions
+    start after a byte-order mark."""
+    try:
+        check.data.decode("utf-8")
+        return
+    except UnicodeDecodeError as exc:
+        at, reason = exc.start, exc.reason
+    start = check.data.rfind(b"\n", 0, at) + 1
+    column = len(check.data[start:at].decode("utf-8-sig")) + 1
+    bad = check.data[at : at + 1].hex()
+    check.error(
+        check.data.count(b"\n", 0, at) + 1,
+        column,
+        f"the file is not UTF-8 text ({reason}, byte 0x{bad})",
+        "save the file as UTF-8",
+    )
+
+
 def _run(check: FileCheck) -> tuple[RuleSet | None, list[Diagnostic]]:
     if len(check.data) > MAX_FILE_BYTES:
         check.error(
@@ -130,8 +150,8 @@ def _run(check: FileCheck) -> tuple[RuleSet | None, list[Diagnostic]]:
     try:
         # One line-break convention, so YAML marks and our offsets agree.
         check.text = check.data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
-    except UnicodeDecodeError as exc:
-        check.error(1, 1, f"the file is not UTF-8 text (byte {exc.start})")
+    except UnicodeDecodeError:
+        _not_utf8(check)
         return None, check.diagnostics
     document = check.read_yaml()
     if document is None:

@@ -45,8 +45,10 @@ def known(allowed: set[str]) -> str:
 def schema_message(err: jsonschema.ValidationError, path: Path_) -> str:
     where = shorten(show_path(path), 120) or "the file"
     if err.validator == "pattern" and path[-1:] == ("name",):
+        # Endpoints of `notify:` take names like rules do; "rule name `Bad`" pointed elsewhere.
+        what = "endpoint name" if path[:1] == ("notify",) else "rule name"
         return (
-            f"rule name `{shorten(err.instance)}` may only use lowercase letters, digits, '_' "
+            f"{what} `{shorten(err.instance)}` may only use lowercase letters, digits, '_' "
             "and '-', starting with a letter or digit"
         )
     if err.validator == "const" and path == ("version",):

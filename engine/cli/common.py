@@ -92,6 +92,30 @@ class Parser(argparse.ArgumentParser):
         return [f"  {name.ljust(width)}  {text}".rstrip() for name, text in helps.items()]
 
 
+def whole_number(text: str) -> int:
+    """argparse's `type` for a quantity: what `engine.io.values.whole_number` takes (plain
+    `int` also took `1_000` and non-ASCII digits, which no file reader does)."""
+    from engine.io.values import Invalid
+    from engine.io.values import whole_number as parse
+
+    try:
+        return parse(text)
+    except Invalid as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def note_unknown(service: Service, kind: str, value: str) -> None:
+    """`dibs: note: no order or stock has sku 'MUG-16Z'; did you mean 'MUG-16OZ'?` on stderr
+    when no order or stock row has `value`: an empty listing because of a typo must not look
+    like a true "none" (the listing stays empty, exit 0)."""
+    known = service.known_values(kind)
+    if value in known:
+        return
+    close = difflib.get_close_matches(value, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    print(f"dibs: note: no order or stock has {kind} {value!r}{hint}", file=sys.stderr)
+
+
 def database_url(args: argparse.Namespace) -> str:
     """The database URL from `--db`, else `$DIBS_DB`, else the default; checked (exit 2)."""
     return check_database_url(

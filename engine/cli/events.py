@@ -9,11 +9,14 @@ import sys
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli import output
 from engine.cli.common import Parser, open_service
-from engine.errors import BadInput
+from engine.errors import BadInput, UnknownOrder
+
+if TYPE_CHECKING:
+    from engine.service import Service
 
 #: How often `events tail` looks for new events, in seconds.
 TAIL_POLL = 0.5
@@ -55,6 +58,8 @@ def cmd_events_list(args: argparse.Namespace) -> int:
     service = open_service(args)
     with service.store.read() as conn:
         rows = event_reads.list_events(conn, types, args.order, since, args.limit or None)
+    if not rows and args.order:
+        _note_unknown_order(service, args.order)
     if args.json:
         output.print_json(rows)
         return 0
@@ -64,6 +69,15 @@ def cmd_events_list(args: argparse.Namespace) -> int:
         ["id", "at", "type", "order", "data"],
     )
     return 0
+
+
+def _note_unknown_order(service: Service, order_id: str) -> None:
+    """No events for an id no order has is a typo, not a quiet order: say so (stderr, exit 0),
+    as `orders list --sku` notes a SKU nothing has."""
+    try:
+        service.get_order(order_id)
+    except UnknownOrder as exc:
+        print(f"dibs: note: {exc}", file=sys.stderr)
 
 
 class _Tail:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from engine.cli import output
-from engine.cli.common import Parser, open_service
+from engine.cli.common import Parser, note_unknown, open_service, whole_number
 from engine.model import DEFAULT_WAREHOUSE
 
 
@@ -28,14 +28,18 @@ def cmd_inventory_change(args: argparse.Namespace) -> int:
 def cmd_inventory_import(args: argparse.Namespace) -> int:
     from engine.io.imports import read_inventory
 
-    rows = read_inventory(Path(args.file))
-    count = open_service(args).import_inventory(rows)
+    places: dict[str, str] = {}
+    rows = read_inventory(Path(args.file), places)
+    count = open_service(args).import_inventory(rows, places)
     print(f"set on hand for {count} SKU/warehouse rows from {args.file}", file=sys.stderr)
     return 0
 
 
 def cmd_inventory_list(args: argparse.Namespace) -> int:
-    rows = open_service(args).list_inventory(args.sku)
+    service = open_service(args)
+    rows = service.list_inventory(args.sku)
+    if not rows and args.sku:  # as `orders list --sku` says it: a typo is not "no stock"
+        note_unknown(service, "sku", args.sku)
     if args.json:
         output.print_json(rows)
     else:
@@ -59,7 +63,7 @@ def add_commands(parsers: Mapping[str, Parser]) -> None:
     for name, (label, text, qty_help) in changes.items():
         p = inv.add_parser(name, help=text)
         p.add_argument("sku", help="the SKU")
-        p.add_argument("qty", type=int, metavar=label, help=qty_help)
+        p.add_argument("qty", type=whole_number, metavar=label, help=qty_help)
         p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help="default: %(default)s")
         p.add_argument("--json", action="store_true", help="the resulting stock row as JSON")
         p.set_defaults(handler=cmd_inventory_change)

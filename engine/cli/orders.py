@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.cli import output
-from engine.cli.common import Parser, open_service
+from engine.cli.common import Parser, note_unknown, open_service
 from engine.errors import BadInput, OperationFailed, OrdersExist, quoted
 from engine.io.formats import FORMATS
 from engine.io.messages import plural
@@ -112,6 +112,11 @@ def cmd_orders_add(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Order statuses of closed orders, and the allocation statuses none of them can have.
+_CLOSED = {x.value for x in OrderStatus} - {OrderStatus.AWAITING_FULFILLMENT.value}
+_HELD = {x.value for x in AllocationStatus} - {AllocationStatus.UNALLOCATED.value}
+
+
 def _statuses(text: str | None) -> list[str]:
     statuses = [s.strip() for s in (text or "").split(",") if s.strip()]
     known = [*(x.value for x in OrderStatus), *(x.value for x in AllocationStatus)]
@@ -125,18 +130,21 @@ def _statuses(text: str | None) -> list[str]:
 
 def _hint_unknown(service: Service, query: OrderQuery) -> None:
     """An empty list because of a typo must not look like "no orders": name the filter value
-    no order has, with the closest known one (stderr; the list stays empty, exit 0)."""
+    no order has, with the closest known one (stderr; the list stays empty, exit 0). So is a
+    closed status ANDed with an allocation status no closed order has (`shipped,allocated`)."""
+    closed = [s for s in query.statuses if s in _CLOSED]
+    held = [s for s in query.statuses if s in _HELD]
+    if closed and held:
+        print(
+            f"dibs: note: {closed[0]} orders are unallocated (they hold no stock), so "
+            f"--status {closed[0]},{held[0]} matches none: both kinds must hold",
+            file=sys.stderr,
+        )
     wanted = [("channel", query.channel), ("warehouse", query.warehouse)]
     wanted += [("tag", t) for t in query.tags] + [("sku", s) for s in query.skus]
     for kind, value in wanted:
-        if value is None:
-            continue
-        known = service.known_values(kind)
-        if value in known:
-            continue
-        close = difflib.get_close_matches(value, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        print(f"dibs: note: no order or stock has {kind} {value!r}{hint}", file=sys.stderr)
+        if value is not None:
+            note_unknown(service, kind, value)
 
 
 def cmd_orders_list(args: argparse.Namespace) -> int:

@@ -310,11 +310,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     stopper.install()
     watcher = RuleWatcher(args.file, ruleset, stopper.event)
     log.info(
-        "dibs run: %s (ruleset %s, %d rules), a tick every %ss; Ctrl-C stops after the "
-        "current tick",
+        "dibs run: %s (ruleset %s, %s), a tick every %ss; Ctrl-C stops after the current tick",
         args.file,
         ruleset.hash,
-        len(ruleset.active),
+        plural(len(ruleset.active), "rule"),
         args.tick,
     )
 

@@ -44,7 +44,7 @@ from engine.io.fields import (
     storable,
     timestamp_text,
 )
-from engine.io.messages import unknown_key
+from engine.io.messages import separator_problem, unknown_column
 from engine.model import DEFAULT_WAREHOUSE, MAX_QTY, Length, Line, Order, ShipTo
 
 _TAG_SPLIT = re.compile(r"[;|]")
@@ -234,6 +234,10 @@ def _line_problems(sku: str, qty_text: str, prefix: str, problems: list[str]) ->
 
 def _orders_layout(header: list[str], where: str, problems: list[str]) -> _CsvLayout | None:
     start = len(problems)
+    separator = separator_problem(",".join(header)) if len(header) == 1 else None
+    if separator:  # `--format dibs` skips detection, which says this for a plain import
+        problems.append(f"{where}: the header {separator}")
+        return None
     index: dict[str, int] = {}
     positions: list[int] = []
     columns: list[_Column] = [_Column("id", _TOP, "id", None)]
@@ -260,7 +264,7 @@ def _orders_layout(header: list[str], where: str, problems: list[str]) -> _CsvLa
         canonical = lower if part is None else ("ship_to_name" if part == "name" else part)
         if part is None and canonical not in _KNOWN_COLUMNS:
             known = [*_KNOWN_COLUMNS, "attr.<key>"]
-            problems.append(f"{where}: {unknown_key(raw_name, known, what='column')}")
+            problems.append(f"{where}: {unknown_column(raw_name, i, known)}")
             continue
         if canonical in index:
             problems.append(f"{where}: column {quoted(canonical)} appears twice")

@@ -6,16 +6,17 @@ from typing import TextIO
 
 from engine.errors import quoted
 from engine.io.fields import Invalid, count, csv_rows, sku_of, warehouse_of
-from engine.io.messages import line_of, separator_problem, unknown_key
+from engine.io.messages import line_of, separator_problem, unknown_column
 from engine.model import DEFAULT_WAREHOUSE
 
 _INVENTORY_COLUMNS = ("sku", "on_hand", "warehouse")
 
 
 def read_inventory_csv(
-    handle: TextIO, name: str, problems: list[str]
+    handle: TextIO, name: str, problems: list[str], places: dict[str, str] | None = None
 ) -> list[tuple[str, str, int]]:
-    """`(sku, warehouse, on_hand)` rows of an inventory CSV; problems go to `problems`."""
+    """`(sku, warehouse, on_hand)` rows of an inventory CSV; problems go to `problems`, and
+    each SKU's first `file:line` to `places` when given."""
     reader, lines = csv_rows(handle, name, problems)
     header = next(lines, None)
     if header is None:
@@ -40,28 +41,10 @@ def read_inventory_csv(
                 continue
             problems.append(f"{where}: expected {width} columns as in the header, got {len(row)}")
             continue
-        ok = True
-        try:
-            sku = sku_of(row[i_sku]) or ""
-        except Invalid as exc:
-            problems.append(f"{where}: sku {exc}")
+        parsed = _stock_row(row, where, (i_sku, i_on_hand, i_warehouse), problems)
+        if parsed is None:
             continue
-        try:
-            named = warehouse_of(row[i_warehouse]) if i_warehouse is not None else None
-        except Invalid as exc:
-            problems.append(f"{where}: warehouse {exc}")
-            continue
-        warehouse = named or DEFAULT_WAREHOUSE
-        if not sku:
-            problems.append(f"{where}: sku is required")
-            ok = False
-        try:
-            on_hand = count(row[i_on_hand], minimum=0, what="a whole number >= 0")
-        except Invalid as exc:
-            problems.append(f"{where}: on_hand {exc}")
-            ok = False
-        if not ok:
-            continue
+        sku, warehouse, _ = parsed
         first = seen.setdefault((sku, warehouse), where)
         if first is not where:
             problems.append(
@@ -69,8 +52,37 @@ def read_inventory_csv(
                 f"(first on {line_of(first)})"
             )
             continue
-        rows.append((sku, warehouse, on_hand))
+        rows.append(parsed)
+        if places is not None:
+            places.setdefault(sku, where)
     return rows
+
+
+def _stock_row(
+    row: list[str], where: str, columns: tuple[int, int, int | None], problems: list[str]
+) -> tuple[str, str, int] | None:
+    """One row's `(sku, warehouse, on_hand)`, or None with its problems in `problems`."""
+    i_sku, i_on_hand, i_warehouse = columns
+    try:
+        sku = sku_of(row[i_sku]) or ""
+    except Invalid as exc:
+        problems.append(f"{where}: sku {exc}")
+        return None
+    try:
+        named = warehouse_of(row[i_warehouse]) if i_warehouse is not None else None
+    except Invalid as exc:
+        problems.append(f"{where}: warehouse {exc}")
+        return None
+    ok = True
+    if not sku:
+        problems.append(f"{where}: sku is required")
+        ok = False
+    try:
+        on_hand = count(row[i_on_hand], minimum=0, what="a whole number >= 0")
+    except Invalid as exc:
+        problems.append(f"{where}: on_hand {exc}")
+        ok = False
+    return (sku, named or DEFAULT_WAREHOUSE, on_hand) if ok else None
 
 
 def _header_index(header: list[str], name: str, problems: list[str]) -> dict[str, int]:
@@ -83,9 +95,7 @@ def _header_index(header: list[str], name: str, problems: list[str]) -> dict[str
     for i, cell in enumerate(header):
         column = cell.strip().lower()
         if column not in _INVENTORY_COLUMNS:
-            problems.append(
-                f"{name}:1: {unknown_key(cell.strip(), _INVENTORY_COLUMNS, what='column')}"
-            )
+            problems.append(f"{name}:1: {unknown_column(cell, i, _INVENTORY_COLUMNS)}")
         elif column in index:
             problems.append(f"{name}:1: column {quoted(column)} appears twice")
         else:

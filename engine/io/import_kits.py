@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from engine.io.fields import Invalid, csv_rows, qty
-from engine.io.messages import line_of, unknown_key
+from engine.io.messages import line_of, unknown_column
 
 _KIT_COLUMNS = ("kit", "component", "qty")
 
@@ -64,7 +64,7 @@ def _header_index(header: list[str], name: str, problems: list[str]) -> dict[str
     for i, cell in enumerate(header):
         column = cell.strip().lower()
         if column not in _KIT_COLUMNS:
-            problems.append(f"{name}:1: {unknown_key(cell.strip(), _KIT_COLUMNS, what='column')}")
+            problems.append(f"{name}:1: {unknown_column(cell, i, _KIT_COLUMNS)}")
         elif column in index:
             problems.append(f"{name}:1: column {column!r} appears twice")
         else:

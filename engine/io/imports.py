@@ -133,17 +133,19 @@ def stream_orders(path: Path, problems: list[str], now: datetime | None = None) 
     with _open_text(path) as handle:
         try:
             yield from reader(handle, name, when, problems)
-        except UnicodeDecodeError as exc:
-            raise BadInput(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except UnicodeDecodeError:
+            raise BadInput(_not_utf8(path)) from None
         except OSError as exc:
             raise BadInput(f"{name}: cannot read: {exc.strerror or exc}") from None
 
 
-def read_inventory(path: Path) -> list[tuple[str, str, int]]:
+def read_inventory(path: Path, places: dict[str, str] | None = None) -> list[tuple[str, str, int]]:
     """Parse an inventory CSV `sku,on_hand[,warehouse]` into `(sku, warehouse, on_hand)` rows.
 
     The warehouse defaults to `main`. `on_hand` must be a whole number >= 0. The same
-    `(sku, warehouse)` twice is an error. Raises `BadInput` listing every problem.
+    `(sku, warehouse)` twice is an error. Raises `BadInput` listing every problem. `places`,
+    when given, receives each SKU's first `file:line`, for problems found later against the
+    database (a kit SKU).
     """
     name = str(path)
     _not_a_directory(path)
@@ -154,7 +156,7 @@ def read_inventory(path: Path) -> list[tuple[str, str, int]]:
         )
     problems: list[str] = []
     with _open_text(path) as handle:
-        rows = _guard_decoding(lambda: read_inventory_csv(handle, name, problems), name)
+        rows = _guard_decoding(lambda: read_inventory_csv(handle, name, problems, places), path)
     refuse_if(problems, name)
     return rows
 
@@ -174,7 +176,7 @@ def read_kits(path: Path, places: dict[str, str]) -> dict[str, list[tuple[str, i
         )
     problems: list[str] = []
     with _open_text(path) as handle:
-        kits = _guard_decoding(lambda: read_kits_csv(handle, name, problems, places), name)
+        kits = _guard_decoding(lambda: read_kits_csv(handle, name, problems, places), path)
     refuse_if(problems, name)
     if not kits:
         raise BadInput(f"{name}: no kits in the file, nothing imported")
@@ -249,13 +251,36 @@ def _line_number(problem: str, start: int) -> int:
     return int(digits) if digits.isdigit() else 0
 
 
-def _guard_decoding(read: Callable[[], _T], name: str) -> _T:
+def _guard_decoding(read: Callable[[], _T], path: Path) -> _T:
     try:
         return read()
-    except UnicodeDecodeError as exc:
-        raise BadInput(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except UnicodeDecodeError:
+        raise BadInput(_not_utf8(path)) from None
     except OSError as exc:
-        raise BadInput(f"{name}: cannot read: {exc.strerror or exc}") from None
+        raise BadInput(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _not_utf8(path: Path) -> str:
+    """`file:line:column: not UTF-8 text (…)` for the file's first byte that is not UTF-8.
+
+    The text reader's own error counts bytes from the start of its current buffer, not of the
+    file, and names no line: the file is read again, a line at a time (a line break byte never
+    occurs inside a UTF-8 sequence), so even a big file is not held whole.
+    """
+    with path.open("rb") as raw:
+        for number, line in enumerate(raw, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad = line[exc.start : exc.start + 1].hex()
+                column = len(line[: exc.start].decode("utf-8-sig")) + 1
+                csv = path.suffix.lower() == ".csv"
+                spreadsheet = " (a spreadsheet's CSV UTF-8)" if csv else ""
+                return (
+                    f"{path}:{number}:{column}: not UTF-8 text ({exc.reason}, byte "
+                    f"0x{bad}); save the file as UTF-8{spreadsheet}"
+                )
+    return f"{path}: not UTF-8 text; save the file as UTF-8"
 
 
 def refuse_if(problems: list[str], name: str) -> None:

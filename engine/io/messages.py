@@ -21,6 +21,17 @@ def unknown_key(key: object, known: Sequence[str], prefix: str = "", what: str =
     return f"unknown {what} '{prefix}{text}'{hint}"
 
 
+def unknown_column(cell: str, position: int, known: Sequence[str]) -> str:
+    """An unknown header cell, as `unknown_key` words it; an empty one (a trailing comma, a
+    column a spreadsheet kept) by its position: "unknown column ''" named nothing to find."""
+    if not cell.strip():
+        return (
+            f"column {position + 1} of the header has no name (a trailing comma, or an empty "
+            "column the spreadsheet kept?): name it or delete it"
+        )
+    return unknown_key(cell.strip(), known, what="column")
+
+
 def order_ref(obj: Mapping[str, Any]) -> str:
     raw_id = obj.get("id")
     if isinstance(raw_id, str) and raw_id.strip():

@@ -121,6 +121,19 @@ def count(value: object, minimum: int, what: str) -> int:
     return number
 
 
+def whole_number(text: str) -> int:
+    """A signed whole number a person typed (a command-line argument, a form field): ASCII
+    digits with an optional sign, spaces around. `int()` alone also took `1_000`, `１２` and
+    `١٢`, which every file reader refuses; the caller checks the sign and the range."""
+    value = text.strip()
+    digits = value[1:] if value[:1] in "+-" else value
+    if not (digits.isascii() and digits.isdigit()):
+        raise Invalid(f"must be a whole number, got {show(value)}")
+    if len(digits.lstrip("0")) > 20:  # int() of 4,301 digits raises; any of these is too big
+        raise Invalid(f"is out of range (at most {MAX_QTY:,} either way), got {show(value)}")
+    return int(value)
+
+
 # --------------------------------------------------------------------------------------------
 # CSV rows
 

@@ -19,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+from engine.io.messages import plural
 from rules.errors import Diagnostic, RuleFileError
 from rules.loader import check_ruleset_bytes
 from rules.ruleset import RuleSet
@@ -162,7 +163,8 @@ class RuleWatcher:
             self._refuse(digest, "\n".join(str(d) for d in errors))
             return None
         self.digest, self.rejected, self.ruleset = digest, None, ruleset
-        log.info("%s reloaded: ruleset %s, %d rules", self.path, ruleset.hash, len(ruleset.active))
+        rules = plural(len(ruleset.active), "rule")  # "1 rules" was logged
+        log.info("%s reloaded: ruleset %s, %s", self.path, ruleset.hash, rules)
         return ruleset
 
     def _refuse(self, digest: str, report: str) -> None:

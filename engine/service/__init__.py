@@ -72,9 +72,12 @@ class Service:
         stock.check_change(sku, warehouse, qty, kind)
         return self.run(lambda tx: stock.change(tx, sku, warehouse, qty, kind))
 
-    def import_inventory(self, rows: Sequence[tuple[str, str, int]]) -> int:
-        """Set on hand for many (sku, warehouse) at once; one transaction."""
-        return self.run(lambda tx: stock.import_rows(tx, rows))
+    def import_inventory(
+        self, rows: Sequence[tuple[str, str, int]], places: Mapping[str, str] | None = None
+    ) -> int:
+        """Set on hand for many (sku, warehouse) at once; one transaction. `places` (sku ->
+        `file:line`) names a refused row (a kit SKU) in its file."""
+        return self.run(lambda tx: stock.import_rows(tx, rows, places))
 
     def list_inventory(self, sku: str | None = None) -> list[dict[str, Any]]:
         with self.store.read() as conn:

@@ -18,7 +18,7 @@ from engine.service.tx import Tx
 from engine.store import orders
 from engine.store.kit_rows import known_warehouses
 from engine.store.ordering import needs_python_sort, order_by_clauses
-from engine.store.rows import CHUNK, load_orders
+from engine.store.rows import CHUNK, case_hint, load_orders
 from rules.tick import sort_order_ids
 
 
@@ -169,7 +169,8 @@ def resolve(
     if unknown:
         more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
         shown = ", ".join(map(quoted, unknown[:10]))
-        raise UnknownOrder(f"no order with id {shown}{more}")
+        hint = case_hint(tx.conn, unknown[0]) if len(unknown) == 1 else ""
+        raise UnknownOrder(f"no order with id {shown}{more}{hint}")
     out = []
     for oid in wanted:
         if states[oid] != OrderStatus.AWAITING_FULFILLMENT:

@@ -29,7 +29,7 @@ from engine.service.release import release_orders
 from engine.service.tx import Tx
 from engine.store import outbox
 from engine.store.changes import replace_tags, write_order_fields
-from engine.store.rows import load_orders
+from engine.store.rows import case_hint, load_orders
 
 
 def same_content(stored: Order, target: Order) -> bool:
@@ -107,7 +107,8 @@ def tag(tx: Tx, ids: Sequence[str], label: str, add: bool, actor: Actor) -> list
     if unknown:
         shown = ", ".join(repr(oid) for oid in unknown[:10])
         more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
-        raise UnknownOrder(f"no order with id {shown}{more}; no tags changed")
+        hint = case_hint(tx.conn, unknown[0]) if len(unknown) == 1 else ""
+        raise UnknownOrder(f"no order with id {shown}{more}{hint}; no tags changed")
     changed = [oid for oid in wanted if (label in found[oid].tags) != add]
     now = tx.now()
     for oid in changed:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from engine.errors import BadInput, OperationFailed
+from engine.io.messages import plural
 from engine.model import DEFAULT_WAREHOUSE, Kits, kit_units
 from engine.model.routing import kit_problem
 from engine.service.shapes import kit_stock_row
@@ -123,12 +124,24 @@ def kit_rows(conn: Connection, sku: str | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def refuse_stock_on_kits(kits: Kits, skus: Sequence[str]) -> None:
-    """Setting stock on a kit SKU is refused (exit 2): a kit has no stock of its own."""
-    for sku in skus:
-        if sku in kits:
-            parts = ", ".join(part for part, _ in kits[sku])
-            raise BadInput(
-                f"{sku!r} is a kit: it has no stock of its own; change its components' stock "
-                f"instead ({parts}); nothing changed"
-            )
+def refuse_stock_on_kits(
+    kits: Kits, skus: Sequence[str], places: Mapping[str, str] | None = None
+) -> None:
+    """Setting stock on a kit SKU is refused (exit 2): a kit has no stock of its own. With
+    `places` (sku -> `file:line`, from a stock file) every kit row is named where it is."""
+    found = [sku for sku in dict.fromkeys(skus) if sku in kits]
+    if not found:
+        return
+    why = {
+        sku: f"{sku!r} is a kit: it has no stock of its own; change its components' stock "
+        f"instead ({', '.join(part for part, _ in kits[sku])})"
+        for sku in found
+    }
+    if not places or found[0] not in places:
+        raise BadInput(f"{why[found[0]]}; nothing changed", field="sku")
+    name = places[found[0]].rsplit(":", 1)[0]
+    raise BadInput(
+        f"{name}: {plural(len(found), 'problem')}, nothing imported",
+        problems=[f"{places.get(sku, name)}: {why[sku]}" for sku in found],
+        field="sku",
+    )

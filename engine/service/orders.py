@@ -34,6 +34,7 @@ from engine.store.rows import (
     CHUNK,
     add_allocated,
     apply_trim,
+    case_hint,
     existing_ids,
     held_reservations,
     insert_orders,
@@ -64,8 +65,9 @@ def add(tx: Tx, new: Sequence[Order], progress: Progress | None = None) -> int:
         shown = ", ".join(sorted(taken)[:10])
         more = f" and {len(taken) - 10} more" if len(taken) > 10 else ""
         raise OrdersExist(
-            f"order id already exists: {shown}{more}; nothing imported "
-            "(dibs never overwrites an order on import)",
+            # Said by `orders add` and `POST /orders` too: "nothing imported" puzzled them.
+            f"order id already exists: {shown}{more}; nothing was added "
+            "(dibs never overwrites an order: edit it to change it)",
             sorted(taken),
         )
     now = tx.now()
@@ -82,7 +84,7 @@ def get(tx: Tx, order_id: str) -> Order:
     """The order with its lines; exit 1 if unknown."""
     found = load_orders(tx.conn, [order_id])
     if order_id not in found:
-        raise UnknownOrder(f"no order with id {quoted(order_id)}")
+        raise UnknownOrder(f"no order with id {quoted(order_id)}{case_hint(tx.conn, order_id)}")
     return found[order_id]
 
 

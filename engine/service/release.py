@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from engine import model
-from engine.errors import StateConflict, UnknownOrder
+from engine.errors import StateConflict, UnknownOrder, quoted
 from engine.model import Actor, AllocationStatus, EventType, Order, StockKey, parts_of, routing
 from engine.service import overview_status
 from engine.service.cover import recover
@@ -22,6 +22,7 @@ from engine.store.rows import (
     add_allocated,
     add_on_hand,
     allocation_statuses,
+    case_hint,
     close_orders,
     drop_reservations,
     held_reservations,
@@ -130,14 +131,14 @@ def finish(tx: Tx, ids: Sequence[str], how: str, actor: Actor) -> list[str]:
     """Ship, cancel or dropship orders; all of them or none (unknown/closed -> exit 1)."""
     status, event = model.CLOSING[how]
     wanted = list(dict.fromkeys(ids))
-    _check_closing(load_orders(tx.conn, wanted), wanted, how)
+    _check_closing(tx, load_orders(tx.conn, wanted), wanted, how)
     # The lock order: the stock of their lines, then the orders, then read them again. Locked,
     # because two concurrent ships of one order would otherwise both see it awaiting and take
     # its units off the shelf twice.
     tx.lock_stock(order_stock_keys(tx, wanted))
     tx.lock_orders(wanted)
     found = load_orders(tx.conn, wanted)
-    _check_closing(found, wanted, how)
+    _check_closing(tx, found, wanted, how)
     tx.require_stock(order_stock_keys(tx, wanted))
     consumed: dict[StockKey, int] = {}
     payloads: dict[str, dict[str, Any]] = {}
@@ -163,11 +164,18 @@ def finish(tx: Tx, ids: Sequence[str], how: str, actor: Actor) -> list[str]:
     return wanted
 
 
-def _check_closing(found: Mapping[str, Order], wanted: Sequence[str], how: str) -> None:
+def _check_closing(tx: Tx, found: Mapping[str, Order], wanted: Sequence[str], how: str) -> None:
+    # Every unknown id at once, as `allocate` names them (`cancel A B` named A alone, then B).
+    unknown = [oid for oid in wanted if oid not in found]
+    if unknown:
+        shown = ", ".join(map(quoted, unknown[:10]))
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        hint = case_hint(tx.conn, unknown[0]) if len(unknown) == 1 else ""
+        raise UnknownOrder(f"no order with id {shown}{more}{hint}")
     for oid in wanted:
         problem = model.closing_problem(found.get(oid), oid, how)
         if problem:
-            raise (UnknownOrder if found.get(oid) is None else StateConflict)(problem)
+            raise StateConflict(problem)
 
 
 def cover_lost_by_shipping(tx: Tx, ids: Sequence[str]) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.errors import BadInput, check_text
@@ -19,19 +19,31 @@ KINDS = ("set", "adjusted", "received")
 
 
 def check_change(sku: str, warehouse: str, qty: int, kind: str) -> None:
-    """Refuse a stock change before any transaction opens (exit 2, nothing written)."""
+    """Refuse a stock change before any transaction opens (exit 2, nothing written). Each
+    refusal names its `field` as the HTTP API's bodies do (`on_hand` for a set, else `qty`)."""
+    amount = "on_hand" if kind == "set" else "qty"
     if kind == "received" and qty <= 0:
-        raise BadInput(f"receive: quantity must be a positive whole number, got {qty}")
+        raise BadInput(
+            f"receive: quantity must be a positive whole number, got {qty}", field=amount
+        )
     if kind == "set" and qty < 0:
-        raise BadInput(f"set: on hand cannot be set below zero, got {qty}")
+        raise BadInput(f"set: on hand cannot be set below zero, got {qty}", field=amount)
     if not sku.strip():
-        raise BadInput("a SKU cannot be empty")
+        raise BadInput("a SKU cannot be empty", field="sku")
     if not warehouse.strip():
-        raise BadInput("a warehouse name cannot be empty (the default is main)")
-    check_text("SKU", sku, Length.SKU)
-    check_text("warehouse", warehouse, Length.WAREHOUSE)
+        raise BadInput("a warehouse name cannot be empty (the default is main)", field="warehouse")
+    for what, text, limit, field in (
+        ("SKU", sku, Length.SKU, "sku"),
+        ("warehouse", warehouse, Length.WAREHOUSE, "warehouse"),
+    ):
+        try:
+            check_text(what, text, limit)
+        except BadInput as exc:
+            raise BadInput(str(exc), field=field) from None
     if abs(qty) > MAX_QTY:
-        raise BadInput(f"{kind}: quantity {qty} is out of range (at most {MAX_QTY:,})")
+        raise BadInput(
+            f"{kind}: quantity {qty} is out of range (at most {MAX_QTY:,})", field=amount
+        )
 
 
 def change(tx: Tx, sku: str, warehouse: str, qty: int, kind: str) -> dict[str, Any]:
@@ -42,21 +54,29 @@ def change(tx: Tx, sku: str, warehouse: str, qty: int, kind: str) -> dict[str, A
     return stock_rows(tx, [(sku, warehouse)])[0]
 
 
-def import_rows(tx: Tx, rows: Sequence[tuple[str, str, int]]) -> int:
-    """Set on hand for many (sku, warehouse) at once."""
+def import_rows(
+    tx: Tx, rows: Sequence[tuple[str, str, int]], places: Mapping[str, str] | None = None
+) -> int:
+    """Set on hand for many (sku, warehouse) at once; `places` (sku -> `file:line`) names a
+    refused row in its file."""
     tx.lock_stock([(s, w) for s, w, _ in rows])
-    apply(tx, rows, "set")
+    apply(tx, rows, "set", places)
     return len(rows)
 
 
-def apply(tx: Tx, rows: Sequence[tuple[str, str, int]], kind: str) -> None:
+def apply(
+    tx: Tx,
+    rows: Sequence[tuple[str, str, int]],
+    kind: str,
+    places: Mapping[str, str] | None = None,
+) -> None:
     """Change on hand, record `inventory.changed` for each row, recompute cover.
 
     In bulk: one read of the current stock of every key, one executemany for the updates and
     one for the new rows, one for the events, and coverage recomputed only for the keys whose
     on hand moved (`recover` reads their reservations at once; keys without any cost nothing).
     """
-    refuse_stock_on_kits(load_kits(tx.conn), [sku for sku, _, _ in rows])
+    refuse_stock_on_kits(load_kits(tx.conn), [sku for sku, _, _ in rows], places)
     current = load_stock(tx.conn, [(s, w) for s, w, _ in rows])
     before = {key: on_hand for key, (on_hand, _) in current.items()}
     after: dict[StockKey, int] = {}
@@ -68,7 +88,8 @@ def apply(tx: Tx, rows: Sequence[tuple[str, str, int]], kind: str) -> None:
         if abs(new) > MAX_QTY:  # the column is a 32-bit integer on every backend
             raise BadInput(
                 f"{sku} @ {warehouse}: on hand would become {new}, out of range "
-                f"(at most {MAX_QTY:,} either way); nothing changed"
+                f"(at most {MAX_QTY:,} either way); nothing changed",
+                field="on_hand" if kind == "set" else "qty",
             )
         after[key] = new
         events.append(

@@ -46,12 +46,26 @@ def parse_order_by(text: str, label: str = "--order-by") -> list[tuple[str, bool
         name = words[0]
         if name.startswith("attributes.") and len(name) > len("attributes."):
             pass  # sorted in Python (engine.service), like a rule's `order by`
+        elif _is_a_set(name):  # a known field: "unknown field 'tags' (did you mean 'status'?)"
+            raise BadInput(
+                f"{label}: cannot order by {quoted(name)}: it is a set of strings; order by a "
+                "single value such as placed_at, total or line_count",
+                field=label,
+            )
         elif name not in FIELD_COLUMNS and name != "age":
             close = difflib.get_close_matches(name, [*FIELD_COLUMNS, "age"], n=1)
             hint = f" (did you mean {quoted(close[0])}?)" if close else " (or attributes.<key>)"
             raise BadInput(f"{label}: unknown field {quoted(name)}{hint}", field=label)
         keys.append((name, len(words) == 2 and words[1] == "desc"))
     return keys
+
+
+def _is_a_set(name: str) -> bool:
+    from dsl.types import FieldType
+    from rules.vocabulary import ORDER_FIELDS
+
+    spec = ORDER_FIELDS.get(name)
+    return spec is not None and spec.type is FieldType.STRING_SET
 
 
 def _direction_hint(words: list[str]) -> str:

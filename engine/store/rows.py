@@ -60,6 +60,17 @@ def existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
 _ORDER_FIELDS = [orders.c[name] for name in ORDER_CONTENT]
 
 
+def case_hint(conn: Connection, order_id: str) -> str:
+    """`; did you mean 'SH-10003'? (ids are case-sensitive)` for an unknown id typed in the
+    other case (`sh-10003`), else "". Two primary-key look-ups (its upper and lower case), so
+    an unknown id stays as cheap to refuse as before."""
+    variants = sorted({order_id.upper(), order_id.lower()} - {order_id})
+    if not variants:
+        return ""
+    found = conn.execute(select(orders.c.id).where(orders.c.id.in_(variants)).limit(1)).scalar()
+    return f"; did you mean {found!r}? (ids are case-sensitive)" if found is not None else ""
+
+
 def load_orders(conn: Connection, ids: Sequence[str]) -> dict[str, Order]:
     """Whole orders by id (missing ids are simply absent)."""
     with collector_paused():  # a tick loads every candidate order: no cycles, many objects

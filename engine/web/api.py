@@ -27,7 +27,7 @@ from engine.web.deps import (
     refuse_unknown_query,
     require_token,
 )
-from engine.web.errors import ApiError, not_json
+from engine.web.errors import ApiError, is_json, not_json
 
 router = APIRouter(
     prefix="/api/v1",
@@ -65,13 +65,15 @@ def list_orders(
     query = read.PageQuery(
         allocation_statuses=_names(allocation_status, _ALLOCATION, "allocation_status"),
         statuses=_names(status, _STATUS, "status"),
-        channel=channel,
-        tag=tag,
+        # Empty is absent, as for the other filters (`?tag=` from a script's empty variable
+        # answered no order at all, and `?cursor=` was "not a cursor of this listing").
+        channel=channel or None,
+        tag=tag or None,
         where=where_clause(where, service.clock(), label="where") if where else None,
         order_by=parse_order_by(order_by, label="order_by") if order_by else [],
     )
     with service.store.read() as conn:
-        docs, following = read.order_page(conn, query, limit, cursor)
+        docs, following = read.order_page(conn, query, limit, cursor or None)
     # The documents are JSON already (the CLI prints them as they are): straight to the
     # response, skipping FastAPI's generic encoder, which took longer than the query.
     return JSONResponse({"orders": docs, "next": following})
@@ -88,8 +90,11 @@ def add_orders(
     body: Annotated[Any, Body()],
     sync: bool = False,
 ) -> Any:
-    if isinstance(body, bytes | str):  # FastAPI hands over a body it did not read as JSON
-        raise BadInput(not_json(request.headers.get("content-type")), field="body")
+    content_type = request.headers.get("content-type")
+    # FastAPI hands over the bytes of a body it did not read as JSON; a str is a JSON string
+    # (`"hello"`), which the order validator names as such.
+    if isinstance(body, bytes) or (isinstance(body, str) and not is_json(content_type)):
+        raise BadInput(not_json(content_type), field="body")
     new = native_orders(body, service.clock())
     if sync:  # SPEC §9: created, updated, unchanged, … instead of refusing known ids
         report = service.sync_orders([IncomingOrder(order) for order in new], API_ACTOR)

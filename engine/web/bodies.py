@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from engine.errors import BadInput
+from engine.errors import BadInput, quoted
 from engine.io.imports import check_order_mapping
 from engine.io.messages import plural
 from engine.model import DEFAULT_WAREHOUSE, Order, Policy, ShipTo
@@ -101,10 +101,21 @@ def native_orders(body: Any, now: datetime) -> list[Order]:
             problems=problems,
             field="body",
         )
-    ids = [o.id for o in out]
-    twice = sorted({oid for oid in ids if ids.count(oid) > 1})
+    # Every item is valid here, so `out[i]` is `body[i]`; named as a file names them (it said
+    # "appears twice in the body: ['D1']", a Python list, and no place).
+    first: dict[str, int] = {}
+    twice: list[str] = []
+    for index, order in enumerate(out):
+        at = first.setdefault(order.id, index)
+        if at != index:
+            shown = quoted(order.id)
+            twice.append(f"body[{index}]: duplicate order id {shown} (first at body[{at}])")
     if twice:
-        raise BadInput(f"the same order id appears twice in the body: {twice[:10]}", field="id")
+        raise BadInput(
+            f"{plural(len(twice), 'problem')} in the posted orders; nothing was added",
+            problems=twice,
+            field="id",
+        )
     return out
 
 

@@ -44,7 +44,8 @@ def require_token_or_session(request: Request) -> None:
 def refuse_unknown_query(request: Request) -> None:
     """A query parameter the route does not take is 400 with a did-you-mean, as an unknown key
     of a body or a file is: ignored, a typo (`?allocation-status=`) or a command-line option the
-    API has not (`?sku=` on /orders) would answer every order as if it had filtered them."""
+    API has not (`?sku=` on /orders) would answer every order as if it had filtered them. So is
+    one given twice (`?channel=a&channel=b` answered channel b alone)."""
     known = _query_names(request.scope.get("route"))
     if known is None:
         return
@@ -57,6 +58,14 @@ def refuse_unknown_query(request: Request) -> None:
         else:
             hint = f"; it takes {', '.join(sorted(known))}" if known else "; it takes none"
         raise BadInput(f"unknown query parameter {name[:100]!r}{hint}", field=name[:100])
+    for name in known:
+        given = request.query_params.getlist(name)
+        if len(given) > 1:  # every parameter takes one value: the last one won, silently
+            raise BadInput(
+                f"query parameter {name!r} is given {len(given)} times; it takes one value "
+                "(statuses are comma-separated: allocation_status=allocated,overallocated)",
+                field=name,
+            )
 
 
 def _query_names(route: Any) -> frozenset[str] | None:

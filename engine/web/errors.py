@@ -8,15 +8,17 @@ says only that: the stack trace and any SQL go to the server's log, never into a
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from engine.errors import BadInput, DibsError, StateConflict, UnknownOrder
+from engine.io.messages import unknown_key
 
 log = logging.getLogger("dibs.serve")
 
@@ -92,6 +94,9 @@ def from_dibs_error(exc: DibsError) -> ApiError:
 #: What a body that is not a JSON document is told (curl's `-d` sends a form by default).
 NOT_JSON = "the body must be JSON, sent with `Content-Type: application/json`"
 
+#: What a request without the body its endpoint takes is told.
+EMPTY_BODY = "the body is empty: send a JSON document, with `Content-Type: application/json`"
+
 #: pydantic's words for a whole body of the wrong kind, and what they mean in JSON.
 _BODY_KINDS = {
     "model_attributes_type": "a JSON object",
@@ -107,27 +112,61 @@ def not_json(content_type: str | None) -> str:
     return f"{NOT_JSON}; this request sent {sent}"
 
 
-def _is_json(content_type: str | None) -> bool:
+def is_json(content_type: str | None) -> bool:
     kind = (content_type or "").split(";")[0].strip().lower()
     return kind == "application/json" or kind.endswith("+json")
 
 
-def _validation_field(
-    exc: RequestValidationError, content_type: str | None
-) -> tuple[str, str | None]:
-    first = exc.errors()[0] if exc.errors() else {}
+def _validation_field(exc: RequestValidationError, request: Request) -> tuple[str, str | None]:
+    content_type = request.headers.get("content-type")
+    errors = exc.errors()
+    # An unknown key explains the missing one it misspells (`onhand` for `on_hand`): say it.
+    first = next((e for e in errors if e.get("type") == "extra_forbidden"), None)
+    first = first or (errors[0] if errors else {})
+    loc = tuple(first.get("loc", ()))
     if first.get("type") == "json_invalid":
         return _invalid_json(exc, first), "body"
-    if tuple(first.get("loc", ())) == ("body",) and first.get("type") in _BODY_KINDS:
+    if loc == ("body",) and first.get("type") == "missing":
+        return EMPTY_BODY, "body"  # pydantic said "Field required", naming no field
+    if loc == ("body",) and first.get("type") in _BODY_KINDS:
         # The whole body is of the wrong kind: it was not sent as JSON, or it is JSON of the
         # wrong shape (`[1]` where an object goes), not pydantic's "valid dictionary" words.
-        if not _is_json(content_type):
+        if not is_json(content_type):
             return not_json(content_type), "body"
         return f"body: expected {_BODY_KINDS[str(first['type'])]}", "body"
-    where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    where = [str(p) for p in loc if p not in ("body", "query", "path")]
     field = ".".join(where) or None
+    if first.get("type") == "extra_forbidden" and loc[:1] == ("body",) and field:
+        return _unknown_key(request, loc[1:]), field
     message = str(first.get("msg", "invalid request"))
     return (f"{field}: {message}" if field else message), field
+
+
+def _unknown_key(request: Request, loc: tuple[Any, ...]) -> str:
+    """`unknown key 'dryrun'; did you mean 'dry_run'?`, as an import file says it, with the
+    keys the route's body model takes where the unknown one stands."""
+    route = request.scope.get("route")
+    body = getattr(route, "body_field", None)
+    model = _model_in(body.field_info.annotation) if body is not None else None
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if model is not None else None
+        if isinstance(part, str):
+            model = _model_in(field.annotation) if field is not None else None
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[:-1])
+    prefix = f"{path.removeprefix('.')}." if path else ""
+    known = list(model.model_fields) if model is not None else []
+    return unknown_key(loc[-1], known, prefix=prefix)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model an annotation holds (`ShipToIn | None`, `list[LineIn] | None`)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _invalid_json(exc: RequestValidationError, error: dict[str, Any]) -> str:
@@ -157,7 +196,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        message, field = _validation_field(exc, request.headers.get("content-type"))
+        message, field = _validation_field(exc, request)
         return error_response(400, message, field)
 
     @app.exception_handler(HTTPException)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.errors import BadInput
+
 #: SPEC §10: a body over 10 MiB is refused with 413.
 MAX_BODY = 10 * 1024 * 1024
 
@@ -66,8 +68,23 @@ class Settings:
         `DIBS_SECURE_COOKIES=1`."""
         source = os.environ if env is None else env
         return cls(
-            api_token=source.get("DIBS_API_TOKEN") or None,
-            shopify_secret=source.get("DIBS_SHOPIFY_SECRET") or None,
-            woocommerce_secret=source.get("DIBS_WOOCOMMERCE_SECRET") or None,
+            api_token=_secret(source, "DIBS_API_TOKEN"),
+            shopify_secret=_secret(source, "DIBS_SHOPIFY_SECRET"),
+            woocommerce_secret=_secret(source, "DIBS_WOOCOMMERCE_SECRET"),
             secure_cookies=source.get("DIBS_SECURE_COOKIES", "") in ("1", "true", "yes"),
         )
+
+
+def _secret(source: Mapping[str, str], name: str) -> str | None:
+    """A secret from the environment; empty is unset. One with whitespace around it (an env
+    file's stray space or line break) is refused (exit 2): no client sends it that way, so every
+    request or delivery would be a 401 with nothing to say why; a blank one locked everyone out."""
+    value = source.get(name) or None
+    if value is not None and value != value.strip():
+        how = "is only whitespace" if not value.strip() else "has spaces or a line break around it"
+        example = " (e.g. export DIBS_API_TOKEN=$(openssl rand -hex 32))" if "TOKEN" in name else ""
+        raise BadInput(
+            f"{name} {how}: no request can match it, so every one would be refused (401); "
+            f"set it to the secret alone{example}, or unset it"
+        )
+    return value

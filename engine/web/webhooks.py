@@ -167,7 +167,9 @@ def apply(service: Service, delivery: Delivery, read: ChannelRead) -> dict[str, 
     deliveries) rolls the loser back whole; it is then retried, and sees the order."""
     incoming = forced(validated(read, service), delivery.status)
     if not incoming:  # gift cards, digital goods: nothing dibs reserves stock for
-        return {"status": "ignored", "reason": "the order holds nothing to ship"}
+        # `[]` or `{"orders": []}` holds no order at all: "nothing to ship" said otherwise.
+        why = "the order holds nothing to ship" if read.skipped else "the payload holds no order"
+        return {"status": "ignored", "reason": why}
     for attempt in range(3):
         try:
             return service.run(lambda tx: apply_in(tx, delivery, incoming))

@@ -272,3 +272,106 @@ def test_a_directory_given_for_an_import_file_is_named_a_directory(
     """Not "unknown inventory file type '(none)'": the folder has no suffix because it is one."""
     result = dibs(what, "import", str(tmp_path), expect=2)
     assert f"{tmp_path}: is a directory, expected a file" in result.stderr
+
+
+def test_a_stock_quantity_takes_the_digits_a_stock_file_takes(dibs: Dibs) -> None:
+    """`inventory set MUG 1_000` set 1000 and `inventory adjust MUG ١٢` added 12 (Python's
+    int() reads both), where the same cell in a stock CSV is refused: one rule for a number a
+    person types, in a file or on the command line."""
+    dibs("inventory", "set", "MUG", "5")
+    for command, typed in (("set", "1_000"), ("adjust", "١٢"), ("receive", "１２"), ("set", "3.0")):
+        err = dibs("inventory", command, "MUG", typed, expect=2).stderr
+        assert f"must be a whole number, got '{typed}'" in err, err
+    assert dibs("inventory", "adjust", "MUG", "-2").returncode == 0
+    assert dibs("inventory", "receive", "MUG", " +3 ").returncode == 0
+    assert dibs.json("inventory", "list")[0]["on_hand"] == 6
+
+
+def test_adding_an_order_whose_id_exists_says_nothing_was_added(dibs: Dibs) -> None:
+    """`orders add A` of an existing A said "nothing imported (dibs never overwrites an order
+    on import)": no import was run."""
+    dibs("orders", "add", "A", "--channel", "web", "--line", "MUG:1")
+    err = dibs("orders", "add", "A", "--channel", "web", "--line", "MUG:2", expect=2).stderr
+    assert "dibs: error: order id already exists: A; nothing was added" in err, err
+    assert "import" not in err, err
+    assert dibs.json("orders", "show", "A")["lines"][0]["qty"] == 1
+
+
+def test_an_id_typed_in_the_other_case_gets_a_did_you_mean(dibs: Dibs) -> None:
+    """Ids are case-sensitive: `orders show sh-10003` only said "no order with id 'sh-10003'",
+    though SH-10003 was right there."""
+    dibs("orders", "add", "SH-1", "--channel", "web", "--line", "MUG:1")
+    hint = "no order with id 'sh-1'; did you mean 'SH-1'? (ids are case-sensitive)"
+    for command in (
+        ["orders", "show", "sh-1"],
+        ["orders", "ship", "sh-1"],
+        ["allocate", "sh-1"],
+        ["orders", "tag", "sh-1", "vip"],
+        ["orders", "edit", "sh-1", "--city", "Oslo"],
+    ):
+        err = dibs(*command, expect=1).stderr
+        assert hint in err, (command, err)
+    assert "did you mean" not in dibs("orders", "show", "nope", expect=1).stderr
+    assert dibs.json("orders", "show", "SH-1")["status"] == "awaiting_fulfillment"
+
+
+def test_a_kit_row_in_a_stock_file_is_named_at_its_line(dibs: Dibs, tmp_path: Path) -> None:
+    """A stock file with a kit's SKU said "'BOX' is a kit: …" with no file or line: the one
+    problem of an import that named neither."""
+    dibs("kits", "set", "BOX", "MUG:1", "TEA:2")
+    (tmp_path / "stock.csv").write_text("sku,on_hand\nMUG,5\nBOX,3\nTEA,4\n")
+    err = dibs("inventory", "import", "stock.csv", expect=2).stderr
+    assert err.splitlines() == [
+        "dibs: error: stock.csv: 1 problem, nothing imported",
+        "stock.csv:3: 'BOX' is a kit: it has no stock of its own; change its components' "
+        "stock instead (MUG, TEA)",
+    ], err
+    assert dibs.json("inventory", "list", "--sku", "MUG") == []
+
+
+def test_inventory_list_of_a_mistyped_sku_says_so_as_orders_list_does(dibs: Dibs) -> None:
+    """`orders list --sku MUG-16Z` noted the typo; `inventory list --sku MUG-16Z` printed an
+    empty table, as if the SKU had no stock."""
+    dibs("inventory", "set", "MUG-16OZ", "3")
+    result = dibs("inventory", "list", "--sku", "MUG-16Z", "--json")
+    assert json.loads(result.stdout) == []
+    assert "dibs: note: no order or stock has sku 'MUG-16Z'; did you mean 'MUG-16OZ'?" in (
+        result.stderr
+    ), result.stderr
+    assert "note" not in dibs("inventory", "list", "--sku", "MUG-16OZ").stderr
+
+
+def test_events_of_an_id_no_order_has_say_so(dibs: Dibs) -> None:
+    """`events list --order sh-1` printed an empty table, as for an order with no events."""
+    dibs("orders", "add", "SH-1", "--channel", "web", "--line", "MUG:1")
+    result = dibs("events", "list", "--order", "sh-1", "--json")
+    assert json.loads(result.stdout) == []
+    assert "dibs: note: no order with id 'sh-1'; did you mean 'SH-1'?" in result.stderr
+    quiet = dibs("events", "list", "--order", "SH-1", "--type", "order.shipped", "--json")
+    assert json.loads(quiet.stdout) == [] and "note" not in quiet.stderr
+
+
+def test_a_closed_status_with_a_held_allocation_status_says_why_nothing_matches(
+    dibs: Dibs,
+) -> None:
+    """`orders list --status shipped,allocated` (meaning "shipped or allocated") printed an empty
+    table: the kinds are ANDed, and a shipped order is always unallocated."""
+    dibs("inventory", "set", "MUG", "2")
+    dibs("orders", "add", "A", "--channel", "web", "--line", "MUG:1")
+    dibs("orders", "add", "B", "--channel", "web", "--line", "MUG:1")
+    dibs("allocate", "A", "B")
+    dibs("orders", "ship", "A")
+    result = dibs("orders", "list", "--status", "shipped,allocated", "--json")
+    assert json.loads(result.stdout) == []
+    assert "dibs: note: shipped orders are unallocated (they hold no stock)" in result.stderr
+    shipped = dibs("orders", "list", "--status", "shipped", "--json")
+    assert [o["id"] for o in json.loads(shipped.stdout)] == ["A"] and not shipped.stderr
+
+
+def test_closing_several_ids_names_every_unknown_one(dibs: Dibs) -> None:
+    """`orders cancel NOPE1 A NOPE2` named NOPE1 alone: fixing it then failed on NOPE2."""
+    dibs("orders", "add", "A", "--channel", "web", "--line", "MUG:1")
+    for how in ("cancel", "ship", "dropship"):
+        err = dibs("orders", how, "NOPE1", "A", "NOPE2", expect=1).stderr
+        assert "dibs: error: no order with id 'NOPE1', 'NOPE2'" in err, err
+    assert dibs.json("orders", "show", "A")["status"] == "awaiting_fulfillment"

@@ -116,6 +116,45 @@ def test_field_table_lists_no_field_the_vocabulary_lacks() -> None:
         assert row["nullable"] == ("yes" if spec.nullable else "no")
 
 
+def test_every_field_of_the_table_is_accepted_by_a_condition() -> None:
+    """The table lists `ship_to.name`, and a sentence below it said "`ship_to.name` is not a
+    rule field" while rules and `--where` accepted it."""
+    section = (DOCS / "rule-language.md").read_text(encoding="utf-8").split("\n## Fields")[1]
+    section = section.split("\n## ", 1)[0]
+    assert "is not a rule field" not in section
+    for name in field_table():
+        assert ORDER_VOCABULARY.lookup(name.replace("<key>", "example")) is not None, name
+
+
+def test_the_regex_dialect_the_docs_give_is_the_one_conditions_use() -> None:
+    """docs/rule-language.md called `matches` "the Python regular expression (`re.search`)";
+    conditions compile RE2, which refuses a backreference that Python's `re` takes."""
+    from rules.loader import check_ruleset_bytes
+
+    text = (DOCS / "rule-language.md").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith('| `matches "regex"`'))
+    assert "RE2" in row and "re.search" not in row, row
+    rule = b'when new order if ship_to.city matches "(a)\\1" then allocate'
+    data = b"version: 1\nrules:\n  - name: r\n    rule: " + rule + b"\n"
+    ruleset, found = check_ruleset_bytes(data, "r.yaml")
+    assert ruleset is None and "backreferences" in (found[0].hint or ""), found
+
+
+def test_every_crontab_line_calls_dibs_by_its_path() -> None:
+    """cron runs without the venv activated: README's daily sync recipe called a bare `dibs`,
+    which cron cannot find (`dibs: not found`), where docs/deployment.md names .venv/bin/dibs."""
+    entry = re.compile(r"^([0-9*,/-]+\s+){5}\S")
+    lines = [
+        line
+        for path in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if entry.match(line) and "dibs" in line
+    ]
+    assert len(lines) >= 2, "the crontab recipes were not found: the check reads nothing"
+    for line in lines:
+        assert not re.search(r"(^|[\s;&|])dibs\s", line), line
+
+
 # ------------------------------------------------------------------------------------- links
 
 

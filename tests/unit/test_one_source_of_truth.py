@@ -57,6 +57,18 @@ def test_order_by_refuses_a_field_the_table_lacks() -> None:
         parse_order_by("ship_to.street")
 
 
+@pytest.mark.parametrize(
+    "field", sorted(f for f, x in ORDER_FIELDS.items() if x.type.value == "set of strings")
+)
+def test_order_by_a_set_says_it_is_a_set_as_a_rule_s_order_by_does(field: str) -> None:
+    """`--order-by tags` said "unknown field 'tags' (did you mean 'status'?)"."""
+    with pytest.raises(BadInput) as info:
+        parse_order_by(f"total desc, {field}")
+    assert str(info.value).startswith(
+        f"--order-by: cannot order by '{field}': it is a set of strings"
+    ), str(info.value)
+
+
 def test_policies_agree_between_rule_language_and_model() -> None:
     assert set(get_args(RulePolicy)) == {p.value for p in Policy}
 

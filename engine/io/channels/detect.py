@@ -71,16 +71,10 @@ class FormatNotRecognised(ChannelError):
 
     def __init__(self, name: str, tried: tuple[str, ...], why: str) -> None:
         self.tried = tried
-        super().__init__(
-            [
-                Problem(
-                    name,
-                    None,
-                    f"{why}; tried {'; '.join(tried)}; name one with --format "
-                    f"({', '.join(FORMATS)})",
-                )
-            ]
-        )
+        # No `tried` when `why` is the whole answer (a `;`-separated CSV, a stock file): there
+        # a list of formats and "name one with --format" only lead away from the fix.
+        rest = f"; tried {'; '.join(tried)}; name one with --format ({', '.join(FORMATS)})"
+        super().__init__([Problem(name, None, why + (rest if tried else ""))])
 
 
 def read_head(path: str | os.PathLike[str], limit: int = HEAD_BYTES) -> bytes:
@@ -156,9 +150,9 @@ def _csv_format(name: str, head: str) -> str:
         return DIBS
     separator = separator_problem(first_line)
     if separator:
-        raise FormatNotRecognised(name, _TRIED_CSV, separator)
+        raise FormatNotRecognised(name, (), separator)
     if columns >= {"sku", "on_hand"}:
         raise FormatNotRecognised(
-            name, _TRIED_CSV, "is a stock file (sku,on_hand): `dibs inventory import` reads it"
+            name, (), "is a stock file (sku,on_hand): `dibs inventory import` reads it"
         )
     raise FormatNotRecognised(name, _TRIED_CSV, "has a header no order format uses")

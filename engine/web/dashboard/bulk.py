@@ -126,10 +126,15 @@ def _closing(how: str) -> Work:
     def work(tx: Tx, sel: Selection, policy: Policy, actor: Actor) -> Any:
         states = overview.snapshot(tx.conn, sel.ids, set()).orders
         open_ids = [oid for oid in sel.ids if states.get(oid, ("",))[0] == overview.OPEN]
+        # An id no order has (a form from another database, a hand-made request) is skipped
+        # by name: it was dropped silently and shown as "(new) → (new)".
         skipped = [
-            {"id": oid, "reason": f"the order is {states[oid][0]}"}
+            {
+                "id": oid,
+                "reason": f"the order is {states[oid][0]}" if oid in states else "no such order",
+            }
             for oid in sel.ids
-            if oid in states and oid not in open_ids
+            if oid not in open_ids
         ]
         if open_ids:
             release.finish(tx, open_ids, how, actor)
@@ -199,6 +204,8 @@ def _compare(
 ) -> None:
     skipped = {s["id"] for s in outcome.skipped}
     for oid in [*ids, *outcome.created]:
+        if oid not in before.orders and oid not in outcome.created:
+            continue  # no such order: listed among the skipped, with that reason
         was = before.orders.get(oid, ("(new)", "(new)", 0))
         now = after.orders.get(oid, was)
         shown_before = was[1] if was[0] == overview.OPEN or was[0] == "(new)" else was[0]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from engine.errors import DibsError
+from engine.io.values import Invalid, whole_number
 from engine.service import overview
 from engine.web.dashboard.common import (
     DASHBOARD_ACTOR,
@@ -56,11 +57,10 @@ def inventory_page(request: Request, sku: str = "") -> HTMLResponse:
 
 def _quantity(text: str) -> int:
     """A whole number of units (the service checks its sign and range)."""
-    value = text.strip()
-    digits = value[1:] if value[:1] in "+-" else value
-    if not digits.isdigit():
-        raise ValueError(f"quantity: {value!r} is not a whole number")
-    return int(value)
+    try:
+        return whole_number(text)
+    except Invalid as exc:
+        raise ValueError(f"quantity {exc}") from None
 
 
 @router.post("/inventory")

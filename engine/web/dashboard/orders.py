@@ -141,24 +141,21 @@ def orders_context(request: Request, view: OrdersView) -> dict[str, Any]:
     service = service_of(request)
     _fresh_statistics(request)
     flt = open_filter(view, service.clock())
-    if "where" in view.problems:
-        flt = overview.OpenFilter(flt.channel, flt.tag, flt.id_contains, None)
     query = read.PageQuery(
         allocation_statuses=[view.tab] if view.tab != "all" else [],
         where=and_(*flt.clauses()),
         order_by=[(view.sort, view.dir == "desc")],
     )
+    # A condition with a mistake selects nothing: the counts say 0, as the empty table does
+    # (they counted every open order, and "Every order matching the filter (300)" with them).
+    counts: dict[str, int] = dict.fromkeys(overview.TABS, 0)
+    docs: list[dict[str, Any]] = []
+    following: str | None = None
     with service.store.read() as conn:
-        counts = overview.status_counts(conn, flt)
-        try:
-            docs, following = read.order_page(conn, query, PAGE_SIZE, view.cursor or None)
-        except BadInput as exc:  # a cursor from another sort order, or edited by hand
-            view.problems["cursor"] = f"{exc}; back to the first page"
-            view.page = 1
-            docs, following = read.order_page(conn, query, PAGE_SIZE, None)
+        if "where" not in view.problems:
+            counts = overview.status_counts(conn, flt)
+            docs, following = _page(conn, query, view)
         known_channels = overview.channels(conn)
-    if "where" in view.problems:
-        docs, following = [], None
     return {
         "view": view,
         "counts": counts,
@@ -169,6 +166,17 @@ def orders_context(request: Request, view: OrdersView) -> dict[str, Any]:
         "sortable": SORTABLE,
         "page_size": PAGE_SIZE,
     }
+
+
+def _page(
+    conn: Any, query: read.PageQuery, view: OrdersView
+) -> tuple[list[dict[str, Any]], str | None]:
+    try:
+        return read.order_page(conn, query, PAGE_SIZE, view.cursor or None)
+    except BadInput as exc:  # a cursor from another sort order, or edited by hand
+        view.problems["cursor"] = f"{exc}; back to the first page"
+        view.page = 1
+        return read.order_page(conn, query, PAGE_SIZE, None)
 
 
 def _row(doc: dict[str, Any]) -> dict[str, Any]:

@@ -89,3 +89,130 @@ def test_the_documented_query_parameters_are_taken(lite: Api) -> None:
     assert lite.get("/api/v1/inventory?sku=MUG").status_code == 200
     answer = lite.post("/api/v1/orders?sync=true", json=order("B", ("MUG", 1)))
     assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize(
+    "query", ["channel=&tag=&cursor=", "channel=&status=&allocation_status=&where=&order_by="]
+)
+def test_an_empty_filter_is_no_filter(lite: Api, query: str) -> None:
+    """`?tag=` (a script's empty variable) answered no order at all and `?cursor=` was "not a
+    cursor", while an empty `status=` or `where=` filtered nothing."""
+    lite.add(order("A", ("MUG", 1)), order("B", ("MUG", 1), channel="shop", tags=["x"]))
+    answer = lite.get(f"/api/v1/orders?{query}")
+    assert [o["id"] for o in answer.json()["orders"]] == ["A", "B"], answer.text
+
+
+@pytest.mark.parametrize("query", ["channel=web&channel=shop", "limit=1&limit=2", "tag=x&tag=y"])
+def test_a_query_parameter_given_twice_is_refused(lite: Api, query: str) -> None:
+    """`?channel=web&channel=shop` answered the shop orders alone: the last value won."""
+    lite.add(order("A", ("MUG", 1)))
+    name = query.split("=")[0]
+    error = error_of(lite.get(f"/api/v1/orders?{query}"), 400)
+    assert error["field"] == name
+    assert error["message"].startswith(
+        f"query parameter '{name}' is given 2 times; it takes one value"
+    ), error
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/v1/orders"),
+        ("PATCH", "/api/v1/orders/A"),
+        ("POST", "/api/v1/inventory/MUG/receive"),
+        ("PUT", "/api/v1/inventory/MUG"),
+        ("POST", "/api/v1/allocate"),
+    ],
+)
+@pytest.mark.parametrize("content_type", ["application/json", None])
+def test_an_empty_body_is_told_to_send_json(
+    lite: Api, method: str, path: str, content_type: str | None
+) -> None:
+    """`curl -X POST $API/allocate` (no `-d`) answered pydantic's "Field required", `field`
+    null: no word of which field, or that the whole body was missing."""
+    lite.add(order("A", ("MUG", 1)))
+    before = snapshot(lite.store)
+    headers = {**AUTH, **({"Content-Type": content_type} if content_type else {})}
+    error = error_of(lite.client.request(method, path, content=b"", headers=headers), 400)
+    assert (error["message"], error["field"]) == (
+        "the body is empty: send a JSON document, with `Content-Type: application/json`",
+        "body",
+    )
+    assert snapshot(lite.store) == before
+
+
+def test_a_json_string_posted_as_an_order_is_named_a_string(lite: Api) -> None:
+    """`-d '"hello"'` with the JSON type was told to send JSON with `Content-Type:
+    application/json`; "this request sent `application/json`"."""
+    error = error_of(lite.post("/api/v1/orders", json="hello"), 400)
+    assert error["problems"] == ["body: expected an order object, got a string"], error
+    assert lite.get("/api/v1/orders").json()["orders"] == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "message"),
+    [
+        ("PUT", "/api/v1/inventory/MUG", {"onhand": 5}, "'onhand'; did you mean 'on_hand'?"),
+        (
+            "POST",
+            "/api/v1/inventory/MUG/receive",
+            {"qty": 1, "warehous": "east"},
+            "'warehous'; did you mean 'warehouse'?",
+        ),
+        (
+            "POST",
+            "/api/v1/allocate",
+            {"all": True, "dryrun": True},
+            "'dryrun'; did you mean 'dry_run'?",
+        ),
+        ("PATCH", "/api/v1/orders/A", {"tag": ["vip"]}, "'tag'; did you mean 'tags'?"),
+        (
+            "PATCH",
+            "/api/v1/orders/A",
+            {"ship_to": {"contry": "US"}},
+            "'ship_to.contry'; did you mean 'ship_to.country'?",
+        ),
+        (
+            "PATCH",
+            "/api/v1/orders/A",
+            {"lines": [{"sku": "MUG", "quantity": 1}]},
+            "'lines[0].quantity'; known: sku, qty",
+        ),
+        (
+            "PATCH",
+            "/api/v1/orders/A",
+            {"warehouse": "east"},
+            "'warehouse'; known: lines, tags, ship_to, shipping_method",
+        ),
+        (
+            "POST",
+            "/api/v1/orders/A/reallocate",
+            {"polcy": "units"},
+            "'polcy'; did you mean 'policy'?",
+        ),
+    ],
+)
+def test_an_unknown_key_gets_a_did_you_mean_as_in_an_import_file(
+    lite: Api, method: str, path: str, body: object, message: str
+) -> None:
+    """docs/http.md promises a did-you-mean for an unknown key; it said "Extra inputs are not
+    permitted", and a misspelt `onhand` was reported as "on_hand: Field required"."""
+    lite.add(order("A", ("MUG", 1)))
+    before = snapshot(lite.store)
+    error = error_of(lite.client.request(method, path, json=body, headers=AUTH), 400)
+    assert error["message"] == f"unknown key {message}", error
+    assert error["field"] == message.split("'")[1].replace("[", ".").replace("]", ""), error
+    assert snapshot(lite.store) == before
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders", "/api/v1/orders?sync=true"])
+def test_an_id_twice_in_a_posted_array_is_named_where_it_is(lite: Api, path: str) -> None:
+    """It said "the same order id appears twice in the body: ['D1']" (a Python list, no place),
+    where a file names the line of the second one."""
+    body = [order("D1", ("MUG", 1)), order("D2", ("MUG", 1)), order("D1", ("MUG", 2))]
+    error = error_of(lite.post(path, json=body), 400)
+    assert (error["field"], error["problems"]) == (
+        "id",
+        ["body[2]: duplicate order id 'D1' (first at body[0])"],
+    ), error
+    assert lite.get("/api/v1/orders").json()["orders"] == []

@@ -101,6 +101,11 @@ def test_filters(api: Api) -> None:
     where = 'ship_to.country == "US" and total > 100'
     assert _ids(api.get("/api/v1/orders", params={"where": where})) == ["B"]
     assert _ids(api.get("/api/v1/orders?channel=shop&status=awaiting_fulfillment")) == ["A"]
+    # As docs/http.md says: without `status` closed orders are listed too, unallocated ones among
+    # them (the CLI lists open orders unless --all).
+    assert _ids(api.get("/api/v1/orders?allocation_status=unallocated")) == ["C"]
+    waiting = "/api/v1/orders?allocation_status=unallocated&status=awaiting_fulfillment"
+    assert _ids(api.get(waiting)) == []
 
 
 @pytest.mark.parametrize(
@@ -195,7 +200,8 @@ def test_an_existing_id_is_409_and_nothing_is_added(api: Api) -> None:
     error = error_of(
         api.post("/api/v1/orders", json=[order("B", ("MUG", 1)), order("A", ("MUG", 1))]), 409
     )
-    assert error["field"] == "id" and "A" in error["message"]
+    assert error["field"] == "id"
+    assert error["message"].startswith("order id already exists: A; nothing was added"), error
     assert snapshot(api.store) == before
 
 

@@ -96,20 +96,27 @@ def test_inventory(api: Api) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "body", "field"),
     [
-        ("PUT", "/api/v1/inventory/MUG", {"on_hand": -1}, None),
+        ("PUT", "/api/v1/inventory/MUG", {"on_hand": -1}, "on_hand"),
         ("PUT", "/api/v1/inventory/MUG", {"on_hand": "5"}, "on_hand"),
         ("PUT", "/api/v1/inventory/MUG", {}, "on_hand"),
         ("PUT", "/api/v1/inventory/MUG", {"on_hand": 5, "bin": 3}, "bin"),
-        ("POST", "/api/v1/inventory/MUG/receive", {"qty": 0}, None),
+        ("PUT", "/api/v1/inventory/MUG", {"on_hand": 2**40}, "on_hand"),
+        ("POST", "/api/v1/inventory/MUG/receive", {"qty": 0}, "qty"),
         ("POST", "/api/v1/inventory/MUG/adjust", {"qty": 1.5}, "qty"),
-        ("POST", "/api/v1/inventory/MUG/adjust", {"qty": 2**40}, None),
-        ("POST", "/api/v1/inventory/MUG/receive", {"qty": 1, "warehouse": " "}, None),
+        ("POST", "/api/v1/inventory/MUG/adjust", {"qty": 2**40}, "qty"),
+        ("POST", "/api/v1/inventory/MUG/adjust", {"qty": 2**31 - 1}, "qty"),
+        ("POST", "/api/v1/inventory/MUG/receive", {"qty": 1, "warehouse": " "}, "warehouse"),
+        ("POST", "/api/v1/inventory/MUG/receive", {"qty": 1, "warehouse": "w" * 101}, "warehouse"),
+        ("POST", "/api/v1/inventory/BOX/receive", {"qty": 1}, "sku"),
     ],
 )
 def test_bad_stock_changes_are_400_and_write_nothing(
     api: Api, method: str, path: str, body: Any, field: str | None
 ) -> None:
+    """`field` names the input at fault, as docs/http.md says: the service's refusals (a
+    negative set, a zero receipt, an empty warehouse) answered `null`."""
     api.stock("MUG", 5)
+    api.service.set_kits({"BOX": [("MUG", 1)]})
     before = snapshot(api.store)
     error = error_of(api.client.request(method, path, json=body, headers=AUTH), 400)
     assert error["field"] == field

@@ -246,6 +246,23 @@ def test_the_request_log_names_topic_and_delivery_but_no_secret(
     assert sign(SHOPIFY_SECRET, json.dumps(SHOPIFY).encode()) not in text
 
 
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (
+            {**SHOPIFY, "line_items": [{**SHOPIFY["line_items"][2]}]},
+            "the order holds nothing to ship",
+        ),
+        ([], "the payload holds no order"),
+        ({"orders": []}, "the payload holds no order"),
+    ],
+)
+def test_an_ignored_delivery_says_why(api: Api, payload: Any, reason: str) -> None:
+    """An empty array was answered "the order holds nothing to ship": there was no order."""
+    answer = shopify(api, payload)
+    assert answer.json() == {"status": "ignored", "reason": reason}, answer.text
+
+
 def test_a_delivery_without_a_topic_header_says_so(api: Api) -> None:
     """A proxy that drops the topic header left the log with `topic '' is not an order topic
     dibs uses`, which reads like a Shopify setting; the answer names the missing header."""

@@ -141,6 +141,17 @@ def test_notify_names_are_unique_and_secret_env_required() -> None:
     assert any("'secret_env' is a required property" in e for e in errors)
 
 
+def test_a_bad_endpoint_name_is_called_an_endpoint_name() -> None:
+    """`name: Bad` under `notify:` was reported as "rule name `Bad` may only use …"."""
+    _, errors = check(NOTIFY.format(url="http://a.example").replace("name: wms", "name: Bad WMS"))
+    assert errors == [
+        "r.yaml:4:11: error: endpoint name `Bad WMS` may only use lowercase letters, digits, "
+        "'_' and '-', starting with a letter or digit"
+    ]
+    _, errors = check("version: 1\nrules:\n  - name: Bad\n    rule: every 1 day then allocate\n")
+    assert errors[0].startswith("r.yaml:3:11: error: rule name `Bad` may only use")
+
+
 STEPS = """version: 1
 rules: []
 tests:

@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 
 from engine.errors import BadInput
-from engine.io.imports import order_from_mapping, parse_line_spec, read_inventory, read_orders
+from engine.io.imports import (
+    order_from_mapping,
+    parse_line_spec,
+    read_inventory,
+    read_kits,
+    read_orders,
+)
 from engine.model import AllocationStatus, Line, OrderStatus, ShipTo
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -617,6 +623,34 @@ def test_not_utf8(tmp_path: Path) -> None:
         read_orders(path)
 
 
+@pytest.mark.parametrize("name", ["orders.csv", "orders.jsonl", "stock.csv", "kits.csv"])
+def test_not_utf8_names_the_line_and_column_deep_in_a_big_file(tmp_path: Path, name: str) -> None:
+    """A Latin-1 "é" on line 3001 was reported as "at byte 6169", the offset inside the text
+    reader's buffer, with no line: the merchant could not find it in a 5,000-row export."""
+    rows = {
+        "orders.csv": (CSV_HEADER, "X{},web,2026-11-28,MUG,1", "BAD,caf\xe9,2026-11-28,MUG,1"),
+        "orders.jsonl": (
+            '{"id": "J0", "channel": "web", "lines": [{"sku": "M", "qty": 1}]}',
+            '{{"id": "J{}", "channel": "web", "lines": [{{"sku": "M", "qty": 1}}]}}',
+            '{"id": "BAD", "channel": "caf\xe9", "lines": [{"sku": "M", "qty": 1}]}',
+        ),
+        "stock.csv": ("sku,on_hand", "S{},1", "CAF\xe9,2"),
+        "kits.csv": ("kit,component,qty", "K{},MUG,1", "K\xe9,MUG,1"),
+    }[name]
+    lines = [rows[0]] + [rows[1].format(n + 1) for n in range(4999)]
+    lines.insert(3000, rows[2])
+    path = tmp_path / name
+    path.write_bytes("\n".join(lines).encode("latin-1") + b"\n")
+    column = rows[2].index("\xe9") + 1
+    read = {"stock.csv": read_inventory, "kits.csv": lambda p: read_kits(p, {})}
+    with pytest.raises(BadInput) as info:
+        read.get(name, read_orders)(path)
+    assert str(info.value).startswith(
+        f"{path}:3001:{column}: not UTF-8 text (invalid continuation byte, byte 0xe9); "
+        "save the file as UTF-8"
+    ), str(info.value)
+
+
 # --------------------------------------------------------------------------------------------
 # order_from_mapping and parse_line_spec (the CLI and rule-file fixtures)
 
@@ -797,3 +831,38 @@ def test_bench_generator_writes_parseable_data(tmp_path: Path, fmt: str) -> None
     assert len(read_inventory(data.inventory_path)) == 50
     again = gen_data.generate(tmp_path / "again", orders=400, skus=50, fmt=fmt, seed=3)
     assert again.orders_path.read_bytes() == data.orders_path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("orders.csv", f"{CSV_HEADER},\nA1,web,2026-11-28,MUG,1,\n"),
+        ("stock.csv", "sku,on_hand,\nMUG,1,\n"),
+        ("kits.csv", "kit,component,qty,\nBOX,MUG,1,\n"),
+    ],
+)
+def test_a_header_cell_without_a_name_is_named_by_its_position(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    """A spreadsheet's trailing comma said "unknown column ''; known: …": nothing to look for."""
+    path = write(tmp_path, name, text)
+    read = {"stock.csv": read_inventory, "kits.csv": lambda p: read_kits(p, {})}
+    with pytest.raises(BadInput) as info:
+        read.get(name, read_orders)(path)
+    position = text.split("\n")[0].count(",") + 1
+    assert info.value.problems == [
+        f"{path}:1: column {position} of the header has no name (a trailing comma, or an empty "
+        "column the spreadsheet kept?): name it or delete it"
+    ], info.value.problems
+
+
+def test_a_semicolon_header_is_named_by_the_native_reader_too(tmp_path: Path) -> None:
+    """`orders import x.csv --format dibs` skips detection; the reader itself then said
+    "unknown column 'id;channel;placed_at;sku;qty'" and five missing columns."""
+    path = write(tmp_path, "orders.csv", "id;channel;placed_at;sku;qty\nA1;web;2026-11-28;M;1\n")
+    with pytest.raises(BadInput) as info:
+        read_orders(path)
+    assert info.value.problems == [
+        f"{path}:1: the header separates its columns with ';': dibs reads comma-separated CSV "
+        "(in a spreadsheet, save as CSV UTF-8, comma-delimited)"
+    ]

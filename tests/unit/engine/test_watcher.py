@@ -27,11 +27,13 @@ def test_changes_bad_edits_and_a_deleted_file(
     first = watcher.ruleset.hash
     assert watcher.poll() is None  # unchanged
 
+    caplog.set_level(logging.INFO, logger="dibs.run")
     path.write_text(GOOD.replace("name: a", "name: b"))
     fresh = watcher.poll()
     assert fresh is not None and fresh.hash != first and fresh.get("b")
+    reloaded = [r.getMessage() for r in caplog.records if "reloaded" in r.getMessage()]
+    assert reloaded == [f"{path} reloaded: ruleset {fresh.hash}, 1 rule"]  # was "1 rules"
 
-    caplog.set_level(logging.INFO, logger="dibs.run")
     path.write_text("version: 1\nrules:\n  - name: c\n    rule: when new order then alocate\n")
     assert watcher.poll() is None
     assert watcher.poll() is None

@@ -315,3 +315,21 @@ def test_load_ruleset_raises_with_every_diagnostic(tmp_path: Path) -> None:
 def test_unreadable_file(tmp_path: Path) -> None:
     ruleset, found = check_ruleset(tmp_path / "missing.yaml")
     assert ruleset is None and found[0].line == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (b"version: 1\nrules:\n  - name: caf\xe9\n", "rules.yaml:3:14"),
+        # A byte-order mark is not counted: positions are the file's, as an editor shows them.
+        (b"\xef\xbb\xbfversion: 1\xff\n", "rules.yaml:1:11"),
+        (b"# caf\xc3\xa9 \xe9\r\nversion: 1\r\n", "rules.yaml:1:8"),
+    ],
+)
+def test_not_utf8_is_reported_at_the_bad_byte(tmp_path: Path, data: bytes, where: str) -> None:
+    """A Latin-1 byte anywhere was reported at 1:1 (with a byte offset off by a BOM's three)."""
+    path = tmp_path / "rules.yaml"
+    path.write_bytes(data)
+    found = check_ruleset(path)[1]
+    assert positions(found) == [where]
+    assert found[0].message.startswith("the file is not UTF-8 text (")

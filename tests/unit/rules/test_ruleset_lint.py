@@ -76,6 +76,22 @@ def test_schedules_that_never_fire(tmp_path: Path) -> None:
     ]
 
 
+def test_an_empty_in_list_never_matches(tmp_path: Path) -> None:
+    """`channel in []` passed `rules check` silently: a rule that can never apply."""
+    found = warnings(
+        tmp_path,
+        """\
+        - {name: a, rule: 'when new order if total > 5 and not (channel in []) then allocate'}
+        - {name: b, priority: 1, rule: 'when new order if channel in [] or total > 5 then stop'}
+        - {name: c, priority: 2, rule: 'when new order if channel not in [] then allocate'}
+        """,
+    )
+    assert found == [
+        "3:21: `channel in []` never matches: the list is empty",
+        "4:34: `channel in []` never matches: the list is empty",
+    ], found
+
+
 @pytest.mark.parametrize(
     "expr",
     ["* * * * *", "0 2 * * 0", "*/15 9-17 * * mon-fri", "0 0 1,15 jan,jul *", "5/10 * * * 7"],

@@ -86,3 +86,21 @@ def test_settings_from_the_environment() -> None:
     settings = Settings.from_env(env)
     assert settings.api_token == "a" and settings.shopify_secret is None
     assert settings.woocommerce_secret is None and settings.secure_cookies
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "how"),
+    [
+        ("DIBS_API_TOKEN", "  ", "is only whitespace"),
+        ("DIBS_API_TOKEN", "s3cret\n", "has spaces or a line break around it"),
+        ("DIBS_SHOPIFY_SECRET", " shpss_1", "has spaces or a line break around it"),
+        ("DIBS_WOOCOMMERCE_SECRET", "woo\t", "has spaces or a line break around it"),
+    ],
+)
+def test_a_secret_with_whitespace_around_it_is_refused(name: str, value: str, how: str) -> None:
+    """`DIBS_API_TOKEN="  "` started a server on 0.0.0.0 that refused every request (the bearer
+    token a client sends is stripped), and a secret with an env file's stray line break made
+    every webhook a 401, with nothing in either answer to say why."""
+    with pytest.raises(BadInput) as info:
+        Settings.from_env({name: value})
+    assert str(info.value).startswith(f"{name} {how}: no request can match it"), str(info.value)

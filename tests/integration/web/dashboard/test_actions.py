@@ -92,6 +92,19 @@ def test_reallocate_split_ship_and_cancel(signed: Dash) -> None:
     assert signed.service.get_order("C").status == "cancelled"
 
 
+def test_an_id_no_order_has_is_skipped_by_name_when_closing(signed: Dash) -> None:
+    """A ship or cancel naming an id no order has showed it as "(new) → (new)", no change,
+    and dropped it without a word when confirmed."""
+    seed(signed.service)
+    for action in ("ship", "cancel"):
+        text = page_text(_act(signed, action, ["NOPE", "C"]))
+        assert "NOPE skipped: no such order" in text or "no such order" in text, text
+        assert "(new)" not in text, text
+    done = _act(signed, "cancel", ["NOPE", "C"], confirm="1")
+    assert "NOPE skipped: no such order" in page_text(signed.get(done.headers["location"]))
+    assert signed.service.get_order("C").status == "cancelled"
+
+
 def test_unknown_action_or_policy_is_refused(signed: Dash) -> None:
     seed(signed.service)
     assert _act(signed, "explode", ["A"]).status_code == 400
@@ -122,6 +135,14 @@ def test_stock_forms_set_adjust_receive_and_refuse_bad_input(signed: Dash) -> No
         answer = signed.post("/inventory", bad)
         assert answer.status_code == 400, bad
         assert "Nothing changed." in page_text(answer)
+    # Digits an import refuses: `1_000`, full-width and Arabic-Indic digits (int() took them),
+    # and a superscript, which passed `isdigit()` and then failed int() with Python's words.
+    for typed in ("1_000", "１２", "١٢", "²"):
+        answer = signed.post("/inventory", {"sku": "W", "kind": "set", "qty": typed})
+        assert answer.status_code == 400, typed
+        assert f"Nothing changed. quantity must be a whole number, got '{typed}'" in page_text(
+            answer
+        )
     assert signed.service.list_inventory("W")[0]["on_hand"] == 5
 
 

@@ -72,6 +72,11 @@ def test_tabs_filters_and_a_bad_condition(signed: Dash) -> None:
     typo = signed.get("/", params={"where": 'chanel == "x"'})
     assert typo.status_code == 400 and "did you mean" in page_text(typo)
     assert page_text(typo).count("did you mean `channel`?") == 1  # the hint once, not twice
+    # Nothing matches a condition with a mistake: the tabs and the bulk scope said every open
+    # order ("All open 3", "Every order matching the filter (3)") above "No open order matches".
+    shown = page_text(typo)
+    assert "All open 0" in shown and "Could not allocate 0" in shown, shown
+    assert "Every order matching the filter (0)" in shown, shown
 
 
 def test_keyset_pages_walk_every_order_once_in_any_sort(signed: Dash) -> None:
