@@ -285,7 +285,11 @@ def test_a_big_import_or_sync_on_postgresql_analyses_the_tables_it_filled(
     assert imported is not None and (before is None or imported > before)
     source = IncomingSource(write(tmp_path, [record(n) for n in range(20, 26)]), now=T0)
     svc.sync_orders([item for chunk in source.chunks(100) for item in chunk])
-    assert _last_analyze(pg) > imported
+    synced = _last_analyze(pg)
+    assert synced > imported
+    source = IncomingSource(write(tmp_path, [record(n) for n in range(30, 36)]), now=T0)
+    svc.import_orders([item for chunk in source.chunks(100) for item in chunk])
+    assert _last_analyze(pg) > synced
 
 
 def test_an_import_whose_analyse_cannot_lock_a_table_still_succeeds(
