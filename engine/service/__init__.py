@@ -15,6 +15,7 @@ readers) are imported by the methods that use them: every command opens a `Servi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,6 +31,8 @@ from engine.service.tx import Tx
 from engine.store import Store
 from engine.store.ordering import parse_order_by
 from engine.store.rows import load_orders
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from engine.io.incoming import IncomingOrder, IncomingSource
@@ -185,12 +188,20 @@ class Service:
 
     def _analyse_after(self, orders: int) -> None:
         """PostgreSQL, after an import or a sync that wrote `orders` orders: the tables it
-        filled analysed now when it was big (`engine.store.statistics`)."""
+        filled analysed now when it was big (`engine.store.statistics`). The write has
+        committed: should the ANALYZE fail (a table locked too long), that is a warning, not
+        the write's error, and autovacuum analyses them later."""
+        from sqlalchemy.exc import SQLAlchemyError
+
         from engine.store import statistics
 
         if self.store.is_postgres and orders >= statistics.ANALYZE_AT:
-            with self.store.write() as conn:
-                statistics.analyse_bulk_tables(conn)
+            try:
+                with self.store.write() as conn:
+                    statistics.analyse_bulk_tables(conn)
+            except SQLAlchemyError as exc:
+                reason = getattr(exc, "orig", None) or exc
+                log.warning("the tables it filled were not analysed (%s)", reason)
 
     def sync_orders(
         self,

@@ -211,9 +211,10 @@ def _flush_postgres(
             bulk.copy(table, columns, rows)
         elif rows:
             bulk.query(sql, _as_arrays(rows))
-    for sql, rows in ((_PG_RESERVED, lines), (_PG_STATUS, status)):
-        if rows:
-            with bulk.key_lookups():
+    updates = [(sql, rows) for sql, rows in ((_PG_RESERVED, lines), (_PG_STATUS, status)) if rows]
+    if updates:
+        with bulk.key_lookups():  # once for both: its settings cost three round trips
+            for sql, rows in updates:
                 bulk.query(sql, _as_arrays(rows))
 
 

@@ -26,6 +26,9 @@ TABLES = ("orders", "order_tags")
 ANALYZE_AT = 20_000
 #: The tables an import or a sync fills.
 BULK_TABLES = ("orders", "order_lines", "order_tags", "events")
+#: How long that ANALYZE waits for a table another session holds (a VACUUM, an index build):
+#: the write it follows has committed, and autovacuum analyses the tables later anyway.
+ANALYZE_LOCK_TIMEOUT_MS = 5_000
 
 
 def refresh(conn: Connection) -> bool:
@@ -41,9 +44,18 @@ def refresh(conn: Connection) -> bool:
 
 def analyse_bulk_tables(conn: Connection) -> None:
     """PostgreSQL: analyse the tables an import or a sync fills (`BULK_TABLES`), after a big
-    one has committed (the caller decides what is big: `ANALYZE_AT`)."""
+    one has committed (the caller decides what is big: `ANALYZE_AT`). A table locked for longer
+    than `ANALYZE_LOCK_TIMEOUT_MS` raises (lock_timeout) rather than keeping the caller waiting."""
     if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(ANALYZE_LOCK_TIMEOUT_MS)}")
         conn.exec_driver_sql(f"ANALYZE {', '.join(BULK_TABLES)}")
 
 
-__all__ = ["ANALYZE_AT", "BULK_TABLES", "TABLES", "analyse_bulk_tables", "refresh"]
+__all__ = [
+    "ANALYZE_AT",
+    "ANALYZE_LOCK_TIMEOUT_MS",
+    "BULK_TABLES",
+    "TABLES",
+    "analyse_bulk_tables",
+    "refresh",
+]

@@ -142,6 +142,24 @@ def test_key_lookups_turn_hash_joins_off_for_their_statements_only(pg: Store) ->
     assert after == [("on", "off")]
 
 
+def test_a_chunk_flush_leaves_the_planner_settings_as_they_were(pg: Store) -> None:
+    """Its line counters and statuses run inside one `Bulk.key_lookups`; the statements after
+    them in the transaction plan with hash and merge joins again."""
+    from datetime import UTC, datetime
+
+    from engine.service.batch_writes import _flush_postgres
+    from engine.store.bulk import Bulk
+
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    with pg.write() as conn:
+        bulk = Bulk(conn)
+        _flush_postgres(bulk, [], [], [(1, "O1", 1)], [("allocated", at, "O1")])
+        after = bulk.query(
+            "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')"
+        )
+    assert after == [("on", "on")]
+
+
 def test_a_summary_report_counts_what_a_detailed_one_lists(store: Store) -> None:
     svc = _shop(store)
     summary = svc.allocate(detail=False, dry_run=True)

@@ -105,3 +105,37 @@ def test_every_hostile_file_gets_the_same_diagnostics_either_way(
 ) -> None:
     text = path.read_text()
     assert _diagnostics(text, monkeypatch, True) == _diagnostics(text, monkeypatch, False)
+
+
+#: Valid YAML that libyaml reads otherwise than PyYAML: a tab as a space (PyYAML refuses it),
+#: a `?` inside a flow scalar (refused too), an empty flow value placed at the next token (the
+#: "no value given" column), a U+FEFF counted as a column (the next key's column).
+DIVERGENT = {
+    "tab": "version: 1\nrules:\n  - name: a\n    rule:\twhen new order then allocate\n",
+    "question mark": "version: 1\nrules:\n  - {name: a?, rule: when new order then allocate}\n",
+    "empty flow value": "version: 1\nrules:\n  - {name: , rule: when new order then allocate}\n",
+    "feff": "version: 1\nrules:\n  - {name: a\ufeffb, rul: when new order then allocate}\n",
+}
+
+
+@pytest.mark.parametrize("name", DIVERGENT)
+def test_where_libyaml_reads_valid_text_otherwise_the_reference_reads_it(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = DIVERGENT[name]
+    expected = _diagnostics(text, monkeypatch, False)
+    assert expected and _diagnostics(text, monkeypatch, True) == expected
+
+
+def test_what_the_first_read_reported_is_not_reported_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A duplicate key is reported before the values are built; a value that then fails (too
+    big an integer) sends the file to the reference loader, which reports the key again."""
+    text = (
+        "version: 1\nrules:\n  - name: a\n    name: b\n    priority: 1234567890123456789012345\n"
+        "    rule: when new order then allocate\n"
+    )
+    expected = _diagnostics(text, monkeypatch, False)
+    assert [d.split(": error: ")[1][:13] for d in expected] == ["duplicate key", "the integer 1"]
+    assert _diagnostics(text, monkeypatch, True) == expected
