@@ -109,7 +109,9 @@ class Service:
     def add_orders(self, new: Sequence[Order], progress: Progress | None = None) -> int:
         """Create new orders (import / add). Any existing id refuses the whole batch."""
         order_ops.check_new(new)
-        return self.run(lambda tx: order_ops.add(tx, new, progress))
+        added = self.run(lambda tx: order_ops.add(tx, new, progress))
+        self._analyse_after(added)
+        return added
 
     def get_order(self, order_id: str, conn: Connection | None = None) -> Order:
         """The order with its lines (and how much of each is reserved); exit 1 if unknown."""

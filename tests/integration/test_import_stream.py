@@ -289,7 +289,10 @@ def test_a_big_import_or_sync_on_postgresql_analyses_the_tables_it_filled(
     assert synced > imported
     source = IncomingSource(write(tmp_path, [record(n) for n in range(30, 36)]), now=T0)
     svc.import_orders([item for chunk in source.chunks(100) for item in chunk])
-    assert _last_analyze(pg) > synced
+    channel = _last_analyze(pg)
+    assert channel > synced
+    svc.add_orders([order(f"A{n}", ("MUG", 1)) for n in range(6)])  # `orders add`, the API
+    assert _last_analyze(pg) > channel
 
 
 def test_an_import_whose_analyse_cannot_lock_a_table_still_succeeds(
