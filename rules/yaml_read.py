@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any, cast
@@ -188,23 +186,21 @@ class FastBoundedLoader(BoundedLoader):
         self._count = 0
         self._flow = 0  # how many flow collections ([…], {…}) the node being composed is in
 
-    @contextmanager
-    def _collection(self) -> Iterator[None]:
-        """Inside the collection whose start event is next: counted in `_flow` if a flow one."""
+    def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:
         flow = bool(self.peek_event().flow_style)
         self._flow += flow
         try:
-            yield
+            return super().compose_sequence_node(anchor)
         finally:
             self._flow -= flow
 
-    def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:
-        with self._collection():
-            return super().compose_sequence_node(anchor)
-
     def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
-        with self._collection():
+        flow = bool(self.peek_event().flow_style)
+        self._flow += flow
+        try:
             return super().compose_mapping_node(anchor)
+        finally:
+            self._flow -= flow
 
     def compose_scalar_node(self, anchor: Any) -> yaml.ScalarNode:
         event = self.peek_event()
