@@ -69,12 +69,10 @@ class FileCheck:
     # YAML
     def read_yaml(self) -> tuple[yaml.Node, Any] | None:
         if FAST_LOADER is not None:
-            found = len(self.diagnostics)
             try:
                 return self._load(FAST_LOADER(self.text))
             except (yaml.YAMLError, ValueError):  # ValueError: a lone surrogate in the text
-                # what is wrong, worded and placed as BoundedLoader reports it, and only so:
-                del self.diagnostics[found:]  # duplicate keys the first read reported
+                pass  # what is wrong, worded and placed as BoundedLoader reports it:
         try:
             loader = BoundedLoader(self.text)
         except yaml.reader.ReaderError as exc:

@@ -125,17 +125,3 @@ def test_where_libyaml_reads_valid_text_otherwise_the_reference_reads_it(
     text = DIVERGENT[name]
     expected = _diagnostics(text, monkeypatch, False)
     assert expected and _diagnostics(text, monkeypatch, True) == expected
-
-
-def test_what_the_first_read_reported_is_not_reported_again(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A duplicate key is reported before the values are built; a value that then fails (too
-    big an integer) sends the file to the reference loader, which reports the key again."""
-    text = (
-        "version: 1\nrules:\n  - name: a\n    name: b\n    priority: 1234567890123456789012345\n"
-        "    rule: when new order then allocate\n"
-    )
-    expected = _diagnostics(text, monkeypatch, False)
-    assert [d.split(": error: ")[1][:13] for d in expected] == ["duplicate key", "the integer 1"]
-    assert _diagnostics(text, monkeypatch, True) == expected
