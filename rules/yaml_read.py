@@ -150,14 +150,6 @@ BoundedLoader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
 BoundedLoader.add_constructor("tag:yaml.org,2002:float", _finite_float)
 
 
-class Diverges(yaml.MarkedYAMLError):
-    """Text that libyaml reads otherwise than PyYAML (`FastBoundedLoader`): read it again with
-    `BoundedLoader`."""
-
-    def __init__(self, problem: str, mark: Any = None) -> None:
-        super().__init__(problem=problem, problem_mark=mark)
-
-
 #: libyaml's parser, when PyYAML was built with it (its wheels are).
 _CParser: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None)
 
@@ -169,44 +161,15 @@ class FastBoundedLoader(BoundedLoader):
 
     For valid files only: libyaml words its errors in its own way and finds some of them
     elsewhere (a deep nesting, a lone surrogate escape), so on any error the file is read again
-    with `BoundedLoader`, whose messages are the reference (`rules.filecheck`). Where libyaml
-    reads valid text otherwise, it hands over the same way (`Diverges`): it takes a tab as a
-    space and `?` inside a flow scalar (`a:\tb`, `{a: b?}`, which PyYAML refuses), places an
-    empty value in braces or brackets at the next token (`{a: }`: PyYAML just after the colon),
-    and counts a U+FEFF inside the text as a column."""
+    with `BoundedLoader`, whose messages are the reference (`rules.filecheck`)."""
 
     def __init__(self, stream: str) -> None:  # not BoundedLoader's: no Python reader/parser
-        if "\t" in stream or "\ufeff" in stream:
-            raise Diverges("a tab or a U+FEFF: libyaml reads it otherwise than PyYAML")
         self._events = _CParser(stream)
         yaml.composer.Composer.__init__(self)
         yaml.constructor.SafeConstructor.__init__(self)
         yaml.resolver.Resolver.__init__(self)
         self._depth = 0
         self._count = 0
-        self._flow = 0  # how many flow collections ([…], {…}) the node being composed is in
-
-    def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:
-        flow = bool(self.peek_event().flow_style)
-        self._flow += flow
-        try:
-            return super().compose_sequence_node(anchor)
-        finally:
-            self._flow -= flow
-
-    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
-        flow = bool(self.peek_event().flow_style)
-        self._flow += flow
-        try:
-            return super().compose_mapping_node(anchor)
-        finally:
-            self._flow -= flow
-
-    def compose_scalar_node(self, anchor: Any) -> yaml.ScalarNode:
-        event = self.peek_event()
-        if self._flow and not event.style and (not event.value or "?" in event.value):
-            raise Diverges("an empty value or a `?` in a flow collection", event.start_mark)
-        return super().compose_scalar_node(anchor)
 
     def check_event(self, *choices: Any) -> bool:
         return bool(self._events.check_event(*choices))

@@ -105,23 +105,3 @@ def test_every_hostile_file_gets_the_same_diagnostics_either_way(
 ) -> None:
     text = path.read_text()
     assert _diagnostics(text, monkeypatch, True) == _diagnostics(text, monkeypatch, False)
-
-
-#: Valid YAML that libyaml reads otherwise than PyYAML: a tab as a space (PyYAML refuses it),
-#: a `?` inside a flow scalar (refused too), an empty flow value placed at the next token (the
-#: "no value given" column), a U+FEFF counted as a column (the next key's column).
-DIVERGENT = {
-    "tab": "version: 1\nrules:\n  - name: a\n    rule:\twhen new order then allocate\n",
-    "question mark": "version: 1\nrules:\n  - {name: a?, rule: when new order then allocate}\n",
-    "empty flow value": "version: 1\nrules:\n  - {name: , rule: when new order then allocate}\n",
-    "feff": "version: 1\nrules:\n  - {name: a\ufeffb, rul: when new order then allocate}\n",
-}
-
-
-@pytest.mark.parametrize("name", DIVERGENT)
-def test_where_libyaml_reads_valid_text_otherwise_the_reference_reads_it(
-    name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    text = DIVERGENT[name]
-    expected = _diagnostics(text, monkeypatch, False)
-    assert expected and _diagnostics(text, monkeypatch, True) == expected
