@@ -14,7 +14,6 @@ from rules.positions import (
     str_path,
 )
 from rules.yaml_read import (
-    FAST_LOADER,
     MAX_SHOWN,
     BoundedLoader,
     Path_,
@@ -68,11 +67,6 @@ class FileCheck:
 
     # YAML
     def read_yaml(self) -> tuple[yaml.Node, Any] | None:
-        if FAST_LOADER is not None:
-            try:
-                return self._load(FAST_LOADER(self.text))
-            except (yaml.YAMLError, ValueError):  # ValueError: a lone surrogate in the text
-                pass  # what is wrong, worded and placed as BoundedLoader reports it:
         try:
             loader = BoundedLoader(self.text)
         except yaml.reader.ReaderError as exc:
@@ -83,7 +77,13 @@ class FileCheck:
             self.error(1, 1, f"invalid YAML: {shorten(exc, 200)}")
             return None
         try:
-            return self._load(loader)
+            root = loader.get_single_node()
+            if root is None:
+                self.error(1, 1, "the file is empty", "a rule file starts with `version: 1`")
+                return None
+            if not self.check_keys(root):
+                return None
+            data = loader.construct_document(root)
         except Refused as exc:
             mark = exc.problem_mark
             line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -98,20 +98,9 @@ class FileCheck:
         except yaml.YAMLError as exc:
             self.error(1, 1, f"invalid YAML: {shorten(exc, 200)}")
             return None
-
-    def _load(self, loader: BoundedLoader) -> tuple[yaml.Node, Any] | None:
-        """The file's root node and its data, or None once what is wrong with its keys or
-        its emptiness is reported; YAML errors are raised for `read_yaml` to report."""
-        try:
-            root = loader.get_single_node()
-            if root is None:
-                self.error(1, 1, "the file is empty", "a rule file starts with `version: 1`")
-                return None
-            if not self.check_keys(root):
-                return None
-            return root, loader.construct_document(root)
         finally:
             loader.dispose()
+        return root, data
 
     def check_keys(self, node: yaml.Node) -> bool:
         """Refuse duplicate keys; False stops the check (cannot build).
