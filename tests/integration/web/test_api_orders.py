@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -388,3 +390,29 @@ def test_patch_leaves_every_field_it_does_not_name_as_it_was(api: Api) -> None:
     assert {k: v for k, v in again.items() if k != "lines"} == {
         k: v for k, v in after.items() if k != "lines"
     }
+
+
+def _forged(order_by: str, values: list[Any]) -> str:
+    raw = json.dumps({"o": order_by, "v": values}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("order_by", "values"),
+    [
+        ("total desc", ["abc", "A"]),
+        ("total desc", ["NaN", "A"]),
+        ("total desc", ["1E+400", "A"]),
+        ("total desc", [{"x": 1}, "A"]),
+        ("line_count asc", [10**30, "A"]),
+        ("placed_at asc", ["garbage", "A"]),
+    ],
+)
+def test_an_edited_cursor_is_400_not_a_database_error(
+    api: Api, order_by: str, values: list[Any]
+) -> None:
+    """A cursor whose amount was not a number reached the database: 503 "try again"."""
+    api.add(order("A", ("MUG", 1), total="5"), order("B", ("MUG", 1), total="7"))
+    url = f"/api/v1/orders?limit=1&order_by={order_by}&cursor={_forged(order_by, values)}"
+    error = error_of(api.get(url), 400)
+    assert error["field"] == "cursor" and "not a cursor" in error["message"]
