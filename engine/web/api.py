@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from engine.errors import BadInput, OrdersExist
-from engine.io.incoming import IncomingOrder
+from engine.io.incoming import native_incoming
 from engine.model import AllocationStatus, OrderStatus, Policy
 from engine.service import Service, read
 from engine.store.ordering import parse_order_by
@@ -90,9 +90,10 @@ def add_orders(
 ) -> Any:
     if isinstance(body, bytes | str):  # FastAPI hands over a body it did not read as JSON
         raise BadInput(not_json(request.headers.get("content-type")), field="body")
-    new = native_orders(body, service.clock())
+    now = service.clock()
+    new = native_orders(body, now)
     if sync:  # SPEC §9: created, updated, unchanged, … instead of refusing known ids
-        report = service.sync_orders([IncomingOrder(order) for order in new], API_ACTOR)
+        report = service.sync_orders([native_incoming(order, now) for order in new], API_ACTOR)
         return JSONResponse(report.as_json(), status_code=200)
     try:
         service.add_orders(new)

@@ -369,6 +369,25 @@ def test_post_with_sync_reports_each_outcome(api: Api) -> None:
     assert snapshot(api.store) == before
 
 
+def test_a_synced_order_without_placed_at_keeps_its_place_when_sent_again(api: Api) -> None:
+    """`placed_at` defaults to now: each re-send was `updated`, with an `order.updated` event,
+    and moved the order to the back of the FIFO queue."""
+    bare = {"id": "W1", "channel": "web", "lines": [{"sku": "MUG", "qty": 1}]}
+    assert api.post("/api/v1/orders?sync=true", json=bare).json()["created"] == ["W1"]
+    placed = api.get("/api/v1/orders/W1").json()["placed_at"]
+    api.service.clock.advance(hours=1)  # type: ignore[attr-defined]
+    before = snapshot(api.store)
+    again = api.post("/api/v1/orders?sync=true", json=bare).json()
+    assert again["unchanged"] == ["W1"] and again["updated"] == [], again
+    assert snapshot(api.store) == before
+    changed = api.post("/api/v1/orders?sync=true", json={**bare, "tags": ["vip"]}).json()
+    assert changed["updated"] == ["W1"]
+    assert api.get("/api/v1/orders/W1").json()["placed_at"] == placed
+    moved = api.post("/api/v1/orders?sync=true", json={**bare, "placed_at": "2026-01-05"}).json()
+    assert moved["updated"] == ["W1"]
+    assert api.get("/api/v1/orders/W1").json()["placed_at"] == "2026-01-05T00:00:00Z"
+
+
 def test_patch_leaves_every_field_it_does_not_name_as_it_was(api: Api) -> None:
     api.stock("MUG", 5)
     api.add(
