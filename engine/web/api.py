@@ -88,7 +88,7 @@ def add_orders(
     body: Annotated[Any, Body()],
     sync: bool = False,
 ) -> Any:
-    if isinstance(body, bytes | str):  # FastAPI hands over a body it did not read as JSON
+    if isinstance(body, bytes):  # FastAPI hands over a body it did not read as JSON
         raise BadInput(not_json(request.headers.get("content-type")), field="body")
     now = service.clock()
     new = native_orders(body, now)

@@ -118,6 +118,8 @@ def _validation_field(
     first = exc.errors()[0] if exc.errors() else {}
     if first.get("type") == "json_invalid":
         return _invalid_json(exc, first), "body"
+    if tuple(first.get("loc", ())) == ("body",) and first.get("type") == "missing":
+        return "body: is empty; send JSON, with `Content-Type: application/json`", "body"
     if tuple(first.get("loc", ())) == ("body",) and first.get("type") in _BODY_KINDS:
         # The whole body is of the wrong kind: it was not sent as JSON, or it is JSON of the
         # wrong shape (`[1]` where an object goes), not pydantic's "valid dictionary" words.
@@ -143,6 +145,16 @@ def _invalid_json(exc: RequestValidationError, error: dict[str, Any]) -> str:
     return f"body:{line}:{column}: invalid JSON" + (f": {why}" if why else "")
 
 
+def unreadable_body(cause: BaseException) -> str:
+    """What FastAPI's "There was an error parsing the body" was: JSON's parser gave up on
+    something other than a syntax error (a syntax error is `body:LINE:COLUMN: invalid JSON`)."""
+    if isinstance(cause, RecursionError):
+        return "body: is nested too deeply to be read as JSON"
+    if isinstance(cause, UnicodeDecodeError):
+        return f"body: is not UTF-8 text (byte {cause.start + 1})"
+    return "body: cannot be read as JSON"
+
+
 def install(app: FastAPI) -> None:
     """Route every failure through the one shape."""
 
@@ -162,6 +174,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            return error_response(400, unreadable_body(exc.__cause__), "body")
         message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 

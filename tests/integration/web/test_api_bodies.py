@@ -89,3 +89,36 @@ def test_the_documented_query_parameters_are_taken(lite: Api) -> None:
     assert lite.get("/api/v1/inventory?sku=MUG").status_code == 200
     answer = lite.post("/api/v1/orders?sync=true", json=order("B", ("MUG", 1)))
     assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/api/v1/orders"), ("patch", "/api/v1/orders/A"), ("post", "/api/v1/allocate")],
+)
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "body: is empty; send JSON, with `Content-Type: application/json`"),
+        (b"[" * 100_000 + b"]" * 100_000, "body: is nested too deeply to be read as JSON"),
+        (b'{"id": "\xff"}', "body: is not UTF-8 text (byte 9)"),
+    ],
+)
+def test_a_json_body_that_cannot_be_read_says_why_naming_the_body(
+    lite: Api, method: str, path: str, content: bytes, message: str
+) -> None:
+    """Each was pydantic's "Field required" or FastAPI's "There was an error parsing the
+    body", with `field: null`."""
+    lite.add(order("A", ("MUG", 1)))
+    before = snapshot(lite.store)
+    headers = {**AUTH, "Content-Type": "application/json"}
+    error = error_of(
+        lite.client.request(method.upper(), path, content=content, headers=headers), 400
+    )
+    assert (error["message"], error["field"]) == (message, "body")
+    assert snapshot(lite.store) == before
+
+
+def test_a_json_string_posted_as_orders_is_told_it_is_not_an_order(lite: Api) -> None:
+    """It was told to send JSON with `Content-Type: application/json`, which it had done."""
+    error = error_of(lite.post("/api/v1/orders", json="A1"), 400)
+    assert error["field"] == "body" and "got a string" in error["message"], error
