@@ -19,19 +19,31 @@ KINDS = ("set", "adjusted", "received")
 
 
 def check_change(sku: str, warehouse: str, qty: int, kind: str) -> None:
-    """Refuse a stock change before any transaction opens (exit 2, nothing written)."""
+    """Refuse a stock change before any transaction opens (exit 2, nothing written). `field`
+    is what the HTTP API names: `on_hand` for a set, `qty` for an adjust or a receipt."""
+    amount = "on_hand" if kind == "set" else "qty"
     if kind == "received" and qty <= 0:
-        raise BadInput(f"receive: quantity must be a positive whole number, got {qty}")
+        raise BadInput(
+            f"receive: quantity must be a positive whole number, got {qty}", field=amount
+        )
     if kind == "set" and qty < 0:
-        raise BadInput(f"set: on hand cannot be set below zero, got {qty}")
+        raise BadInput(f"set: on hand cannot be set below zero, got {qty}", field=amount)
     if not sku.strip():
-        raise BadInput("a SKU cannot be empty")
+        raise BadInput("a SKU cannot be empty", field="sku")
     if not warehouse.strip():
-        raise BadInput("a warehouse name cannot be empty (the default is main)")
-    check_text("SKU", sku, Length.SKU)
-    check_text("warehouse", warehouse, Length.WAREHOUSE)
+        raise BadInput("a warehouse name cannot be empty (the default is main)", field="warehouse")
+    for what, text, limit, name in (
+        ("SKU", sku, Length.SKU, "sku"),
+        ("warehouse", warehouse, Length.WAREHOUSE, "warehouse"),
+    ):
+        try:
+            check_text(what, text, limit)
+        except BadInput as exc:
+            raise BadInput(str(exc), field=name) from None
     if abs(qty) > MAX_QTY:
-        raise BadInput(f"{kind}: quantity {qty} is out of range (at most {MAX_QTY:,})")
+        raise BadInput(
+            f"{kind}: quantity {qty} is out of range (at most {MAX_QTY:,})", field=amount
+        )
 
 
 def change(tx: Tx, sku: str, warehouse: str, qty: int, kind: str) -> dict[str, Any]:
@@ -68,7 +80,8 @@ def apply(tx: Tx, rows: Sequence[tuple[str, str, int]], kind: str) -> None:
         if abs(new) > MAX_QTY:  # the column is a 32-bit integer on every backend
             raise BadInput(
                 f"{sku} @ {warehouse}: on hand would become {new}, out of range "
-                f"(at most {MAX_QTY:,} either way); nothing changed"
+                f"(at most {MAX_QTY:,} either way); nothing changed",
+                field="on_hand" if kind == "set" else "qty",
             )
         after[key] = new
         events.append(
