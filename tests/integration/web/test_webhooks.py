@@ -241,6 +241,8 @@ def test_the_request_log_names_topic_and_delivery_but_no_secret(
     lines = [r for r in caplog.records if r.name == "dibs.access"]
     hook = next(r for r in lines if getattr(r, "path", "") == "/webhooks/shopify")
     assert (hook.topic, hook.delivery, hook.status) == ("orders/create", "log-1", 200)  # type: ignore[attr-defined]
+    # The text format's line says them too (it stopped at the duration).
+    assert hook.getMessage().endswith(" ms from testclient topic orders/create delivery log-1")
     text = caplog.text + " ".join(str(vars(r)) for r in lines)
     assert SHOPIFY_SECRET not in text and "s3cret-token" not in text
     assert sign(SHOPIFY_SECRET, json.dumps(SHOPIFY).encode()) not in text
