@@ -20,7 +20,7 @@ from engine.errors import BadInput, DibsError, StateConflict, UnknownOrder
 
 log = logging.getLogger("dibs.serve")
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: "bad_input",
     401: "unauthorized",
     404: "not_found",
@@ -56,7 +56,7 @@ def error_body(
     status: int, message: str, field: str | None = None, problems: list[str] | None = None
 ) -> dict[str, Any]:
     error: dict[str, Any] = {
-        "code": _HTTP_CODES.get(status, "error"),
+        "code": HTTP_CODES.get(status, "error"),
         "message": message,
         "field": field,
     }

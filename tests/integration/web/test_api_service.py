@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -263,6 +264,18 @@ def test_openapi_and_docs_page(api: Api) -> None:
         "/webhooks/woocommerce",
     ):
         assert path in paths, path
+    # The answers dibs gives, not FastAPI's 422 `{"detail": …}`, which it never sends.
+    assert "HTTPValidationError" not in json.dumps(document)
+    error = {"$ref": "#/components/schemas/Error"}
+    patch = paths["/api/v1/orders/{order_id}"]["patch"]["responses"]
+    assert set(patch) == {"200", "400", "401", "404", "409", "413"}
+    assert patch["400"]["content"]["application/json"]["schema"] == error
+    assert set(paths["/api/v1/orders"]["get"]["responses"]) == {"200", "400", "401"}
+    assert set(paths["/webhooks/shopify"]["post"]["responses"]) == {"200", "400", "401", "413"}
+    assert set(paths["/api/v1/health"]["get"]["responses"]) == {"200"}
+    shape = document["components"]["schemas"]["Error"]["properties"]["error"]
+    assert shape["required"] == ["code", "message", "field"]
+    assert "bad_input" in shape["properties"]["code"]["enum"]
     page = api.get("/api/v1/docs")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "/api/v1/orders/{order_id}/split" in page.text and "<script" not in page.text
