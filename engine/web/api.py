@@ -25,13 +25,18 @@ from engine.web.deps import (
     ServiceDep,
     get_ruleset,
     refuse_unknown_query,
+    refuse_unstorable,
     require_token,
 )
 from engine.web.errors import ApiError, not_json
 
 router = APIRouter(
     prefix="/api/v1",
-    dependencies=[Depends(require_token), Depends(refuse_unknown_query)],
+    dependencies=[
+        Depends(require_token),
+        Depends(refuse_unknown_query),
+        Depends(refuse_unstorable),
+    ],
     tags=["orders"],
 )
 

@@ -26,6 +26,7 @@ from engine.web.deps import (
     SettingsDep,
     get_service,
     refuse_unknown_query,
+    refuse_unstorable,
     require_token,
 )
 from engine.web.errors import ApiError
@@ -35,7 +36,12 @@ log = logging.getLogger("dibs.serve")
 
 health_router = APIRouter(prefix="/api/v1", tags=["health"])
 router = APIRouter(
-    prefix="/api/v1", dependencies=[Depends(require_token), Depends(refuse_unknown_query)]
+    prefix="/api/v1",
+    dependencies=[
+        Depends(require_token),
+        Depends(refuse_unknown_query),
+        Depends(refuse_unstorable),
+    ],
 )
 
 

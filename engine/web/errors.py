@@ -128,7 +128,7 @@ def _validation_field(
         return f"body: expected {_BODY_KINDS[str(first['type'])]}", "body"
     where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
     field = ".".join(where) or None
-    message = str(first.get("msg", "invalid request"))
+    message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
     return (f"{field}: {message}" if field else message), field
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import snapshot
-from tests.integration.web.conftest import Api, error_of, order
+from tests.integration.web.conftest import AUTH, Api, error_of, order
 
 
 def _ids(answer: Any) -> list[str]:
@@ -435,3 +435,36 @@ def test_an_edited_cursor_is_400_not_a_database_error(
     url = f"/api/v1/orders?limit=1&order_by={order_by}&cursor={_forged(order_by, values)}"
     error = error_of(api.get(url), 400)
     assert error["field"] == "cursor" and "not a cursor" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("GET", "/api/v1/orders/A%00B", None, "order_id"),
+        ("POST", "/api/v1/orders/A%00B/ship", None, "order_id"),
+        ("GET", "/api/v1/orders/A%00B/history", None, "order_id"),
+        ("GET", "/api/v1/orders?channel=web%00", None, "channel"),
+        ("GET", "/api/v1/orders?tag=x%00", None, "tag"),
+        ("GET", "/api/v1/orders?where=id%20%3D%3D%20%22A%00%22", None, "where"),
+        ("GET", "/api/v1/inventory?sku=MUG%00", None, "sku"),
+        ("PUT", "/api/v1/inventory/MUG%00", {"on_hand": 1}, "sku"),
+        ("POST", "/api/v1/allocate", {"ids": ["A\u0000"]}, "ids.0"),
+        ("POST", "/api/v1/allocate", {"ids": ["A\ud800"]}, "ids.0"),
+        ("POST", "/api/v1/allocate", {"all": True, "where": 'id == "\ud800"'}, "where"),
+        ("POST", "/api/v1/allocate", {"all": True, "where": 'id == "\u0000"'}, "where"),
+        ("PATCH", "/api/v1/orders/A", {"tags": ["\ud800"]}, "tags.0"),
+    ],
+)
+def test_a_value_no_database_can_hold_is_400_naming_it(
+    api: Api, method: str, path: str, body: Any, field: str
+) -> None:
+    """A NUL (`%00`, `\\u0000`) or a lone surrogate reached the database: a 500, or on
+    PostgreSQL a 503 that says to try again."""
+    api.add(order("A", ("MUG", 1)))
+    before = snapshot(api.store)
+    kw: dict[str, Any] = {} if body is None else {"content": json.dumps(body)}
+    headers = {**AUTH, "Content-Type": "application/json"}
+    error = error_of(api.client.request(method, path, headers=headers, **kw), 400)
+    assert error["field"] == field, error
+    assert "NUL" in error["message"] or "Unicode" in error["message"], error
+    assert snapshot(api.store) == before
