@@ -8,6 +8,7 @@ says only that: the stack trace and any SQL go to the server's log, never into a
 from __future__ import annotations
 
 import logging
+import typing
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from engine.errors import BadInput, DibsError, StateConflict, UnknownOrder
+from engine.io.messages import unknown_key
 
 log = logging.getLogger("dibs.serve")
 
@@ -113,9 +115,12 @@ def _is_json(content_type: str | None) -> bool:
 
 
 def _validation_field(
-    exc: RequestValidationError, content_type: str | None
+    exc: RequestValidationError, content_type: str | None, route: Any = None
 ) -> tuple[str, str | None]:
-    first = exc.errors()[0] if exc.errors() else {}
+    errors = exc.errors()
+    # An unknown key first: `{"onhand": 5}` is a typo of the key it then says is missing.
+    first = next((e for e in errors if e.get("type") == "extra_forbidden"), None)
+    first = first or (errors[0] if errors else {})
     if first.get("type") == "json_invalid":
         return _invalid_json(exc, first), "body"
     if tuple(first.get("loc", ())) == ("body",) and first.get("type") == "missing":
@@ -128,8 +133,46 @@ def _validation_field(
         return f"body: expected {_BODY_KINDS[str(first['type'])]}", "body"
     where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
     field = ".".join(where) or None
-    message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
+    if first.get("type") == "extra_forbidden":
+        loc = tuple(first.get("loc", ()))
+        parent = "".join(f"{p}." for p in where[:-1])
+        return unknown_key(loc[-1], _keys_at(route, loc[1:-1]), prefix=parent), field
+    message = _words(first)
     return (f"{field}: {message}" if field else message), field
+
+
+def _words(error: dict[str, Any]) -> str:
+    """dibs's words for pydantic's: `is required`, `must be …` (not "Input should be")."""
+    kind = error.get("type")
+    if kind == "missing":
+        return "is required"
+    message = str(error.get("msg", "invalid request")).removeprefix("Value error, ")
+    return message.replace("Input should be", "must be", 1)
+
+
+def _keys_at(route: Any, path: tuple[Any, ...]) -> list[str]:
+    """The keys the route's body model takes at `path` (("ship_to",) for the address,
+    ("lines", 0) for a line)."""
+    field = getattr(route, "body_field", None)
+    model = _model_in(getattr(getattr(field, "field_info", None), "annotation", None))
+    for step in path:
+        if model is None:
+            return []
+        if not isinstance(step, int):
+            known = model.model_fields.get(step)
+            model = _model_in(known.annotation) if known is not None else None
+    return list(model.model_fields) if model is not None else []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model inside `X | None`, `list[X]`, `Annotated[X, …]` (or None)."""
+    todo = [annotation]
+    while todo:
+        one = todo.pop(0)
+        if isinstance(one, type) and hasattr(one, "model_fields"):
+            return one
+        todo.extend(typing.get_args(one))
+    return None
 
 
 def _invalid_json(exc: RequestValidationError, error: dict[str, Any]) -> str:
@@ -169,7 +212,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        message, field = _validation_field(exc, request.headers.get("content-type"))
+        message, field = _validation_field(
+            exc, request.headers.get("content-type"), request.scope.get("route")
+        )
         return error_response(400, message, field)
 
     @app.exception_handler(HTTPException)
