@@ -7,7 +7,7 @@ import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
@@ -63,6 +63,14 @@ def health(service: ServiceDep, settings: SettingsDep) -> Any:
         "pending_events": int(pending),
         "last_tick": iso(settings.ticks.last()),
     }
+
+
+# HEAD too: load balancers' and monitors' checks often send it, and read a 405 as "down".
+@health_router.head("/health", include_in_schema=False)
+def health_head(service: ServiceDep, settings: SettingsDep) -> Response:
+    answer = health(service, settings)
+    status = answer.status_code if isinstance(answer, Response) else 200
+    return Response(status_code=status)
 
 
 # ---- inventory ---------------------------------------------------------------------------

@@ -67,6 +67,8 @@ def test_health_needs_no_token(api: Api) -> None:
         "pending_events": 1,
         "last_tick": None,
     }
+    head = api.client.head("/api/v1/health")  # a load balancer's check; it was 405
+    assert (head.status_code, head.content) == (200, b"")
 
 
 def test_without_a_configured_token_the_api_is_open(store: Store) -> None:
@@ -367,6 +369,7 @@ def test_health_says_when_the_database_is_unreachable(
     monkeypatch.setattr(sqlite_store, "read", down)
     with TestClient(create_app(Service(sqlite_store), settings())) as client:
         answer = client.get("/api/v1/health")
+        assert client.head("/api/v1/health").status_code == 503
     assert answer.status_code == 503
     assert answer.json() == {
         "status": "error",
