@@ -218,10 +218,13 @@ def install(app: FastAPI) -> None:
         return error_response(400, message, field)
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 400 and exc.__cause__ is not None:
             return error_response(400, unreadable_body(exc.__cause__), "body")
         message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
+        allowed = (getattr(exc, "headers", None) or {}).get("Allow")
+        if exc.status_code == 405 and allowed:
+            message = f"{request.method} is not allowed on {request.url.path}; it takes {allowed}"
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(SQLAlchemyError)

@@ -288,6 +288,9 @@ def test_unknown_route_and_method_keep_the_shape(api: Api) -> None:
     assert error_of(api.client.delete("/api/v1/orders/A", headers=AUTH), 405)["code"] == (
         "method_not_allowed"
     )
+    # It says what the path takes (it said "Method Not Allowed").
+    error = error_of(api.client.post("/api/v1/health"), 405)
+    assert error["message"] == "POST is not allowed on /api/v1/health; it takes GET"
 
 
 # ---- 413 -------------------------------------------------------------------------------------
