@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from typing import Annotated, Any
@@ -120,10 +121,23 @@ def allocate(service: ServiceDep, body: AllocateIn) -> dict[str, Any]:
 # ---- rules -------------------------------------------------------------------------------
 
 
+#: Why a file sent with curl's `-d` does not parse: `-d` sends a form and drops the newlines.
+FLATTENED = (
+    "the body came as a form on one line: curl's -d drops a file's newlines; send it with "
+    "--data-binary @rules.yaml -H 'Content-Type: application/yaml'"
+)
+
+
 async def _rule_file(request: Request) -> tuple[Any, list[Any], str]:
     data = await request.body()
     name = request.headers.get("x-dibs-filename") or "rules.yaml"
     ruleset, diagnostics = await run_in_threadpool(check_ruleset_bytes, data, name)
+    form = "application/x-www-form-urlencoded" in request.headers.get("content-type", "")
+    errors = [n for n, d in enumerate(diagnostics) if d.severity == "error"]
+    if form and errors and b"\n" not in data.strip():
+        first = errors[0]
+        diagnostics = list(diagnostics)
+        diagnostics[first] = dataclasses.replace(diagnostics[first], hint=FLATTENED)
     return ruleset, diagnostics, name
 
 

@@ -200,6 +200,20 @@ def test_rules_check(api: Api) -> None:
     assert (first["file"], first["line"], first["severity"]) == ("rules.yaml", 4, "error")
 
 
+def test_a_rule_file_flattened_by_curl_d_is_told_how_to_send_it(lite: Api) -> None:
+    """`curl -d @rules.yaml` (the way JSON is posted) sends a form with the newlines dropped:
+    the answer was only `invalid YAML: mapping values are not allowed here` at 1:16."""
+    good = (ROOT / "examples" / "rules.yaml").read_bytes()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    flat = b"".join(good.splitlines())  # what curl -d sends
+    first = lite.post("/api/v1/rules/check", content=flat, headers=form).json()["diagnostics"][0]
+    assert "--data-binary" in first["hint"] and "-d drops" in first["hint"], first
+    error = error_of(lite.post("/api/v1/rules/preview", content=flat, headers=form), 400)
+    assert "--data-binary" in error["problems"][0], error
+    # --data-binary without a Content-Type is a form too, with its newlines: it just works.
+    assert lite.post("/api/v1/rules/check", content=good, headers=form).json()["ok"] is True
+
+
 WHERE_IT_RUNS = b"""version: 1
 rules:
   - name: east
