@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from engine.web.dashboard import actions, inventory, login, orders, rules
-from engine.web.dashboard.common import CsrfRefused, SignInNeeded, render
+from engine.web.dashboard.common import CsrfRefused, SignInNeeded, Unstorable, render
 
 
 def install(app: FastAPI) -> None:
@@ -38,6 +38,17 @@ def install(app: FastAPI) -> None:
             title="Form expired",
             error="This form is out of date (or was not sent by this dashboard); nothing was "
             "done. Reload the page and try again.",
+        )
+
+    @app.exception_handler(Unstorable)
+    async def _unstorable(request: Request, exc: Unstorable) -> HTMLResponse:
+        return render(
+            request,
+            "dashboard/error.html",
+            400,
+            title="Bad address",
+            error=f"{exc.name} holds a NUL character (%00), which no value can hold; nothing "
+            "was done.",
         )
 
 
