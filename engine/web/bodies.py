@@ -14,23 +14,21 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, S
 from engine.errors import BadInput
 from engine.io.imports import check_order_mapping
 from engine.io.messages import plural
+from engine.io.values import Invalid, storable
 from engine.model import DEFAULT_WAREHOUSE, Order, Policy, ShipTo
 
 
-def storable(text: str) -> str:
+def _storable(text: str) -> str:
     """A string no database column can hold is refused where it arrives (it reached the
     database: a 500 for a lone surrogate, a 503 "try again" on PostgreSQL for a NUL)."""
-    if "\x00" in text:
-        raise ValueError("contains a NUL character (\\u0000), which no value can hold")
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("is not valid Unicode text (a lone UTF-16 surrogate)") from None
-    return text
+        return storable(text)
+    except Invalid as exc:
+        raise ValueError(str(exc)) from None
 
 
 #: A JSON string of a body: strict, and storable.
-Text = Annotated[StrictStr, AfterValidator(storable)]
+Text = Annotated[StrictStr, AfterValidator(_storable)]
 
 
 class _Body(BaseModel):

@@ -31,25 +31,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, _: CsrfRefused) -> HTMLResponse:
-        return render(
-            request,
-            "dashboard/error.html",
-            403,
-            title="Form expired",
-            error="This form is out of date (or was not sent by this dashboard); nothing was "
-            "done. Reload the page and try again.",
-        )
+        why = "This form is out of date (or was not sent by this dashboard); nothing was done."
+        return _error_page(request, 403, "Form expired", why + " Reload the page and try again.")
 
     @app.exception_handler(Unstorable)
     async def _unstorable(request: Request, exc: Unstorable) -> HTMLResponse:
-        return render(
-            request,
-            "dashboard/error.html",
-            400,
-            title="Bad address",
-            error=f"{exc.name} holds a NUL character (%00), which no value can hold; nothing "
-            "was done.",
-        )
+        why = f"{exc.name} holds a NUL character (%00), which no value can hold; nothing was done."
+        return _error_page(request, 400, "Bad address", why)
+
+
+def _error_page(request: Request, status: int, title: str, error: str) -> HTMLResponse:
+    return render(request, "dashboard/error.html", status, title=title, error=error)
 
 
 __all__ = ["install"]
