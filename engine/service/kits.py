@@ -130,5 +130,6 @@ def refuse_stock_on_kits(kits: Kits, skus: Sequence[str]) -> None:
             parts = ", ".join(part for part, _ in kits[sku])
             raise BadInput(
                 f"{sku!r} is a kit: it has no stock of its own; change its components' stock "
-                f"instead ({parts}); nothing changed"
+                f"instead ({parts}); nothing changed",
+                field="sku",
             )

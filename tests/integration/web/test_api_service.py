@@ -111,6 +111,7 @@ def test_inventory(api: Api) -> None:
         ("PUT", "/api/v1/inventory/MUG", {"on_hand": 1, "warehouse": "w" * 101}, "warehouse"),
         ("PUT", f"/api/v1/inventory/{'M' * 201}", {"on_hand": 1}, "sku"),
         ("PUT", "/api/v1/inventory/%20", {"on_hand": 1}, "sku"),
+        ("PUT", "/api/v1/inventory/BOX", {"on_hand": 1}, "sku"),  # a kit
     ],
 )
 def test_bad_stock_changes_are_400_and_write_nothing(
@@ -118,6 +119,7 @@ def test_bad_stock_changes_are_400_and_write_nothing(
 ) -> None:
     """Each names its field, as the errors table of docs/http.md says (they were `null`)."""
     api.stock("MUG", 5)
+    api.service.set_kits({"BOX": [("MUG", 2)]})
     before = snapshot(api.store)
     error = error_of(api.client.request(method, path, json=body, headers=AUTH), 400)
     assert error["field"] == field
