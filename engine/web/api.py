@@ -103,7 +103,9 @@ def add_orders(
     try:
         service.add_orders(new)
     except OrdersExist as exc:
-        raise ApiError(409, str(exc), field="id") from exc
+        # The CLI's refusal says to use --sync; here that is the query parameter.
+        hint = "; POST with ?sync=true to update known orders instead"
+        raise ApiError(409, str(exc) + hint, field="id") from exc
     with service.store.read() as conn:
         loaded = service.load_orders(conn, [o.id for o in new])
         docs = read.order_documents_of(conn, [loaded[o.id] for o in new])

@@ -198,6 +198,7 @@ def test_an_existing_id_is_409_and_nothing_is_added(api: Api) -> None:
         api.post("/api/v1/orders", json=[order("B", ("MUG", 1)), order("A", ("MUG", 1))]), 409
     )
     assert error["field"] == "id" and "A" in error["message"]
+    assert error["message"].endswith("; POST with ?sync=true to update known orders instead")
     assert snapshot(api.store) == before
 
 
