@@ -5,12 +5,10 @@ slept through."""
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from http.server import HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -262,40 +260,3 @@ def test_leases_of_a_dead_worker_expire(store: Store, tmp_path: Path, stop_after
         clock.advance(minutes=3)
         assert sender.run_once()["wms"].delivered == 2
         assert Receiver.ids(rx) == [d.event_id for d in claimed]
-
-
-def _docs_receiver(secret: str) -> type[Any]:
-    """The receiver class of docs/events.md's example, as a reader copies it (its last line,
-    which serves forever, left out)."""
-    text = (Path(__file__).resolve().parents[2] / "docs" / "events.md").read_text()
-    code = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "class Hook" in b)
-    assert '("127.0.0.1", 9000)' in code  # not 0.0.0.0:8080, where `dibs serve` listens
-    code = code.replace('os.environ["DIBS_NOTIFY_WMS_SECRET"]', repr(secret))
-    scope: dict[str, Any] = {}
-    exec(code.rsplit("\nHTTPServer(", 1)[0], scope)  # the docs' own example
-    hook: type[Any] = scope["Hook"]
-    return hook
-
-
-def test_the_receiver_of_the_docs_verifies_what_dibs_sends(
-    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    clock = FakeClock()
-    shop(store, clock)
-    server = HTTPServer(("127.0.0.1", 0), _docs_receiver(SECRET.decode()))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/dibs"
-        rules = notify_rules(tmp_path, ("wms", url, ["order.created"]))
-        Runner(Service(store, clock), rules).tick()
-        sender = Deliveries(store, clock, [endpoint("wms", url, ["order.created"])])
-        assert sender.run_once()["wms"].delivered == 2  # its 204: the signature verified
-        forged = Deliveries(store, clock, [endpoint("wms", url, [], secret=b"wrong")])
-        Runner(Service(store, clock), rules).tick()
-        Service(store, clock).add_orders([order("A3", ("W", 1))])
-        Runner(Service(store, clock), rules).tick()
-        assert forged.run_once()["wms"].failed == 1  # its 401
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert "'order': 'A1'" in capsys.readouterr().out
