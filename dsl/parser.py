@@ -64,12 +64,35 @@ def parse_rule(text: str) -> Rule:
             column=1,
             hint="split it into several rules",
         )
+    _refuse_unstorable(text)
     try:
         tree = lark_parser().parse(text)
     except UnexpectedInput as exc:
         raise syntax_error(text, exc) from None
     _check_shape(tree)
     return _Builder(text).rule(tree)
+
+
+#: What no database's text can hold: NUL, and lone UTF-16 surrogates (YAML's "\0", "\ud800").
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _refuse_unstorable(text: str) -> None:
+    """A NUL or a lone surrogate (a double-quoted YAML escape can make either) is refused
+    where it stands: in a string it reached the database, and on PostgreSQL every tick of
+    the rule file failed on it, while `rules check` said ok."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return
+    line = text.count("\n", 0, found.start()) + 1
+    column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+    what = "a NUL character" if found.group() == "\x00" else "a lone UTF-16 surrogate"
+    raise DslSyntaxError(
+        f"the rule contains {what}, which no value can hold",
+        line=line,
+        column=column,
+        hint="remove it (in YAML, a double-quoted string's \\0 or \\u escape makes one)",
+    )
 
 
 _CONNECTIVES = ("or_expr", "and_expr", "not_expr")

@@ -150,10 +150,18 @@ def cmd_deliveries_list(args: argparse.Namespace) -> int:
 
 
 def _ids(values: list[str]) -> list[int]:
-    try:
-        return [int(v) for v in values]
-    except ValueError as exc:
-        raise BadInput(f"delivery ids are whole numbers: {exc}") from exc
+    """The ids as numbers; one that is no id (`x`, or more digits than any id: it reached the
+    database, a traceback on SQLite) is exit 2 naming it."""
+    ids: list[int] = []
+    for value in values:
+        text = value.strip()
+        if not text.isascii() or not text.isdigit() or len(text) > 18:
+            raise BadInput(
+                f"deliveries retry: {value!r} is not a delivery id: the ids are the whole "
+                "numbers of the `id` column of `dibs deliveries list`"
+            )
+        ids.append(int(text))
+    return ids
 
 
 def cmd_deliveries_retry(args: argparse.Namespace) -> int:
@@ -162,7 +170,8 @@ def cmd_deliveries_retry(args: argparse.Namespace) -> int:
     ids = _ids(args.ids)
     service = open_service(args)
     done = service.run(lambda tx: event_reads.retry_deliveries(tx, ids))
-    print(f"{len(done)} deliveries due again now, with 24 hours of retries")
+    noun = "delivery" if len(done) == 1 else "deliveries"
+    print(f"{len(done)} {noun} due again now, with 24 hours of retries")
     return 0
 
 

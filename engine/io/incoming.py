@@ -46,6 +46,8 @@ class IncomingOrder:
     channel says (`awaiting_fulfillment`, `cancelled` or `shipped`); `updated_at` the channel's
     last-change time, None when the format has none. `sets_warehouse` is False for channel
     formats, which know nothing of dibs' warehouses: a sync then keeps the order's warehouse.
+    `sets_placed_at` is False for a native order that gives no `placed_at` (it got the import's
+    time): a sync then keeps the order's own, so re-sending it is not a change.
     `where` locates the order in its file, for messages.
     """
 
@@ -54,6 +56,7 @@ class IncomingOrder:
     updated_at: datetime | None = None
     sets_warehouse: bool = True
     where: str = ""
+    sets_placed_at: bool = True
 
     @property
     def id(self) -> str:
@@ -170,15 +173,20 @@ class IncomingSource:
             for start in range(0, len(orders), size):
                 yield orders[start : start + size]
             return
-        channel = self.channel
+        channel, now = self.channel, self.now
         chunk: list[IncomingOrder] = []
         awaiting = OrderStatus.AWAITING_FULFILLMENT
-        for order, where in stream_orders(self.path, self.problems, self.now):
+        for order, where in stream_orders(self.path, self.problems, now):
             if channel is not None:
                 order = dataclasses.replace(order, channel=channel)
             chunk.append(
                 _new_incoming(
-                    order=order, status=awaiting, updated_at=None, sets_warehouse=True, where=where
+                    order=order,
+                    status=awaiting,
+                    updated_at=None,
+                    sets_warehouse=True,
+                    where=where,
+                    sets_placed_at=order.placed_at != now,
                 )
             )
             if len(chunk) == size:
@@ -203,6 +211,11 @@ class IncomingSource:
     def refuse_if_problems(self) -> None:
         """The file's `BadInput`, every problem in file order, if it has any."""
         refuse_if(self.problems, str(self.path))
+
+
+def native_incoming(order: Order, now: datetime) -> IncomingOrder:
+    """A native order read with `now` as its default `placed_at` (the HTTP API's `?sync=true`)."""
+    return IncomingOrder(order, sets_placed_at=order.placed_at != now)
 
 
 def incoming_from_channel(read: ChannelRead, now: datetime, name: str) -> list[IncomingOrder]:

@@ -71,7 +71,11 @@ class Service:
     def change_stock(
         self, sku: str, warehouse: str, qty: int, kind: str, actor: Actor = Actor()
     ) -> dict[str, Any]:
-        """`kind` is `set` (absolute), `adjusted` (signed delta) or `received` (positive)."""
+        """`kind` is `set` (absolute), `adjusted` (signed delta) or `received` (positive).
+
+        The SKU and warehouse are trimmed, as an inventory file's cells are: `" MUG "` would be
+        stock that no order line (trimmed too) ever names."""
+        sku, warehouse = sku.strip(), warehouse.strip()
         stock.check_change(sku, warehouse, qty, kind)
         return self.run(lambda tx: stock.change(tx, sku, warehouse, qty, kind))
 

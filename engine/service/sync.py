@@ -94,8 +94,8 @@ _ADDRESS_KEY = attrgetter("name", "country", "state", "city", "postal_code")
 
 def content_hash(incoming: IncomingOrder) -> str:
     """A short digest of everything an incoming copy says (status included); the warehouse
-    only when the format sets it. Stored as `sync_hash` by every import: the digest of the
-    same content never changes (tests/unit/engine/test_content_hash.py pins it).
+    and `placed_at` only when the copy sets them. Stored as `sync_hash` by every import: the
+    digest of the same content never changes (tests/unit/engine/test_content_hash.py pins it).
 
     The digest is of `repr(key)`, key the tuple (channel, placed_at, address, shipping method,
     total, tags, attributes, lines, warehouse, status); the text is written out here, each
@@ -104,7 +104,8 @@ def content_hash(incoming: IncomingOrder) -> str:
     o = incoming.order
     total, tags, attributes = o.total, o.tags, o.attributes
     text = (
-        f"({o.channel!r}, {o.placed_at.isoformat()!r}, {_ADDRESS_KEY(o.ship_to)!r}, "
+        f"({o.channel!r}, {o.placed_at.isoformat() if incoming.sets_placed_at else None!r}, "
+        f"{_ADDRESS_KEY(o.ship_to)!r}, "
         f"{o.shipping_method!r}, {None if total is None else format(total.normalize(), 'f')!r}, "
         f"{tuple(sorted(tags)) if tags else ()!r}, "
         f"{tuple(sorted([(k, repr(v)) for k, v in attributes.items()])) if attributes else ()!r}, "
@@ -268,6 +269,8 @@ def _apply_one(tx: Tx, order: Order, item: IncomingOrder, actor: Actor) -> str |
     target = item.order
     if not item.sets_warehouse:
         target = dataclasses.replace(target, warehouse=order.warehouse)
+    if not item.sets_placed_at:  # a native order without placed_at: it keeps its place
+        target = dataclasses.replace(target, placed_at=order.placed_at)
     changed = apply_update(tx, order, target, actor)
     how = _CLOSE.get(OrderStatus(item.status))
     if how is not None:

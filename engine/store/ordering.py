@@ -22,7 +22,8 @@ from sqlalchemy import (
 )
 
 from engine.errors import BadInput, quoted
-from engine.store.schema import FIELD_COLUMNS, orders
+from engine.model import MAX_TOTAL
+from engine.store.schema import FIELD_COLUMNS, Money, orders
 
 #: More sort keys than any real ordering needs; thousands made the database refuse the query.
 MAX_KEYS = 32
@@ -175,6 +176,20 @@ def sort_values_to_json(values: Sequence[Any]) -> list[Any]:
     return out
 
 
+def _amount(name: str, value: Any) -> Decimal:
+    """A cursor's amount: a finite number in the column's range (`Money` is a TypeDecorator,
+    not `Numeric`: an edited cursor's `"abc"` or `"NaN"` reached the database as a 503)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"{name} must be a number")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{name} must be a number") from None
+    if not amount.is_finite() or abs(amount) >= MAX_TOTAL:
+        raise ValueError(f"{name} must be a finite amount")
+    return amount
+
+
 def sort_values_from_json(columns: Sequence[SortColumn], raw: Sequence[Any]) -> list[Any]:
     """The inverse of `sort_values_to_json`; ValueError when `raw` does not fit the columns."""
     if len(raw) != len(columns):
@@ -187,13 +202,10 @@ def sort_values_from_json(columns: Sequence[SortColumn], raw: Sequence[Any]) -> 
             out.append(None)
         elif isinstance(column.type, DateTime):
             out.append(datetime.fromisoformat(str(value)))
-        elif isinstance(column.type, Numeric):
-            try:
-                out.append(Decimal(str(value)))
-            except InvalidOperation:
-                raise ValueError(f"{column.name} must be a number") from None
+        elif isinstance(column.type, Numeric | Money):
+            out.append(_amount(column.name, value))
         elif isinstance(column.type, Integer):
-            if not isinstance(value, int) or isinstance(value, bool):
+            if not isinstance(value, int) or isinstance(value, bool) or abs(value) >= 2**63:
                 raise ValueError(f"{column.name} must be an integer")
             out.append(value)
         else:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from engine.errors import BadInput, OrdersExist
-from engine.io.incoming import IncomingOrder
+from engine.io.incoming import native_incoming
 from engine.model import AllocationStatus, OrderStatus, Policy
 from engine.service import Service, read
 from engine.store.ordering import parse_order_by
@@ -25,13 +25,18 @@ from engine.web.deps import (
     ServiceDep,
     get_ruleset,
     refuse_unknown_query,
+    refuse_unstorable,
     require_token,
 )
 from engine.web.errors import ApiError, is_json, not_json
 
 router = APIRouter(
     prefix="/api/v1",
-    dependencies=[Depends(require_token), Depends(refuse_unknown_query)],
+    dependencies=[
+        Depends(require_token),
+        Depends(refuse_unknown_query),
+        Depends(refuse_unstorable),
+    ],
     tags=["orders"],
 )
 
@@ -95,14 +100,17 @@ def add_orders(
     # (`"hello"`), which the order validator names as such.
     if isinstance(body, bytes) or (isinstance(body, str) and not is_json(content_type)):
         raise BadInput(not_json(content_type), field="body")
-    new = native_orders(body, service.clock())
+    now = service.clock()
+    new = native_orders(body, now)
     if sync:  # SPEC §9: created, updated, unchanged, … instead of refusing known ids
-        report = service.sync_orders([IncomingOrder(order) for order in new], API_ACTOR)
+        report = service.sync_orders([native_incoming(order, now) for order in new], API_ACTOR)
         return JSONResponse(report.as_json(), status_code=200)
     try:
         service.add_orders(new)
     except OrdersExist as exc:
-        raise ApiError(409, str(exc), field="id") from exc
+        # The CLI's refusal says to use --sync; here that is the query parameter.
+        hint = "; POST with ?sync=true to update known orders instead"
+        raise ApiError(409, str(exc) + hint, field="id") from exc
     with service.store.read() as conn:
         loaded = service.load_orders(conn, [o.id for o in new])
         docs = read.order_documents_of(conn, [loaded[o.id] for o in new])

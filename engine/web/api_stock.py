@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
@@ -26,6 +27,7 @@ from engine.web.deps import (
     SettingsDep,
     get_service,
     refuse_unknown_query,
+    refuse_unstorable,
     require_token,
 )
 from engine.web.errors import ApiError
@@ -35,7 +37,12 @@ log = logging.getLogger("dibs.serve")
 
 health_router = APIRouter(prefix="/api/v1", tags=["health"])
 router = APIRouter(
-    prefix="/api/v1", dependencies=[Depends(require_token), Depends(refuse_unknown_query)]
+    prefix="/api/v1",
+    dependencies=[
+        Depends(require_token),
+        Depends(refuse_unknown_query),
+        Depends(refuse_unstorable),
+    ],
 )
 
 
@@ -57,6 +64,14 @@ def health(service: ServiceDep, settings: SettingsDep) -> Any:
         "pending_events": int(pending),
         "last_tick": iso(settings.ticks.last()),
     }
+
+
+# HEAD too: load balancers' and monitors' checks often send it, and read a 405 as "down".
+@health_router.head("/health", include_in_schema=False)
+def health_head(service: ServiceDep, settings: SettingsDep) -> Response:
+    answer = health(service, settings)
+    status = answer.status_code if isinstance(answer, Response) else 200
+    return Response(status_code=status)
 
 
 # ---- inventory ---------------------------------------------------------------------------
@@ -106,10 +121,23 @@ def allocate(service: ServiceDep, body: AllocateIn) -> dict[str, Any]:
 # ---- rules -------------------------------------------------------------------------------
 
 
+#: Why a file sent with curl's `-d` does not parse: `-d` sends a form and drops the newlines.
+FLATTENED = (
+    "the body came as a form on one line: curl's -d drops a file's newlines; send it with "
+    "--data-binary @rules.yaml -H 'Content-Type: application/yaml'"
+)
+
+
 async def _rule_file(request: Request) -> tuple[Any, list[Any], str]:
     data = await request.body()
     name = request.headers.get("x-dibs-filename") or "rules.yaml"
     ruleset, diagnostics = await run_in_threadpool(check_ruleset_bytes, data, name)
+    form = "application/x-www-form-urlencoded" in request.headers.get("content-type", "")
+    errors = [n for n, d in enumerate(diagnostics) if d.severity == "error"]
+    if form and errors and b"\n" not in data.strip():
+        first = errors[0]
+        diagnostics = list(diagnostics)
+        diagnostics[first] = dataclasses.replace(diagnostics[first], hint=FLATTENED)
     return ruleset, diagnostics, name
 
 

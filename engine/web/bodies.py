@@ -7,14 +7,28 @@ posted to the API is refused with the same words as the same order in a file.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from engine.errors import BadInput, quoted
 from engine.io.imports import check_order_mapping
 from engine.io.messages import plural
+from engine.io.values import Invalid, storable
 from engine.model import DEFAULT_WAREHOUSE, Order, Policy, ShipTo
+
+
+def _storable(text: str) -> str:
+    """A string no database column can hold is refused where it arrives (it reached the
+    database: a 500 for a lone surrogate, a 503 "try again" on PostgreSQL for a NUL)."""
+    try:
+        return storable(text)
+    except Invalid as exc:
+        raise ValueError(str(exc)) from None
+
+
+#: A JSON string of a body: strict, and storable.
+Text = Annotated[StrictStr, AfterValidator(_storable)]
 
 
 class _Body(BaseModel):
@@ -25,7 +39,7 @@ class LineIn(_Body):
     """A line of a patch. `qty` as in a posted order or a file: a whole number or a digit
     string, checked by the importers' validator (`checked_patch`), which names the line."""
 
-    sku: StrictStr
+    sku: Text
     qty: Any = Field(
         json_schema_extra={
             "anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]
@@ -34,11 +48,11 @@ class LineIn(_Body):
 
 
 class ShipToIn(_Body):
-    name: StrictStr | None = None
-    country: StrictStr | None = None
-    state: StrictStr | None = None
-    city: StrictStr | None = None
-    postal_code: StrictStr | None = None
+    name: Text | None = None
+    country: Text | None = None
+    state: Text | None = None
+    city: Text | None = None
+    postal_code: Text | None = None
 
 
 class OrderPatch(_Body):
@@ -47,18 +61,18 @@ class OrderPatch(_Body):
     (null clears one); `shipping_method` null clears it."""
 
     lines: list[LineIn] | None = None
-    tags: list[StrictStr] | None = None
+    tags: list[Text] | None = None
     ship_to: ShipToIn | None = None
-    shipping_method: StrictStr | None = None
+    shipping_method: Text | None = None
 
 
 class AllocateIn(_Body):
     """POST /allocate: `ids`, or `all` (optionally narrowed by `where`)."""
 
-    ids: list[StrictStr] | None = None
+    ids: list[Text] | None = None
     all: StrictBool = False
-    where: StrictStr | None = None
-    order_by: StrictStr | None = None
+    where: Text | None = None
+    order_by: Text | None = None
     policy: Policy = Policy.LINES
     dry_run: StrictBool = False
 
@@ -67,12 +81,12 @@ class AllocateIn(_Body):
 
 class OnHandIn(_Body):
     on_hand: StrictInt
-    warehouse: StrictStr = DEFAULT_WAREHOUSE
+    warehouse: Text = DEFAULT_WAREHOUSE
 
 
 class QtyIn(_Body):
     qty: StrictInt
-    warehouse: StrictStr = DEFAULT_WAREHOUSE
+    warehouse: Text = DEFAULT_WAREHOUSE
 
 
 class SelectionIn(_Body):

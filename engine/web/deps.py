@@ -68,6 +68,17 @@ def refuse_unknown_query(request: Request) -> None:
             )
 
 
+def refuse_unstorable(request: Request) -> None:
+    """A path or query value with a NUL (`%00`) is 400 naming it: no stored value holds one,
+    and on PostgreSQL it reached the database, a 503 "try again"."""
+    values = [*request.path_params.items(), *request.query_params.multi_items()]
+    for name, value in values:
+        if isinstance(value, str) and "\x00" in value:
+            raise BadInput(
+                f"{name}: contains a NUL character (%00), which no value can hold", field=name
+            )
+
+
 def _query_names(route: Any) -> frozenset[str] | None:
     dependant = getattr(route, "dependant", None)
     if dependant is None:

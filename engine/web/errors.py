@@ -22,7 +22,7 @@ from engine.io.messages import unknown_key
 
 log = logging.getLogger("dibs.serve")
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: "bad_input",
     401: "unauthorized",
     404: "not_found",
@@ -58,7 +58,7 @@ def error_body(
     status: int, message: str, field: str | None = None, problems: list[str] | None = None
 ) -> dict[str, Any]:
     error: dict[str, Any] = {
-        "code": _HTTP_CODES.get(status, "error"),
+        "code": HTTP_CODES.get(status, "error"),
         "message": message,
         "field": field,
     }
@@ -138,8 +138,17 @@ def _validation_field(exc: RequestValidationError, request: Request) -> tuple[st
     field = ".".join(where) or None
     if first.get("type") == "extra_forbidden" and loc[:1] == ("body",) and field:
         return _unknown_key(request, loc[1:]), field
-    message = str(first.get("msg", "invalid request"))
+    message = _words(first)
     return (f"{field}: {message}" if field else message), field
+
+
+def _words(error: dict[str, Any]) -> str:
+    """dibs's words for pydantic's: `is required`, `must be …` (not "Input should be")."""
+    kind = error.get("type")
+    if kind == "missing":
+        return "is required"
+    message = str(error.get("msg", "invalid request")).removeprefix("Value error, ")
+    return message.replace("Input should be", "must be", 1)
 
 
 def _unknown_key(request: Request, loc: tuple[Any, ...]) -> str:
@@ -182,6 +191,16 @@ def _invalid_json(exc: RequestValidationError, error: dict[str, Any]) -> str:
     return f"body:{line}:{column}: invalid JSON" + (f": {why}" if why else "")
 
 
+def unreadable_body(cause: BaseException) -> str:
+    """What FastAPI's "There was an error parsing the body" was: JSON's parser gave up on
+    something other than a syntax error (a syntax error is `body:LINE:COLUMN: invalid JSON`)."""
+    if isinstance(cause, RecursionError):
+        return "body: is nested too deeply to be read as JSON"
+    if isinstance(cause, UnicodeDecodeError):
+        return f"body: is not UTF-8 text (byte {cause.start + 1})"
+    return "body: cannot be read as JSON"
+
+
 def install(app: FastAPI) -> None:
     """Route every failure through the one shape."""
 
@@ -200,8 +219,13 @@ def install(app: FastAPI) -> None:
         return error_response(400, message, field)
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            return error_response(400, unreadable_body(exc.__cause__), "body")
         message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
+        allowed = (getattr(exc, "headers", None) or {}).get("Allow")
+        if exc.status_code == 405 and allowed:
+            message = f"{request.method} is not allowed on {request.url.path}; it takes {allowed}"
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(SQLAlchemyError)

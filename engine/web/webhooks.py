@@ -108,9 +108,14 @@ def _note(request: Request, topic: str, delivery_id: str | None) -> None:
     request.scope["state"]["webhook_delivery"] = delivery_id
 
 
-def _read(reader: Any, body: bytes, name: str) -> ChannelRead:
+def _read(reader: Any, body: bytes, name: str, request: Request) -> ChannelRead:
+    """The payload's orders; `?channel=NAME` on the webhook's URL names their channel, as
+    `orders import --channel` does (the default is the platform's name)."""
+    channel = request.query_params.get("channel")
+    if channel is not None and not channel.strip():
+        raise ApiError(400, "channel: must not be empty (or leave ?channel= out)", "channel")
     try:
-        read: ChannelRead = reader(body, name, None)
+        read: ChannelRead = reader(body, name, channel)
     except ChannelError as exc:
         raise ApiError(
             400,
@@ -134,7 +139,7 @@ async def shopify(request: Request) -> dict[str, Any]:
         # An order edit names only the changed lines; Shopify follows it with orders/updated,
         # which carries the whole edited order, and that is what dibs applies.
         return {"status": "ignored", "reason": "order edits are applied from orders/updated"}
-    read = _read(read_shopify_json, body, "shopify webhook")
+    read = _read(read_shopify_json, body, "shopify webhook", request)
     delivery = Delivery("shopify", topic, delivery_id, SHOPIFY_TOPICS[topic])
     return await run_in_threadpool(apply, get_service(request), delivery, read)
 
@@ -152,7 +157,7 @@ async def woocommerce(request: Request) -> dict[str, Any]:
     _note(request, topic, delivery_id)
     if topic not in WOOCOMMERCE_TOPICS:
         return _ignored_topic(topic, "X-WC-Webhook-Topic")
-    read = _read(read_woocommerce_json, body, "woocommerce webhook")
+    read = _read(read_woocommerce_json, body, "woocommerce webhook", request)
     delivery = Delivery("woocommerce", topic, delivery_id, WOOCOMMERCE_TOPICS[topic])
     return await run_in_threadpool(apply, get_service(request), delivery, read)
 

@@ -222,7 +222,7 @@ def test_deliveries_list_and_retry(dibs: Dibs, tmp_path: Path) -> None:
         )
         assert dibs.json("deliveries", "list", "--status", "delivered") == []
         rx.answers = [200]
-        dibs("deliveries", "retry", str(failed["id"]))
+        assert dibs("deliveries", "retry", str(failed["id"])).stdout.startswith("1 delivery due")
         dibs("run", str(rules), "--once", env=env)
         assert dibs.json("deliveries", "list") == []
         headers, body = rx.requests[0]
@@ -232,7 +232,9 @@ def test_deliveries_list_and_retry(dibs: Dibs, tmp_path: Path) -> None:
             in dibs("deliveries", "retry", str(failed["id"]), expect=1).stderr
         )
         assert "no delivery with id 99" in dibs("deliveries", "retry", "99", expect=1).stderr
-        dibs("deliveries", "retry", "x", expect=2)
+        for bad in ("x", "99999999999999999999999", "1.5"):  # the long one was a traceback
+            error = dibs("deliveries", "retry", bad, expect=2).stderr
+            assert f"{bad!r} is not a delivery id" in error and "Traceback" not in error
         dibs("deliveries", "list", "--status", "lost", expect=2)
         table = dibs("deliveries", "list", "--status", "delivered").stdout
         assert "order.created" in table

@@ -166,3 +166,18 @@ def test_one_imported_or_synced_order_is_counted_in_the_singular(
     )
     assert f"imported 1 order from {path}" in dibs("orders", "import", str(path)).stderr
     assert f"synced 1 order from {path}:" in dibs("orders", "import", "--sync", str(path)).stdout
+
+
+def test_a_native_file_without_placed_at_syncs_again_as_unchanged(
+    dibs: Dibs, tmp_path: Path
+) -> None:
+    """Each sync gave the orders the time of that import: all `updated`, moved to the back."""
+    path = tmp_path / "web.jsonl"
+    path.write_text(
+        json.dumps({"id": "S-1", "channel": "web", "lines": [{"sku": "MUG", "qty": 1}]}) + "\n"
+    )
+    dibs("orders", "import", "--sync", str(path))
+    placed = dibs.json("orders", "show", "S-1")["placed_at"]
+    again = json.loads(dibs("orders", "import", "--sync", "--json", str(path)).stdout)
+    assert (again["unchanged"], again["updated"]) == (["S-1"], [])
+    assert dibs.json("orders", "show", "S-1")["placed_at"] == placed

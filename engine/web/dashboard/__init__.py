@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from engine.web.dashboard import actions, inventory, login, orders, rules
-from engine.web.dashboard.common import CsrfRefused, SignInNeeded, render
+from engine.web.dashboard.common import CsrfRefused, SignInNeeded, Unstorable, render
 
 
 def install(app: FastAPI) -> None:
@@ -31,14 +31,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, _: CsrfRefused) -> HTMLResponse:
-        return render(
-            request,
-            "dashboard/error.html",
-            403,
-            title="Form expired",
-            error="This form is out of date (or was not sent by this dashboard); nothing was "
-            "done. Reload the page and try again.",
-        )
+        why = "This form is out of date (or was not sent by this dashboard); nothing was done."
+        return _error_page(request, 403, "Form expired", why + " Reload the page and try again.")
+
+    @app.exception_handler(Unstorable)
+    async def _unstorable(request: Request, exc: Unstorable) -> HTMLResponse:
+        why = f"{exc.name} holds a NUL character (%00), which no value can hold; nothing was done."
+        return _error_page(request, 400, "Bad address", why)
+
+
+def _error_page(request: Request, status: int, title: str, error: str) -> HTMLResponse:
+    return render(request, "dashboard/error.html", status, title=title, error=error)
 
 
 __all__ = ["install"]

@@ -25,10 +25,13 @@ from engine.web.dashboard.common import (
     service_of,
     set_notice,
     signed_in,
+    storable_address,
 )
 from engine.web.dashboard.orders import OrdersView, open_filter
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(signed_in)])
+router = APIRouter(
+    include_in_schema=False, dependencies=[Depends(signed_in), Depends(storable_address)]
+)
 
 
 def _refuse(request: Request, message: str, back: str) -> Response:

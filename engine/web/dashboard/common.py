@@ -143,6 +143,26 @@ def csrf_for(request: Request) -> str:
     return csrf_token(settings_of(request), session_of(request))
 
 
+class Unstorable(Exception):
+    """A value of the address or a form holds a NUL (`%00`): answered 400 with a page; on
+    PostgreSQL, which stores no NUL, it reached the database (a 503 page)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _refuse_nul(pairs: Any) -> None:
+    for name, value in pairs:
+        if isinstance(value, str) and "\x00" in value:
+            raise Unstorable(str(name))
+
+
+def storable_address(request: Request) -> None:
+    """Every dashboard page: no path or query value with a NUL."""
+    _refuse_nul([*request.path_params.items(), *request.query_params.multi_items()])
+
+
 class CsrfRefused(Exception):
     """A form without the session's CSRF token (answered 403, nothing done)."""
 
@@ -152,6 +172,7 @@ async def checked_form(request: Request) -> dict[str, Any]:
     form = await request.form()
     if not csrf_valid(settings_of(request), session_of(request), str(form.get("csrf_token", ""))):
         raise CsrfRefused()
+    _refuse_nul(form.multi_items())
     out: dict[str, Any] = {}
     for key in form:
         values = form.getlist(key)

@@ -20,9 +20,12 @@ from engine.web.dashboard.common import (
     service_of,
     set_notice,
     signed_in,
+    storable_address,
 )
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(signed_in)])
+router = APIRouter(
+    include_in_schema=False, dependencies=[Depends(signed_in), Depends(storable_address)]
+)
 
 #: The form's kinds of change and their wording.
 KINDS = {"received": "Receive", "adjusted": "Adjust by", "set": "Set on hand to"}

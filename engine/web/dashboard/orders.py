@@ -16,11 +16,19 @@ from engine.errors import BadInput, DibsError, UnknownOrder
 from engine.run.explain import explain
 from engine.service import overview, read
 from engine.store.where import where_clause
-from engine.web.dashboard.common import render, ruleset_of, service_of, signed_in
+from engine.web.dashboard.common import (
+    render,
+    ruleset_of,
+    service_of,
+    signed_in,
+    storable_address,
+)
 
 log = logging.getLogger("dibs.serve")
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(signed_in)])
+router = APIRouter(
+    include_in_schema=False, dependencies=[Depends(signed_in), Depends(storable_address)]
+)
 
 PAGE_SIZE = 50
 #: Sortable columns: the column heading's field and its label.

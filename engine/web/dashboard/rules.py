@@ -24,12 +24,15 @@ from engine.web.dashboard.common import (
     service_of,
     settings_of,
     signed_in,
+    storable_address,
 )
 from rules.errors import Diagnostic
 from rules.loader import check_ruleset_bytes, ruleset_hash
 from rules.ruleset import RuleSet
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(signed_in)])
+router = APIRouter(
+    include_in_schema=False, dependencies=[Depends(signed_in), Depends(storable_address)]
+)
 
 #: Rows of a preview or diff shown in full.
 SHOWN_ROWS = 200

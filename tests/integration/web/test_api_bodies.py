@@ -216,3 +216,90 @@ def test_an_id_twice_in_a_posted_array_is_named_where_it_is(lite: Api, path: str
         ["body[2]: duplicate order id 'D1' (first at body[0])"],
     ), error
     assert lite.get("/api/v1/orders").json()["orders"] == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/api/v1/orders"), ("patch", "/api/v1/orders/A"), ("post", "/api/v1/allocate")],
+)
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "body: is nested too deeply to be read as JSON"),
+        (b'{"id": "\xff"}', "body: is not UTF-8 text (byte 9)"),
+    ],
+)
+def test_a_json_body_that_cannot_be_read_says_why_naming_the_body(
+    lite: Api, method: str, path: str, content: bytes, message: str
+) -> None:
+    """Each was pydantic's "Field required" or FastAPI's "There was an error parsing the
+    body", with `field: null`."""
+    lite.add(order("A", ("MUG", 1)))
+    before = snapshot(lite.store)
+    headers = {**AUTH, "Content-Type": "application/json"}
+    error = error_of(
+        lite.client.request(method.upper(), path, content=content, headers=headers), 400
+    )
+    assert (error["message"], error["field"]) == (message, "body")
+    assert snapshot(lite.store) == before
+
+
+def test_a_json_string_posted_as_orders_is_told_it_is_not_an_order(lite: Api) -> None:
+    """It was told to send JSON with `Content-Type: application/json`, which it had done."""
+    error = error_of(lite.post("/api/v1/orders", json="A1"), 400)
+    assert error["field"] == "body" and "got a string" in error["message"], error
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field", "message"),
+    [
+        (
+            "patch",
+            "/api/v1/orders/A",
+            {"tag": ["x"]},
+            "tag",
+            "unknown key 'tag'; did you mean 'tags'?",
+        ),
+        (
+            "patch",
+            "/api/v1/orders/A",
+            {"total": "5"},
+            "total",
+            "unknown key 'total'; known: lines, tags, ship_to, shipping_method",
+        ),
+        (
+            "patch",
+            "/api/v1/orders/A",
+            {"ship_to": {"postcode": "1"}},
+            "ship_to.postcode",
+            "unknown key 'ship_to.postcode'; did you mean 'ship_to.postal_code'?",
+        ),
+        (
+            "patch",
+            "/api/v1/orders/A",
+            {"lines": [{"sku": "MUG", "qty": 1, "quantity": 1}]},
+            "lines.0.quantity",
+            "unknown key 'lines[0].quantity'; known: sku, qty",
+        ),
+        (
+            "post",
+            "/api/v1/allocate",
+            {"ids": ["A"], "dryrun": True},
+            "dryrun",
+            "unknown key 'dryrun'; did you mean 'dry_run'?",
+        ),
+        ("put", "/api/v1/inventory/MUG", {"onhand": 5}, "onhand", "did you mean 'on_hand'?"),
+        ("put", "/api/v1/inventory/MUG", {}, "on_hand", "on_hand: is required"),
+        ("put", "/api/v1/inventory/MUG", {"on_hand": "5"}, "on_hand", "on_hand: must be a valid"),
+    ],
+)
+def test_a_body_s_unknown_or_missing_key_is_told_in_dibs_words(
+    lite: Api, method: str, path: str, body: object, field: str, message: str
+) -> None:
+    """docs/http.md promises a did-you-mean for an unknown key; pydantic said "Extra inputs
+    are not permitted" (and `{"onhand": 5}` only that `on_hand` was "Field required")."""
+    lite.add(order("A", ("MUG", 1)))
+    answer = lite.client.request(method.upper(), path, json=body, headers=AUTH)
+    error = error_of(answer, 400)
+    assert error["field"] == field and message in error["message"], error
+    assert "Input should" not in error["message"] and "Extra inputs" not in error["message"]

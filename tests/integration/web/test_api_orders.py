@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
 
 from tests.helpers import snapshot
-from tests.integration.web.conftest import Api, error_of, order
+from tests.integration.web.conftest import AUTH, Api, error_of, order
 
 
 def _ids(answer: Any) -> list[str]:
@@ -202,6 +204,7 @@ def test_an_existing_id_is_409_and_nothing_is_added(api: Api) -> None:
     )
     assert error["field"] == "id"
     assert error["message"].startswith("order id already exists: A; nothing was added"), error
+    assert error["message"].endswith("; POST with ?sync=true to update known orders instead")
     assert snapshot(api.store) == before
 
 
@@ -373,6 +376,25 @@ def test_post_with_sync_reports_each_outcome(api: Api) -> None:
     assert snapshot(api.store) == before
 
 
+def test_a_synced_order_without_placed_at_keeps_its_place_when_sent_again(api: Api) -> None:
+    """`placed_at` defaults to now: each re-send was `updated`, with an `order.updated` event,
+    and moved the order to the back of the FIFO queue."""
+    bare = {"id": "W1", "channel": "web", "lines": [{"sku": "MUG", "qty": 1}]}
+    assert api.post("/api/v1/orders?sync=true", json=bare).json()["created"] == ["W1"]
+    placed = api.get("/api/v1/orders/W1").json()["placed_at"]
+    api.service.clock.advance(hours=1)  # type: ignore[attr-defined]
+    before = snapshot(api.store)
+    again = api.post("/api/v1/orders?sync=true", json=bare).json()
+    assert again["unchanged"] == ["W1"] and again["updated"] == [], again
+    assert snapshot(api.store) == before
+    changed = api.post("/api/v1/orders?sync=true", json={**bare, "tags": ["vip"]}).json()
+    assert changed["updated"] == ["W1"]
+    assert api.get("/api/v1/orders/W1").json()["placed_at"] == placed
+    moved = api.post("/api/v1/orders?sync=true", json={**bare, "placed_at": "2026-01-05"}).json()
+    assert moved["updated"] == ["W1"]
+    assert api.get("/api/v1/orders/W1").json()["placed_at"] == "2026-01-05T00:00:00Z"
+
+
 def test_patch_leaves_every_field_it_does_not_name_as_it_was(api: Api) -> None:
     api.stock("MUG", 5)
     api.add(
@@ -394,3 +416,62 @@ def test_patch_leaves_every_field_it_does_not_name_as_it_was(api: Api) -> None:
     assert {k: v for k, v in again.items() if k != "lines"} == {
         k: v for k, v in after.items() if k != "lines"
     }
+
+
+def _forged(order_by: str, values: list[Any]) -> str:
+    raw = json.dumps({"o": order_by, "v": values}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("order_by", "values"),
+    [
+        ("total desc", ["abc", "A"]),
+        ("total desc", ["NaN", "A"]),
+        ("total desc", ["1E+400", "A"]),
+        ("total desc", [{"x": 1}, "A"]),
+        ("line_count asc", [10**30, "A"]),
+        ("placed_at asc", ["garbage", "A"]),
+    ],
+)
+def test_an_edited_cursor_is_400_not_a_database_error(
+    api: Api, order_by: str, values: list[Any]
+) -> None:
+    """A cursor whose amount was not a number reached the database: 503 "try again"."""
+    api.add(order("A", ("MUG", 1), total="5"), order("B", ("MUG", 1), total="7"))
+    url = f"/api/v1/orders?limit=1&order_by={order_by}&cursor={_forged(order_by, values)}"
+    error = error_of(api.get(url), 400)
+    assert error["field"] == "cursor" and "not a cursor" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("GET", "/api/v1/orders/A%00B", None, "order_id"),
+        ("POST", "/api/v1/orders/A%00B/ship", None, "order_id"),
+        ("GET", "/api/v1/orders/A%00B/history", None, "order_id"),
+        ("GET", "/api/v1/orders?channel=web%00", None, "channel"),
+        ("GET", "/api/v1/orders?tag=x%00", None, "tag"),
+        ("GET", "/api/v1/orders?where=id%20%3D%3D%20%22A%00%22", None, "where"),
+        ("GET", "/api/v1/inventory?sku=MUG%00", None, "sku"),
+        ("PUT", "/api/v1/inventory/MUG%00", {"on_hand": 1}, "sku"),
+        ("POST", "/api/v1/allocate", {"ids": ["A\u0000"]}, "ids.0"),
+        ("POST", "/api/v1/allocate", {"ids": ["A\ud800"]}, "ids.0"),
+        ("POST", "/api/v1/allocate", {"all": True, "where": 'id == "\ud800"'}, "where"),
+        ("POST", "/api/v1/allocate", {"all": True, "where": 'id == "\u0000"'}, "where"),
+        ("PATCH", "/api/v1/orders/A", {"tags": ["\ud800"]}, "tags.0"),
+    ],
+)
+def test_a_value_no_database_can_hold_is_400_naming_it(
+    api: Api, method: str, path: str, body: Any, field: str
+) -> None:
+    """A NUL (`%00`, `\\u0000`) or a lone surrogate reached the database: a 500, or on
+    PostgreSQL a 503 that says to try again."""
+    api.add(order("A", ("MUG", 1)))
+    before = snapshot(api.store)
+    kw: dict[str, Any] = {} if body is None else {"content": json.dumps(body)}
+    headers = {**AUTH, "Content-Type": "application/json"}
+    error = error_of(api.client.request(method, path, headers=headers, **kw), 400)
+    assert error["field"] == field, error
+    assert "NUL" in error["message"] or "Unicode" in error["message"], error
+    assert snapshot(api.store) == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,8 @@ def test_health_needs_no_token(api: Api) -> None:
         "pending_events": 1,
         "last_tick": None,
     }
+    head = api.client.head("/api/v1/health")  # a load balancer's check; it was 405
+    assert (head.status_code, head.content) == (200, b"")
 
 
 def test_without_a_configured_token_the_api_is_open(store: Store) -> None:
@@ -108,6 +111,10 @@ def test_inventory(api: Api) -> None:
         ("POST", "/api/v1/inventory/MUG/receive", {"qty": 1, "warehouse": " "}, "warehouse"),
         ("POST", "/api/v1/inventory/MUG/receive", {"qty": 1, "warehouse": "w" * 101}, "warehouse"),
         ("POST", "/api/v1/inventory/BOX/receive", {"qty": 1}, "sku"),
+        ("PUT", "/api/v1/inventory/MUG", {"on_hand": 1, "warehouse": "w" * 101}, "warehouse"),
+        ("PUT", f"/api/v1/inventory/{'M' * 201}", {"on_hand": 1}, "sku"),
+        ("PUT", "/api/v1/inventory/%20", {"on_hand": 1}, "sku"),
+        ("PUT", "/api/v1/inventory/BOX", {"on_hand": 1}, "sku"),  # a kit
     ],
 )
 def test_bad_stock_changes_are_400_and_write_nothing(
@@ -121,6 +128,16 @@ def test_bad_stock_changes_are_400_and_write_nothing(
     error = error_of(api.client.request(method, path, json=body, headers=AUTH), 400)
     assert error["field"] == field
     assert snapshot(api.store) == before
+
+
+def test_a_sku_and_warehouse_with_spaces_are_trimmed_as_in_an_inventory_file(api: Api) -> None:
+    """` MUG ` was stored as given: stock no order line (trimmed on import) ever names."""
+    row = api.put("/api/v1/inventory/%20MUG%20", json={"on_hand": 3, "warehouse": " east "})
+    assert (row.json()["sku"], row.json()["warehouse"]) == ("MUG", "east"), row.text
+    api.post("/api/v1/inventory/MUG /receive", json={"qty": 2, "warehouse": "east"})
+    assert [
+        (r["sku"], r["warehouse"], r["on_hand"]) for r in api.get("/api/v1/inventory").json()
+    ] == [("MUG", "east", 5)]
 
 
 def test_allocate_like_the_cli(api: Api) -> None:
@@ -189,6 +206,20 @@ def test_rules_check(api: Api) -> None:
     assert (first["file"], first["line"], first["severity"]) == ("rules.yaml", 4, "error")
 
 
+def test_a_rule_file_flattened_by_curl_d_is_told_how_to_send_it(lite: Api) -> None:
+    """`curl -d @rules.yaml` (the way JSON is posted) sends a form with the newlines dropped:
+    the answer was only `invalid YAML: mapping values are not allowed here` at 1:16."""
+    good = (ROOT / "examples" / "rules.yaml").read_bytes()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    flat = b"".join(good.splitlines())  # what curl -d sends
+    first = lite.post("/api/v1/rules/check", content=flat, headers=form).json()["diagnostics"][0]
+    assert "--data-binary" in first["hint"] and "-d drops" in first["hint"], first
+    error = error_of(lite.post("/api/v1/rules/preview", content=flat, headers=form), 400)
+    assert "--data-binary" in error["problems"][0], error
+    # --data-binary without a Content-Type is a form too, with its newlines: it just works.
+    assert lite.post("/api/v1/rules/check", content=good, headers=form).json()["ok"] is True
+
+
 WHERE_IT_RUNS = b"""version: 1
 rules:
   - name: east
@@ -255,6 +286,18 @@ def test_openapi_and_docs_page(api: Api) -> None:
         "/webhooks/woocommerce",
     ):
         assert path in paths, path
+    # The answers dibs gives, not FastAPI's 422 `{"detail": …}`, which it never sends.
+    assert "HTTPValidationError" not in json.dumps(document)
+    error = {"$ref": "#/components/schemas/Error"}
+    patch = paths["/api/v1/orders/{order_id}"]["patch"]["responses"]
+    assert set(patch) == {"200", "400", "401", "404", "409", "413"}
+    assert patch["400"]["content"]["application/json"]["schema"] == error
+    assert set(paths["/api/v1/orders"]["get"]["responses"]) == {"200", "400", "401"}
+    assert set(paths["/webhooks/shopify"]["post"]["responses"]) == {"200", "400", "401", "413"}
+    assert set(paths["/api/v1/health"]["get"]["responses"]) == {"200"}
+    shape = document["components"]["schemas"]["Error"]["properties"]["error"]
+    assert shape["required"] == ["code", "message", "field"]
+    assert "bad_input" in shape["properties"]["code"]["enum"]
     page = api.get("/api/v1/docs")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "/api/v1/orders/{order_id}/split" in page.text and "<script" not in page.text
@@ -265,6 +308,9 @@ def test_unknown_route_and_method_keep_the_shape(api: Api) -> None:
     assert error_of(api.client.delete("/api/v1/orders/A", headers=AUTH), 405)["code"] == (
         "method_not_allowed"
     )
+    # It says what the path takes (it said "Method Not Allowed").
+    error = error_of(api.client.post("/api/v1/health"), 405)
+    assert error["message"] == "POST is not allowed on /api/v1/health; it takes GET"
 
 
 # ---- 413 -------------------------------------------------------------------------------------
@@ -346,6 +392,7 @@ def test_health_says_when_the_database_is_unreachable(
     monkeypatch.setattr(sqlite_store, "read", down)
     with TestClient(create_app(Service(sqlite_store), settings())) as client:
         answer = client.get("/api/v1/health")
+        assert client.head("/api/v1/health").status_code == 503
     assert answer.status_code == 503
     assert answer.json() == {
         "status": "error",

@@ -35,6 +35,7 @@ def shopify(
     topic: str = "orders/create",
     delivery: str = "d-1",
     signature: str | None = None,
+    query: str = "",
 ) -> Any:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     headers = {
@@ -43,10 +44,12 @@ def shopify(
         "X-Shopify-Hmac-Sha256": signature if signature is not None else sign(SHOPIFY_SECRET, body),
         "Content-Type": "application/json",
     }
-    return api.client.post("/webhooks/shopify", content=body, headers=headers)
+    return api.client.post(f"/webhooks/shopify{query}", content=body, headers=headers)
 
 
-def woo(api: Api, payload: Any, topic: str = "order.created", delivery: str = "w-1") -> Any:
+def woo(
+    api: Api, payload: Any, topic: str = "order.created", delivery: str = "w-1", query: str = ""
+) -> Any:
     body = json.dumps(payload).encode()
     headers = {
         "X-WC-Webhook-Topic": topic,
@@ -54,7 +57,7 @@ def woo(api: Api, payload: Any, topic: str = "order.created", delivery: str = "w
         "X-WC-Webhook-Signature": sign(WOO_SECRET, body),
         "Content-Type": "application/json",
     }
-    return api.client.post("/webhooks/woocommerce", content=body, headers=headers)
+    return api.client.post(f"/webhooks/woocommerce{query}", content=body, headers=headers)
 
 
 def _event_types(api: Api) -> list[str]:
@@ -241,6 +244,8 @@ def test_the_request_log_names_topic_and_delivery_but_no_secret(
     lines = [r for r in caplog.records if r.name == "dibs.access"]
     hook = next(r for r in lines if getattr(r, "path", "") == "/webhooks/shopify")
     assert (hook.topic, hook.delivery, hook.status) == ("orders/create", "log-1", 200)  # type: ignore[attr-defined]
+    # The text format's line says them too (it stopped at the duration).
+    assert hook.getMessage().endswith(" ms from testclient topic orders/create delivery log-1")
     text = caplog.text + " ".join(str(vars(r)) for r in lines)
     assert SHOPIFY_SECRET not in text and "s3cret-token" not in text
     assert sign(SHOPIFY_SECRET, json.dumps(SHOPIFY).encode()) not in text
@@ -276,4 +281,23 @@ def test_a_delivery_without_a_topic_header_says_so(api: Api) -> None:
     headers = {"X-WC-Webhook-Signature": sign(WOO_SECRET, body), "Content-Type": "application/json"}
     answer = api.client.post("/webhooks/woocommerce", content=body, headers=headers)
     assert answer.json()["reason"].startswith("no X-WC-Webhook-Topic header")
+    assert snapshot(api.store) == before
+
+
+def test_a_channel_named_on_the_webhook_url_is_the_orders_channel(api: Api) -> None:
+    """Orders imported with `--channel shop-eu` changed to `shopify` at their first webhook
+    (an `updated` that rewrote the channel); `?channel=` on the URL names it as --channel does."""
+    answer = shopify(api, SHOPIFY, query="?channel=shop-eu")
+    assert answer.json()["report"]["created"] == ["#1001"], answer.text
+    assert api.get("/api/v1/orders/%231001").json()["channel"] == "shop-eu"
+    again = shopify(api, SHOPIFY, topic="orders/updated", delivery="d-2", query="?channel=shop-eu")
+    assert again.json()["report"]["unchanged"] == ["#1001"]
+    assert woo(api, WOO, query="?channel=wc-eu").json()["report"]["created"] == ["727"]
+    assert api.get("/api/v1/orders/727").json()["channel"] == "wc-eu"
+    before = snapshot(api.store)
+    blank = error_of(shopify(api, SHOPIFY, delivery="d-3", query="?channel=%20"), 400)
+    assert (blank["field"], blank["message"].split(" (")[0]) == (
+        "channel",
+        "channel: must not be empty",
+    )
     assert snapshot(api.store) == before

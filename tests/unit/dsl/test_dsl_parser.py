@@ -256,3 +256,19 @@ def test_a_misspelt_action_gets_a_did_you_mean() -> None:
     err = _error("when new order then alocate")
     assert (err.column, err.text) == (21, "alocate")
     assert err.hint == "did you mean `allocate`?"
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "what"),
+    [
+        ('when new order if id == "a\x00" then allocate', 27, "a NUL character"),
+        ('every 1 hour then tag "\ud800"', 24, "a lone UTF-16 surrogate"),
+    ],
+)
+def test_a_character_no_database_holds_is_refused_where_it_stands(
+    text: str, column: int, what: str
+) -> None:
+    with pytest.raises(DslSyntaxError) as caught:
+        parse_rule(text)
+    assert (caught.value.line, caught.value.column) == (1, column)
+    assert caught.value.message == f"the rule contains {what}, which no value can hold"

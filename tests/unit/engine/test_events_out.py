@@ -246,7 +246,9 @@ def test_the_receiver_in_docs_events_md_verifies_dibs_signatures(
     text = (ROOT / "docs" / "events.md").read_text()
     code = re.search(r"```python\n(.*?)```", text, re.DOTALL)
     assert code is not None
-    source = code.group(1).replace('HTTPServer(("0.0.0.0", 8080), Hook).serve_forever()', "")
+    # Not 0.0.0.0:8080, where `dibs serve` listens by default; its last line serves forever.
+    assert '\nHTTPServer(("127.0.0.1", 9000), Hook).serve_forever()' in code.group(1)
+    source = code.group(1).rsplit("\nHTTPServer(", 1)[0]
     monkeypatch.setenv("DIBS_NOTIFY_WMS_SECRET", "doc-secret")
     namespace: dict[str, Any] = {}
     exec(compile(source, "events.md", "exec"), namespace)

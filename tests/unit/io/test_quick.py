@@ -59,9 +59,14 @@ def test_the_quick_order_is_what_the_constructor_makes() -> None:
     else:
         raise AssertionError("the quick order must stay frozen")
     made = frozen_maker(IncomingOrder)(
-        order=quick, status="shipped", updated_at=None, sets_warehouse=False, where="f:1"
+        order=quick,
+        status="shipped",
+        updated_at=None,
+        sets_warehouse=False,
+        where="f:1",
+        sets_placed_at=False,
     )
-    assert made == IncomingOrder(quick, "shipped", None, False, "f:1")
+    assert made == IncomingOrder(quick, "shipped", None, False, "f:1", False)
     assert vars(made) == vars(dataclasses.replace(made))
 
 

@@ -220,6 +220,24 @@ def test_rule_errors_in_quoted_and_folded_scalars(tmp_path: Path) -> None:
     assert found[2].message.startswith("invalid regular expression")
 
 
+def test_a_nul_escaped_into_a_rule_is_an_error_where_it_stands(tmp_path: Path) -> None:
+    """`"\\0"` in a double-quoted scalar puts a NUL into the rule: `rules check` said ok, and
+    on PostgreSQL, which stores no NUL, every tick of the file failed on it."""
+    found = diags(
+        tmp_path,
+        r"""
+        version: 1
+        rules:
+          - name: a
+            rule: "when new order if id == \"x\0\" then allocate"
+          - name: b
+            rule: "every 5 minutes then tag \"gift\0\""
+        """,
+    )
+    assert positions(found) == ["rules.yaml:5:39", "rules.yaml:7:43"]
+    assert found[0].message == "the rule contains a NUL character, which no value can hold"
+
+
 def test_duplicate_rule_name(tmp_path: Path) -> None:
     found = diags(
         tmp_path,

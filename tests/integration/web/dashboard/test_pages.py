@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from engine.io.imports import check_order_mapping
@@ -172,6 +173,23 @@ def test_without_a_token_the_loopback_dashboard_is_open_but_forms_still_need_csr
 def test_unknown_order_is_a_404_page(signed: Dash) -> None:
     answer = signed.get("/orders/NOPE")
     assert answer.status_code == 404 and "no order with id" in page_text(answer).lower()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/?channel=x%00", "/?tag=x%00", "/?q=x%00", "/orders/A%00B", "/inventory?sku=A%00"],
+)
+def test_a_nul_in_the_address_is_a_400_page(signed: Dash, path: str) -> None:
+    """On PostgreSQL, which stores no NUL, each reached the database: a 503 page."""
+    answer = signed.get(path)
+    assert answer.status_code == 400 and "NUL character" in page_text(answer), answer.text
+
+
+def test_a_nul_in_a_form_does_nothing(signed: Dash) -> None:
+    before = signed.service.list_inventory()
+    answer = signed.post("/orders/actions", {"action": "ship", "ids": "A\x00"})
+    assert answer.status_code == 400 and "NUL character" in page_text(answer), answer.text
+    assert signed.service.list_inventory() == before
 
 
 def test_the_dashboard_links_to_an_order_with_slashes(signed: Dash) -> None:
