@@ -193,21 +193,10 @@ class Service:
         return created
 
     def _analyse_after(self, orders: int) -> None:
-        """PostgreSQL, after an import or a sync that wrote `orders` orders: the tables it
-        filled analysed now when it was big (`engine.store.statistics`). The write has
-        committed: should the ANALYZE fail (a table locked too long), that is a warning, not
-        the write's error, and autovacuum analyses them later."""
-        from sqlalchemy.exc import SQLAlchemyError
-
+        """PostgreSQL: the tables a big write filled, analysed once it has committed."""
         from engine.store import statistics
 
-        if self.store.is_postgres and orders >= statistics.ANALYZE_AT:
-            try:
-                with self.store.write() as conn:
-                    statistics.analyse_bulk_tables(conn)
-            except SQLAlchemyError as exc:
-                reason = getattr(exc, "orig", None) or exc
-                log.warning("the tables it filled were not analysed (%s)", reason)
+        statistics.analyse_after(self.store, orders)
 
     def sync_orders(
         self,

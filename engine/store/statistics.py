@@ -18,7 +18,13 @@ sample size, which is exactly the wrong answer for a column with five values. It
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+log = logging.getLogger(__name__)
 
 #: The tables whose statistics decide the listings' plans.
 TABLES = ("orders", "order_tags")
@@ -51,11 +57,27 @@ def analyse_bulk_tables(conn: Connection) -> None:
         conn.exec_driver_sql(f"ANALYZE {', '.join(BULK_TABLES)}")
 
 
+def analyse_after(store: Any, orders: int) -> None:
+    """After an import, a sync or an add that wrote `orders` orders (committed): on PostgreSQL,
+    when that is `ANALYZE_AT` or more, analyse the tables it filled (`analyse_bulk_tables`).
+    Should that fail (a table locked too long), it is a warning, not the write's error:
+    autovacuum analyses them later."""
+    if not store.is_postgres or orders < ANALYZE_AT:
+        return
+    try:
+        with store.write() as conn:
+            analyse_bulk_tables(conn)
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        log.warning("the tables it filled were not analysed (%s)", reason)
+
+
 __all__ = [
     "ANALYZE_AT",
     "ANALYZE_LOCK_TIMEOUT_MS",
     "BULK_TABLES",
     "TABLES",
+    "analyse_after",
     "analyse_bulk_tables",
     "refresh",
 ]
