@@ -22,21 +22,15 @@ from engine.store.where import where_clause
 from engine.web.bodies import OrderPatch, SelectionIn, checked_patch, native_orders
 from engine.web.deps import (
     API_ACTOR,
+    API_CHECKS,
     ServiceDep,
     get_ruleset,
-    refuse_unknown_query,
-    refuse_unstorable,
-    require_token,
 )
 from engine.web.errors import ApiError, is_json, not_json
 
 router = APIRouter(
     prefix="/api/v1",
-    dependencies=[
-        Depends(require_token),
-        Depends(refuse_unknown_query),
-        Depends(refuse_unstorable),
-    ],
+    dependencies=API_CHECKS,
     tags=["orders"],
 )
 

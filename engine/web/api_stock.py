@@ -23,12 +23,10 @@ from engine.store.where import where_clause
 from engine.web.bodies import AllocateIn, OnHandIn, QtyIn
 from engine.web.deps import (
     API_ACTOR,
+    API_CHECKS,
     ServiceDep,
     SettingsDep,
     get_service,
-    refuse_unknown_query,
-    refuse_unstorable,
-    require_token,
 )
 from engine.web.errors import ApiError
 from rules.loader import check_ruleset_bytes
@@ -38,11 +36,7 @@ log = logging.getLogger("dibs.serve")
 health_router = APIRouter(prefix="/api/v1", tags=["health"])
 router = APIRouter(
     prefix="/api/v1",
-    dependencies=[
-        Depends(require_token),
-        Depends(refuse_unknown_query),
-        Depends(refuse_unstorable),
-    ],
+    dependencies=API_CHECKS,
 )
 
 

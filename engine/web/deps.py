@@ -99,3 +99,5 @@ def get_ruleset(request: Request) -> Any:
 
 ServiceDep = Annotated[Service, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+#: What every JSON API route checks first: the token, the query's names, no NUL in any value.
+API_CHECKS = [Depends(require_token), Depends(refuse_unknown_query), Depends(refuse_unstorable)]
