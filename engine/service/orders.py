@@ -345,7 +345,7 @@ def split(tx: Tx, order_id: str, actor: Actor) -> tuple[str, str]:
         raise StateConflict(_split_refused(order_id, str(exc))) from exc
     new_id = _free_split_id(tx, order_id)
     if len(new_id) > Length.ORDER_ID:
-        raise StateConflict(f"cannot split order {quoted(order_id)}: {_too_long(new_id)}")
+        raise StateConflict(_split_refused(order_id, _too_long(new_id)))
     now = tx.now()
     # Keep the reserved lines, renumbered in their original order.
     kept_numbers = [n for n, line in enumerate(order.lines, start=1) if line.reserved]

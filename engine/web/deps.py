@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -68,15 +69,19 @@ def refuse_unknown_query(request: Request) -> None:
             )
 
 
+def holding_nul(pairs: Iterable[tuple[Any, Any]]) -> str | None:
+    """The name of the first (name, value) whose value holds a NUL (`%00`), else None: no
+    stored value holds one, and on PostgreSQL it reached the database, a 503 "try again"."""
+    return next((str(n) for n, v in pairs if isinstance(v, str) and "\x00" in v), None)
+
+
 def refuse_unstorable(request: Request) -> None:
-    """A path or query value with a NUL (`%00`) is 400 naming it: no stored value holds one,
-    and on PostgreSQL it reached the database, a 503 "try again"."""
-    values = [*request.path_params.items(), *request.query_params.multi_items()]
-    for name, value in values:
-        if isinstance(value, str) and "\x00" in value:
-            raise BadInput(
-                f"{name}: contains a NUL character (%00), which no value can hold", field=name
-            )
+    """A path or query value with a NUL is 400 naming it (`holding_nul`)."""
+    name = holding_nul([*request.path_params.items(), *request.query_params.multi_items()])
+    if name is not None:
+        raise BadInput(
+            f"{name}: contains a NUL character (%00), which no value can hold", field=name
+        )
 
 
 def _query_names(route: Any) -> frozenset[str] | None:

@@ -24,6 +24,7 @@ from engine.io.messages import plural
 from engine.model import Actor
 from engine.service import Service
 from engine.web.auth import SESSION_COOKIE, csrf_token, csrf_valid, session_valid
+from engine.web.deps import holding_nul
 from engine.web.settings import Settings
 
 #: Who the ledger names for a change made on the dashboard.
@@ -153,9 +154,9 @@ class Unstorable(Exception):
 
 
 def _refuse_nul(pairs: Any) -> None:
-    for name, value in pairs:
-        if isinstance(value, str) and "\x00" in value:
-            raise Unstorable(str(name))
+    name = holding_nul(pairs)
+    if name is not None:
+        raise Unstorable(name)
 
 
 def storable_address(request: Request) -> None:
