@@ -165,13 +165,24 @@ def test_sigterm_during_a_tick_lets_it_commit_whole_then_exits_0(db: str, tmp_pa
     path = db.removeprefix("sqlite:///")
     count = 3000
     with Server(db, "--rules", str(rules), "--tick", "0.2") as server:
-        assert server.put("/api/v1/inventory/MUG", json={"on_hand": 10 * count}).status_code == 200
-        orders = [
-            {"id": f"T{n:05d}", "channel": "web", "lines": [{"sku": "MUG", "qty": 1}]}
-            for n in range(count)
-        ]
-        assert server.post("/api/v1/orders", json=orders).status_code == 201
-        wait_for(lambda: write_locked(path), "a tick holding the write lock", server)
+        assert server.put("/api/v1/inventory/MUG", json={"on_hand": 100 * count}).status_code == 200
+        # A tick over 3000 orders takes a fifth of a second or less, and it may start and end
+        # while the POST's answer is on its way: post batches until the test sees one running.
+        caught = False
+        for batch in range(20):
+            orders = [
+                {
+                    "id": f"T{batch:02d}-{n:05d}",
+                    "channel": "web",
+                    "lines": [{"sku": "MUG", "qty": 1}],
+                }
+                for n in range(count)
+            ]
+            assert server.post("/api/v1/orders", json=orders).status_code == 201
+            caught = _lock_seen(path, within=1.0)
+            if caught:
+                break
+        assert caught, f"no tick seen holding the write lock in 20 batches:\n{server.output()}"
         server.process.send_signal(signal.SIGTERM)
         code = server.process.wait(120)
         log = server.output()
@@ -193,6 +204,16 @@ def test_sigterm_during_a_tick_lets_it_commit_whole_then_exits_0(db: str, tmp_pa
     # (a half-written tick would leave events consumed and orders unallocated, or the reverse),
     # and the tick that was running when the signal came took some.
     assert taken and allocated == taken, (len(taken), len(allocated), log)
+
+
+def _lock_seen(path: str, within: float) -> bool:
+    """Whether another connection holds the file's write lock at some moment in `within` s."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if write_locked(path):
+            return True
+        time.sleep(0.002)
+    return False
 
 
 def _orders(conn: Any) -> list[dict[str, Any]]:
