@@ -17,6 +17,11 @@ def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
     return f"{shown[: limit - 1]}…{size}"
 
 
+def plural(number: int, noun: str) -> str:
+    """ "1 problem", "2 problems"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 class DibsError(Exception):
     """Anything dibs refuses to do, with a message a user can act on."""
 

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from engine.cli import output
 from engine.cli.common import Parser, note_unknown, open_service
-from engine.errors import BadInput, OperationFailed, OrdersExist, quoted
+from engine.errors import BadInput, OperationFailed, OrdersExist, plural, quoted
 from engine.io.formats import FORMATS
-from engine.io.messages import plural
 from engine.model import DEFAULT_WAREHOUSE, AllocationStatus, OrderStatus
 
 if TYPE_CHECKING:

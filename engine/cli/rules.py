@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.cli import output
 from engine.cli.common import DEFAULT_URL, Parser, open_service
-from engine.errors import BadInput, OperationFailed
+from engine.errors import BadInput, OperationFailed, plural
 
 if TYPE_CHECKING:
     from engine.run.deliveries import Tally
@@ -27,12 +27,6 @@ if TYPE_CHECKING:
     from rules.ruleset import RuleSet
 
 log = logging.getLogger("dibs.run")
-
-
-def plural(number: int, noun: str) -> str:
-    """ "1 error", "2 errors" (engine.io.messages has the same; importing it here would cost
-    every rules command the readers' start-up)."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def load_or_fail(path: str) -> RuleSet:

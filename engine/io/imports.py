@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from engine.errors import BadInput, quoted
+from engine.errors import BadInput, plural, quoted
 from engine.io.fields import (
     LINE_KEYS,
     ORDER_KEYS,
@@ -42,7 +42,6 @@ from engine.io.import_csv import iter_orders_csv
 from engine.io.import_inventory import read_inventory_csv
 from engine.io.import_json import iter_json_array, iter_jsonl
 from engine.io.import_kits import read_kits_csv
-from engine.io.messages import plural
 from engine.memory import collector_paused
 from engine.model import MAX_QTY, Order
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.errors import BadInput
+from engine.errors import BadInput, plural
 from engine.io.channels import (
     DIBS,
     FORMATS,
@@ -29,7 +29,6 @@ from engine.io.channels import (
 )
 from engine.io.fields import check_order_mapping, utc
 from engine.io.imports import check_order_file, refuse_if, stream_orders
-from engine.io.messages import plural
 from engine.io.quick import frozen_maker, quick_order
 from engine.memory import collector_paused
 from engine.model import Order, OrderStatus

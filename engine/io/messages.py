@@ -1,4 +1,4 @@
-"""How the readers word their problems: values shown short, did-you-mean hints, plurals."""
+"""How the readers word their problems: values shown short, did-you-mean hints."""
 
 from __future__ import annotations
 
@@ -74,11 +74,6 @@ def kind_of(value: object) -> str:
     if isinstance(value, int | float | Decimal):
         return "a number"
     return type(value).__name__
-
-
-def plural(number: int, noun: str) -> str:
-    """ "1 problem", "2 problems"."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def line_of(where: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from engine.io.messages import plural
+from engine.errors import plural
 from engine.model import AllocationStatus, Kits, Order, kit_units, parts_of
 from engine.service import Service
 from engine.service.read import line_warehouses

@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from engine.io.messages import plural
+from engine.errors import plural
 from rules.errors import Diagnostic, RuleFileError
 from rules.loader import check_ruleset_bytes
 from rules.ruleset import RuleSet

@@ -15,8 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from engine.errors import BadInput, OperationFailed
-from engine.io.messages import plural
+from engine.errors import BadInput, OperationFailed, plural
 from engine.model import DEFAULT_WAREHOUSE, Kits, kit_units
 from engine.model.routing import kit_problem
 from engine.service.shapes import kit_stock_row

@@ -12,8 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from engine.errors import BadInput
-from engine.io.messages import plural
+from engine.errors import BadInput, plural
 from engine.run.filechecks import environment_warnings
 from engine.service import Service
 from engine.service.shapes import iso

@@ -11,9 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from engine.errors import BadInput, quoted
+from engine.errors import BadInput, plural, quoted
 from engine.io.imports import check_order_mapping
-from engine.io.messages import plural
 from engine.io.values import Invalid, storable
 from engine.model import DEFAULT_WAREHOUSE, Order, Policy, ShipTo
 

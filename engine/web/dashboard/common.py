@@ -20,7 +20,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from engine.io.messages import plural
+from engine.errors import plural
 from engine.model import Actor
 from engine.service import Service
 from engine.web.auth import SESSION_COOKIE, csrf_token, csrf_valid, session_valid
