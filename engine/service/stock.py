@@ -70,7 +70,7 @@ def apply(
     kind: str,
     places: Mapping[str, str] | None = None,
 ) -> None:
-    """Change on hand, record `inventory.changed` for each row, recompute cover.
+    """Change on hand, record `inventory.changed` for each row that moves it, recompute cover.
 
     In bulk: one read of the current stock of every key, one executemany for the updates and
     one for the new rows, one for the events, and coverage recomputed only for the keys whose
@@ -92,6 +92,8 @@ def apply(
                 field="on_hand" if kind == "set" else "qty",
             )
         after[key] = new
+        if new == on_hand:
+            continue  # nothing moved: no event, so no `inventory changed` rule wakes for it
         events.append(
             {
                 "kind": kind,

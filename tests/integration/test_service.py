@@ -1003,6 +1003,19 @@ class TestEvents:
             {"kind": "set", "sku": "W", "warehouse": "main", "delta": -5},
         ]
 
+    def test_a_stock_change_that_moves_nothing_records_no_event(
+        self, svc: Service, store: Store
+    ) -> None:
+        """A `set` to the current value (an inventory sync re-sending what it sent before) or
+        an adjustment by 0 leaves on hand as it was: no event, so no `inventory changed` rule
+        wakes for it; the stock reads the same either way."""
+        svc.change_stock("W", "main", 5, "set")
+        assert svc.change_stock("W", "main", 5, "set")["on_hand"] == 5
+        assert svc.change_stock("W", "main", 0, "adjusted")["on_hand"] == 5
+        assert svc.change_stock("W", "main", 6, "set")["on_hand"] == 6
+        deltas = [e["payload"]["delta"] for e in event_rows(store, "inventory.changed")]
+        assert deltas == [5, 1]
+
     def test_allocation_alone_writes_no_order_event(self, svc: Service, store: Store) -> None:
         """Only the status change is told (SPEC §13), not an order.updated."""
         setup(svc, {"W": 1}, order("O1", ("W", 1)))
