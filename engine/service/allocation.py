@@ -19,7 +19,6 @@ from engine.store import orders
 from engine.store.kit_rows import known_warehouses
 from engine.store.ordering import needs_python_sort, order_by_clauses
 from engine.store.rows import CHUNK, case_hint, load_orders
-from rules.tick import sort_order_ids
 
 
 def allocate_queue(
@@ -111,6 +110,9 @@ def _select(
     if where is not None:
         query = query.where(where)
     if needs_python_sort(order_by):
+        # Here, not at the top: the rule compiler it brings costs every `allocate` start-up.
+        from rules.tick import sort_order_ids
+
         selected = list(tx.conn.execute(query).scalars())
         return sort_order_ids(selected, load_orders(tx.conn, selected), order_by, tx.now())
     return list(tx.conn.execute(query.order_by(*order_by_clauses(order_by))).scalars())

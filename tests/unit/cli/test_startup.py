@@ -137,3 +137,13 @@ def test_orders_show_opens_the_database_and_nothing_else(tmp_path: Path) -> None
         }
         assert not _offenders(names, unused)
         assert names & COMMAND_MODULES == {"engine.cli.orders"}
+
+
+def test_allocate_all_leaves_the_rule_language_unloaded(tmp_path: Path) -> None:
+    """`allocate --all` runs no rule: the compiler and the tick (which `--order-by` on a
+    computed field such as `age` needs, and imports then) stay out of its start-up."""
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    assert main(["--db", url, "orders", "add", "A1", "--channel", "web", "--line", "MUG:2"]) == 0
+    code, names = imported(tmp_path, "--db", url, "allocate", "--all")
+    assert code == 0 and "engine.service.allocation" in names
+    assert not _offenders(names, {"rules.tick", "dsl.compile", "dsl.syntax", "lark", "yaml"})
