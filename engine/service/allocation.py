@@ -16,6 +16,7 @@ from engine.service.records import AllocationReport, Progress, QueueEntry
 from engine.service.release import release_orders
 from engine.service.tx import Tx
 from engine.store import orders
+from engine.store.bulk import ORDERS_ROWID
 from engine.store.kit_rows import known_warehouses
 from engine.store.ordering import needs_python_sort, order_by_clauses
 from engine.store.rows import CHUNK, case_hint, load_orders
@@ -54,16 +55,21 @@ def allocate(
     report = AllocationReport(detail=detail)
     shared = QueueEntry("", policy, actor, chosen)  # every order's: its id is not used
     if ids is None and not needs_python_sort(order_by):
-        batch.allocate_selected(tx, _open_queue(where, order_by), shared, report, progress)
+        queue = _open_queue(where, order_by, rowid=not tx.store.is_postgres)
+        batch.allocate_selected(tx, queue, shared, report, progress)
     else:
         batch.allocate_ids(tx, _select(tx, ids, where, order_by, report), shared, report, progress)
     return report
 
 
-def _open_queue(where: ColumnElement[bool] | None, order_by: Sequence[tuple[str, bool]]) -> Any:
-    """(queue position, id) of every open order `where` picks, in `order_by` order."""
+def _open_queue(
+    where: ColumnElement[bool] | None, order_by: Sequence[tuple[str, bool]], rowid: bool
+) -> Any:
+    """(queue position, id) of every open order `where` picks, in `order_by` order; with
+    `rowid` (SQLite) the order's rowid too (`Bulk.stage_select`)."""
     position = func.row_number().over(order_by=order_by_clauses(order_by)) - 1
-    query = select(position, orders.c.id).where(
+    columns = (position, orders.c.id, ORDERS_ROWID) if rowid else (position, orders.c.id)
+    query = select(*columns).where(
         orders.c.status == OrderStatus.AWAITING_FULFILLMENT,
         orders.c.allocation_status.not_in(list(model.SETTLED)),
     )

@@ -6,10 +6,10 @@ order's decision needs no list of its lines: `model.attempt` with `commit` adds 
 the stock as it goes, so the lines can be decided one by one as the rows of `_LINES_SQL`
 arrive, and the order's status settled when its last row has passed. On SQLite the rows also
 carry the order's and the line's rowid, so the chunk's updates name their rows by rowid
-(`ChunkWrites.begin(rowids=True)`). This loop does exactly
-what `model.attempt` and `ChunkWrites.reserve_lines` do for such an order (a property test
-compares them, tests/unit/engine/test_batch_plain.py), without the per-order tuples, lists and
-calls: about a third of the Python time of a 100k-order run.
+(`ChunkWrites.begin(rowids=True)`); the order's rowid is the key its rows share (`_SQL`).
+This loop does exactly what `model.attempt` and `ChunkWrites.reserve_lines` do for such an
+order (a property test compares them, tests/unit/engine/test_batch_plain.py), without the
+per-order tuples, lists and calls: about a third of the Python time of a 100k-order run.
 """
 
 from __future__ import annotations
@@ -27,23 +27,32 @@ from engine.store.bulk import Bulk
 _ALLOCATED = str(AllocationStatus.ALLOCATED)
 _PARTIAL = str(AllocationStatus.PARTIALLY_ALLOCATED)
 _NONE = str(AllocationStatus.COULD_NOT_ALLOCATE)
-#: The awaiting orders at queue positions ? to ?, by position then line (`batch._LINES_SQL`
-#: plus the order's and the line's rowid on SQLite, zeros elsewhere).
-_PLAIN_SQL = (
-    "SELECT q.pos, o.id, o.allocation_status, o.warehouse, l.line_no, l.sku, l.qty, l.reserved, "
-    "{rowids} FROM dibs_queue q JOIN orders o ON o.id = q.order_id "
-    "JOIN order_lines l ON l.order_id = o.id "
-    "WHERE q.pos BETWEEN ? AND ? AND o.status = 'awaiting_fulfillment' "
-    "ORDER BY q.pos, l.line_no"
-)
+#: The awaiting orders at queue positions ? to ?, by position then line: each row begins with
+#: the order's key in the chunk and ends with the line's rowid. On SQLite the key is the
+#: order's rowid (read by rowid from the queue, `Bulk.stage_queue`: a rowid search instead of
+#: the search of the id's index, then the table) and the statuses are written by it; on
+#: PostgreSQL the key is the position and the line's rowid a zero.
 _SQL = {
-    "sqlite": _PLAIN_SQL.format(rowids="o.rowid, l.rowid"),
-    "postgresql": _PLAIN_SQL.format(rowids="0, 0"),
+    "sqlite": (
+        "SELECT q.orow, q.order_id, o.allocation_status, o.warehouse, l.line_no, l.sku, l.qty, "
+        "l.reserved, l.rowid FROM dibs_queue q JOIN orders o ON o.rowid = q.orow "
+        "JOIN order_lines l ON l.order_id = q.order_id "
+        "WHERE q.pos BETWEEN ? AND ? AND o.status = 'awaiting_fulfillment' "
+        "ORDER BY q.pos, l.line_no"
+    ),
+    "postgresql": (
+        "SELECT q.pos, o.id, o.allocation_status, o.warehouse, l.line_no, l.sku, l.qty, "
+        "l.reserved, 0 FROM dibs_queue q JOIN orders o ON o.id = q.order_id "
+        "JOIN order_lines l ON l.order_id = o.id "
+        "WHERE q.pos BETWEEN ? AND ? AND o.status = 'awaiting_fulfillment' "
+        "ORDER BY q.pos, l.line_no"
+    ),
 }
-#: After the last row: ends the last order (a position no row has).
-_END = ((-1, "", "", "", 0, "", 0, 0, 0, 0),)
-#: pos, id, allocation status, warehouse, line_no, sku, qty, reserved, order rowid, line rowid.
-Row = tuple[int, str, str, str, int, str, int, int, int, int]
+#: After the last row: ends the last order (a key no order has).
+END: tuple[Any, ...] = ((None, "", "", "", 0, "", 0, 0, 0),)
+#: The order's key (rowid on SQLite, queue position elsewhere), id, allocation status,
+#: warehouse, line_no, sku, qty, reserved, the line's rowid.
+Row = tuple[int, str, str, str, int, str, int, int, int]
 
 
 def is_plain(entries: Any, kits: Kits) -> bool:
@@ -109,23 +118,21 @@ def _decide_lines(
         writes.covered,
     )
     ledger, rowids, actor = writes.ledger, writes.rowids, entry.actor
-    oid, before, at, key = "", "", -1, 0  # the order being decided, its position and rowid
+    oid, before, at = "", "", None  # the order being decided and its key
     decided: list[tuple[str, str, str, Any]] = []
     skip = complete = any_reserved = False
     units = 0
-    for pos, next_oid, next_before, wh, line_no, sku, qty, reserved, orow, lrow in chain(
-        rows, _END
-    ):
-        if pos != at:
-            if at >= 0:  # the previous order's last line has passed: its status
+    for key, next_oid, next_before, wh, line_no, sku, qty, reserved, lrow in chain(rows, END):
+        if key != at:
+            if at is not None:  # the previous order's last line has passed: its status
                 if skip:
                     after = before
                 else:
                     after = _ALLOCATED if complete else _PARTIAL if any_reserved else _NONE
-                decided.append((oid, before, after, key if rowids else oid))
-            if pos < 0:
+                decided.append((oid, before, after, at if rowids else oid))
+            if key is None:
                 break
-            oid, before, at, key = next_oid, next_before, pos, orow
+            oid, before, at = next_oid, next_before, key
             skip, complete, any_reserved = before in SETTLED, True, False
         if skip:
             continue

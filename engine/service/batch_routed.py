@@ -18,14 +18,12 @@ from typing import Any
 
 from engine.model import SETTLED, AllocationStatus, Kits, StockKey, parts_of
 from engine.model.routing import Need, first_complete, route_rest
-from engine.service.batch_plain import Row, settle
+from engine.service.batch_plain import END, Row, settle
 from engine.service.batch_writes import ChunkWrites
 from engine.service.changes import StatusChanges
 from engine.service.records import QueueEntry
 
 _ALLOCATED = str(AllocationStatus.ALLOCATED)
-#: After the last row: ends the last order (a position no row has).
-_END = ((-1, "", "", "", 0, "", 0, 0, 0, 0),)
 
 
 def is_routed(entries: Any) -> bool:
@@ -52,24 +50,24 @@ def decide_routed(
     after) of each, as `batch._decide_chunk` returns them. With `writes.rowids` the line
     counters and statuses name their rows by rowid, else by key as `reserve_routed` does."""
     decided: list[tuple[str, str, str, Any]] = []
-    oid, before, at, key = "", "", -1, 0  # the order being gathered, its position and rowid
+    oid, before, at = "", "", None  # the order being gathered and its key
     rowids = writes.rowids
     numbers: list[int] = []
     line_rows: list[int] = []
     lines: list[tuple[str, int, int]] = []
     needs: list[Need] = []
     get = kits.get
-    for pos, next_oid, next_before, _, line_no, sku, qty, reserved, orow, lrow in chain(rows, _END):
-        if pos != at:
-            if at >= 0:
+    for key, next_oid, next_before, _, line_no, sku, qty, reserved, lrow in chain(rows, END):
+        if key != at:
+            if at is not None:
                 after = before
                 if before not in SETTLED:
                     order = (oid, numbers, lines, needs, line_rows if rowids else None)
                     after = _decide(entry, order, stock, writes)
-                decided.append((oid, before, after, key if rowids else oid))
-            if pos < 0:
+                decided.append((oid, before, after, at if rowids else oid))
+            if key is None:
                 break
-            oid, before, at, key = next_oid, next_before, pos, orow
+            oid, before, at = next_oid, next_before, key
             numbers, lines, needs, line_rows = [], [], [], []
         numbers.append(line_no)
         line_rows.append(lrow)

@@ -35,6 +35,7 @@ import os
 import random
 import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -397,6 +398,13 @@ def _print_figures(
     print(
         f"ratio dibs / lean floor: wall {dibs / floor:.2f}, CPU {dibs_cpu / floor_cpu:.2f} "
         f"(target <= 2.0); same reservations and statuses: {same}"
+    )
+    # The machine's speed drifts between rounds; each round's two processes run back to back,
+    # so the ratio within a round is the figure drift moves least.
+    per_round = sorted(d.cpu / f.cpu for f, d in zip(floor_runs, dibs_runs, strict=True))
+    print(
+        f"  per round (CPU): median {statistics.median(per_round):.2f}, "
+        f"{[round(r, 2) for r in per_round]}"
     )
     print(f"  dibs said: {dibs_runs[-1].err.strip().splitlines()[-1:]}; {_load()}")
 

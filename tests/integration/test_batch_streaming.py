@@ -398,3 +398,42 @@ def test_a_deferrable_index_the_database_lacks_is_left_alone(
         names = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))
         assert "ix_orders_open" in set(names.scalars())
     store.dispose()
+
+
+def test_every_way_of_staging_a_queue_reads_the_same_rows(store: Store) -> None:
+    """The plain loop reads a chunk by the rowids staged with the queue (SQLite): a list of ids
+    (`stage_queue`), a query giving (pos, id) such as a rule tick's, and `allocate --all`'s
+    query giving the rowid itself must stage the same orders, in order; an id no order has is
+    staged with no rowid and reads as nothing."""
+    from sqlalchemy import literal, select, union_all
+
+    from engine.service.batch_plain import read_plain
+    from engine.store import orders
+    from engine.store.bulk import ORDERS_ROWID, Bulk
+
+    _shop(store)
+    ids = ["O03", "Z", "NOPE", "O01"]
+    picked = [
+        select(literal(n).label("pos"), literal(oid).label("order_id")) for n, oid in enumerate(ids)
+    ]
+    by_rowid = [
+        select(literal(n), orders.c.id, ORDERS_ROWID).where(orders.c.id == oid)
+        for n, oid in enumerate(ids)
+    ]
+    with store.write() as conn:
+        bulk = Bulk(conn)
+        bulk.stage_queue(ids)
+        staged = bulk.query("SELECT pos, order_id FROM dibs_queue ORDER BY pos")
+        listed = read_plain(bulk, 0, len(ids))[0]
+        assert bulk.stage_select(union_all(*picked)) == len(ids)
+        assert bulk.query("SELECT pos, order_id FROM dibs_queue ORDER BY pos") == staged
+        assert read_plain(bulk, 0, len(ids))[0] == listed
+        if not store.is_postgres:
+            rowids = dict(bulk.query("SELECT id, rowid FROM orders"))
+            assert bulk.query("SELECT order_id, orow FROM dibs_queue ORDER BY pos") == [
+                (oid, rowids.get(oid)) for oid in ids
+            ]
+            assert bulk.stage_select(union_all(*by_rowid)) == len(ids) - 1
+            assert read_plain(bulk, 0, len(ids))[0] == listed
+    assert [row[1] for row in listed] == ["O03", "O03", "Z", "O01", "O01"]
+    assert len({row[0] for row in listed}) == 3  # one key per order

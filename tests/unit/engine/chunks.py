@@ -29,24 +29,26 @@ class FakeBulk:
 def chunks(
     draw: st.DrawFn, skus: st.SearchStrategy[str], warehouses: st.SearchStrategy[str]
 ) -> list[tuple[Any, ...]]:
-    """Rows as `batch_plain.read_plain` gives them: by queue position, then line number, with
-    made-up rowids for the order (1000 + pos) and the line (10 * pos + line_no)."""
+    """Rows as `batch_plain.read_plain` gives them: by queue position, then line number, each
+    led by a made-up order rowid (1000 + pos, the order's key) and ending with a made-up line
+    rowid (10 * pos + line_no)."""
     rows = []
     for pos in range(draw(st.integers(0, 8))):
         before, wh = draw(STATUSES), draw(warehouses)
         for line_no in range(1, draw(st.integers(1, 4)) + 1):
             qty = draw(st.integers(0, 5))
             reserved = draw(st.integers(0, qty + 1))
-            line = (pos, f"O{pos}", before, wh, line_no, draw(skus), qty, reserved)
-            rows.append((*line, 1000 + pos, 10 * pos + line_no))
+            line = (1000 + pos, f"O{pos}", before, wh, line_no, draw(skus), qty, reserved)
+            rows.append((*line, 10 * pos + line_no))
     return rows
 
 
 def by_pos(rows: list[Any]) -> dict[int, Any]:
-    """The rows as the general path (`batch._decide_chunk`) takes them."""
+    """The rows as the general path (`batch._decide_chunk`) takes them (by the order's key:
+    with one entry for all, the path never looks a position up)."""
     out: dict[int, Any] = {}
-    for pos, oid, alloc, wh, line_no, sku, qty, reserved, _, _ in rows:
-        found = out.setdefault(pos, (oid, alloc, wh, [], []))
+    for key, oid, alloc, wh, line_no, sku, qty, reserved, _ in rows:
+        found = out.setdefault(key, (oid, alloc, wh, [], []))
         found[3].append(line_no)
         found[4].append((sku, qty, reserved))
     return out
@@ -75,8 +77,8 @@ def assert_same_writes(ours: ChunkWrites, theirs: ChunkWrites, rows: list[Any]) 
     for name in ("reservations", "ledger", "units"):
         assert getattr(ours, name) == getattr(theirs, name), name
     if ours.rowids:
-        line_of = {row[9]: (row[1], row[4]) for row in rows}
-        order_of = {row[8]: row[1] for row in rows}
+        line_of = {row[8]: (row[1], row[4]) for row in rows}
+        order_of = {row[0]: row[1] for row in rows}
         assert [(n, *line_of[r]) for n, r in ours.lines] == theirs.lines
         assert [(s, at, order_of[r]) for s, at, r in ours.status] == theirs.status
     else:
