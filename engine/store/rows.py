@@ -60,6 +60,17 @@ def existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
 _ORDER_FIELDS = [orders.c[name] for name in ORDER_CONTENT]
 
 
+def ids_by_attribute(conn: Connection, channel: str, key: str, value: str) -> list[str]:
+    """The ids of `channel`'s orders whose attribute `key` is the text `value` (a channel's
+    own id for an order, such as `woocommerce_id`), sorted."""
+    query = (
+        select(orders.c.id)
+        .where(orders.c.channel == channel, orders.c.attributes[key].as_string() == value)
+        .order_by(orders.c.id)
+    )
+    return list(conn.execute(query).scalars())
+
+
 def case_hint(conn: Connection, order_id: str) -> str:
     """`; did you mean 'SH-10003'? (ids are case-sensitive)` for an unknown id typed in the
     other case (`sh-10003`), else "". Two primary-key look-ups (its upper and lower case), so

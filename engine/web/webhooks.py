@@ -10,14 +10,20 @@ Each delivery is checked, then applied in one transaction, then answered 200:
    redelivery, a restart or a second server never applies a delivery twice, and a crash never
    leaves a delivery recorded but not applied (or the reverse).
 Allocation follows in the next tick (`dibs serve --rules`, or a separate `dibs run`).
+
+WooCommerce's `order.deleted` (sent when an order is trashed, or deleted for good) carries no
+order, only `{"id": N}`, its WooCommerce id: the order of the webhook's channel whose
+`attributes.woocommerce_id` is N is cancelled, its stock released (`apply_deleted`).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import hashlib
 import hmac
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -34,10 +40,14 @@ from engine.io.channels import (
     read_shopify_json,
     read_woocommerce_json,
 )
-from engine.model import Actor
+from engine.io.channels.woocommerce import DEFAULT_CHANNEL as WOOCOMMERCE_CHANNEL
+from engine.model import Actor, OrderStatus
 from engine.service import Service
+from engine.service.release import finish
+from engine.service.sync import SyncReport
 from engine.service.tx import Tx
 from engine.store.deliveries import record_delivery
+from engine.store.rows import ids_by_attribute, load_orders
 from engine.web.deps import get_service, get_settings
 from engine.web.errors import ApiError
 
@@ -58,6 +68,10 @@ WOOCOMMERCE_TOPICS: dict[str, str | None] = {
     "order.updated": None,
     "order.restored": None,
 }
+#: Trashed or deleted in WooCommerce: the body names the order by its WooCommerce id only.
+WOOCOMMERCE_DELETED = "order.deleted"
+#: The largest WooCommerce id `order.deleted` accepts (a MySQL BIGINT UNSIGNED).
+_MAX_WOO_ID = 2**64 - 1
 
 _PING = re.compile(rb"^webhook_id=\d+$")
 
@@ -108,12 +122,18 @@ def _note(request: Request, topic: str, delivery_id: str | None) -> None:
     request.scope["state"]["webhook_delivery"] = delivery_id
 
 
-def _read(reader: Any, body: bytes, name: str, request: Request) -> ChannelRead:
-    """The payload's orders; `?channel=NAME` on the webhook's URL names their channel, as
-    `orders import --channel` does (the default is the platform's name)."""
+def _channel(request: Request) -> str | None:
+    """`?channel=NAME` on the webhook's URL: the channel of its orders, as `orders import
+    --channel` names it (None: the platform's name)."""
     channel = request.query_params.get("channel")
     if channel is not None and not channel.strip():
         raise ApiError(400, "channel: must not be empty (or leave ?channel= out)", "channel")
+    return channel
+
+
+def _read(reader: Any, body: bytes, name: str, request: Request) -> ChannelRead:
+    """The payload's orders, in the webhook's channel (`_channel`)."""
+    channel = _channel(request)
     try:
         read: ChannelRead = reader(body, name, channel)
     except ChannelError as exc:
@@ -155,6 +175,12 @@ async def woocommerce(request: Request) -> dict[str, Any]:
     _authenticate(request, body, get_settings(request).woocommerce_secret, "x-wc-webhook-signature")
     delivery_id = request.headers.get("x-wc-webhook-delivery-id")
     _note(request, topic, delivery_id)
+    if topic == WOOCOMMERCE_DELETED:
+        woo_id, channel = deleted_id(body), _channel(request) or WOOCOMMERCE_CHANNEL
+        delivery = Delivery("woocommerce", topic, delivery_id, CANCELLED)
+        return await run_in_threadpool(
+            apply_deleted, get_service(request), delivery, channel, woo_id
+        )
     if topic not in WOOCOMMERCE_TOPICS:
         return _ignored_topic(topic, "X-WC-Webhook-Topic")
     read = _read(read_woocommerce_json, body, "woocommerce webhook", request)
@@ -192,6 +218,56 @@ def apply_in(tx: Tx, delivery: Delivery, incoming: list[Any]) -> dict[str, Any]:
         return {"status": "duplicate", "delivery": delivery.delivery_id}
     report = sync_step(tx, incoming, delivery.actor)
     return {"status": "applied", "delivery": delivery.delivery_id, "report": report}
+
+
+def deleted_id(body: bytes) -> str:
+    """The WooCommerce id an `order.deleted` body names, `{"id": N}`, as the decimal text
+    `attributes.woocommerce_id` holds; anything else is a 400."""
+    found: Any = None
+    with contextlib.suppress(ValueError, RecursionError):  # not JSON, too deep, a huge number
+        found = json.loads(body)
+    woo_id = found.get("id") if isinstance(found, dict) else None
+    if isinstance(woo_id, str) and woo_id.isascii() and woo_id.isdigit() and len(woo_id) < 21:
+        woo_id = int(woo_id)
+    if isinstance(woo_id, bool) or not isinstance(woo_id, int) or not 0 < woo_id <= _MAX_WOO_ID:
+        raise ApiError(
+            400,
+            'order.deleted: the body must be {"id": N}, the WooCommerce id of the order '
+            "(a whole number above 0); nothing was written",
+            field="body.id",
+        )
+    return str(woo_id)
+
+
+def apply_deleted(
+    service: Service, delivery: Delivery, channel: str, woo_id: str
+) -> dict[str, Any]:
+    """An `order.deleted` delivery in one transaction: cancel the order of `channel` whose
+    `attributes.woocommerce_id` is `woo_id` (unknown: ignored, and said; already closed:
+    unchanged when cancelled, else a conflict, as sync reports them)."""
+
+    def work(tx: Tx) -> dict[str, Any]:
+        if delivery.delivery_id and not record_delivery(
+            tx.conn, delivery.channel, delivery.delivery_id, delivery.topic, tx.now()
+        ):
+            return {"status": "duplicate", "delivery": delivery.delivery_id}
+        found = load_orders(tx.conn, ids_by_attribute(tx.conn, channel, "woocommerce_id", woo_id))
+        if not found:
+            reason = f"no {channel} order has WooCommerce id {woo_id}; nothing applied"
+            return {"status": "ignored", "delivery": delivery.delivery_id, "reason": reason}
+        report = SyncReport()
+        for oid, order in found.items():
+            if order.status == OrderStatus.AWAITING_FULFILLMENT:
+                finish(tx, [oid], "cancel", delivery.actor)
+                report.cancelled.append(oid)
+            elif order.status == OrderStatus.CANCELLED:
+                report.unchanged.append(oid)
+            else:
+                reason = f"{order.status} in dibs, the channel deleted it"
+                report.conflicts.append({"id": oid, "reason": reason})
+        return {"status": "applied", "delivery": delivery.delivery_id, "report": report.as_json()}
+
+    return service.run(work)
 
 
 def validated(read: ChannelRead, service: Service) -> list[Any]:

@@ -20,7 +20,7 @@ Field by field (SPEC §9); WooCommerce key -> dibs:
 | `total`                     | `total` (a decimal string)                                  |
 | `lines[].sku`               | `line_items[].sku` (required: a line without one is a problem) |
 | `lines[].qty`               | `line_items[].quantity`                                     |
-| status `cancelled`          | `status` `cancelled`, `refunded` or `failed`                |
+| status `cancelled`          | `status` `cancelled`, `refunded`, `failed` or `trash`       |
 | status `shipped`            | `status` `completed`                                        |
 | status otherwise            | `awaiting_fulfillment` (`pending`, `processing`, `on-hold`) |
 | `updated_at` (sync)         | `date_modified_gmt`                                         |
@@ -69,7 +69,8 @@ from engine.io.channels.values import (
 )
 
 DEFAULT_CHANNEL = "woocommerce"
-_CANCELLED = frozenset({"cancelled", "refunded", "failed"})
+#: `trash`: an order in WooCommerce's trash (a REST export of `?status=trash`) holds no stock.
+_CANCELLED = frozenset({"cancelled", "refunded", "failed", "trash"})
 _SHIPPED = frozenset({"completed"})
 
 __all__ = ["DEFAULT_CHANNEL", "read_woocommerce_json", "woocommerce_order"]

@@ -301,3 +301,60 @@ def test_a_channel_named_on_the_webhook_url_is_the_orders_channel(api: Api) -> N
         "channel: must not be empty",
     )
     assert snapshot(api.store) == before
+
+
+def test_a_trashed_woocommerce_order_is_cancelled_and_its_stock_released(api: Api) -> None:
+    """WooCommerce sends `order.deleted` with only `{"id": N}` when an order goes to the trash:
+    the order of that channel with `attributes.woocommerce_id` N is cancelled, its stock freed."""
+    for sku in ("SOCK-TRAIL-L", "BOTTLE-750"):
+        api.put(f"/api/v1/inventory/{sku}", json={"on_hand": 10})
+    assert woo(api, WOO, query="?channel=wc-eu").json()["report"]["created"] == ["727"]
+    api.post("/api/v1/allocate", json={"all": True})
+    assert api.get("/api/v1/inventory?sku=SOCK-TRAIL-L").json()[0]["allocated"] == 2
+    elsewhere = woo(api, {"id": 727}, topic="order.deleted", delivery="w-2")  # not wc-eu's
+    assert elsewhere.json()["status"] == "ignored", elsewhere.text
+    assert "no woocommerce order has WooCommerce id 727" in elsewhere.json()["reason"]
+    answer = woo(api, {"id": 727}, topic="order.deleted", delivery="w-3", query="?channel=wc-eu")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["report"]["cancelled"] == ["727"]
+    doc = api.get("/api/v1/orders/727").json()
+    assert (doc["status"], doc["allocation_status"]) == ("cancelled", "unallocated")
+    assert api.get("/api/v1/inventory?sku=SOCK-TRAIL-L").json()[0]["allocated"] == 0
+    assert "order.cancelled" in _event_types(api)
+    again = woo(api, {"id": "727"}, topic="order.deleted", delivery="w-4", query="?channel=wc-eu")
+    assert again.json()["report"]["unchanged"] == ["727"]
+    redelivered = woo(api, {"id": 727}, topic="order.deleted", delivery="w-3")
+    assert redelivered.json() == {"status": "duplicate", "delivery": "w-3"}
+
+
+def test_a_woocommerce_order_shipped_in_dibs_then_deleted_is_a_conflict(api: Api) -> None:
+    woo(api, WOO)
+    api.post("/api/v1/orders/727/ship")
+    answer = woo(api, {"id": 727}, topic="order.deleted", delivery="w-2")
+    assert answer.json()["report"]["conflicts"] == [
+        {"id": "727", "reason": "shipped in dibs, the channel deleted it"}
+    ]
+    assert api.get("/api/v1/orders/727").json()["status"] == "shipped"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"{", b"[727]", b'{"id": 0}', b'{"id": -3}', b'{"id": true}', b'{"id": 1.5}',
+     b'{"id": "12a"}', b'{"number": "727"}', b'{"id": 1' + b"0" * 30 + b"}",
+     b'{"id": ' + b"9" * 5000 + b"}", b"[" * 100_000],
+)  # fmt: skip
+def test_an_order_deleted_body_that_names_no_order_is_400_and_writes_nothing(
+    api: Api, body: bytes
+) -> None:
+    woo(api, WOO)
+    before = snapshot(api.store)
+    headers = {
+        "X-WC-Webhook-Topic": "order.deleted",
+        "X-WC-Webhook-Delivery-ID": "w-9",
+        "X-WC-Webhook-Signature": sign(WOO_SECRET, body),
+        "Content-Type": "application/json",
+    }
+    answer = api.client.post("/webhooks/woocommerce", content=body, headers=headers)
+    problem = error_of(answer, 400)
+    assert problem["field"] == "body.id" and 'must be {"id": N}' in problem["message"]
+    assert snapshot(api.store) == before

@@ -68,6 +68,7 @@ def test_number_is_the_id_and_id_an_attribute(woocommerce_order: dict[str, Any])
         ("cancelled", "cancelled"),
         ("refunded", "cancelled"),
         ("failed", "cancelled"),
+        ("trash", "cancelled"),  # a REST export of the trash (`?status=trash`)
         ("Completed", "shipped"),
     ],
 )
