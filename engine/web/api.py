@@ -19,7 +19,7 @@ from engine.model import AllocationStatus, OrderStatus, Policy
 from engine.service import Service, read
 from engine.store.ordering import parse_order_by
 from engine.store.where import where_clause
-from engine.web.bodies import OrderPatch, SelectionIn, checked_patch, native_orders
+from engine.web.bodies import OrderPatch, SelectionIn, checked_patch, native_orders, no_body
 from engine.web.deps import (
     API_ACTOR,
     API_CHECKS,
@@ -35,6 +35,8 @@ router = APIRouter(
 )
 
 _ALLOCATION = [s.value for s in AllocationStatus]
+#: The actions that take no body refuse one (`bodies.no_body`).
+_NO_BODY = [Depends(no_body)]
 _STATUS = [s.value for s in OrderStatus]
 
 
@@ -145,7 +147,11 @@ def _close(service: Service, order_id: str, how: str) -> dict[str, Any]:
     return service.order_document(order_id)
 
 
-@router.post("/orders/{order_id:path}/ship", summary="Ship: on hand falls, reservations released")
+@router.post(
+    "/orders/{order_id:path}/ship",
+    summary="Ship: on hand falls, reservations released",
+    dependencies=_NO_BODY,
+)
 def ship(service: ServiceDep, order_id: str, force: bool = False) -> dict[str, Any]:
     # As `dibs orders ship`: units other orders hold are not taken without being asked to.
     victims = [] if force else service.cover_lost_by_shipping([order_id])
@@ -160,17 +166,27 @@ def ship(service: ServiceDep, order_id: str, force: bool = False) -> dict[str, A
     return _close(service, order_id, "ship")
 
 
-@router.post("/orders/{order_id:path}/cancel", summary="Cancel: reservations released")
+@router.post(
+    "/orders/{order_id:path}/cancel", summary="Cancel: reservations released", dependencies=_NO_BODY
+)
 def cancel(service: ServiceDep, order_id: str) -> dict[str, Any]:
     return _close(service, order_id, "cancel")
 
 
-@router.post("/orders/{order_id:path}/dropship", summary="Dropship: reservations released")
+@router.post(
+    "/orders/{order_id:path}/dropship",
+    summary="Dropship: reservations released",
+    dependencies=_NO_BODY,
+)
 def dropship(service: ServiceDep, order_id: str) -> dict[str, Any]:
     return _close(service, order_id, "dropship")
 
 
-@router.post("/orders/{order_id:path}/split", summary="Move the unreserved units into a new order")
+@router.post(
+    "/orders/{order_id:path}/split",
+    summary="Move the unreserved units into a new order",
+    dependencies=_NO_BODY,
+)
 def split(service: ServiceDep, order_id: str) -> dict[str, Any]:
     kept, child = service.split(order_id, API_ACTOR)
     return {
@@ -179,7 +195,9 @@ def split(service: ServiceDep, order_id: str) -> dict[str, Any]:
     }
 
 
-@router.post("/orders/{order_id:path}/deallocate", summary="Release every reservation")
+@router.post(
+    "/orders/{order_id:path}/deallocate", summary="Release every reservation", dependencies=_NO_BODY
+)
 def deallocate(service: ServiceDep, order_id: str) -> dict[str, Any]:
     return service.deallocate([order_id], actor=API_ACTOR).as_json()
 

@@ -6,9 +6,12 @@ posted to the API is refused with the same words as the same order in a file.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from datetime import datetime
 from typing import Annotated, Any
 
+from fastapi import Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from engine.errors import BadInput, plural, quoted
@@ -185,3 +188,23 @@ def _first_field(problems: list[str]) -> str | None:
         if problems and word in problems[0]:
             return name
     return "lines" if problems and "line" in problems[0] else None
+
+
+async def no_body(request: Request) -> None:
+    """The order actions that take no body (ship, cancel, dropship, split, deallocate) refuse
+    one: a `{"lines": …}` meant as a partial shipment would otherwise ship the whole order.
+    No body, `{}` and `null` pass."""
+    body = await request.body()
+    if not body.strip():
+        return
+    parsed: Any = ...
+    with contextlib.suppress(ValueError, RecursionError):  # not JSON: a body all the same
+        parsed = json.loads(body)
+    if parsed is None or parsed == {}:
+        return
+    action = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+    raise BadInput(
+        f"{action} takes no body (its one option, ship's force, goes in the query: "
+        "?force=true); nothing was written",
+        field="body",
+    )

@@ -3,6 +3,8 @@ as `dibs orders ship`, it does not take units other orders hold unless asked (`?
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers import snapshot
 from tests.integration.web.conftest import Api, error_of, order
 
@@ -30,3 +32,30 @@ def test_an_allocated_order_ships_without_the_question(api: Api) -> None:
     assert api.post("/api/v1/allocate", json={"ids": ["Z1"]}).status_code == 200
     assert api.post("/api/v1/orders/Z1/ship").json()["status"] == "shipped"
     assert error_of(api.post("/api/v1/orders/NOPE/ship"), 404)["code"] == "not_found"
+
+
+@pytest.mark.parametrize("action", ["ship", "cancel", "dropship", "split", "deallocate"])
+def test_an_action_that_takes_no_body_refuses_one_and_does_nothing(lite: Api, action: str) -> None:
+    """A partial shipment sent as `{"lines": …}` would have shipped the whole order."""
+    lite.stock("ZED", 1)
+    lite.add(order("Z1", ("ZED", 2)))
+    assert lite.post("/api/v1/allocate", json={"ids": ["Z1"]}).status_code == 200
+    before = snapshot(lite.store)
+    for body in ('{"lines": [{"sku": "ZED", "qty": 1}]}', '{"force": true}', "[]", "ship it"):
+        answer = lite.post(
+            f"/api/v1/orders/Z1/{action}",
+            content=body.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        error = error_of(answer, 400)
+        assert error["field"] == "body" and error["message"].startswith(f"{action} takes no body")
+        assert snapshot(lite.store) == before
+    for body in ("", "{}", "null", " {} "):
+        answer = lite.post(
+            f"/api/v1/orders/Z1/{action}",
+            content=body.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        assert answer.status_code in (200, 409), answer.text  # taken, not refused for its body
+        if answer.status_code == 200:
+            break
