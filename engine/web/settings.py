@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import threading
 from collections import deque
@@ -61,18 +62,47 @@ class Settings:
     ticks: TickState = field(default_factory=TickState)
     #: Keys the dashboard's CSRF tokens when there is no API token (one per process).
     local_secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    #: One shop's own secret per channel (`DIBS_SHOPIFY_SECRET_SHOP_EU`): (platform, the
+    #: channel's name as an environment name, `env_name`) -> secret.
+    channel_secrets: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def webhook_secret(self, platform: str, channel: str | None) -> str | None:
+        """The secret a `platform` ("shopify", "woocommerce") delivery must be signed with:
+        the channel's own (`?channel=NAME` on the webhook's URL) when one is set for it, else
+        the platform's. A channel with a secret of its own takes no other: one shop cannot
+        deliver orders into another's channel."""
+        if channel is not None:
+            own = self.channel_secrets.get((platform, env_name(channel)))
+            if own is not None:
+                return own
+        return self.shopify_secret if platform == "shopify" else self.woocommerce_secret
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """`DIBS_API_TOKEN`, `DIBS_SHOPIFY_SECRET`, `DIBS_WOOCOMMERCE_SECRET`,
+        """`DIBS_API_TOKEN`, `DIBS_SHOPIFY_SECRET`, `DIBS_WOOCOMMERCE_SECRET`, a channel's
+        own `DIBS_SHOPIFY_SECRET_<CHANNEL>` / `DIBS_WOOCOMMERCE_SECRET_<CHANNEL>`,
         `DIBS_SECURE_COOKIES=1`."""
         source = os.environ if env is None else env
+        own: dict[tuple[str, str], str] = {}
+        for platform in ("shopify", "woocommerce"):
+            prefix = f"DIBS_{platform.upper()}_SECRET_"
+            for name in sorted(n for n in source if n.startswith(prefix) and n != prefix):
+                value = _secret(source, name)
+                if value is not None:
+                    own[(platform, name[len(prefix) :])] = value
         return cls(
             api_token=_secret(source, "DIBS_API_TOKEN"),
             shopify_secret=_secret(source, "DIBS_SHOPIFY_SECRET"),
             woocommerce_secret=_secret(source, "DIBS_WOOCOMMERCE_SECRET"),
             secure_cookies=source.get("DIBS_SECURE_COOKIES", "") in ("1", "true", "yes"),
+            channel_secrets=own,
         )
+
+
+def env_name(channel: str) -> str:
+    """A channel's name as it ends an environment variable's: upper case, every character but
+    ASCII letters and digits an underscore (`shop-eu` -> `SHOP_EU`)."""
+    return re.sub(r"[^A-Z0-9]", "_", channel.upper())
 
 
 def _secret(source: Mapping[str, str], name: str) -> str | None:

@@ -149,7 +149,8 @@ def _read(reader: Any, body: bytes, name: str, request: Request) -> ChannelRead:
 @router.post("/shopify", summary="Shopify order webhooks (X-Shopify-Hmac-Sha256)")
 async def shopify(request: Request) -> dict[str, Any]:
     body = await request.body()
-    _authenticate(request, body, get_settings(request).shopify_secret, "x-shopify-hmac-sha256")
+    secret = get_settings(request).webhook_secret("shopify", _channel(request))
+    _authenticate(request, body, secret, "x-shopify-hmac-sha256")
     topic = request.headers.get("x-shopify-topic", "")
     delivery_id = request.headers.get("x-shopify-webhook-id")
     _note(request, topic, delivery_id)
@@ -172,7 +173,8 @@ async def woocommerce(request: Request) -> dict[str, Any]:
         # WooCommerce pings a new webhook with `webhook_id=N`, form-encoded and unsigned;
         # answering 200 lets it be saved. Nothing is read or written.
         return {"status": "ok", "reason": "ping"}
-    _authenticate(request, body, get_settings(request).woocommerce_secret, "x-wc-webhook-signature")
+    secret = get_settings(request).webhook_secret("woocommerce", _channel(request))
+    _authenticate(request, body, secret, "x-wc-webhook-signature")
     delivery_id = request.headers.get("x-wc-webhook-delivery-id")
     _note(request, topic, delivery_id)
     if topic == WOOCOMMERCE_DELETED:

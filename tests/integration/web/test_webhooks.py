@@ -18,7 +18,7 @@ from engine.io.channels import read_shopify_json
 from engine.store import events, webhook_deliveries
 from engine.web.webhooks import Delivery, apply
 from tests.helpers import snapshot
-from tests.integration.web.conftest import SHOPIFY_SECRET, WOO_SECRET, Api, error_of
+from tests.integration.web.conftest import AUTH, SHOPIFY_SECRET, WOO_SECRET, Api, error_of
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "channels"
 SHOPIFY = json.loads((FIXTURES / "shopify_order.json").read_text())
@@ -358,3 +358,51 @@ def test_an_order_deleted_body_that_names_no_order_is_400_and_writes_nothing(
     problem = error_of(answer, 400)
     assert problem["field"] == "body.id" and 'must be {"id": N}' in problem["message"]
     assert snapshot(api.store) == before
+
+
+def test_two_shops_each_sign_with_their_own_secret(store: Any) -> None:
+    """Two Shopify stores deliver to one dibs, each to its own channel (`?channel=`), each
+    signing with its own secret; neither can deliver into the other's channel."""
+    from fastapi.testclient import TestClient
+
+    from engine.service import Service
+    from engine.web.app import create_app
+    from tests.integration.web.conftest import settings
+
+    own = {("shopify", "SHOP_EU"): "eu-secret", ("woocommerce", "WC_EU"): "wc-secret"}
+    with TestClient(create_app(Service(store), settings(channel_secrets=own))) as client:
+        api = Api(client, Service(store))
+
+        def send(
+            query: str, secret: str, delivery: str, platform: str = "shopify", name: str = "#1001"
+        ) -> Any:
+            payload = {**SHOPIFY, "name": name} if platform == "shopify" else WOO
+            body = json.dumps(payload).encode()
+            signed = sign(secret, body)
+            shop = {
+                "X-Shopify-Topic": "orders/create",
+                "X-Shopify-Webhook-Id": delivery,
+                "X-Shopify-Hmac-Sha256": signed,
+            }
+            wc = {
+                "X-WC-Webhook-Topic": "order.created",
+                "X-WC-Webhook-Delivery-ID": delivery,
+                "X-WC-Webhook-Signature": signed,
+            }
+            headers = {"Content-Type": "application/json"}
+            headers.update(shop if platform == "shopify" else wc)
+            return client.post(f"/webhooks/{platform}{query}", content=body, headers=headers)
+
+        before = snapshot(store)
+        error_of(send("?channel=shop-eu", SHOPIFY_SECRET, "d-1"), 401)  # the generic secret
+        error_of(send("", "eu-secret", "d-2"), 401)  # the EU secret outside its channel
+        error_of(send("?channel=wc-eu", WOO_SECRET, "w-1", "woocommerce"), 401)
+        assert snapshot(store) == before
+        assert send("?channel=shop-eu", "eu-secret", "d-3").json()["report"]["created"] == ["#1001"]
+        # A shop without a secret of its own signs with the generic one (each store its own
+        # order-number prefix: dibs knows an order by its name).
+        us = send("?channel=shop-us", SHOPIFY_SECRET, "d-4", name="US1001")
+        assert us.json()["report"]["created"] == ["US1001"], us.text
+        woo_eu = send("?channel=wc-eu", "wc-secret", "w-2", "woocommerce")
+        assert woo_eu.json()["report"]["created"] == ["727"], woo_eu.text
+        assert api.client.get("/api/v1/orders/727", headers=AUTH).json()["channel"] == "wc-eu"

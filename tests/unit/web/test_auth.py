@@ -104,3 +104,20 @@ def test_a_secret_with_whitespace_around_it_is_refused(name: str, value: str, ho
     with pytest.raises(BadInput) as info:
         Settings.from_env({name: value})
     assert str(info.value).startswith(f"{name} {how}: no request can match it"), str(info.value)
+
+
+def test_a_channel_s_own_webhook_secret_is_read_and_taken_for_that_channel_only() -> None:
+    env = {
+        "DIBS_SHOPIFY_SECRET": "generic",
+        "DIBS_SHOPIFY_SECRET_SHOP_EU": "eu",
+        "DIBS_WOOCOMMERCE_SECRET_WC_2": "wc2",
+    }
+    settings = Settings.from_env(env)
+    assert settings.webhook_secret("shopify", "shop-eu") == "eu"
+    assert settings.webhook_secret("shopify", "Shop.EU") == "eu"  # the same environment name
+    assert settings.webhook_secret("shopify", "shop-us") == "generic"
+    assert settings.webhook_secret("shopify", None) == "generic"
+    assert settings.webhook_secret("woocommerce", "wc-2") == "wc2"
+    assert settings.webhook_secret("woocommerce", "shop-eu") is None  # no WooCommerce secret
+    with pytest.raises(BadInput, match="DIBS_SHOPIFY_SECRET_SHOP_EU has spaces"):
+        Settings.from_env({"DIBS_SHOPIFY_SECRET_SHOP_EU": "eu "})
