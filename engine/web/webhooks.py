@@ -81,16 +81,26 @@ class Delivery:
     """One webhook request, authenticated: which channel, topic and delivery it is.
 
     `status` forces the channel status of its orders (`orders/cancelled` cancels, whatever
-    the payload's fields say), None to take the payload's own."""
+    the payload's fields say), None to take the payload's own. `shop`: the `?channel=` the
+    webhook's URL names, if any."""
 
     channel: str
     topic: str
     delivery_id: str | None
     status: str | None = None
+    shop: str | None = None
 
     @property
     def actor(self) -> Actor:
         return Actor(f"webhook:{self.channel}")
+
+    def record(self, tx: Tx) -> bool:
+        """Record the delivery id; False when it was seen before (a duplicate). Ids are kept
+        per shop: a WooCommerce delivery id counts up per site, so two shops' ids meet."""
+        if not self.delivery_id:
+            return True
+        source = self.channel if self.shop is None else f"{self.channel}:{self.shop}"
+        return record_delivery(tx.conn, source, self.delivery_id, self.topic, tx.now())
 
 
 def signature_valid(secret: str | None, body: bytes, given: str | None) -> bool:
@@ -161,7 +171,7 @@ async def shopify(request: Request) -> dict[str, Any]:
         # which carries the whole edited order, and that is what dibs applies.
         return {"status": "ignored", "reason": "order edits are applied from orders/updated"}
     read = _read(read_shopify_json, body, "shopify webhook", request)
-    delivery = Delivery("shopify", topic, delivery_id, SHOPIFY_TOPICS[topic])
+    delivery = Delivery("shopify", topic, delivery_id, SHOPIFY_TOPICS[topic], _channel(request))
     return await run_in_threadpool(apply, get_service(request), delivery, read)
 
 
@@ -179,14 +189,16 @@ async def woocommerce(request: Request) -> dict[str, Any]:
     _note(request, topic, delivery_id)
     if topic == WOOCOMMERCE_DELETED:
         woo_id, channel = deleted_id(body), _channel(request) or WOOCOMMERCE_CHANNEL
-        delivery = Delivery("woocommerce", topic, delivery_id, CANCELLED)
+        delivery = Delivery("woocommerce", topic, delivery_id, CANCELLED, _channel(request))
         return await run_in_threadpool(
             apply_deleted, get_service(request), delivery, channel, woo_id
         )
     if topic not in WOOCOMMERCE_TOPICS:
         return _ignored_topic(topic, "X-WC-Webhook-Topic")
     read = _read(read_woocommerce_json, body, "woocommerce webhook", request)
-    delivery = Delivery("woocommerce", topic, delivery_id, WOOCOMMERCE_TOPICS[topic])
+    delivery = Delivery(
+        "woocommerce", topic, delivery_id, WOOCOMMERCE_TOPICS[topic], _channel(request)
+    )
     return await run_in_threadpool(apply, get_service(request), delivery, read)
 
 
@@ -214,9 +226,7 @@ def apply(service: Service, delivery: Delivery, read: ChannelRead) -> dict[str, 
 
 def apply_in(tx: Tx, delivery: Delivery, incoming: list[Any]) -> dict[str, Any]:
     """The delivery inside the caller's transaction: record its id, then sync."""
-    if delivery.delivery_id and not record_delivery(
-        tx.conn, delivery.channel, delivery.delivery_id, delivery.topic, tx.now()
-    ):
+    if not delivery.record(tx):
         return {"status": "duplicate", "delivery": delivery.delivery_id}
     report = sync_step(tx, incoming, delivery.actor)
     return {"status": "applied", "delivery": delivery.delivery_id, "report": report}
@@ -249,9 +259,7 @@ def apply_deleted(
     unchanged when cancelled, else a conflict, as sync reports them)."""
 
     def work(tx: Tx) -> dict[str, Any]:
-        if delivery.delivery_id and not record_delivery(
-            tx.conn, delivery.channel, delivery.delivery_id, delivery.topic, tx.now()
-        ):
+        if not delivery.record(tx):
             return {"status": "duplicate", "delivery": delivery.delivery_id}
         found = load_orders(tx.conn, ids_by_attribute(tx.conn, channel, "woocommerce_id", woo_id))
         if not found:

@@ -323,7 +323,9 @@ def test_a_trashed_woocommerce_order_is_cancelled_and_its_stock_released(api: Ap
     assert "order.cancelled" in _event_types(api)
     again = woo(api, {"id": "727"}, topic="order.deleted", delivery="w-4", query="?channel=wc-eu")
     assert again.json()["report"]["unchanged"] == ["727"]
-    redelivered = woo(api, {"id": 727}, topic="order.deleted", delivery="w-3")
+    redelivered = woo(
+        api, {"id": 727}, topic="order.deleted", delivery="w-3", query="?channel=wc-eu"
+    )
     assert redelivered.json() == {"status": "duplicate", "delivery": "w-3"}
 
 
@@ -406,3 +408,15 @@ def test_two_shops_each_sign_with_their_own_secret(store: Any) -> None:
         woo_eu = send("?channel=wc-eu", "wc-secret", "w-2", "woocommerce")
         assert woo_eu.json()["report"]["created"] == ["727"], woo_eu.text
         assert api.client.get("/api/v1/orders/727", headers=AUTH).json()["channel"] == "wc-eu"
+
+
+def test_two_woocommerce_shops_delivery_ids_do_not_meet(api: Api) -> None:
+    """A WooCommerce delivery id counts up per site: shop A's delivery 1 is not shop B's."""
+    assert woo(api, WOO, delivery="1", query="?channel=wc-eu").json()["report"]["created"] == [
+        "727"
+    ]
+    other = {**WOO, "id": 9, "number": "US-9"}
+    second = woo(api, other, delivery="1", query="?channel=wc-us")
+    assert second.json()["report"]["created"] == ["US-9"], second.text
+    again = woo(api, other, delivery="1", query="?channel=wc-us")
+    assert again.json() == {"status": "duplicate", "delivery": "1"}
