@@ -235,7 +235,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
             )
         for drop in line.get("cover_taken_by", []):
             print(
-                f"  cover of {line['sku']} taken by: {drop['change']} ({drop['delta']}) "
+                f"  cover of {drop['sku']} @ {drop['warehouse']} taken by: {drop['change']} "
+                f"({drop['delta']}) "
                 f"at {drop['at']}"
             )
     for wh in doc["warehouses"]:

@@ -185,7 +185,7 @@ def _explain_line(
     if qty > reserved or uncovered:
         out["held_by"] = _holders(conn, order.id, sku, wh)
     if uncovered:
-        out["uncovered"] = sum(1 for _ in uncovered)
+        out["uncovered"] = _uncovered_units(uncovered, kits.get(out["sku"]))
         since = min(r.reserved_at for r in uncovered)
         out["cover_taken_by"] = [
             drop
@@ -193,6 +193,21 @@ def _explain_line(
             for drop in _stock_drops(conn, *key, since)
         ]
     return out
+
+
+def _uncovered_units(uncovered: Sequence[Any], parts: Sequence[tuple[str, int]] | None) -> int:
+    """Units of a line that stock does not cover: a kit line's whole kit units (per warehouse,
+    the most any one component's uncovered reservations make), a plain line's units."""
+    if not parts:
+        return sum(r.qty for r in uncovered)
+    per_kit = dict(parts)
+    held: dict[tuple[str, str], int] = {}
+    for r in uncovered:
+        held[r.warehouse, r.sku] = held.get((r.warehouse, r.sku), 0) + r.qty
+    lost: dict[str, int] = {}
+    for (wh, sku), qty in held.items():
+        lost[wh] = max(lost.get(wh, 0), -(-qty // per_kit.get(sku, 1)))
+    return sum(lost.values())
 
 
 def _holders(conn: Connection, order_id: str, sku: str, wh: str) -> list[dict[str, Any]]:

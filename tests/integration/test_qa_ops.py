@@ -8,6 +8,7 @@ from datetime import datetime
 
 import pytest
 
+from engine.run.explain import explain
 from engine.service import Service
 from engine.store import Store
 from tests.helpers import order, snapshot
@@ -29,3 +30,16 @@ def test_the_ship_guard_sees_the_components_an_unreserved_kit_line_takes(svc: Se
     assert snapshot(svc.store) == before  # a dry run
     svc.change_stock("CANDLE", "main", 3, "set")
     assert svc.cover_lost_by_shipping(["KIT"]) == []  # a spare pair is on the shelf
+
+
+def test_explain_counts_the_uncovered_units_of_a_line_not_its_reservations(svc: Service) -> None:
+    svc.change_stock("MUG", "main", 5, "set")
+    svc.change_stock("TEA", "main", 4, "set")
+    svc.set_kits({"GIFTBOX": [("MUG", 1), ("TEA", 2)]})
+    svc.add_orders([order("A", ("MUG", 3)), order("K", ("GIFTBOX", 2), minutes=1)])
+    svc.allocate(["A", "K"], warehouses=["main"])
+    svc.change_stock("MUG", "main", 0, "set")  # every mug reservation loses cover
+    svc.change_stock("TEA", "main", 2, "set")  # K's one tea reservation (4 units) too
+    mug, kit = (explain(svc, oid, None)["lines"][0] for oid in ("A", "K"))
+    assert mug["uncovered"] == 3  # one reservation of three mugs
+    assert kit["uncovered"] == 2  # both gift boxes lack their mug and their teas

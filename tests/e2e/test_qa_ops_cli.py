@@ -1,0 +1,16 @@
+"""What a QA pass over warehouses, kits, events out and the HTTP API found, through `dibs`."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import Dibs
+
+
+def test_explain_names_the_component_whose_stock_fell_not_the_kit(dibs: Dibs) -> None:
+    dibs("inventory", "set", "MUG", "1", "--warehouse", "east")
+    dibs("inventory", "set", "TEA", "2", "--warehouse", "east")
+    dibs("kits", "set", "GIFTBOX", "MUG:1", "TEA:2")
+    dibs("orders", "add", "K1", "--channel", "web", "--line", "GIFTBOX:1", "--warehouse", "east")
+    dibs("allocate", "K1")
+    dibs("inventory", "adjust", "TEA", "-1", "--warehouse", "east")
+    out = dibs("explain", "K1").stdout
+    assert "cover of TEA @ east taken by: inventory adjusted (-1)" in out
