@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from tests.e2e.conftest import Dibs
 
 
@@ -14,3 +16,15 @@ def test_explain_names_the_component_whose_stock_fell_not_the_kit(dibs: Dibs) ->
     dibs("inventory", "adjust", "TEA", "-1", "--warehouse", "east")
     out = dibs("explain", "K1").stdout
     assert "cover of TEA @ east taken by: inventory adjusted (-1)" in out
+
+
+def test_events_since_takes_a_time_with_an_offset_as_the_instant_it_names(dibs: Dibs) -> None:
+    dibs("inventory", "set", "MUG", "1")
+    (event,) = dibs.json("events", "list")
+    at = datetime.fromisoformat(event["at"].replace("Z", "+00:00"))
+    earlier = (at - timedelta(minutes=1)).astimezone(timezone(timedelta(hours=2)))
+    later = (at + timedelta(minutes=1)).astimezone(timezone(timedelta(hours=-5)))
+    assert [e["id"] for e in dibs.json("events", "list", "--since", earlier.isoformat())] == [
+        event["id"]
+    ]
+    assert dibs.json("events", "list", "--since", later.isoformat()) == []
