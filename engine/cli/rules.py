@@ -201,7 +201,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     rules_file = args.rules or os.environ.get("DIBS_RULES")
     ruleset = load_or_fail(rules_file) if rules_file else None
-    tried = args.from_.split(",") if args.from_ else None
+    tried = None if args.from_ is None else args.from_.split(",")
     doc = explain(open_service(args), args.id, ruleset, warehouses=tried)
     if args.json:
         output.print_json(doc)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from engine.errors import plural
 from engine.model import AllocationStatus, Kits, Order, kit_units, parts_of
 from engine.service import Service
+from engine.service.allocation import check_warehouses
 from engine.service.read import line_warehouses
 from engine.service.shapes import iso
 from engine.store import outbox, reservations
@@ -38,6 +39,8 @@ def explain(
     when = now or service.clock()
     with service.store.read() as conn:
         order = service.get_order(order_id, conn)
+        # Checked and trimmed as `allocate --from` checks them: a typo is refused, not explained.
+        warehouses = check_warehouses(service.tx(conn), warehouses)
         verdicts = [verdict(rule, order, when) for rule in ruleset.active] if ruleset else []
         kits = load_kits(conn)
         tried = list(warehouses or _rule_warehouses(ruleset, verdicts) or [order.warehouse])

@@ -28,3 +28,19 @@ def test_events_since_takes_a_time_with_an_offset_as_the_instant_it_names(dibs: 
         event["id"]
     ]
     assert dibs.json("events", "list", "--since", later.isoformat()) == []
+
+
+def test_explain_from_checks_its_warehouses_as_allocate_from_does(dibs: Dibs) -> None:
+    dibs("inventory", "set", "MUG", "2", "--warehouse", "east")
+    dibs("orders", "add", "A", "--channel", "web", "--line", "MUG:3")
+    for bad in ("nowhere", "east,east", "", "east,"):
+        assert "--from" in dibs("explain", "A", "--from", bad, expect=2).stderr
+    # Names are trimmed, as for allocate: " east" is east, which has 2 of the 3 mugs.
+    doc = dibs.json("explain", "A", "--from", " east")
+    assert doc["warehouses"] == [
+        {
+            "warehouse": "east",
+            "complete": False,
+            "lacks": [{"sku": "MUG", "need": 3, "available": 2}],
+        }
+    ]
