@@ -44,3 +44,12 @@ def test_explain_from_checks_its_warehouses_as_allocate_from_does(dibs: Dibs) ->
             "lacks": [{"sku": "MUG", "need": 3, "available": 2}],
         }
     ]
+
+
+def test_a_command_of_its_own_typed_under_a_group_is_pointed_at(dibs: Dibs) -> None:
+    # `explain` and `history` are about one order, but they are not `orders` subcommands.
+    for word in ("explain", "history", "allocate"):
+        err = dibs("orders", word, "A", expect=2).stderr
+        assert f"unknown command {word!r}" in err
+        assert f"`dibs {word}` is a command of its own" in err
+    assert "of its own" not in dibs("orders", "shipp", "A", expect=2).stderr  # did you mean
