@@ -53,3 +53,8 @@ def test_a_command_of_its_own_typed_under_a_group_is_pointed_at(dibs: Dibs) -> N
         assert f"unknown command {word!r}" in err
         assert f"`dibs {word}` is a command of its own" in err
     assert "of its own" not in dibs("orders", "shipp", "A", expect=2).stderr  # did you mean
+
+
+def test_inventory_list_trims_its_sku_as_inventory_set_does(dibs: Dibs) -> None:
+    dibs("inventory", "set", " MUG ", "3")
+    assert [r["sku"] for r in dibs.json("inventory", "list", "--sku", " MUG ")] == ["MUG"]

@@ -19,3 +19,10 @@ def test_a_dry_run_allocation_says_so_as_allocate_dry_run_json_does(api: Api) ->
     assert snapshot(api.store) == before
     real = api.post("/api/v1/allocate", json={"ids": ["A"]}).json()
     assert "dry_run" not in real and real["results"] == dry["results"]
+
+
+def test_the_inventory_listing_trims_its_sku_as_the_stock_requests_do(api: Api) -> None:
+    api.stock("MUG", 3)
+    mug = [{"sku": "MUG", "warehouse": "main", "on_hand": 3, "allocated": 0, "available": 3}]
+    assert api.get("/api/v1/inventory", params={"sku": " MUG "}).json() == mug
+    assert api.get("/api/v1/inventory", params={"sku": "MUG"}).json() == mug
