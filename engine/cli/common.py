@@ -33,6 +33,10 @@ class Parser(argparse.ArgumentParser):
     `dibs: error: orders list: …`, a did-you-mean for a mistyped command or choice, and the
     subcommands of a command group named without one."""
 
+    #: The top-level commands, set on each command group's parser: `dibs orders explain` is
+    #: pointed at `dibs explain`.
+    top_commands: tuple[str, ...] = ()
+
     def error(self, message: str) -> NoReturn:
         if len(message) > 300:  # argparse quotes offending arguments whole
             message = f"{message[:299]}…"
@@ -48,6 +52,8 @@ class Parser(argparse.ArgumentParser):
             close = difflib.get_close_matches(wrong["value"], choices, n=1, cutoff=0.6)
             what = "command" if self._is_subcommand(wrong["name"]) else wrong["name"]
             hint = f"did you mean {close[0]!r}?" if close else f"one of {', '.join(choices)}"
+            if not close and what == "command" and wrong["value"] in self.top_commands:
+                hint = f"`dibs {wrong['value']}` is a command of its own; {hint}"
             raise BadInput(f"{prefix}unknown {what} {wrong['value']!r}; {hint} {see}")
         raise BadInput(f"{prefix}{message} {see}")
 

@@ -42,7 +42,8 @@ def _since(value: str | None) -> datetime | None:
         raise BadInput(
             f"--since: {value!r} is not an ISO-8601 time (like 2026-01-31T09:00:00Z)"
         ) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    # An offset names an instant: the stored times are UTC, so compare in UTC.
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _summary(data: dict[str, Any]) -> str:

@@ -83,6 +83,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         dest="command", metavar="COMMAND", required=True, parser_class=Parser
     )
     parsers = {name: sub.add_parser(name, help=text) for name, (_, text) in COMMANDS.items()}
+    for group in parsers.values():
+        group.top_commands = tuple(COMMANDS)
     for module in _modules(COMMANDS if argv is None else argv):
         commands = {name: parsers[name] for name, (of, _) in COMMANDS.items() if of == module}
         import_module(f"engine.cli.{module}").add_commands(commands)

@@ -201,7 +201,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     rules_file = args.rules or os.environ.get("DIBS_RULES")
     ruleset = load_or_fail(rules_file) if rules_file else None
-    tried = args.from_.split(",") if args.from_ else None
+    tried = None if args.from_ is None else args.from_.split(",")
     doc = explain(open_service(args), args.id, ruleset, warehouses=tried)
     if args.json:
         output.print_json(doc)
@@ -235,7 +235,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
             )
         for drop in line.get("cover_taken_by", []):
             print(
-                f"  cover of {line['sku']} taken by: {drop['change']} ({drop['delta']}) "
+                f"  cover of {drop['sku']} @ {drop['warehouse']} taken by: {drop['change']} "
+                f"({drop['delta']}) "
                 f"at {drop['at']}"
             )
     for wh in doc["warehouses"]:

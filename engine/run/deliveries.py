@@ -25,6 +25,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -125,6 +126,26 @@ class Tally:
     @property
     def attempts(self) -> int:
         return self.delivered + self.failed + self.dead
+
+
+#: The most of an answer's body read (and thrown away) so its connection can be reused.
+DRAIN_BYTES = 64 * 1024
+
+
+def _drain(answer: httpx.Response, until: float) -> None:
+    """Read and drop a small answer's body by `until` (monotonic), so its connection goes
+    back to the pool; a body that is large or dripped slowly is cut off (the connection is
+    closed instead): the status has been read, and nothing waits on the rest."""
+    import httpx
+
+    read = 0
+    try:
+        for chunk in answer.iter_raw():
+            read += len(chunk)
+            if read > DRAIN_BYTES or time.monotonic() > until:
+                return
+    except httpx.HTTPError:
+        return
 
 
 class Deliveries:
@@ -301,8 +322,10 @@ class Deliveries:
         status: int | None = None
         error: str | None = None
         try:
-            answer = client.post(endpoint.url, content=body, headers=headers)
-            status = answer.status_code
+            until = time.monotonic() + self.timeout
+            with client.stream("POST", endpoint.url, content=body, headers=headers) as answer:
+                status = answer.status_code  # the status line is the answer
+                _drain(answer, until)
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
         except httpx.TimeoutException:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from engine.errors import plural
 from engine.model import AllocationStatus, Kits, Order, kit_units, parts_of
 from engine.service import Service
+from engine.service.allocation import check_warehouses
 from engine.service.read import line_warehouses
 from engine.service.shapes import iso
 from engine.store import outbox, reservations
@@ -38,6 +39,8 @@ def explain(
     when = now or service.clock()
     with service.store.read() as conn:
         order = service.get_order(order_id, conn)
+        # Checked and trimmed as `allocate --from` checks them: a typo is refused, not explained.
+        warehouses = check_warehouses(service.tx(conn), warehouses)
         verdicts = [verdict(rule, order, when) for rule in ruleset.active] if ruleset else []
         kits = load_kits(conn)
         tried = list(warehouses or _rule_warehouses(ruleset, verdicts) or [order.warehouse])
@@ -185,7 +188,7 @@ def _explain_line(
     if qty > reserved or uncovered:
         out["held_by"] = _holders(conn, order.id, sku, wh)
     if uncovered:
-        out["uncovered"] = sum(1 for _ in uncovered)
+        out["uncovered"] = _uncovered_units(uncovered, kits.get(out["sku"]))
         since = min(r.reserved_at for r in uncovered)
         out["cover_taken_by"] = [
             drop
@@ -193,6 +196,21 @@ def _explain_line(
             for drop in _stock_drops(conn, *key, since)
         ]
     return out
+
+
+def _uncovered_units(uncovered: Sequence[Any], parts: Sequence[tuple[str, int]] | None) -> int:
+    """Units of a line that stock does not cover: a kit line's whole kit units (per warehouse,
+    the most any one component's uncovered reservations make), a plain line's units."""
+    if not parts:
+        return sum(r.qty for r in uncovered)
+    per_kit = dict(parts)
+    held: dict[tuple[str, str], int] = {}
+    for r in uncovered:
+        held[r.warehouse, r.sku] = held.get((r.warehouse, r.sku), 0) + r.qty
+    lost: dict[str, int] = {}
+    for (wh, sku), qty in held.items():
+        lost[wh] = max(lost.get(wh, 0), -(-qty // per_kit.get(sku, 1)))
+    return sum(lost.values())
 
 
 def _holders(conn: Connection, order_id: str, sku: str, wh: str) -> list[dict[str, Any]]:

@@ -87,6 +87,8 @@ class Service:
         return self.run(lambda tx: stock.import_rows(tx, rows, places))
 
     def list_inventory(self, sku: str | None = None) -> list[dict[str, Any]]:
+        """Stock rows, of one SKU if given (trimmed, as every stored SKU is)."""
+        sku = sku.strip() if sku is not None else None
         with self.store.read() as conn:
             return read.list_inventory(conn, sku)
 

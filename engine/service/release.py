@@ -181,8 +181,14 @@ def _check_closing(tx: Tx, found: Mapping[str, Order], wanted: Sequence[str], ho
 def cover_lost_by_shipping(tx: Tx, ids: Sequence[str]) -> list[str]:
     """The other orders that shipping `ids` would leave holding stock that is no longer there
     (a reservation covered before, uncovered after). Ships inside `tx`: run it in a dry run."""
+    kits = load_kits(tx.conn)  # a kit line takes its components off the shelf
     skus = sorted(
-        {line.sku for order in load_orders(tx.conn, list(ids)).values() for line in order.lines}
+        {
+            part
+            for order in load_orders(tx.conn, list(ids)).values()
+            for line in order.lines
+            for part, _ in parts_of(line.sku, kits)
+        }
     )
     before = overview_status.uncovered_reservations(tx.conn, skus)
     finish(tx, ids, "ship", Actor())

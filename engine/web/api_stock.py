@@ -108,7 +108,8 @@ def allocate(service: ServiceDep, body: AllocateIn) -> dict[str, Any]:
     report = service.allocate(
         body.ids, where, order_by, body.policy, actor=API_ACTOR, dry_run=body.dry_run
     )
-    return report.as_json()
+    # The shape of `dibs allocate --json`: a dry run says so.
+    return {**report.as_json(), "dry_run": True} if body.dry_run else report.as_json()
 
 
 # ---- rules -------------------------------------------------------------------------------

@@ -224,14 +224,14 @@ def test_an_upload_over_the_limit_is_a_page_not_json(sqlite_store: Store) -> Non
     assert api.status_code == 413 and api.json()["error"]["code"] == "too_large"
 
 
-def test_an_overallocated_line_counts_its_uncovered_reservations_in_words(signed: Dash) -> None:
+def test_an_overallocated_line_counts_its_uncovered_units_in_words(signed: Dash) -> None:
     from tests.helpers import order as new_order
 
     svc = signed.service
-    svc.change_stock("W", "main", 1, "set")
-    svc.add_orders([new_order("O", ("W", 1))])
+    svc.change_stock("W", "main", 2, "set")
+    svc.add_orders([new_order("O", ("W", 2))])
     svc.allocate(["O"])
     svc.change_stock("W", "main", 0, "set")
     text = page_text(signed.get("/orders/O"))
-    assert "1 of this line's reservations is not covered by stock." in text
+    assert "2 units of this line are not covered by stock." in text
     assert "1 line holds reservations that stock no longer covers" in text
