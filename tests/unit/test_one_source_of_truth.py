@@ -84,3 +84,11 @@ def test_the_rule_file_schema_knows_every_event_type() -> None:
 
     schema = json.loads((Path(__file__).resolve().parents[2] / "rules" / "schema.json").read_text())
     assert schema["$defs"]["event"]["enum"] == [e.value for e in EventType]
+
+
+def test_a_rule_s_tag_is_bounded_like_an_order_s_tag() -> None:
+    from dsl.limits import MAX_TAG_LENGTH
+    from engine.model import Length
+    from engine.store import order_tags
+
+    assert MAX_TAG_LENGTH == Length.TAG == order_tags.c.tag.type.length
