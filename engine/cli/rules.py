@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import sys
 from collections.abc import Mapping
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.cli import output
-from engine.cli.common import DEFAULT_URL, Parser, open_service
+from engine.cli.common import DEFAULT_URL, Parser, check_tick, open_service
 from engine.errors import BadInput, OperationFailed, plural
 
 if TYPE_CHECKING:
@@ -288,8 +287,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     # Before the rule file and the database: a bad option is told at once, and changes
     # nothing (no new empty database).
-    if not args.once and (not math.isfinite(args.tick) or args.tick <= 0):
-        raise BadInput(f"--tick must be a positive number of seconds, got {args.tick}")
+    if not args.once:
+        check_tick(args.tick)
     _setup_logging(args.log_format)
     ruleset = load_or_fail(args.file)
     service = open_service(args)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Mapping
 
-from engine.cli.common import Parser, open_service
+from engine.cli.common import Parser, check_tick, open_service
 from engine.errors import BadInput
 
 
@@ -19,8 +18,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     check_bind(args.host, settings)  # before touching the database: a refusal writes nothing
     if not 0 <= args.port <= 65535:
         raise BadInput(f"--port must be from 0 to 65535, got {args.port}")
-    if not math.isfinite(args.tick) or args.tick <= 0:
-        raise BadInput(f"--tick must be a positive number of seconds, got {args.tick}")
+    check_tick(args.tick)
     check_listen(args.host, args.port)
     ruleset = load_or_fail(args.rules) if args.rules else None
     service = open_service(args)
