@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("dibs.run")
 
 
-def load_or_fail(path: str) -> RuleSet:
-    """The rule set of `path`; every error as file:line:column (exit 2). Warnings on stderr."""
+def load_or_fail(path: str, warn: Callable[[str], object] | None = None) -> RuleSet:
+    """The rule set of `path`; every error as file:line:column (exit 2). Warnings on stderr,
+    or each given to `warn` (`dibs run` logs them, so JSON logs stay one object a line)."""
     from rules.loader import check_ruleset
 
     if Path(path).is_dir():
@@ -44,7 +45,10 @@ def load_or_fail(path: str) -> RuleSet:
             problems=[str(d) for d in errors or diagnostics],
         )
     for warning in [*diagnostics, *secret_warnings(ruleset)]:
-        print(str(warning), file=sys.stderr)
+        if warn is None:
+            print(str(warning), file=sys.stderr)
+        else:
+            warn(str(warning))
     return ruleset
 
 
@@ -290,7 +294,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.once:
         check_tick(args.tick)
     _setup_logging(args.log_format)
-    ruleset = load_or_fail(args.file)
+    ruleset = load_or_fail(args.file, log.warning if args.log_format == "json" else None)
     service = open_service(args)
     runner = Runner(service, ruleset)
     deliveries = Deliveries(service.store, service.clock, endpoints_of(ruleset, os.environ))
