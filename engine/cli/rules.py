@@ -102,6 +102,8 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     ruleset = load_or_fail(args.file)
     if not ruleset.tests:
         print(f"{args.file}: no tests to run", file=sys.stderr)
+        if args.json:
+            output.print_json([])  # still the one document --json promises
         return 0
     outcomes = run_tests(ruleset)
     failed = [o for o in outcomes if not o.passed]

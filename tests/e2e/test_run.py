@@ -272,3 +272,17 @@ def test_json_logs_carry_the_rule_file_s_warnings_as_json_lines(dibs: Dibs, tmp_
     assert "tick" in docs[-1]
     text = dibs("run", str(rules), "--once")  # as text, the warning is still said
     assert "never matches" in text.stderr
+
+
+def test_rules_test_json_of_a_file_without_tests_is_an_empty_list(
+    dibs: Dibs, tmp_path: Path
+) -> None:
+    """`rules test FILE --json` on a file without tests printed nothing on stdout, not the one
+    JSON document `--json` promises (a script's json.loads failed)."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nrules:\n  - name: a\n    rule: when new order then allocate\n")
+    result = dibs("rules", "test", str(rules), "--json")
+    assert json.loads(result.stdout) == []
+    assert "no tests to run" in result.stderr
+    text = dibs("rules", "test", str(rules))
+    assert text.stdout == "" and "no tests to run" in text.stderr
