@@ -17,6 +17,8 @@ offending spot, never a crash.
 * :data:`MAX_DURATION`: the magnitude of a duration literal (``3 days``): one hundred years;
   longer ones overflow date arithmetic (``now - age``).
 * :data:`MAX_PATTERN_LENGTH`: characters in one ``matches`` pattern.
+* :data:`MAX_TAG_LENGTH`: characters in the tag of a ``tag``/``untag`` action: what an order's
+  tag holds (the store's tag column, and what imports and ``dibs orders tag`` accept).
 """
 
 from __future__ import annotations
@@ -29,3 +31,4 @@ MAX_CONDITION_TERMS = 200
 MAX_NUMBER_DIGITS = 15
 MAX_DURATION = timedelta(days=36_525)
 MAX_PATTERN_LENGTH = 1_000
+MAX_TAG_LENGTH = 100

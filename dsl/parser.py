@@ -29,6 +29,7 @@ from dsl.limits import (
     MAX_DURATION,
     MAX_NUMBER_DIGITS,
     MAX_RULE_LENGTH,
+    MAX_TAG_LENGTH,
 )
 from dsl.syntax import (
     Action,
@@ -314,7 +315,7 @@ class _Builder:
         line, column = tree.meta.line, tree.meta.column
         data = str(tree.data)
         if data in ("tag", "untag"):
-            tag = _unquote(cast(Token, tree.children[0]))
+            tag = self._tag(cast(Token, tree.children[0]))
             return Action(data, tag=tag, line=line, column=column)  # type: ignore[arg-type]
         policies = {
             "allocate": "lines",
@@ -328,6 +329,26 @@ class _Builder:
             where = self._warehouses(tree.children[0]) if tree.children else None
             return Action(kind, policy=policies[data], warehouses=where, line=line, column=column)  # type: ignore[arg-type]
         return Action(data, line=line, column=column)  # type: ignore[arg-type]
+
+    def _tag(self, tok: Token) -> str:
+        """A tag an order can hold: not blank, not padded (imports and `dibs orders tag` trim
+        tags), and at most `MAX_TAG_LENGTH` characters."""
+        tag = _unquote(tok)
+        if not tag.strip():
+            raise self._error(f"tag {shorten(tok)} is empty", tok)
+        if tag != tag.strip():
+            raise self._error(
+                f"tag {shorten(tok)} starts or ends with a space",
+                tok,
+                hint=f'tags are trimmed everywhere else: write "{shorten(tag.strip())}"',
+            )
+        if len(tag) > MAX_TAG_LENGTH:
+            raise self._error(
+                f"tag {shorten(tok)} is {len(tag):,} characters long; a tag has at most "
+                f"{MAX_TAG_LENGTH}",
+                tok,
+            )
+        return tag
 
     def _warehouses(self, node: Tree[Token] | Token) -> tuple[str, ...]:
         """`from "east"` / `from ["east", "west"]`: names given once each, none empty."""

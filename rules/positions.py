@@ -51,6 +51,12 @@ def schema_message(err: jsonschema.ValidationError, path: Path_) -> str:
             f"{what} `{shorten(err.instance)}` may only use lowercase letters, digits, '_' "
             "and '-', starting with a letter or digit"
         )
+    if err.validator == "maxLength" and path[-1:] == ("name",) and isinstance(err.instance, str):
+        what = "endpoint name" if path[:1] == ("notify",) else "rule name"
+        return (
+            f"{what} `{shorten(err.instance)}` is {len(err.instance):,} characters long; "
+            f"at most {err.validator_value}"
+        )
     if err.validator == "const" and path == ("version",):
         return f"unsupported version {shorten(repr(err.instance))}: this dibs reads version 1"
     if err.validator == "type" and err.instance is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import math
 import os
 import re
 import sys
@@ -96,6 +97,20 @@ class Parser(argparse.ArgumentParser):
         helps = {a.dest: a.help or "" for a in sub._choices_actions}
         width = max((len(n) for n in helps), default=0)
         return [f"  {name.ljust(width)}  {text}".rstrip() for name, text in helps.items()]
+
+
+#: The longest `--tick` of `dibs run` and `dibs serve`: a day. Schedules fire on time whatever
+#: the tick; a longer sleep than the platform's timers allow ended `dibs run` in a traceback.
+MAX_TICK_SECONDS = 86_400
+
+
+def check_tick(seconds: float) -> float:
+    """`--tick`, checked before the rule file is read and the database opened."""
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise BadInput(f"--tick must be a positive number of seconds, got {seconds}")
+    if seconds > MAX_TICK_SECONDS:
+        raise BadInput(f"--tick must be at most {MAX_TICK_SECONDS} seconds (a day), got {seconds}")
+    return seconds
 
 
 def whole_number(text: str) -> int:

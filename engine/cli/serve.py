@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import math
+import logging
 from collections.abc import Mapping
 
-from engine.cli.common import Parser, open_service
+from engine.cli.common import Parser, check_tick, open_service
 from engine.errors import BadInput
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from engine.cli.rules import load_or_fail
+    from engine.web.logs import setup_logging
     from engine.web.server import Ticks, check_bind, check_listen, serve
     from engine.web.settings import Settings
 
@@ -19,10 +20,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     check_bind(args.host, settings)  # before touching the database: a refusal writes nothing
     if not 0 <= args.port <= 65535:
         raise BadInput(f"--port must be from 0 to 65535, got {args.port}")
-    if not math.isfinite(args.tick) or args.tick <= 0:
-        raise BadInput(f"--tick must be a positive number of seconds, got {args.tick}")
+    check_tick(args.tick)
     check_listen(args.host, args.port)
-    ruleset = load_or_fail(args.rules) if args.rules else None
+    warn = None
+    if args.log_format == "json":  # the file's warnings as log lines, as the rest of the log
+        setup_logging(args.log_format)
+        warn = logging.getLogger("dibs.serve").warning
+    ruleset = load_or_fail(args.rules, warn) if args.rules else None
     service = open_service(args)
     ticks = Ticks(service, ruleset, args.rules, args.tick, settings) if ruleset else None
     return serve(service, settings, args.host, args.port, ticks, args.log_format)

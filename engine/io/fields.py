@@ -374,8 +374,8 @@ def edit_value(field_name: str, value: object) -> Any:
 
 
 def tag_text(value: object) -> str:
-    """A tag given by hand: a non-empty string (stripped)."""
-    return _required_text(value)
+    """A tag given by hand: a non-empty string (stripped) that fits an order's tags."""
+    return _required_text(value, Length.TAG)
 
 
 def attribute_pair(spec: str) -> tuple[str, str | None]:

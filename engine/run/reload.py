@@ -165,6 +165,8 @@ class RuleWatcher:
         self.digest, self.rejected, self.ruleset = digest, None, ruleset
         rules = plural(len(ruleset.active), "rule")  # "1 rules" was logged
         log.info("%s reloaded: ruleset %s, %s", self.path, ruleset.hash, rules)
+        for warning in diagnostics:  # as at start: a warning is told, not taken in silence
+            log.warning("%s", warning)
         return ruleset
 
     def _refuse(self, digest: str, report: str) -> None:

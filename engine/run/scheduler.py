@@ -124,7 +124,10 @@ def latest_fire(trigger: BaseTrigger, now: datetime, since: datetime | None) -> 
         start = now - window
         if since is not None and start < since:
             start = since
-        first = next_fire(trigger, start - timedelta(microseconds=1))
+        # Strictly after `since` itself: `since` is a fire time (the last slot run), and a
+        # window clamped to it must look at the slots after it, not stop at it.
+        after = start - timedelta(microseconds=1)
+        first = next_fire(trigger, after if since is None else max(after, since))
         if first is not None and first <= now and (since is None or first > since):
             latest = first
             while (following := next_fire(trigger, latest)) is not None and following <= now:

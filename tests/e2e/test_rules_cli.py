@@ -94,3 +94,25 @@ def test_allocate_and_deallocate_where(dibs: Dibs) -> None:
     )
     bad = dibs("allocate", "--all", "--where", 'chanel == "amazon"', expect=2)
     assert "--where:1:1" in bad.stderr and "channel" in bad.stderr
+
+
+def test_a_tag_longer_than_an_order_can_hold_is_refused_by_rules_check_and_orders_tag(
+    dibs: Dibs, tmp_path: Path
+) -> None:
+    """A 101-character tag passed `rules check` and `orders tag`: on PostgreSQL the tick (and
+    the command) then failed with the database's 'value too long', and on SQLite the order got
+    a tag no import accepts. Both are bad input now (exit 2), at the tag's place."""
+    long = "x" * 101
+    rules = tmp_path / "long.yaml"
+    rules.write_text(
+        f'version: 1\nrules:\n  - name: x\n    rule: when new order then tag "{long}"\n'
+    )
+    result = dibs("rules", "check", str(rules), expect=2)
+    assert f"{rules}:4:35: error: tag " in result.stderr
+    assert "is 101 characters long; a tag has at most 100" in result.stderr
+    dibs("orders", "add", "A", "--channel", "web", "--line", "W:1")
+    refused = dibs("orders", "tag", "A", long, expect=2)
+    assert "TAG" in refused.stderr and "at most 100" in refused.stderr
+    assert dibs.json("orders", "show", "A")["tags"] == []
+    dibs("orders", "tag", "A", "x" * 100)
+    assert dibs.json("orders", "show", "A")["tags"] == ["x" * 100]

@@ -255,3 +255,34 @@ def test_bad_saves_never_stop_the_scheduler_and_sigterm_always_does(
     assert run.stop() == 0
     assert time.monotonic() - started < 10
     assert "Traceback" not in run.log
+
+
+def test_json_logs_carry_the_rule_file_s_warnings_as_json_lines(dibs: Dibs, tmp_path: Path) -> None:
+    """With --log-format json the rule file's warnings were printed as plain text between the
+    JSON lines, so a log shipper reading one object per line choked on them."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - name: a\n    rule: when new order if channel in [] then allocate\n"
+    )
+    result = dibs("run", str(rules), "--once", "--log-format", "json")
+    docs = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    warnings = [d for d in docs if d["level"] == "warning"]
+    assert len(warnings) == 1
+    assert f"{rules}:4:" in warnings[0]["message"] and "never matches" in warnings[0]["message"]
+    assert "tick" in docs[-1]
+    text = dibs("run", str(rules), "--once")  # as text, the warning is still said
+    assert "never matches" in text.stderr
+
+
+def test_rules_test_json_of_a_file_without_tests_is_an_empty_list(
+    dibs: Dibs, tmp_path: Path
+) -> None:
+    """`rules test FILE --json` on a file without tests printed nothing on stdout, not the one
+    JSON document `--json` promises (a script's json.loads failed)."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nrules:\n  - name: a\n    rule: when new order then allocate\n")
+    result = dibs("rules", "test", str(rules), "--json")
+    assert json.loads(result.stdout) == []
+    assert "no tests to run" in result.stderr
+    text = dibs("rules", "test", str(rules))
+    assert text.stdout == "" and "no tests to run" in text.stderr

@@ -116,3 +116,20 @@ def test_without_a_token_the_loopback_api_is_open(db: str) -> None:
     with Server(db, token=None) as server:
         assert server.client.get("/api/v1/orders").status_code == 200
         assert server.stop() == 0
+
+
+def test_json_logs_carry_the_rule_file_s_warnings_as_json_lines(db: str, tmp_path: Path) -> None:
+    """`serve --rules FILE --log-format json` printed the file's warnings as plain text
+    before its first JSON line."""
+    import json
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - name: a\n    rule: when new order if channel in [] then allocate\n"
+    )
+    with Server(db, "--rules", str(rules), "--log-format", "json") as server:
+        server.stop(signal.SIGTERM)
+        log = server.output()
+    docs = [json.loads(line) for line in log.splitlines() if line.strip()]
+    warned = [d["message"] for d in docs if d["level"] == "warning"]
+    assert any(f"{rules}:4:" in m and "never matches" in m for m in warned), log

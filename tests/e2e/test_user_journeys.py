@@ -718,6 +718,22 @@ def test_a_bad_tick_is_told_before_the_rule_file_is_read(dibs: Dibs, tmp_path: P
     assert "absent.yaml" not in result.stderr
 
 
+@pytest.mark.parametrize("command", ["run", "serve"])
+def test_a_tick_longer_than_a_day_is_refused(dibs: Dibs, tmp_path: Path, command: str) -> None:
+    """`dibs run rules.yaml --tick 99999999999` ran one tick, then crashed with a traceback
+    (OverflowError: timestamp out of range) when it went to sleep; `serve --rules` alike."""
+    rules = write(
+        tmp_path / "ok.yaml",
+        "version: 1\nrules:\n  - name: a\n    rule: when new order then allocate\n",
+    )
+    fresh = tmp_path / "fresh.db"
+    args = [str(rules)] if command == "run" else ["--rules", str(rules), "--port", "0"]
+    result = raw(f"sqlite:///{fresh}", tmp_path, command, *args, "--tick", "99999999999")
+    assert result.returncode == 2, result.stderr
+    assert "--tick must be at most 86400 seconds (a day), got 99999999999" in result.stderr
+    assert "Traceback" not in result.stderr and not fresh.exists()
+
+
 def test_empty_warehouse_name(dibs: Dibs) -> None:
     result = dibs("inventory", "set", "W", "5", "--warehouse", "", expect=2)
     assert "warehouse name cannot be empty" in result.stderr

@@ -84,3 +84,24 @@ def test_the_rule_file_schema_knows_every_event_type() -> None:
 
     schema = json.loads((Path(__file__).resolve().parents[2] / "rules" / "schema.json").read_text())
     assert schema["$defs"]["event"]["enum"] == [e.value for e in EventType]
+
+
+def test_a_rule_s_tag_is_bounded_like_an_order_s_tag() -> None:
+    from dsl.limits import MAX_TAG_LENGTH
+    from engine.model import Length
+    from engine.store import order_tags
+
+    assert MAX_TAG_LENGTH == Length.TAG == order_tags.c.tag.type.length
+
+
+def test_a_rule_name_is_bounded_like_the_columns_that_store_it() -> None:
+    import json
+    from pathlib import Path
+
+    from engine.model import Length
+    from engine.store import ledger, rule_runs
+
+    schema = json.loads((Path(__file__).parents[2] / "rules" / "schema.json").read_text())
+    name = schema["$defs"]["rule"]["properties"]["name"]
+    assert name["maxLength"] == Length.RULE_NAME == ledger.c.rule.type.length
+    assert rule_runs.c.rule.type.length == Length.RULE_NAME

@@ -272,3 +272,29 @@ def test_a_character_no_database_holds_is_refused_where_it_stands(
         parse_rule(text)
     assert (caught.value.line, caught.value.column) == (1, column)
     assert caught.value.message == f"the rule contains {what}, which no value can hold"
+
+
+@pytest.mark.parametrize(
+    ("tag", "message"),
+    [
+        ("", 'tag "" is empty'),
+        ("   ", 'tag "   " is empty'),
+        ("x" * 101, "is 101 characters long; a tag has at most 100"),
+        (" vip", 'tag " vip" starts or ends with a space'),
+    ],
+)
+@pytest.mark.parametrize("action", ["tag", "untag"])
+def test_a_tag_no_order_can_hold_is_refused_at_its_column(
+    action: str, tag: str, message: str
+) -> None:
+    """`tag ""` and a 150-character tag passed `rules check`; the tag column holds 100
+    characters, so on PostgreSQL every tick failed (and its events stayed pending), and on
+    SQLite the order got a tag no import or `orders tag` can write (they trim and bound it)."""
+    err = _error(f'when new order then allocate, {action} "{tag}"')
+    assert (err.line, err.column) == (1, 32 + len(action))
+    assert message in err.message
+
+
+def test_a_tag_of_the_longest_length_is_accepted() -> None:
+    rule = parse_rule(f'when new order then tag "{"x" * 100}"')
+    assert rule.actions[0].tag == "x" * 100

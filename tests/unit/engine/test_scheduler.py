@@ -70,6 +70,24 @@ def test_a_long_gap_collapses_into_one_run_for_the_latest_slot() -> None:
     assert due_slot(daily, UTC, at(2026, 1, 1, 6, 0), at(2026, 3, 1, 12, 0)) == at(2026, 3, 1, 6)
 
 
+@pytest.mark.parametrize(
+    ("trigger", "last", "now", "latest"),
+    [
+        # The missed slots all lie within the search window that starts at the last run:
+        # they used to be run one per tick (02:00, then 04:00, then 06:00 ...), not once.
+        (EveryTrigger(2, "hours"), at(2026, 12, 2, 0), at(2026, 12, 2, 9, 30), at(2026, 12, 2, 8)),
+        (EveryTrigger(3, "days"), at(2026, 1, 2), at(2026, 1, 12, 12), at(2026, 1, 11)),
+        (CronTrigger("0 */3 * * *"), at(2026, 1, 1, 0), at(2026, 1, 1, 13, 5), at(2026, 1, 1, 12)),
+        (CronTrigger("0 9 * * 1-5"), at(2026, 1, 5, 9), at(2026, 1, 9, 10), at(2026, 1, 9, 9)),
+    ],
+)
+def test_slots_missed_within_a_search_window_collapse_into_the_latest(
+    trigger: object, last: datetime, now: datetime, latest: datetime
+) -> None:
+    assert due_slot(trigger, UTC, last, now) == latest  # type: ignore[arg-type]
+    assert due_slot(trigger, UTC, latest, now) is None  # type: ignore[arg-type]
+
+
 def test_interval_slots_are_aligned_so_every_worker_computes_the_same() -> None:
     every = EveryTrigger(7, "minutes")
     a = due_slot(every, UTC, None, at(2026, 5, 5, 10, 3, 10))

@@ -147,3 +147,17 @@ def test_a_check_over_its_time_bound_is_given_up(monkeypatch: pytest.MonkeyPatch
     )
     assert time.monotonic() - started < 5
     assert not accepted and "longer than 1 s" in report
+
+
+def test_a_reloaded_file_s_warnings_are_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A valid new file with warnings (a condition that never matches) was taken in silence:
+    the warnings `dibs run` prints at start were never told for a file saved while it ran."""
+    path, watcher = _watching(tmp_path)
+    caplog.set_level(logging.INFO, logger="dibs.run")
+    path.write_text(GOOD.replace("when new order then", "when new order if channel in [] then"))
+    assert watcher.poll() is not None
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage().split(": warning: ")[0] for r in warned] == [f"{path}:4:11"]
+    assert "never matches" in warned[0].getMessage()

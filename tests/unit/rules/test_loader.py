@@ -254,6 +254,19 @@ def test_duplicate_rule_name(tmp_path: Path) -> None:
     assert found[0].message == "duplicate rule name `a` (first at line 3)"
 
 
+def test_a_rule_name_longer_than_the_ledger_holds_is_an_error_at_the_name(
+    tmp_path: Path,
+) -> None:
+    """A 250-character name passed `rules check`; the ledger and `rule_runs` columns hold 200,
+    so on PostgreSQL `dibs run` failed with 'value too long for type character varying(200)'."""
+    text = "version: 1\nrules:\n  - name: {}\n    rule: every 5 minutes then allocate\n"
+    assert not diags(tmp_path, text.format("a" * 200))
+    found = diags(tmp_path, text.format("b" * 201))
+    assert positions(found) == ["rules.yaml:3:11"]
+    assert "201 characters long; at most 200" in found[0].message
+    assert found[0].message.startswith("rule name `bbb")
+
+
 def test_bad_timezone(tmp_path: Path) -> None:
     (d,) = diags(tmp_path, "version: 1\ntimezone: Europe/Berln\nrules: []\n")
     assert positions([d]) == ["rules.yaml:2:11"]
