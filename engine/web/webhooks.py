@@ -32,6 +32,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
+from engine.errors import quoted
 from engine.io.channels import (
     CANCELLED,
     SHIPPED,
@@ -41,7 +42,7 @@ from engine.io.channels import (
     read_woocommerce_json,
 )
 from engine.io.channels.woocommerce import DEFAULT_CHANNEL as WOOCOMMERCE_CHANNEL
-from engine.model import Actor, OrderStatus
+from engine.model import Actor, Length, OrderStatus
 from engine.service import Service
 from engine.service.release import finish
 from engine.service.sync import SyncReport
@@ -99,8 +100,15 @@ class Delivery:
         per shop: a WooCommerce delivery id counts up per site, so two shops' ids meet."""
         if not self.delivery_id:
             return True
-        source = self.channel if self.shop is None else f"{self.channel}:{self.shop}"
-        return record_delivery(tx.conn, source, self.delivery_id, self.topic, tx.now())
+        return record_delivery(tx.conn, self.source, self.delivery_id, self.topic, tx.now())
+
+    @property
+    def source(self) -> str:
+        """Whose delivery ids these are: the platform, and a digest of the channel the URL
+        names (the column holds 32 characters; a channel name may have 100)."""
+        if self.shop is None:
+            return self.channel
+        return f"{self.channel}:{hashlib.blake2b(self.shop.encode(), digest_size=8).hexdigest()}"
 
 
 def signature_valid(secret: str | None, body: bytes, given: str | None) -> bool:
@@ -133,17 +141,22 @@ def _note(request: Request, topic: str, delivery_id: str | None) -> None:
 
 
 def _channel(request: Request) -> str | None:
-    """`?channel=NAME` on the webhook's URL: the channel of its orders, as `orders import
-    --channel` names it (None: the platform's name)."""
+    """`?channel=NAME` on the webhook's URL, trimmed: the channel of its orders, as `orders
+    import --channel` names it (None: the platform's name)."""
     channel = request.query_params.get("channel")
-    if channel is not None and not channel.strip():
+    if channel is None:
+        return None
+    if not channel.strip():
         raise ApiError(400, "channel: must not be empty (or leave ?channel= out)", "channel")
-    return channel
+    if len(channel.strip()) > Length.CHANNEL:
+        raise ApiError(
+            400, f"channel: {quoted(channel)} is longer than {Length.CHANNEL} characters", "channel"
+        )
+    return channel.strip()
 
 
-def _read(reader: Any, body: bytes, name: str, request: Request) -> ChannelRead:
+def _read(reader: Any, body: bytes, name: str, channel: str | None) -> ChannelRead:
     """The payload's orders, in the webhook's channel (`_channel`)."""
-    channel = _channel(request)
     try:
         read: ChannelRead = reader(body, name, channel)
     except ChannelError as exc:
@@ -159,7 +172,8 @@ def _read(reader: Any, body: bytes, name: str, request: Request) -> ChannelRead:
 @router.post("/shopify", summary="Shopify order webhooks (X-Shopify-Hmac-Sha256)")
 async def shopify(request: Request) -> dict[str, Any]:
     body = await request.body()
-    secret = get_settings(request).webhook_secret("shopify", _channel(request))
+    shop = _channel(request)
+    secret = get_settings(request).webhook_secret("shopify", shop)
     _authenticate(request, body, secret, "x-shopify-hmac-sha256")
     topic = request.headers.get("x-shopify-topic", "")
     delivery_id = request.headers.get("x-shopify-webhook-id")
@@ -170,8 +184,8 @@ async def shopify(request: Request) -> dict[str, Any]:
         # An order edit names only the changed lines; Shopify follows it with orders/updated,
         # which carries the whole edited order, and that is what dibs applies.
         return {"status": "ignored", "reason": "order edits are applied from orders/updated"}
-    read = _read(read_shopify_json, body, "shopify webhook", request)
-    delivery = Delivery("shopify", topic, delivery_id, SHOPIFY_TOPICS[topic], _channel(request))
+    read = _read(read_shopify_json, body, "shopify webhook", shop)
+    delivery = Delivery("shopify", topic, delivery_id, SHOPIFY_TOPICS[topic], shop)
     return await run_in_threadpool(apply, get_service(request), delivery, read)
 
 
@@ -183,22 +197,21 @@ async def woocommerce(request: Request) -> dict[str, Any]:
         # WooCommerce pings a new webhook with `webhook_id=N`, form-encoded and unsigned;
         # answering 200 lets it be saved. Nothing is read or written.
         return {"status": "ok", "reason": "ping"}
-    secret = get_settings(request).webhook_secret("woocommerce", _channel(request))
+    shop = _channel(request)
+    secret = get_settings(request).webhook_secret("woocommerce", shop)
     _authenticate(request, body, secret, "x-wc-webhook-signature")
     delivery_id = request.headers.get("x-wc-webhook-delivery-id")
     _note(request, topic, delivery_id)
     if topic == WOOCOMMERCE_DELETED:
-        woo_id, channel = deleted_id(body), _channel(request) or WOOCOMMERCE_CHANNEL
-        delivery = Delivery("woocommerce", topic, delivery_id, CANCELLED, _channel(request))
+        woo_id, channel = deleted_id(body), shop or WOOCOMMERCE_CHANNEL
+        delivery = Delivery("woocommerce", topic, delivery_id, CANCELLED, shop)
         return await run_in_threadpool(
             apply_deleted, get_service(request), delivery, channel, woo_id
         )
     if topic not in WOOCOMMERCE_TOPICS:
         return _ignored_topic(topic, "X-WC-Webhook-Topic")
-    read = _read(read_woocommerce_json, body, "woocommerce webhook", request)
-    delivery = Delivery(
-        "woocommerce", topic, delivery_id, WOOCOMMERCE_TOPICS[topic], _channel(request)
-    )
+    read = _read(read_woocommerce_json, body, "woocommerce webhook", shop)
+    delivery = Delivery("woocommerce", topic, delivery_id, WOOCOMMERCE_TOPICS[topic], shop)
     return await run_in_threadpool(apply, get_service(request), delivery, read)
 
 

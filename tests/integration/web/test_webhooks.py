@@ -420,3 +420,20 @@ def test_two_woocommerce_shops_delivery_ids_do_not_meet(api: Api) -> None:
     assert second.json()["report"]["created"] == ["US-9"], second.text
     again = woo(api, other, delivery="1", query="?channel=wc-us")
     assert again.json() == {"status": "duplicate", "delivery": "1"}
+
+
+def test_a_long_or_padded_channel_on_the_url_is_taken_as_orders_take_it(api: Api) -> None:
+    """The delivery ids of a channel named on the URL are kept under a digest of its name (the
+    column holds 32 characters; PostgreSQL refused a longer key with a 500), the name trimmed
+    as `--channel` is, and one longer than a channel may be is a 400 before anything is read."""
+    shop = "woocommerce-europe-main-store-" + "x" * 40  # 70 characters
+    created = woo(api, WOO, delivery="1", query=f"?channel={shop}")
+    assert created.json()["report"]["created"] == ["727"], created.text
+    assert woo(api, WOO, delivery="1", query=f"?channel={shop}").json()["status"] == "duplicate"
+    padded = woo(api, {"id": 727}, topic="order.deleted", delivery="2", query=f"?channel=%20{shop}")
+    assert padded.json()["report"]["cancelled"] == ["727"], padded.text
+    before = snapshot(api.store)
+    for topic, payload in (("order.created", WOO), ("order.deleted", {"id": 727})):
+        answer = woo(api, payload, topic=topic, delivery="3", query="?channel=" + "y" * 101)
+        assert error_of(answer, 400)["field"] == "channel"
+    assert snapshot(api.store) == before
