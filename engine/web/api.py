@@ -35,9 +35,9 @@ router = APIRouter(
 )
 
 _ALLOCATION = [s.value for s in AllocationStatus]
+_STATUS = [s.value for s in OrderStatus]
 #: The actions that take no body refuse one (`bodies.no_body`).
 _NO_BODY = [Depends(no_body)]
-_STATUS = [s.value for s in OrderStatus]
 
 
 def _names(text: str | None, known: list[str], field: str) -> list[str]:

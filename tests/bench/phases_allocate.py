@@ -194,7 +194,7 @@ def _report(runs: dict[str, list[Spent]]) -> None:
         labels = {label for run in spent for label in run}
         median[kind] = {k: statistics.median(run.get(k, 0.0) for run in spent) for k in labels}
         listed = sum(v for k, v in median[kind].items() if k != "total")
-        median[kind]["other (loops, set-up, what no phase covers)"] = median[kind]["total"] - listed
+        median[kind]["other (total less phases; may be < 0)"] = median[kind]["total"] - listed
     unit = median["floor"]["total"]
     labels = sorted(
         {k for m in median.values() for k in m if k != "total"},
