@@ -13,6 +13,8 @@ Prints, for a JSONL file of N orders (~2.5 lines each, `gen_data.py`):
   inserts the same rows (orders, lines, tags, one `order.created` event each) with sqlite3
   `executemany` in one transaction, on an identical empty dibs database (same tables, indexes
   and PRAGMAs); and the ratio dibs / floor (best of `--rounds` each, run alternately);
+- the ceiling: the same script with every secondary index dropped and foreign keys off (what
+  no schema that can answer dibs's queries beats), and the rate of its writes alone;
 - CSV orders and `dibs inventory import` end to end (report; the inventory import against its
   own floor, per size and with reservations losing cover: `tests/bench/bench_stock.py`);
 - with `--rss-orders`, the time and peak RSS of importing that many orders (report);
@@ -72,9 +74,15 @@ FLOOR = textwrap.dedent(
             events.append((now, "order.created", o["id"], "{}", 0))
     parsed = time.perf_counter()
     conn = sqlite3.connect(db, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "cache_size=-65536"):
+    bare = sys.argv[3:] == ["bare"]  # the ceiling: no secondary index, no foreign key check
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL",
+                   "foreign_keys=" + ("OFF" if bare else "ON"), "cache_size=-65536"):
         conn.execute("PRAGMA " + pragma)
+    if bare:
+        for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ).fetchall():
+            conn.execute(f'DROP INDEX "{name}"')
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany(
         "INSERT INTO orders (id, channel, placed_at, status, allocation_status, ship_to_name,"
@@ -183,6 +191,7 @@ def sqlite_main(args: argparse.Namespace, folder: Path) -> None:
     print(f"data: {data.orders:,} orders, {data.lines:,} lines, {args.skus:,} SKUs; {load()}")
     ours: list[tuple[float, float, int]] = []
     floor: list[tuple[float, float, float, float]] = []
+    ceiling: list[tuple[float, float, float, float]] = []
     theirs: list[tuple[float, float, int]] = []
     work = folder / "work.db"
     for _ in range(args.rounds):
@@ -192,6 +201,12 @@ def sqlite_main(args: argparse.Namespace, folder: Path) -> None:
         )
         parse_s, write_s = (float(x) for x in printed.split())
         floor.append((wall, cpu, parse_s, write_s))
+        db = fresh_copy(template, work)
+        wall, cpu, _, printed = run_child(
+            [PYTHON, str(floor_script), str(data.orders_path), str(db), "bare"], env
+        )
+        parse_s, write_s = (float(x) for x in printed.split())
+        ceiling.append((wall, cpu, parse_s, write_s))
         db = fresh_copy(template, work)
         wall, cpu, rss, _ = run_child(
             dibs(f"sqlite:///{db}", "orders", "import", str(data.orders_path)), env
@@ -215,6 +230,12 @@ def sqlite_main(args: argparse.Namespace, folder: Path) -> None:
         f" all runs {[round(r[0], 2) for r in floor]}"
     )
     print(f"ratio dibs / floor: wall {best[0] / base[0]:.2f}, CPU {best[1] / base[1]:.2f}")
+    top = min(ceiling)
+    print(
+        f"ceiling (the floor into the same tables without their secondary indexes and foreign"
+        f" keys): {n / top[0]:,.0f} orders/s, {top[0]:.2f} s wall (parse {top[2]:.2f} s, write"
+        f" {top[3]:.2f} s); its writes alone: {n / top[3]:,.0f} orders/s"
+    )
     if theirs:
         old = min(theirs)
         print(
