@@ -19,20 +19,16 @@ anything (dibs never delivers unsigned); its deliveries wait.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from engine.run.delivery_http import post
 from engine.service.records import Clock
-from engine.service.shapes import event_json
 from engine.store import Store
 from engine.store import delivery_queue as queue
 from engine.store.outbox import Pending
@@ -88,17 +84,6 @@ def queue_rows(
     ]
 
 
-def signature(secret: bytes, body: bytes) -> str:
-    """The `X-Dibs-Signature` header value of `body`."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-
-def body_of(due: queue.Due) -> bytes:
-    """The POST body: the event as `events list --json` shows it, as compact UTF-8 JSON."""
-    doc = event_json(due.event_id, due.type, due.at, due.order_id, due.payload)
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def retry_at(
     attempts: int, now: datetime, deadline: datetime, rand: Callable[[], float] = random.random
 ) -> datetime | None:
@@ -126,26 +111,6 @@ class Tally:
     @property
     def attempts(self) -> int:
         return self.delivered + self.failed + self.dead
-
-
-#: The most of an answer's body read (and thrown away) so its connection can be reused.
-DRAIN_BYTES = 64 * 1024
-
-
-def _drain(answer: httpx.Response, until: float) -> None:
-    """Read and drop a small answer's body by `until` (monotonic), so its connection goes
-    back to the pool; a body that is large or dripped slowly is cut off (the connection is
-    closed instead): the status has been read, and nothing waits on the rest."""
-    import httpx
-
-    read = 0
-    try:
-        for chunk in answer.iter_raw():
-            read += len(chunk)
-            if read > DRAIN_BYTES or time.monotonic() > until:
-                return
-    except httpx.HTTPError:
-        return
 
 
 class Deliveries:
@@ -308,30 +273,8 @@ class Deliveries:
         self, endpoint: Endpoint, client: httpx.Client, due: queue.Due, tally: Tally
     ) -> bool:
         """POST one delivery and record the outcome; True when the endpoint did not answer."""
-        import httpx
-
         assert endpoint.secret is not None
-        body = body_of(due)
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "dibs-webhooks/1",
-            "X-Dibs-Event-Id": str(due.event_id),
-            "X-Dibs-Event-Type": due.type,
-            "X-Dibs-Signature": signature(endpoint.secret, body),
-        }
-        status: int | None = None
-        error: str | None = None
-        try:
-            until = time.monotonic() + self.timeout
-            with client.stream("POST", endpoint.url, content=body, headers=headers) as answer:
-                status = answer.status_code  # the status line is the answer
-                _drain(answer, until)
-            if not 200 <= status < 300:
-                error = f"HTTP {status}"
-        except httpx.TimeoutException:
-            error = f"no answer within {self.timeout:g} s"
-        except Exception as exc:  # connection refused, DNS, TLS, a bad URL: all retried
-            error = f"{type(exc).__name__}: {exc}"
+        status, error = post(client, endpoint.url, endpoint.secret, due, self.timeout)
         now = self.clock()
         delivered = error is None
         again = None if delivered else retry_at(due.attempts + 1, now, due.deadline)
