@@ -135,6 +135,9 @@ class Deliveries:
         self._workers: dict[str, tuple[threading.Thread, threading.Event]] = {}
         self._running = False
         self._lock = threading.Lock()
+        #: When the endpoints were last taken (the rule file read): deliveries queued before
+        #: then for an endpoint not among them are given up.
+        self._taken_at = clock()
         self.update(endpoints)
 
     # ---------------------------------------------------------------------------- config
@@ -158,8 +161,10 @@ class Deliveries:
                 )
         with self._lock:
             self._endpoints = fresh
+            self._taken_at = self.clock()
         if self._running:
             self._sync_workers()
+            self.give_up_removed()
 
     def endpoint(self, name: str) -> Endpoint | None:
         with self._lock:
@@ -171,6 +176,7 @@ class Deliveries:
         """Start one worker thread per endpoint (daemon threads; `stop` ends them)."""
         self._running = True
         self._sync_workers()
+        self.give_up_removed()
 
     def stop(self, wait: float = TIMEOUT + 5) -> None:
         """Ask every worker to stop after the attempt in flight, and wait for them."""
@@ -181,6 +187,27 @@ class Deliveries:
             stopping.set()
         for thread, _ in workers:
             thread.join(wait)
+
+    def give_up_removed(self) -> dict[str, int]:
+        """Mark dead the open deliveries of endpoints the rule file no longer has, so they stop
+        waiting (and show in `dibs status`); returns how many, per endpoint. Only those queued
+        before the endpoints were taken: a delivery queued since was queued by a process whose
+        rule file has its endpoint (a reload reaches several servers one after another)."""
+        with self._lock:
+            known, before = set(self._endpoints), self._taken_at
+        now = self.clock()
+        try:
+            gone = self.store.transaction(
+                lambda conn: queue.give_up_removed(conn, known, before, now)
+            )
+        except Exception as exc:  # the next reload, start or pass tries again
+            log.error("notify: giving up the deliveries of removed endpoints: %s", exc)
+            return {}
+        for name, n in sorted(gone.items()):
+            log.warning(
+                "notify %s: %s; %d undelivered given up (dead)", name, queue.removed_reason(name), n
+            )
+        return gone
 
     def _sync_workers(self) -> None:
         wanted = {e.name for e in self.endpoints}
@@ -216,6 +243,7 @@ class Deliveries:
 
     def run_once(self) -> dict[str, Tally]:
         """One attempt at every delivery due now, every endpoint in its own thread."""
+        self.give_up_removed()
         started = self.clock()
         tallies: dict[str, Tally] = {}
 
@@ -278,6 +306,9 @@ class Deliveries:
         now = self.clock()
         delivered = error is None
         again = None if delivered else retry_at(due.attempts + 1, now, due.deadline)
+        if not delivered and self.endpoint(endpoint.name) is None:
+            # Removed while this attempt was in flight: nobody would retry it.
+            again, error = None, f"{error}; {queue.removed_reason(endpoint.name)}"
         outcome = self.store.transaction(
             lambda conn: queue.record_attempt(
                 conn,
@@ -299,7 +330,7 @@ class Deliveries:
         else:
             tally.dead += 1
             log.error(
-                "notify %s: event %s: %s; given up after 24 hours (dead)",
+                "notify %s: event %s: %s; given up (dead)",
                 endpoint.name,
                 due.event_id,
                 error,

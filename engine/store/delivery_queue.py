@@ -14,7 +14,7 @@ order is not yet processed (another worker's tick may still be queueing it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -189,6 +189,38 @@ def record_attempt(
             values["next_at"] = retry_at
     conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
     return status
+
+
+def removed_reason(endpoint: str) -> str:
+    """The `last_error` of a delivery given up because its endpoint left the rule file."""
+    return f"endpoint {endpoint!r} is no longer in the rule file's notify: section"
+
+
+def give_up_removed(
+    conn: Connection, known: Collection[str], queued_before: datetime, now: datetime
+) -> dict[str, int]:
+    """Mark dead the open deliveries queued before `queued_before` for an endpoint not in
+    `known` (it left the rule file), with the reason; returns how many, per endpoint."""
+    d = deliveries
+    where = [d.c.status.in_(OPEN), d.c.created_at < queued_before]
+    if known:
+        where.append(d.c.endpoint.not_in(sorted(known)))
+    gone: dict[str, int] = dict(
+        conn.execute(select(d.c.endpoint, func.count()).where(*where).group_by(d.c.endpoint)).all()
+    )
+    for name in gone:
+        conn.execute(
+            update(d)
+            .where(*where, d.c.endpoint == name)
+            .values(
+                status=DEAD,
+                claimed_until=None,
+                last_status=None,
+                last_error=removed_reason(name)[:500],
+                last_failed_at=now,
+            )
+        )
+    return gone
 
 
 def release(conn: Connection, ids: Sequence[int]) -> None:
