@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from engine.run.delivery_http import post
+from engine.run import delivery_http
 from engine.service.records import Clock
 from engine.store import Store
 from engine.store import delivery_queue as queue
@@ -235,9 +235,7 @@ class Deliveries:
                     stopping.wait(self.poll * (10 if tally.stopped_early else 1))
 
     def _client(self) -> httpx.Client:
-        import httpx
-
-        return httpx.Client(timeout=self.timeout, transport=self.transport)
+        return delivery_http.client(self.timeout, self.transport)
 
     # ---------------------------------------------------------------------------- passes
 
@@ -302,7 +300,7 @@ class Deliveries:
     ) -> bool:
         """POST one delivery and record the outcome; True when the endpoint did not answer."""
         assert endpoint.secret is not None
-        status, error = post(client, endpoint.url, endpoint.secret, due, self.timeout)
+        status, error = delivery_http.post(client, endpoint.url, endpoint.secret, due, self.timeout)
         now = self.clock()
         delivered = error is None
         again = None if delivered else retry_at(due.attempts + 1, now, due.deadline)

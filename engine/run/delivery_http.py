@@ -33,11 +33,25 @@ def body_of(due: queue.Due) -> bytes:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def client(timeout: float, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """A client for `post`: its connections held to each attempt's deadline."""
+    import httpx
+
+    from engine.run.http_deadline import with_deadlines
+
+    return with_deadlines(httpx.Client(timeout=timeout, transport=transport))
+
+
 def post(
     client: httpx.Client, url: str, secret: bytes, due: queue.Due, timeout: float
 ) -> tuple[int | None, str | None]:
-    """POST one delivery to `url`: (the answer's status or None, why it failed or None)."""
+    """POST one delivery to `url`: (the answer's status or None, why it failed or None).
+
+    `timeout` is the attempt's deadline, for connecting, sending, the status line and headers
+    and the (bounded) read of the body together, with a client from `client`."""
     import httpx
+
+    from engine.run.http_deadline import within
 
     body = body_of(due)
     headers = {
@@ -50,7 +64,10 @@ def post(
     status: int | None = None
     try:
         until = time.monotonic() + timeout
-        with client.stream("POST", url, content=body, headers=headers) as answer:
+        with (
+            within(until),
+            client.stream("POST", url, content=body, headers=headers) as answer,
+        ):
             status = answer.status_code  # the status line is the answer
             _drain(answer, until)
     except httpx.TimeoutException:
