@@ -66,6 +66,7 @@ def delivery_json(row: dict[str, Any]) -> dict[str, Any]:
         "deadline": iso(row["deadline"]),
         "last_status": row["last_status"],
         "last_error": row["last_error"],
+        "last_failed_at": iso(row["last_failed_at"]),
         "created_at": iso(row["created_at"]),
         "delivered_at": iso(row["delivered_at"]),
     }

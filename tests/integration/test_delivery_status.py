@@ -13,7 +13,7 @@ from engine.run.status import status
 from engine.service import Service
 from engine.store import Store
 from tests.conftest import FakeClock
-from tests.integration.test_deliveries import endpoint, notify_rules, shop
+from tests.integration.test_deliveries import deliveries, endpoint, notify_rules, shop
 from tests.receiver import receiving
 
 
@@ -57,6 +57,9 @@ def test_status_counts_what_each_endpoint_has_not_delivered(
         assert wms["last_failure"]["error"] == "HTTP 503"
         assert wms["last_failure"]["http_status"] == 503
         assert datetime.fromisoformat(wms["last_failure"]["at"]) <= failed_at
+        # `deliveries list --json` tells each one's last failure time too.
+        listed = [d for d in deliveries(store, ("failed",)) if d["endpoint"] == "wms"]
+        assert max(d["last_failed_at"] for d in listed) == wms["last_failure"]["at"]
         # 24 hours of 503: dead, and still told.
         for _ in range(30):
             clock.advance(hours=1, minutes=1)
