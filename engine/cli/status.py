@@ -42,6 +42,7 @@ def _show(doc: dict[str, Any]) -> None:
         for s in doc["schedules"]:
             due = "due now" if s["due_now"] else f"next {s['next_due'] or 'never'}"
             print(f"schedule {s['rule']}: {due} (last run {s['last_run'] or 'never'})")
+    _show_deliveries(doc["deliveries"])
     counts = ", ".join(f"{n} {status}" for status, n in doc["open_orders"].items())
     print(f"open orders: {sum(doc['open_orders'].values())}" + (f" ({counts})" if counts else ""))
     over = doc["overallocated"]
@@ -62,6 +63,20 @@ def _show(doc: dict[str, Any]) -> None:
         )
     else:
         print("stock short: none")
+
+
+def _show_deliveries(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        print("deliveries: none pending, failed or dead")
+    for row in rows:
+        line = (
+            f"deliveries to {row['endpoint']}: {row['pending']} pending, "
+            f"{row['failed']} failed, {row['dead']} dead"
+        )
+        failure = row["last_failure"]
+        if failure is not None:
+            line += f"; last failure {failure['at'] or '(time not recorded)'}: {failure['error']}"
+        print(line)
 
 
 def add_commands(parsers: Mapping[str, Parser]) -> None:

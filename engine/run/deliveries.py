@@ -19,20 +19,16 @@ anything (dibs never delivers unsigned); its deliveries wait.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from engine.run import delivery_http
 from engine.service.records import Clock
-from engine.service.shapes import event_json
 from engine.store import Store
 from engine.store import delivery_queue as queue
 from engine.store.outbox import Pending
@@ -88,17 +84,6 @@ def queue_rows(
     ]
 
 
-def signature(secret: bytes, body: bytes) -> str:
-    """The `X-Dibs-Signature` header value of `body`."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-
-def body_of(due: queue.Due) -> bytes:
-    """The POST body: the event as `events list --json` shows it, as compact UTF-8 JSON."""
-    doc = event_json(due.event_id, due.type, due.at, due.order_id, due.payload)
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def retry_at(
     attempts: int, now: datetime, deadline: datetime, rand: Callable[[], float] = random.random
 ) -> datetime | None:
@@ -128,26 +113,6 @@ class Tally:
         return self.delivered + self.failed + self.dead
 
 
-#: The most of an answer's body read (and thrown away) so its connection can be reused.
-DRAIN_BYTES = 64 * 1024
-
-
-def _drain(answer: httpx.Response, until: float) -> None:
-    """Read and drop a small answer's body by `until` (monotonic), so its connection goes
-    back to the pool; a body that is large or dripped slowly is cut off (the connection is
-    closed instead): the status has been read, and nothing waits on the rest."""
-    import httpx
-
-    read = 0
-    try:
-        for chunk in answer.iter_raw():
-            read += len(chunk)
-            if read > DRAIN_BYTES or time.monotonic() > until:
-                return
-    except httpx.HTTPError:
-        return
-
-
 class Deliveries:
     """Delivers queued events to the endpoints, one worker thread per endpoint."""
 
@@ -170,6 +135,9 @@ class Deliveries:
         self._workers: dict[str, tuple[threading.Thread, threading.Event]] = {}
         self._running = False
         self._lock = threading.Lock()
+        #: When the endpoints were last taken (the rule file read): deliveries queued before
+        #: then for an endpoint not among them are given up.
+        self._taken_at = clock()
         self.update(endpoints)
 
     # ---------------------------------------------------------------------------- config
@@ -193,8 +161,10 @@ class Deliveries:
                 )
         with self._lock:
             self._endpoints = fresh
+            self._taken_at = self.clock()
         if self._running:
             self._sync_workers()
+            self.give_up_removed()
 
     def endpoint(self, name: str) -> Endpoint | None:
         with self._lock:
@@ -206,6 +176,7 @@ class Deliveries:
         """Start one worker thread per endpoint (daemon threads; `stop` ends them)."""
         self._running = True
         self._sync_workers()
+        self.give_up_removed()
 
     def stop(self, wait: float = TIMEOUT + 5) -> None:
         """Ask every worker to stop after the attempt in flight, and wait for them."""
@@ -216,6 +187,27 @@ class Deliveries:
             stopping.set()
         for thread, _ in workers:
             thread.join(wait)
+
+    def give_up_removed(self) -> dict[str, int]:
+        """Mark dead the open deliveries of endpoints the rule file no longer has, so they stop
+        waiting (and show in `dibs status`); returns how many, per endpoint. Only those queued
+        before the endpoints were taken: a delivery queued since was queued by a process whose
+        rule file has its endpoint (a reload reaches several servers one after another)."""
+        with self._lock:
+            known, before = set(self._endpoints), self._taken_at
+        now = self.clock()
+        try:
+            gone = self.store.transaction(
+                lambda conn: queue.give_up_removed(conn, known, before, now)
+            )
+        except Exception as exc:  # the next reload, start or pass tries again
+            log.error("notify: giving up the deliveries of removed endpoints: %s", exc)
+            return {}
+        for name, n in sorted(gone.items()):
+            log.warning(
+                "notify %s: %s; %d undelivered given up (dead)", name, queue.removed_reason(name), n
+            )
+        return gone
 
     def _sync_workers(self) -> None:
         wanted = {e.name for e in self.endpoints}
@@ -243,14 +235,13 @@ class Deliveries:
                     stopping.wait(self.poll * (10 if tally.stopped_early else 1))
 
     def _client(self) -> httpx.Client:
-        import httpx
-
-        return httpx.Client(timeout=self.timeout, transport=self.transport)
+        return delivery_http.client(self.timeout, self.transport)
 
     # ---------------------------------------------------------------------------- passes
 
     def run_once(self) -> dict[str, Tally]:
         """One attempt at every delivery due now, every endpoint in its own thread."""
+        self.give_up_removed()
         started = self.clock()
         tallies: dict[str, Tally] = {}
 
@@ -308,33 +299,14 @@ class Deliveries:
         self, endpoint: Endpoint, client: httpx.Client, due: queue.Due, tally: Tally
     ) -> bool:
         """POST one delivery and record the outcome; True when the endpoint did not answer."""
-        import httpx
-
         assert endpoint.secret is not None
-        body = body_of(due)
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "dibs-webhooks/1",
-            "X-Dibs-Event-Id": str(due.event_id),
-            "X-Dibs-Event-Type": due.type,
-            "X-Dibs-Signature": signature(endpoint.secret, body),
-        }
-        status: int | None = None
-        error: str | None = None
-        try:
-            until = time.monotonic() + self.timeout
-            with client.stream("POST", endpoint.url, content=body, headers=headers) as answer:
-                status = answer.status_code  # the status line is the answer
-                _drain(answer, until)
-            if not 200 <= status < 300:
-                error = f"HTTP {status}"
-        except httpx.TimeoutException:
-            error = f"no answer within {self.timeout:g} s"
-        except Exception as exc:  # connection refused, DNS, TLS, a bad URL: all retried
-            error = f"{type(exc).__name__}: {exc}"
+        status, error = delivery_http.post(client, endpoint.url, endpoint.secret, due, self.timeout)
         now = self.clock()
         delivered = error is None
         again = None if delivered else retry_at(due.attempts + 1, now, due.deadline)
+        if not delivered and self.endpoint(endpoint.name) is None:
+            # Removed while this attempt was in flight: nobody would retry it.
+            again, error = None, f"{error}; {queue.removed_reason(endpoint.name)}"
         outcome = self.store.transaction(
             lambda conn: queue.record_attempt(
                 conn,
@@ -356,7 +328,7 @@ class Deliveries:
         else:
             tally.dead += 1
             log.error(
-                "notify %s: event %s: %s; given up after 24 hours (dead)",
+                "notify %s: event %s: %s; given up (dead)",
                 endpoint.name,
                 due.event_id,
                 error,

@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.run.scheduler import ap_trigger, can_fire, due_slot, next_fire
 from engine.service import Service, overview_status
+from engine.service.events import delivery_status
 from engine.service.shapes import iso
 from engine.store import outbox
 from rules.ruleset import RuleSet
@@ -24,6 +25,8 @@ def status(
     when = now or service.clock()
     with service.store.read() as conn:
         doc = overview_status.overview(conn)
+        names = [spec.name for spec in ruleset.notify] if ruleset is not None else []
+        doc["deliveries"] = delivery_status(conn, names)
         if ruleset is not None:
             doc["ruleset"] = ruleset.hash
             doc["schedules"] = [

@@ -17,7 +17,7 @@ from engine.store import delivery_queue, outbox
 
 EVENT_TYPES = tuple(e.value for e in EventType)
 #: What `deliveries list` shows by default: everything not delivered.
-UNDELIVERED = (delivery_queue.PENDING, delivery_queue.FAILED, delivery_queue.DEAD)
+UNDELIVERED = delivery_queue.UNDELIVERED
 RETRY_FOR_HOURS = 24
 
 
@@ -66,6 +66,7 @@ def delivery_json(row: dict[str, Any]) -> dict[str, Any]:
         "deadline": iso(row["deadline"]),
         "last_status": row["last_status"],
         "last_error": row["last_error"],
+        "last_failed_at": iso(row["last_failed_at"]),
         "created_at": iso(row["created_at"]),
         "delivered_at": iso(row["delivered_at"]),
     }
@@ -80,6 +81,25 @@ def list_deliveries(conn: Connection, statuses: Sequence[str] = ()) -> list[dict
                 + ", ".join(delivery_queue.STATUSES)
             )
     return [delivery_json(r) for r in delivery_queue.listing(conn, wanted)]
+
+
+def delivery_status(conn: Connection, endpoints: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """`dibs status`'s `deliveries`: per endpoint (those named, and every one with a delivery
+    not delivered), how many are pending, failed and dead, and the newest failure, by name."""
+    counts = delivery_queue.undelivered_by_endpoint(conn)
+    shown = []
+    for name in sorted(set(counts) | set(endpoints)):
+        row = {"endpoint": name, **counts.get(name, dict.fromkeys(UNDELIVERED, 0))}
+        failure = delivery_queue.last_failure(conn, name) if name in counts else None
+        row["last_failure"] = None
+        if failure is not None:
+            row["last_failure"] = {
+                "at": iso(failure.last_failed_at),
+                "error": failure.last_error,
+                "http_status": failure.last_status,
+            }
+        shown.append(row)
+    return shown
 
 
 def retry_deliveries(tx: Tx, ids: Sequence[int]) -> list[int]:

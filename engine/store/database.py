@@ -64,7 +64,7 @@ from engine.store.schema import inventory, metadata, orders
 from engine.store.sync_lock import lock_sync_ids
 
 #: The newest shipped migration; a test checks it against Alembic's head.
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 #: PostgreSQL connections a process keeps open once it has used them, and how many more it may
 #: open for a moment: `dibs serve` runs up to `engine.web.server.REQUEST_THREADS` transactions
 #: at once plus its tick and notify threads; a command uses one. (SQLAlchemy's default of 5

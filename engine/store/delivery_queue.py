@@ -14,7 +14,7 @@ order is not yet processed (another worker's tick may still be queueing it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,7 @@ from engine.store.schema import deliveries, events
 PENDING, FAILED, DEAD, DELIVERED = "pending", "failed", "dead", "delivered"
 STATUSES = (PENDING, FAILED, DEAD, DELIVERED)
 OPEN = (PENDING, FAILED)
+UNDELIVERED = (PENDING, FAILED, DEAD)
 _COLUMNS = (
     "event_id",
     "endpoint",
@@ -182,10 +183,44 @@ def record_attempt(
     }
     if delivered:
         values["delivered_at"] = now
-    elif retry_at is not None:
-        values["next_at"] = retry_at
+    else:
+        values["last_failed_at"] = now
+        if retry_at is not None:
+            values["next_at"] = retry_at
     conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
     return status
+
+
+def removed_reason(endpoint: str) -> str:
+    """The `last_error` of a delivery given up because its endpoint left the rule file."""
+    return f"endpoint {endpoint!r} is no longer in the rule file's notify: section"
+
+
+def give_up_removed(
+    conn: Connection, known: Collection[str], queued_before: datetime, now: datetime
+) -> dict[str, int]:
+    """Mark dead the open deliveries queued before `queued_before` for an endpoint not in
+    `known` (it left the rule file), with the reason; returns how many, per endpoint."""
+    d = deliveries
+    where = [d.c.status.in_(OPEN), d.c.created_at < queued_before]
+    if known:
+        where.append(d.c.endpoint.not_in(sorted(known)))
+    gone: dict[str, int] = dict(
+        conn.execute(select(d.c.endpoint, func.count()).where(*where).group_by(d.c.endpoint)).all()
+    )
+    for name in gone:
+        conn.execute(
+            update(d)
+            .where(*where, d.c.endpoint == name)
+            .values(
+                status=DEAD,
+                claimed_until=None,
+                last_status=None,
+                last_error=removed_reason(name)[:500],
+                last_failed_at=now,
+            )
+        )
+    return gone
 
 
 def release(conn: Connection, ids: Sequence[int]) -> None:
@@ -232,6 +267,31 @@ def retry(
     return found
 
 
+def undelivered_by_endpoint(conn: Connection) -> dict[str, dict[str, int]]:
+    """Per endpoint, how many deliveries are pending, failed and dead (the undelivered ones:
+    few, and found through the (endpoint, status) index)."""
+    found: dict[str, dict[str, int]] = {}
+    for name, status, n in conn.execute(
+        select(deliveries.c.endpoint, deliveries.c.status, func.count())
+        .where(deliveries.c.status.in_(UNDELIVERED))
+        .group_by(deliveries.c.endpoint, deliveries.c.status)
+    ):
+        found.setdefault(name, dict.fromkeys(UNDELIVERED, 0))[status] = int(n)
+    return found
+
+
+def last_failure(conn: Connection, endpoint: str) -> Any | None:
+    """The newest failure among the undelivered deliveries of `endpoint`: a row with
+    `last_failed_at` (None before dibs kept it), `last_error` and `last_status`; or None."""
+    d = deliveries
+    return conn.execute(
+        select(d.c.last_failed_at, d.c.last_error, d.c.last_status)
+        .where(d.c.endpoint == endpoint, d.c.status.in_(UNDELIVERED), d.c.last_error.is_not(None))
+        .order_by(d.c.last_failed_at.desc().nulls_last(), d.c.id.desc())
+        .limit(1)
+    ).first()
+
+
 def counts(conn: Connection) -> dict[str, int]:
     """How many deliveries have each status."""
     return dict(
@@ -239,4 +299,4 @@ def counts(conn: Connection) -> dict[str, int]:
     )
 
 
-__all__ = ["DEAD", "DELIVERED", "FAILED", "OPEN", "PENDING", "STATUSES", "Due"]
+__all__ = ["DEAD", "DELIVERED", "FAILED", "OPEN", "PENDING", "STATUSES", "UNDELIVERED", "Due"]

@@ -214,9 +214,14 @@ deliveries = Table(
     Column("last_error", String(Length.ERROR_MESSAGE)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("delivered_at", DateTime(timezone=True)),
+    # When the last failed attempt was (or the delivery was given up): what `dibs status` tells.
+    Column("last_failed_at", DateTime(timezone=True)),
     UniqueConstraint("event_id", "endpoint", name="uq_deliveries_event_endpoint"),
     Index("ix_deliveries_due", "endpoint", "status", "next_at"),
     Index("ix_deliveries_order", "endpoint", "order_id", "event_id"),
+    # The few deliveries not delivered, by status, among every one ever queued: `dibs status`
+    # and giving up those of an endpoint that left the rule file.
+    Index("ix_deliveries_status", "status", "endpoint"),
 )
 
 rule_runs = Table(

@@ -17,7 +17,8 @@ import pytest
 from dsl.parser import parse_rule
 from dsl.types import check_rule
 from engine.cli import events as events_cli
-from engine.run.deliveries import LONGEST_WAIT, body_of, queue_rows, retry_at, signature
+from engine.run.deliveries import LONGEST_WAIT, queue_rows, retry_at
+from engine.run.delivery_http import body_of, signature
 from engine.store.delivery_queue import Due
 from rules.loader import check_ruleset_bytes
 from rules.ruleset import NotifySpec
