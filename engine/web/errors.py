@@ -163,7 +163,9 @@ def _unknown_key(request: Request, loc: tuple[Any, ...]) -> str:
             model = _model_in(field.annotation) if field is not None else None
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[:-1])
     prefix = f"{path.removeprefix('.')}." if path else ""
-    known = list(model.model_fields) if model is not None else []
+    # A key's name in the body: its alias where it has one (`from`, a Python keyword).
+    fields = model.model_fields if model is not None else {}
+    known = [info.alias or name for name, info in fields.items()]
     return unknown_key(loc[-1], known, prefix=prefix)
 
 
