@@ -28,11 +28,13 @@ from engine.web.deps import (
     get_ruleset,
 )
 from engine.web.errors import ApiError, is_json, not_json
+from engine.web.routes import EncodedSlashRoute
 
 router = APIRouter(
     prefix="/api/v1",
     dependencies=API_CHECKS,
     tags=["orders"],
+    route_class=EncodedSlashRoute,
 )
 
 _ALLOCATION = [s.value for s in AllocationStatus]
@@ -138,7 +140,8 @@ def order_history(service: ServiceDep, order_id: str) -> list[dict[str, Any]]:
 
 
 # After /explain and /history: `{order_id:path}` (ids may hold a `/`, `SO/2026/1`) would
-# otherwise take `X/explain` for an id.
+# otherwise take `X/explain` for an id. An id ending in `/explain` is sent `X%2Fexplain`, which
+# the explain route then declines (`routes.EncodedSlashRoute`).
 @router.get("/orders/{order_id:path}", summary="One order, as `orders show --json`")
 def show_order(service: ServiceDep, order_id: str) -> dict[str, Any]:
     return service.order_document(order_id)

@@ -29,6 +29,7 @@ from engine.web.deps import (
     get_service,
 )
 from engine.web.errors import ApiError
+from engine.web.routes import EncodedSlashRoute
 from rules.loader import check_ruleset_bytes
 
 log = logging.getLogger("dibs.serve")
@@ -37,6 +38,7 @@ health_router = APIRouter(prefix="/api/v1", tags=["health"])
 router = APIRouter(
     prefix="/api/v1",
     dependencies=API_CHECKS,
+    route_class=EncodedSlashRoute,
 )
 
 

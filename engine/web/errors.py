@@ -203,6 +203,13 @@ def unreadable_body(cause: BaseException) -> str:
     return "body: cannot be read as JSON"
 
 
+def _sent_path(request: Request) -> str:
+    """The path as the request wrote it (`/orders/A%2Fship`, not the decoded `/orders/A/ship`,
+    which names another route)."""
+    raw = request.scope.get("raw_path")
+    return raw.decode("latin-1") if isinstance(raw, bytes) else request.url.path
+
+
 def install(app: FastAPI) -> None:
     """Route every failure through the one shape."""
 
@@ -227,7 +234,9 @@ def install(app: FastAPI) -> None:
         message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
         allowed = (getattr(exc, "headers", None) or {}).get("Allow")
         if exc.status_code == 405 and allowed:
-            message = f"{request.method} is not allowed on {request.url.path}; it takes {allowed}"
+            message = (
+                f"{request.method} is not allowed on {_sent_path(request)}; it takes {allowed}"
+            )
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(SQLAlchemyError)
