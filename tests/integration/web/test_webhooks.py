@@ -459,3 +459,17 @@ def test_a_body_that_is_not_json_is_400_at_its_line_and_column(api: Api) -> None
         "woocommerce webhook:2:18: is not valid JSON: Expecting value"
     ]
     assert snapshot(api.store) == before
+
+
+def test_an_order_deleted_body_that_is_not_json_names_its_line_and_column(api: Api) -> None:
+    body = b'{"id":\n 72 7}'
+    headers = {
+        "X-WC-Webhook-Topic": "order.deleted",
+        "X-WC-Webhook-Delivery-ID": "w-9",
+        "X-WC-Webhook-Signature": sign(WOO_SECRET, body),
+        "Content-Type": "application/json",
+    }
+    answer = api.client.post("/webhooks/woocommerce", content=body, headers=headers)
+    assert error_of(answer, 400)["problems"] == [
+        "woocommerce webhook:2:5: is not valid JSON: Expecting ',' delimiter"
+    ]
