@@ -14,7 +14,8 @@ Decisions (also in tests/unit/engine/test_imports.py):
 
 - Order-level cells may be left blank on an order's continuation rows (as shop exports do);
   a non-blank cell must equal the order's other non-blank cells for that column.
-- `tags` are separated by `;` or `|` (both accepted, so neither can appear inside a tag).
+- `tags` are separated by `,`, `;` or `|` (all accepted, so none can appear inside a tag; a
+  comma-separated list is how shop exports and spreadsheets write one), each trimmed.
 - Attribute values stay strings (no type guessing: "00123" must not become 123); use JSON
   for typed attributes.
 """
@@ -47,7 +48,7 @@ from engine.io.fields import (
 from engine.io.messages import separator_problem, unknown_column
 from engine.model import DEFAULT_WAREHOUSE, MAX_QTY, Length, Line, Order, ShipTo
 
-_TAG_SPLIT = re.compile(r"[;|]")
+_TAG_SPLIT = re.compile(r"[,;|]")
 _SKU_LENGTH = Length.SKU
 
 

@@ -29,18 +29,20 @@ def explain(
     ruleset: RuleSet | None = None,
     now: datetime | None = None,
     warehouses: Sequence[str] | None = None,
+    label: str = "--from",
 ) -> dict[str, Any]:
     """Why `order_id` has its status: per line, the stock and who holds it; per warehouse it
     could reserve in, what it lacks there (SPEC §12); then the rules.
 
     The warehouses are `warehouses` (an allocation's `--from`), else the `from` list of the
-    first matching rule that allocates, else the order's own warehouse.
+    first matching rule that allocates, else the order's own warehouse; `label` names them
+    in an error (the API's query parameter is `from`).
     """
     when = now or service.clock()
     with service.store.read() as conn:
         order = service.get_order(order_id, conn)
         # Checked and trimmed as `allocate --from` checks them: a typo is refused, not explained.
-        warehouses = check_warehouses(service.tx(conn), warehouses)
+        warehouses = check_warehouses(service.tx(conn), warehouses, label)
         verdicts = [verdict(rule, order, when) for rule in ruleset.active] if ruleset else []
         kits = load_kits(conn)
         tried = list(warehouses or _rule_warehouses(ruleset, verdicts) or [order.warehouse])

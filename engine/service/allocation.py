@@ -76,24 +76,32 @@ def _open_queue(
     return query if where is None else query.where(where)
 
 
-def check_warehouses(tx: Tx, warehouses: Sequence[str] | None) -> tuple[str, ...] | None:
+def check_warehouses(
+    tx: Tx, warehouses: Sequence[str] | None, label: str = "--from"
+) -> tuple[str, ...] | None:
     """A `--from` list, checked: names given once each, and each with some stock row (a name
-    no stock row has is a typo far more often than a plan; exit 2, nothing written)."""
+    no stock row has is a typo far more often than a plan; exit 2, nothing written).
+
+    `label` names the list in the message (the API's body calls it `from`); the error's field
+    is `from` either way."""
     if warehouses is None:
         return None
     names = tuple(w.strip() for w in warehouses)
     if not names or any(not w for w in names):
-        raise BadInput("--from: give warehouse names separated by commas, e.g. east,west")
+        raise BadInput(
+            f"{label}: give warehouse names separated by commas, e.g. east,west", field="from"
+        )
     twice = sorted({w for w in names if names.count(w) > 1})
     if twice:
-        raise BadInput(f"--from: warehouse {twice[0]!r} is listed twice")
+        raise BadInput(f"{label}: warehouse {twice[0]!r} is listed twice", field="from")
     known = known_warehouses(tx.conn, names)
     unknown = [w for w in names if w not in known]
     if unknown:
         raise BadInput(
-            f"--from: no stock row exists in warehouse {unknown[0]!r}"
+            f"{label}: no stock row exists in warehouse {unknown[0]!r}"
             f"{'' if len(unknown) == 1 else f' (nor in {len(unknown) - 1} more)'}; "
-            "check the name (`dibs inventory list` shows every warehouse)"
+            "check the name (`dibs inventory list` shows every warehouse)",
+            field="from",
         )
     return names
 

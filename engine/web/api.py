@@ -24,14 +24,17 @@ from engine.web.deps import (
     API_ACTOR,
     API_CHECKS,
     ServiceDep,
+    checked_from,
     get_ruleset,
 )
 from engine.web.errors import ApiError, is_json, not_json
+from engine.web.routes import EncodedSlashRoute
 
 router = APIRouter(
     prefix="/api/v1",
     dependencies=API_CHECKS,
     tags=["orders"],
+    route_class=EncodedSlashRoute,
 )
 
 _ALLOCATION = [s.value for s in AllocationStatus]
@@ -114,10 +117,21 @@ def add_orders(
 
 
 @router.get("/orders/{order_id:path}/explain", summary="Why the order has its status")
-def explain_order(service: ServiceDep, order_id: str, ruleset: Any = Depends(get_ruleset)) -> Any:
+def explain_order(
+    service: ServiceDep,
+    order_id: str,
+    ruleset: Any = Depends(get_ruleset),
+    from_: Annotated[
+        str | None,
+        Query(alias="from", description="the warehouses to explain against, e.g. east,west"),
+    ] = None,
+) -> Any:
     from engine.run.explain import explain
 
-    return explain(service, order_id, ruleset)
+    # As `dibs explain --from`: split on commas, then checked by the same check (after the
+    # order is looked up: an unknown order is 404 whatever `from` says).
+    tried = None if from_ is None else from_.split(",")
+    return explain(service, order_id, ruleset, warehouses=tried, label="from")
 
 
 @router.get("/orders/{order_id:path}/history", summary="The ledger entries of the order")
@@ -126,7 +140,8 @@ def order_history(service: ServiceDep, order_id: str) -> list[dict[str, Any]]:
 
 
 # After /explain and /history: `{order_id:path}` (ids may hold a `/`, `SO/2026/1`) would
-# otherwise take `X/explain` for an id.
+# otherwise take `X/explain` for an id. An id ending in `/explain` is sent `X%2Fexplain`, which
+# the explain route then declines (`routes.EncodedSlashRoute`).
 @router.get("/orders/{order_id:path}", summary="One order, as `orders show --json`")
 def show_order(service: ServiceDep, order_id: str) -> dict[str, Any]:
     return service.order_document(order_id)
@@ -207,4 +222,5 @@ def reallocate(
     service: ServiceDep, order_id: str, body: Annotated[SelectionIn | None, Body()] = None
 ) -> dict[str, Any]:
     policy = body.policy if body is not None else Policy.LINES
-    return service.reallocate([order_id], policy, API_ACTOR).as_json()
+    warehouses = checked_from(service, body.from_ if body is not None else None)
+    return service.reallocate([order_id], policy, API_ACTOR, warehouses).as_json()

@@ -25,9 +25,11 @@ from engine.web.deps import (
     API_CHECKS,
     ServiceDep,
     SettingsDep,
+    checked_from,
     get_service,
 )
 from engine.web.errors import ApiError
+from engine.web.routes import EncodedSlashRoute
 from rules.loader import check_ruleset_bytes
 
 log = logging.getLogger("dibs.serve")
@@ -36,6 +38,7 @@ health_router = APIRouter(prefix="/api/v1", tags=["health"])
 router = APIRouter(
     prefix="/api/v1",
     dependencies=API_CHECKS,
+    route_class=EncodedSlashRoute,
 )
 
 
@@ -106,7 +109,13 @@ def allocate(service: ServiceDep, body: AllocateIn) -> dict[str, Any]:
     where = where_clause(body.where, service.clock(), label="where") if body.where else None
     order_by = parse_order_by(body.order_by, label="order_by") if body.order_by else []
     report = service.allocate(
-        body.ids, where, order_by, body.policy, actor=API_ACTOR, dry_run=body.dry_run
+        body.ids,
+        where,
+        order_by,
+        body.policy,
+        actor=API_ACTOR,
+        dry_run=body.dry_run,
+        warehouses=checked_from(service, body.from_),
     )
     # The shape of `dibs allocate --json`: a dry run says so.
     return {**report.as_json(), "dry_run": True} if body.dry_run else report.as_json()

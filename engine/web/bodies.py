@@ -12,7 +12,16 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+)
 
 from engine.errors import BadInput, plural, quoted
 from engine.io.imports import check_order_mapping
@@ -31,6 +40,35 @@ def _storable(text: str) -> str:
 
 #: A JSON string of a body: strict, and storable.
 Text = Annotated[StrictStr, AfterValidator(_storable)]
+
+
+def _warehouse_names(value: Any) -> Any:
+    """`from`: a list of warehouse names, or one string of them separated by commas, as
+    `--from east,west` takes them. Checked further (known, once each, not blank) by the
+    service's own `--from` check, so the API refuses what the CLI refuses."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if value is not None and (
+        not isinstance(value, list) or not all(isinstance(x, str) for x in value)
+    ):
+        raise ValueError('must be a list of warehouse names, or one string "east,west"')
+    return value
+
+
+#: The warehouses to reserve in, in order of preference (SPEC §12); None: each order's own.
+WarehouseNames = Annotated[
+    list[Text] | None,
+    BeforeValidator(_warehouse_names),
+    Field(
+        default=None,
+        alias="from",
+        description="the warehouses to reserve in, in order of preference "
+        "(as `--from east,west`); default: each order's own",
+        json_schema_extra={
+            "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]
+        },
+    ),
+]
 
 
 class _Body(BaseModel):
@@ -69,7 +107,8 @@ class OrderPatch(_Body):
 
 
 class AllocateIn(_Body):
-    """POST /allocate: `ids`, or `all` (optionally narrowed by `where`)."""
+    """POST /allocate: `ids`, or `all` (optionally narrowed by `where`); `from` as the CLI's
+    `--from`."""
 
     ids: list[Text] | None = None
     all: StrictBool = False
@@ -77,6 +116,7 @@ class AllocateIn(_Body):
     order_by: Text | None = None
     policy: Policy = Policy.LINES
     dry_run: StrictBool = False
+    from_: WarehouseNames = None
 
     model_config = ConfigDict(extra="forbid", strict=False)
 
@@ -92,9 +132,10 @@ class QtyIn(_Body):
 
 
 class SelectionIn(_Body):
-    """Optional body of deallocate / reallocate."""
+    """Optional body of reallocate."""
 
     policy: Policy = Field(default=Policy.LINES)
+    from_: WarehouseNames = None
 
     model_config = ConfigDict(extra="forbid", strict=False)
 

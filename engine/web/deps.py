@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -95,6 +95,17 @@ def _query_names(route: Any) -> frozenset[str] | None:
         names.update(str(p.alias) for p in one.query_params)
         todo.extend(one.dependencies)
     return frozenset(names)
+
+
+def checked_from(service: Service, names: Sequence[str] | None) -> tuple[str, ...] | None:
+    """A request's `from` (the CLI's `--from`), checked by the service's own check before
+    anything is written, so that its error names `from`, as the request does."""
+    if names is None:
+        return None
+    from engine.service.allocation import check_warehouses
+
+    with service.store.read() as conn:
+        return check_warehouses(service.tx(conn), names, label="from")
 
 
 def get_ruleset(request: Request) -> Any:

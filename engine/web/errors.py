@@ -163,7 +163,9 @@ def _unknown_key(request: Request, loc: tuple[Any, ...]) -> str:
             model = _model_in(field.annotation) if field is not None else None
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[:-1])
     prefix = f"{path.removeprefix('.')}." if path else ""
-    known = list(model.model_fields) if model is not None else []
+    # A key's name in the body: its alias where it has one (`from`, a Python keyword).
+    fields = model.model_fields if model is not None else {}
+    known = [info.alias or name for name, info in fields.items()]
     return unknown_key(loc[-1], known, prefix=prefix)
 
 
@@ -201,6 +203,13 @@ def unreadable_body(cause: BaseException) -> str:
     return "body: cannot be read as JSON"
 
 
+def _sent_path(request: Request) -> str:
+    """The path as the request wrote it (`/orders/A%2Fship`, not the decoded `/orders/A/ship`,
+    which names another route)."""
+    raw = request.scope.get("raw_path")
+    return raw.decode("latin-1") if isinstance(raw, bytes) else request.url.path
+
+
 def install(app: FastAPI) -> None:
     """Route every failure through the one shape."""
 
@@ -225,7 +234,9 @@ def install(app: FastAPI) -> None:
         message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
         allowed = (getattr(exc, "headers", None) or {}).get("Allow")
         if exc.status_code == 405 and allowed:
-            message = f"{request.method} is not allowed on {request.url.path}; it takes {allowed}"
+            message = (
+                f"{request.method} is not allowed on {_sent_path(request)}; it takes {allowed}"
+            )
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(SQLAlchemyError)

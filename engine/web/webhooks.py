@@ -19,11 +19,9 @@ order, only `{"id": N}`, its WooCommerce id: the order of the webhook's channel 
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +39,7 @@ from engine.io.channels import (
     read_shopify_json,
     read_woocommerce_json,
 )
+from engine.io.channels.containers import BadJson, decode_text, json_value
 from engine.io.channels.woocommerce import DEFAULT_CHANNEL as WOOCOMMERCE_CHANNEL
 from engine.model import Actor, Length, OrderStatus
 from engine.service import Service
@@ -249,8 +248,13 @@ def deleted_id(body: bytes) -> str:
     """The WooCommerce id an `order.deleted` body names, `{"id": N}`, as the decimal text
     `attributes.woocommerce_id` holds; anything else is a 400."""
     found: Any = None
-    with contextlib.suppress(ValueError, RecursionError):  # not JSON, too deep, a huge number
-        found = json.loads(body)
+    problems: list[str] = []
+    try:  # Decimal for a fraction, never an int of 5,000 digits; never RecursionError
+        found = json_value(decode_text(body, "woocommerce webhook"))
+    except BadJson as exc:  # where it breaks, as every channel body's error says it
+        problems.append(f"woocommerce webhook:{exc.line}:{exc.column}: {exc}")
+    except ChannelError as exc:  # not UTF-8
+        problems.extend(str(p) for p in exc.problems)
     woo_id = found.get("id") if isinstance(found, dict) else None
     if isinstance(woo_id, str) and woo_id.isascii() and woo_id.isdigit() and len(woo_id) < 21:
         woo_id = int(woo_id)
@@ -260,6 +264,7 @@ def deleted_id(body: bytes) -> str:
             'order.deleted: the body must be {"id": N}, the WooCommerce id of the order '
             "(a whole number above 0); nothing was written",
             field="body.id",
+            problems=problems,
         )
     return str(woo_id)
 

@@ -43,12 +43,16 @@ JSON_DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=_parse_int)
 
 
 class BadJson(Invalid):
-    """A JSON text does not parse; `line` and `column` (1-based) say where, when known."""
+    """A JSON text does not parse; `line` and `column` (1-based) say where, when known.
+    `first_text_end` is where a complete first JSON text ended when more followed it."""
 
-    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+    def __init__(
+        self, message: str, line: int = 1, column: int = 1, first_text_end: int | None = None
+    ) -> None:
         super().__init__(message)
         self.line = line
         self.column = column
+        self.first_text_end = first_text_end
 
 
 def json_value(text: str) -> object:
@@ -56,7 +60,9 @@ def json_value(text: str) -> object:
     try:
         return JSON_DECODER.decode(text)
     except json.JSONDecodeError as exc:
-        raise BadJson(f"is not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
+        # "Extra data": a whole JSON text, then more (`exc.pos`); maybe JSON Lines.
+        end = exc.pos if exc.msg == "Extra data" else None
+        raise BadJson(f"is not valid JSON: {exc.msg}", exc.lineno, exc.colno, end) from None
     except RecursionError:
         raise BadJson("is nested too deeply to be an order") from None
     except ValueError as exc:  # defensive: any other refusal by the decoder
@@ -85,8 +91,11 @@ def json_orders(data: bytes | str, name: str, problems: list[Problem]) -> Iterat
     try:
         value = json_value(text)
     except BadJson as whole:
-        # Not one JSON text: try JSON Lines, where a string cannot span lines.
-        if "Extra data" not in str(whole):
+        # Not one JSON text: JSON Lines, if the first text is one line (a JSON string cannot
+        # span lines). A first text over many lines (pretty-printed) with more after it is one
+        # document with junk at its end: read line by line, each of its lines was a problem.
+        end = whole.first_text_end
+        if end is None or "\n" in text[:end].strip():
             problems.append(Problem(f"{name}:{whole.line}:{whole.column}", None, str(whole)))
             return
         yield from _json_lines(text, name, problems)
@@ -95,7 +104,9 @@ def json_orders(data: bytes | str, name: str, problems: list[Problem]) -> Iterat
 
 
 def _json_lines(text: str, name: str, problems: list[Problem]) -> Iterator[Located]:
-    for number, raw in enumerate(text.splitlines(), 1):
+    # Lines end at "\n" ("\r\n" too) only: `str.splitlines` also breaks at U+2028, U+2029 and
+    # U+0085, which a JSON string may hold as they are.
+    for number, raw in enumerate(text.split("\n"), 1):
         if not raw.strip():
             continue
         where = f"{name}:{number}"

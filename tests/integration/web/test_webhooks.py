@@ -437,3 +437,39 @@ def test_a_long_or_padded_channel_on_the_url_is_taken_as_orders_take_it(api: Api
         answer = woo(api, payload, topic=topic, delivery="3", query="?channel=" + "y" * 101)
         assert error_of(answer, 400)["field"] == "channel"
     assert snapshot(api.store) == before
+
+
+def test_a_body_that_is_not_json_is_400_at_its_line_and_column(api: Api) -> None:
+    """As every dibs error names a place: the line and column of the body, not an offset."""
+    body = b'{"name": "#1001",\n  "line_items": [}'
+    error = error_of(shopify(api, body), 400)
+    assert error["problems"] == ["shopify webhook:2:18: is not valid JSON: Expecting value"]
+    before = snapshot(api.store)
+    wc = api.client.post(
+        "/webhooks/woocommerce",
+        content=body,
+        headers={
+            "X-WC-Webhook-Topic": "order.created",
+            "X-WC-Webhook-Delivery-ID": "w-9",
+            "X-WC-Webhook-Signature": sign(WOO_SECRET, body),
+            "Content-Type": "application/json",
+        },
+    )
+    assert error_of(wc, 400)["problems"] == [
+        "woocommerce webhook:2:18: is not valid JSON: Expecting value"
+    ]
+    assert snapshot(api.store) == before
+
+
+def test_an_order_deleted_body_that_is_not_json_names_its_line_and_column(api: Api) -> None:
+    body = b'{"id":\n 72 7}'
+    headers = {
+        "X-WC-Webhook-Topic": "order.deleted",
+        "X-WC-Webhook-Delivery-ID": "w-9",
+        "X-WC-Webhook-Signature": sign(WOO_SECRET, body),
+        "Content-Type": "application/json",
+    }
+    answer = api.client.post("/webhooks/woocommerce", content=body, headers=headers)
+    assert error_of(answer, 400)["problems"] == [
+        "woocommerce webhook:2:5: is not valid JSON: Expecting ',' delimiter"
+    ]
