@@ -101,6 +101,11 @@ class CompiledRule:
         return self.accepts_channel(order.channel) and self.predicate(order, now)
 
 
+#: Where an order of a test is in the file: field name as an import names it (`channel`,
+#: `ship_to.country`, `lines[0].qty`; `""` for the order itself) -> (line, column).
+Places = Mapping[str, tuple[int, int]]
+
+
 @dataclass(frozen=True)
 class TestStep:
     """One step of a rule test (``steps:``): what happens, then what to expect.
@@ -117,6 +122,8 @@ class TestStep:
     value: Any
     expect: Mapping[str, str]
     line: int = 0
+    #: For an `orders` step: where each of its orders (and their fields) are in the file.
+    places: tuple[Places, ...] = ()
 
     @property
     def label(self) -> str:
@@ -165,6 +172,8 @@ class RuleTest:
     kit_lines: Mapping[str, int] = field(default_factory=dict)
     #: The line of each of `orders` (for messages about one order).
     order_lines: tuple[int, ...] = ()
+    #: Where each of `orders` and their fields are in the file (for messages about a field).
+    order_places: tuple[Places, ...] = ()
 
 
 @dataclass(frozen=True)

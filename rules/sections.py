@@ -27,7 +27,7 @@ from rules.positions import (
     where,
 )
 from rules.ruleset import CompiledRule, RuleTest
-from rules.steps import check_expect, check_steps, check_unique_ids
+from rules.steps import check_expect, check_steps, check_unique_ids, order_places
 from rules.vocabulary import ORDER_VOCABULARY
 from rules.yaml_read import (
     CRON_HINT,
@@ -226,6 +226,7 @@ def check_tests(check: FileCheck, data: Any) -> list[RuleTest]:
                 order_lines=tuple(
                     check.pos(("tests", i, "orders", j))[0] for j in range(len(orders))
                 ),
+                order_places=order_places(check, orders, ("tests", i, "orders")),
             )
         )
     return tests
