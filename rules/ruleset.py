@@ -53,6 +53,20 @@ class CompiledRule:
     enabled: bool = True
     line: int = 0
     column: int = 0
+    #: The file's (line, column) of each warehouse the actions name (`allocate from [...]`),
+    #: in the order of :attr:`named_warehouses`.
+    warehouse_places: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def named_warehouses(self) -> tuple[tuple[str, int, int], ...]:
+        """Each warehouse an action names, with its line and column in the file (the rule's
+        own when they are not known)."""
+        names = [w for a in self.actions for w in a.warehouses or ()]
+        places = self.warehouse_places
+        if len(places) != len(names):
+            places = ((self.line, self.column),) * len(names)
+        pairs = zip(names, places, strict=True)
+        return tuple((name, line, column) for name, (line, column) in pairs)
 
     @property
     def trigger(self) -> Trigger:

@@ -102,6 +102,10 @@ def check_rules(check: FileCheck, data: Any) -> list[CompiledRule]:
             continue
         priority = item.get("priority", 0)
         line, column = check.pos(("rules", index, "rule"))
+        node = check.node_at(("rules", index, "rule"))
+        places = tuple(
+            translate(check, node, *at) for a in rule.actions for at in a.warehouse_places
+        )
         compiled.append(
             CompiledRule(
                 name=name,
@@ -114,6 +118,7 @@ def check_rules(check: FileCheck, data: Any) -> list[CompiledRule]:
                 enabled=item.get("enabled", True) is not False,
                 line=line,
                 column=column,
+                warehouse_places=places,
             )
         )
     return compiled

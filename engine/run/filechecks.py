@@ -32,24 +32,37 @@ def named_warehouses(ruleset: RuleSet) -> bool:
 
 def warehouse_warnings(conn: Connection, ruleset: RuleSet) -> list[Diagnostic]:
     """`allocate from [...]` naming a warehouse without any stock row: a warning (it may be
-    stocked later). None before any stock is loaded, when every name would be unknown."""
-    from engine.store.kit_rows import has_stock, known_warehouses
+    stocked later) at the name, with the nearest warehouse that has stock as a did-you-mean.
+    None before any stock is loaded, when every name would be unknown."""
+    from engine.store.kit_rows import has_stock, stock_warehouses
 
-    named = [(r, w) for r in ruleset.rules for a in r.actions for w in a.warehouses or ()]
+    named = [(r, *at) for r in ruleset.rules for at in r.named_warehouses]
     if not named or not has_stock(conn):
         return []
-    known = known_warehouses(conn, {w for _, w in named})
+    known = stock_warehouses(conn)
     return [
         Diagnostic(
             ruleset.path,
-            rule.line,
-            rule.column,
+            line,
+            column,
             "warning",
             f"rule {rule.name}: no stock row exists in warehouse {wh!r} (yet); check the name",
+            _closest(wh, known),
         )
-        for rule, wh in named
+        for rule, wh, line, column in named
         if wh not in known
     ]
+
+
+def _closest(name: str, known: Sequence[str]) -> str:
+    """`did you mean `east`?`, as the rule language hints an unknown field; else the names."""
+    import difflib
+
+    close = difflib.get_close_matches(name[:100], known, n=1)
+    if close:
+        return f"did you mean `{close[0]}`?"
+    shown = ", ".join(known[:10]) + (f" and {len(known) - 10} more" if len(known) > 10 else "")
+    return f"the warehouses with stock: {shown}"
 
 
 def environment_warnings(

@@ -159,3 +159,29 @@ def test_rules_check_reports_the_invalid_orders_of_the_tests_as_rules_test_does(
     test = dibs("rules", "test", str(rules), expect=2)
     assert test.stderr == check.stderr
     assert test.stdout == ""  # refused before any test ran
+
+
+def test_an_unknown_warehouse_is_warned_at_its_name_with_a_did_you_mean(
+    dibs: Dibs, tmp_path: Path
+) -> None:
+    """`allocate from [...]` naming a warehouse without stock was warned at the start of the
+    rule (4:11), with no hint; in a folded rule of several actions the user had to hunt."""
+    dibs("inventory", "set", "MUG", "5", "--warehouse", "east")
+    dibs("inventory", "set", "MUG", "5", "--warehouse", "west")
+    rules = tmp_path / "typo.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - name: near\n"
+        '    rule: when new order then allocate from ["east", "eats"]\n'
+        "  - name: far\n    rule: >-\n      every 5 minutes\n"
+        '      then allocate by unit from ["west", "nowhere"]\n'
+    )
+    result = dibs("rules", "check", str(rules))
+    assert "2 warnings" in result.stdout
+    assert (
+        f"{rules}:4:54: warning: rule near: no stock row exists in warehouse 'eats' (yet); "
+        "check the name\n  hint: did you mean `east`?\n"
+    ) in result.stderr
+    assert (
+        f"{rules}:8:43: warning: rule far: no stock row exists in warehouse 'nowhere' (yet); "
+        "check the name\n  hint: the warehouses with stock: east, west\n"
+    ) in result.stderr
