@@ -184,7 +184,7 @@ def cmd_rules_preview(args: argparse.Namespace) -> int:
 
     ruleset = load_or_fail(args.file)
     other = load_or_fail(args.against) if args.against else None
-    service = open_service(args)
+    service = open_service(args, read_only=True)
     result = preview(service, ruleset, all_open=args.all_open)
     doc = result.as_json()
     if other is not None:
@@ -216,7 +216,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     rules_file = args.rules or os.environ.get("DIBS_RULES")
     ruleset = load_or_fail(rules_file) if rules_file else None
     tried = None if args.from_ is None else args.from_.split(",")
-    doc = explain(open_service(args), args.id, ruleset, warehouses=tried)
+    doc = explain(open_service(args, read_only=True), args.id, ruleset, warehouses=tried)
     if args.json:
         output.print_json(doc)
         return 0
