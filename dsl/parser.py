@@ -326,8 +326,15 @@ class _Builder:
         }
         if data in policies:
             kind = "reallocate" if data == "reallocate" else "allocate"
-            where = self._warehouses(tree.children[0]) if tree.children else None
-            return Action(kind, policy=policies[data], warehouses=where, line=line, column=column)  # type: ignore[arg-type]
+            where, places = self._warehouses(tree.children[0]) if tree.children else (None, ())
+            return Action(
+                kind,  # type: ignore[arg-type]
+                policy=policies[data],  # type: ignore[arg-type]
+                warehouses=where,
+                line=line,
+                column=column,
+                warehouse_places=places,
+            )
         return Action(data, line=line, column=column)  # type: ignore[arg-type]
 
     def _tag(self, tok: Token) -> str:
@@ -350,8 +357,11 @@ class _Builder:
             )
         return tag
 
-    def _warehouses(self, node: Tree[Token] | Token) -> tuple[str, ...]:
-        """`from "east"` / `from ["east", "west"]`: names given once each, none empty."""
+    def _warehouses(
+        self, node: Tree[Token] | Token
+    ) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+        """`from "east"` / `from ["east", "west"]`: names given once each, none empty; with
+        the (line, column) of each name (a warning about one points at it)."""
         found = cast(Tree[Token], node).children[0]
         tokens = [found] if isinstance(found, Token) else cast(list[Token], found.children)
         names: list[str] = []
@@ -361,7 +371,7 @@ class _Builder:
                 why = "is listed twice" if name in names else "is empty"
                 raise self._error(f"warehouse {shorten(tok)} {why}", tok)
             names.append(name)
-        return tuple(names)
+        return tuple(names), tuple((tok.line or 1, tok.column or 1) for tok in tokens)
 
     def order_key(self, tree: Tree[Token]) -> OrderKey:
         field = self.field(cast(Tree[Token], tree.children[0]))

@@ -187,7 +187,8 @@ class Action:
 
     ``policy`` is set for ``allocate`` (default ``lines``) and ``reallocate`` (``lines``);
     ``tag`` is set for ``tag``/``untag``; ``warehouses`` is the ``from [...]`` preference list
-    of an allocating action (None: the order's own warehouse).
+    of an allocating action (None: the order's own warehouse); ``warehouse_places`` the
+    (line, column) of each name's string literal in the rule text.
     """
 
     kind: ActionKind
@@ -196,6 +197,7 @@ class Action:
     warehouses: tuple[str, ...] | None = None
     line: int = _meta(default=0, compare=False)
     column: int = _meta(default=0, compare=False)
+    warehouse_places: tuple[tuple[int, int], ...] = _meta(default=(), compare=False)
 
     @property
     def allocates(self) -> bool:

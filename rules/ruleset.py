@@ -53,6 +53,20 @@ class CompiledRule:
     enabled: bool = True
     line: int = 0
     column: int = 0
+    #: The file's (line, column) of each warehouse the actions name (`allocate from [...]`),
+    #: in the order of :attr:`named_warehouses`.
+    warehouse_places: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def named_warehouses(self) -> tuple[tuple[str, int, int], ...]:
+        """Each warehouse an action names, with its line and column in the file (the rule's
+        own when they are not known)."""
+        names = [w for a in self.actions for w in a.warehouses or ()]
+        places = self.warehouse_places
+        if len(places) != len(names):
+            places = ((self.line, self.column),) * len(names)
+        pairs = zip(names, places, strict=True)
+        return tuple((name, line, column) for name, (line, column) in pairs)
 
     @property
     def trigger(self) -> Trigger:
@@ -101,6 +115,11 @@ class CompiledRule:
         return self.accepts_channel(order.channel) and self.predicate(order, now)
 
 
+#: Where an order of a test is in the file: field name as an import names it (`channel`,
+#: `ship_to.country`, `lines[0].qty`; `""` for the order itself) -> (line, column).
+Places = Mapping[str, tuple[int, int]]
+
+
 @dataclass(frozen=True)
 class TestStep:
     """One step of a rule test (``steps:``): what happens, then what to expect.
@@ -117,6 +136,8 @@ class TestStep:
     value: Any
     expect: Mapping[str, str]
     line: int = 0
+    #: For an `orders` step: where each of its orders (and their fields) are in the file.
+    places: tuple[Places, ...] = ()
 
     @property
     def label(self) -> str:
@@ -165,6 +186,8 @@ class RuleTest:
     kit_lines: Mapping[str, int] = field(default_factory=dict)
     #: The line of each of `orders` (for messages about one order).
     order_lines: tuple[int, ...] = ()
+    #: Where each of `orders` and their fields are in the file (for messages about a field).
+    order_places: tuple[Places, ...] = ()
 
 
 @dataclass(frozen=True)

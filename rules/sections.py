@@ -27,7 +27,7 @@ from rules.positions import (
     where,
 )
 from rules.ruleset import CompiledRule, RuleTest
-from rules.steps import check_expect, check_steps, check_unique_ids
+from rules.steps import check_expect, check_steps, check_unique_ids, order_places
 from rules.vocabulary import ORDER_VOCABULARY
 from rules.yaml_read import (
     CRON_HINT,
@@ -102,6 +102,10 @@ def check_rules(check: FileCheck, data: Any) -> list[CompiledRule]:
             continue
         priority = item.get("priority", 0)
         line, column = check.pos(("rules", index, "rule"))
+        node = check.node_at(("rules", index, "rule"))
+        places = tuple(
+            translate(check, node, *at) for a in rule.actions for at in a.warehouse_places
+        )
         compiled.append(
             CompiledRule(
                 name=name,
@@ -114,6 +118,7 @@ def check_rules(check: FileCheck, data: Any) -> list[CompiledRule]:
                 enabled=item.get("enabled", True) is not False,
                 line=line,
                 column=column,
+                warehouse_places=places,
             )
         )
     return compiled
@@ -226,6 +231,7 @@ def check_tests(check: FileCheck, data: Any) -> list[RuleTest]:
                 order_lines=tuple(
                     check.pos(("tests", i, "orders", j))[0] for j in range(len(orders))
                 ),
+                order_places=order_places(check, orders, ("tests", i, "orders")),
             )
         )
     return tests

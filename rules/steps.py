@@ -15,7 +15,7 @@ from typing import Any
 
 from dsl.errors import shorten
 from rules.filecheck import FileCheck
-from rules.ruleset import TestStep
+from rules.ruleset import Places, TestStep
 from rules.yaml_read import Path_
 
 #: The actions a step may take, in the order the docs list them.
@@ -32,6 +32,28 @@ def known_order(order_id: str, ids: Container[str]) -> bool:
         if match is None:
             return False
         order_id = match.group("parent")
+
+
+def order_places(check: FileCheck, orders: list[dict[str, Any]], path: Path_) -> tuple[Places, ...]:
+    """Where each order of `orders` (at `path`) and each of its fields are in the file, by the
+    name an import's message gives the field (`channel`, `ship_to.country`, `lines[0].qty`;
+    `""` for the order itself): a problem the import finds is then told at its field."""
+    out: list[Places] = []
+    for j, order in enumerate(orders):
+        at = (*path, j)
+        places = {"": check.pos(at)}
+        for key, value in order.items():
+            places[str(key)] = check.pos((*at, str(key)))
+            if key == "ship_to" and isinstance(value, dict):
+                for part in value:
+                    places[f"ship_to.{part}"] = check.pos((*at, "ship_to", str(part)))
+            if key == "lines" and isinstance(value, list):
+                for n, line in enumerate(value):
+                    places[f"lines[{n}]"] = check.pos((*at, "lines", n))
+                    for part in line if isinstance(line, dict) else ():
+                        places[f"lines[{n}].{part}"] = check.pos((*at, "lines", n, str(part)))
+        out.append(places)
+    return tuple(out)
 
 
 def check_unique_ids(
@@ -114,7 +136,8 @@ def _step(check: FileCheck, raw: Any, path: Path_, ids: dict[str, int]) -> TestS
     action = actions[0] if actions else None
     value = _value(check, action, raw.get(action), (*path, str(action)), ids)
     expect = check_expect(check, raw.get("expect"), (*path, "expect"), ids)
-    return TestStep(action, value, expect, line)
+    places = order_places(check, list(value), (*path, "orders")) if action == "orders" else ()
+    return TestStep(action, value, expect, line, places)
 
 
 def _value(

@@ -74,7 +74,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     ids = _ids_or_selection(args)
     order_by = parse_order_by(args.order_by) if args.order_by else []
     where = _where_clause(args.where)
-    service = open_service(args)
+    service = open_service(args, read_only=args.dry_run)
     with output.progress_bar("allocating", enabled=not args.json) as progress:
         report = service.allocate(
             ids,
@@ -94,7 +94,9 @@ def cmd_allocate(args: argparse.Namespace) -> int:
 
 def cmd_deallocate(args: argparse.Namespace) -> int:
     ids = _ids_or_selection(args)
-    report = open_service(args).deallocate(ids, _where_clause(args.where), dry_run=args.dry_run)
+    report = open_service(args, read_only=args.dry_run).deallocate(
+        ids, _where_clause(args.where), dry_run=args.dry_run
+    )
     title = "Dry run: nothing was written" if args.dry_run else "Deallocated"
     _show_report(report, args.json, title, dry=args.dry_run)
     return 0
@@ -109,7 +111,7 @@ def cmd_reallocate(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    rows = open_service(args).history(args.id)
+    rows = open_service(args, read_only=True).history(args.id)
     if args.json:
         output.print_json(rows)
     else:

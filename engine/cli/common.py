@@ -230,8 +230,14 @@ def file_clock(path: str) -> Callable[[], datetime]:
     return now
 
 
-def open_service(args: argparse.Namespace) -> Service:
+def open_service(args: argparse.Namespace, read_only: bool = False) -> Service:
+    """The service over the database of `--db` / `$DIBS_DB` / the default. A command that
+    only reads (`read_only`: listings, show, explain, status, previews, dry runs) refuses a
+    SQLite file that does not exist, rather than make an empty one and report nothing in it;
+    a command that writes makes it (and its schema)."""
     url = database_url(args)  # checked before SQLAlchemy is even imported
+    if read_only:
+        _require_database(args, url)
     from engine.service import Service
 
     made_here = url == DEFAULT_URL and not Path(DEFAULT_URL.removeprefix("sqlite:///")).exists()
@@ -247,6 +253,19 @@ def open_service(args: argparse.Namespace) -> Service:
     if clock_file:
         return Service(store, clock=file_clock(clock_file))
     return Service(store)
+
+
+def _require_database(args: argparse.Namespace, url: str) -> None:
+    """BadInput (exit 2, nothing created) when `url` names a SQLite file that does not exist."""
+    path = _sqlite_path(url)
+    if path is None or path.exists():
+        return
+    chosen = getattr(args, "db", None) or os.environ.get("DIBS_DB")
+    where = "" if chosen else " (the default, in this directory)"
+    raise BadInput(
+        f"no database at {path}{where}; this command only reads, so it made none: check "
+        "--db or DIBS_DB (a command that writes, such as `dibs orders import`, creates it)"
+    )
 
 
 def _open_store(url: str) -> Store:

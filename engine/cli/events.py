@@ -56,7 +56,7 @@ def cmd_events_list(args: argparse.Namespace) -> int:
     if args.limit < 0:
         raise BadInput(f"--limit must be 0 (all) or more, got {args.limit}")
     types, since = _types(args.type), _since(args.since)
-    service = open_service(args)
+    service = open_service(args, read_only=True)
     with service.store.read() as conn:
         rows = event_reads.list_events(conn, types, args.order, since, args.limit or None)
     if not rows and args.order:
@@ -115,7 +115,7 @@ def cmd_events_tail(args: argparse.Namespace) -> int:
     from engine.service import events as event_reads
 
     types = set(_types(args.type))
-    service = open_service(args)
+    service = open_service(args, read_only=True)
     stopper = Stopper()
     stopper.install()
     with service.store.read() as conn:
@@ -135,7 +135,7 @@ def cmd_deliveries_list(args: argparse.Namespace) -> int:
     from engine.service import events as event_reads
 
     statuses = [s.strip() for s in (args.status or "").split(",") if s.strip()]
-    service = open_service(args)
+    service = open_service(args, read_only=True)
     with service.store.read() as conn:
         rows = event_reads.list_deliveries(conn, statuses)
     if args.json:

@@ -36,7 +36,7 @@ def cmd_inventory_import(args: argparse.Namespace) -> int:
 
 
 def cmd_inventory_list(args: argparse.Namespace) -> int:
-    service = open_service(args)
+    service = open_service(args, read_only=True)
     rows = service.list_inventory(args.sku)
     if not rows and args.sku:  # as `orders list --sku` says it: a typo is not "no stock"
         note_unknown(service, "sku", args.sku)

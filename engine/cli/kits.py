@@ -55,7 +55,7 @@ def cmd_kits_import(args: argparse.Namespace) -> int:
 
 
 def cmd_kits_list(args: argparse.Namespace) -> int:
-    rows = open_service(args).list_kits()
+    rows = open_service(args, read_only=True).list_kits()
     if args.json:
         output.print_json(rows)
     else:

@@ -159,7 +159,7 @@ def cmd_orders_list(args: argparse.Namespace) -> int:
         skus=args.sku or [],
         where=where_clause(args.where) if args.where else None,
     )
-    service = open_service(args)
+    service = open_service(args, read_only=True)
     if args.json:
         documents = service.order_documents(query)
         if not documents:
@@ -188,7 +188,7 @@ def cmd_orders_list(args: argparse.Namespace) -> int:
 
 
 def cmd_orders_show(args: argparse.Namespace) -> int:
-    doc = open_service(args).order_document(args.id)
+    doc = open_service(args, read_only=True).order_document(args.id)
     if args.json:
         output.print_json(doc)
         return 0

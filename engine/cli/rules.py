@@ -28,9 +28,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("dibs.run")
 
 
-def load_or_fail(path: str, warn: Callable[[str], object] | None = None) -> RuleSet:
+def load_or_fail(
+    path: str, warn: Callable[[str], object] | None = None, test_orders: bool = False
+) -> RuleSet:
     """The rule set of `path`; every error as file:line:column (exit 2). Warnings on stderr,
-    or each given to `warn` (`dibs run` logs them, so JSON logs stay one object a line)."""
+    or each given to `warn` (`dibs run` logs them, so JSON logs stay one object a line).
+    `test_orders` (`rules check`, `rules test`): the orders of the file's tests must also be
+    orders an import accepts."""
     from rules.loader import check_ruleset
 
     if Path(path).is_dir():
@@ -39,6 +43,11 @@ def load_or_fail(path: str, warn: Callable[[str], object] | None = None) -> Rule
         raise BadInput(f"{path}: no such rule file")
     ruleset, diagnostics = check_ruleset(path)
     errors = [d for d in diagnostics if d.severity == "error"]
+    if test_orders and ruleset is not None and ruleset.tests and not errors:
+        # Only for a file with tests: `rules check` of one without starts without engine.io.
+        from engine.run.filechecks import invalid_test_orders
+
+        errors = invalid_test_orders(ruleset)
     if ruleset is None or errors:
         raise BadInput(
             f"{path}: {plural(len(errors), 'error')}; the rule file was not loaded",
@@ -81,7 +90,7 @@ def secret_warnings(ruleset: RuleSet) -> list[Diagnostic]:
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
-    ruleset = load_or_fail(args.file)
+    ruleset = load_or_fail(args.file, test_orders=True)
     warnings = [str(d) for d in (*ruleset.warnings, *secret_warnings(ruleset))]
     for warning in _warehouse_warnings(args, ruleset):
         print(warning, file=sys.stderr)
@@ -99,7 +108,7 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 def cmd_rules_test(args: argparse.Namespace) -> int:
     from engine.run.ruletests import run_tests
 
-    ruleset = load_or_fail(args.file)
+    ruleset = load_or_fail(args.file, test_orders=True)
     if not ruleset.tests:
         print(f"{args.file}: no tests to run", file=sys.stderr)
         if args.json:
@@ -175,7 +184,7 @@ def cmd_rules_preview(args: argparse.Namespace) -> int:
 
     ruleset = load_or_fail(args.file)
     other = load_or_fail(args.against) if args.against else None
-    service = open_service(args)
+    service = open_service(args, read_only=True)
     result = preview(service, ruleset, all_open=args.all_open)
     doc = result.as_json()
     if other is not None:
@@ -207,7 +216,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     rules_file = args.rules or os.environ.get("DIBS_RULES")
     ruleset = load_or_fail(rules_file) if rules_file else None
     tried = None if args.from_ is None else args.from_.split(",")
-    doc = explain(open_service(args), args.id, ruleset, warehouses=tried)
+    doc = explain(open_service(args, read_only=True), args.id, ruleset, warehouses=tried)
     if args.json:
         output.print_json(doc)
         return 0

@@ -18,7 +18,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     rules_file = args.rules or os.environ.get("DIBS_RULES")
     ruleset = load_or_fail(rules_file) if rules_file else None
-    doc = status(open_service(args), ruleset)
+    doc = status(open_service(args, read_only=True), ruleset)
     if args.json:
         output.print_json(doc)
         return 0

@@ -73,6 +73,10 @@ class TickResult:
     report: TickReport = field(default_factory=TickReport)
     deallocated: list[str] = field(default_factory=list)
     splits: list[tuple[str, str]] = field(default_factory=list)
+    #: Orders a `split` rule matched that have nothing to split (nothing reserved, or nothing
+    #: missing): an outcome, as `could_not_allocate` is, not a problem.
+    not_split: int = 0
+    #: What the tick failed to do (a split that could not be made).
     problems: list[str] = field(default_factory=list)
     before: dict[str, str] = field(default_factory=dict)
     queued: int = 0  # webhook deliveries queued for the notify endpoints
@@ -94,6 +98,7 @@ class TickResult:
             "reserved_units": self.report.reserved_units,
             "deallocated": len(self.deallocated),
             "splits": [{"from": a, "into": b} for a, b in self.splits],
+            "not_split": self.not_split,
             "problems": self.problems,
             "deliveries_queued": self.queued,
             "seconds": round(self.seconds, 4),
@@ -112,6 +117,8 @@ class TickResult:
             parts.append(f"{len(self.deallocated)} deallocated")
         if self.splits:
             parts.append(f"{len(self.splits)} split")
+        if self.not_split:
+            parts.append(f"{self.not_split} not split")
         if self.queued:
             parts.append(f"{self.queued} deliveries queued")
         # One log line: the first problems, and how many more (the tick's JSON has them all).
@@ -266,8 +273,8 @@ class Runner:
         for rule, ids in streamed.splits.items():
             refused = order_ops.split_refusals(tx, ids)
             for oid in ids:
-                if oid in refused:
-                    result.problems.append(f"split {oid}: {refused[oid]}")
+                if oid in refused:  # allocated whole, or not at all: nothing went wrong
+                    result.not_split += 1
                     continue
                 try:
                     kept, child = order_ops.split(tx, oid, self._actor(rule))

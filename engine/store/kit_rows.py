@@ -89,6 +89,12 @@ def known_warehouses(conn: Connection, names: Iterable[str]) -> set[str]:
     return set(conn.execute(query.where(inventory.c.warehouse.in_(sorted(set(names))))).scalars())
 
 
+def stock_warehouses(conn: Connection) -> list[str]:
+    """Every warehouse with at least one stock row, sorted (for did-you-mean hints)."""
+    query = select(inventory.c.warehouse).distinct().order_by(inventory.c.warehouse)
+    return list(conn.execute(query).scalars())
+
+
 def expand(kits_: Kits, skus: Iterable[str]) -> set[str]:
     """The SKUs whose stock these SKUs reserve: kit components, plain SKUs themselves."""
     out: set[str] = set()

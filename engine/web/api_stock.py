@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from engine.errors import BadInput, plural
-from engine.run.filechecks import environment_warnings
+from engine.run.filechecks import environment_warnings, invalid_test_orders
 from engine.service import Service
 from engine.service.shapes import iso
 from engine.store import events
@@ -169,6 +169,10 @@ async def rules_check(
 ) -> dict[str, Any]:
     ruleset, diagnostics, _ = await _rule_file(request)
     errors = [d for d in diagnostics if d.severity == "error"]
+    if ruleset is not None and not errors and ruleset.tests:
+        # As `dibs rules check` refuses them: test orders an import would refuse.
+        errors = invalid_test_orders(ruleset)
+        diagnostics = sorted([*diagnostics, *errors], key=lambda d: (d.line, d.column))
     if ruleset is not None and not errors:
         # As `dibs rules check` warns where it runs: unset secrets, warehouses without stock.
         diagnostics = [

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 from tests.e2e.conftest import DIBS, ROOT, Dibs, dibs_env
+from tests.helpers import run_dibs
 
 
 def test_seed_example_allocate_then_stock_drops(dibs: Dibs) -> None:
@@ -231,3 +232,42 @@ def test_a_reader_that_stops_early_is_no_error(dibs: Dibs) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(60) == 0, err
     assert err == ""  # no traceback, no "Exception ignored … BrokenPipeError"
+
+
+#: Commands that only read (or dry-run) the database: a SQLite path that does not exist is a
+#: mistake (a typo, the wrong directory), never a new shop.
+READ_ONLY = [
+    ("orders", "list"),
+    ("orders", "show", "A1"),
+    ("history", "A1"),
+    ("explain", "A1"),
+    ("status",),
+    ("events", "list"),
+    ("events", "tail"),
+    ("deliveries", "list"),
+    ("inventory", "list"),
+    ("kits", "list"),
+    ("rules", "preview", "{rules}"),
+    ("allocate", "--all", "--dry-run"),
+    ("deallocate", "A1", "--dry-run"),
+]
+
+
+def test_commands_that_only_read_refuse_a_sqlite_file_that_does_not_exist(tmp_path: Path) -> None:
+    """`dibs rules preview --db sqlite:///TYPO.db` made an empty TYPO.db and previewed nothing
+    there: a typo looked like a shop with no orders. A command that only reads now says there
+    is no such database (exit 2) and makes none."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nrules:\n  - name: x\n    rule: when new order then allocate\n")
+    typo = Dibs("sqlite:///TYPO.db", tmp_path)  # relative, as typed
+    for argv in READ_ONLY:
+        args = [a.replace("{rules}", str(rules)) for a in argv]
+        result = typo(*args, expect=2)
+        assert result.stderr.startswith("dibs: error: no database at TYPO.db;"), (argv, result)
+        assert not (tmp_path / "TYPO.db").exists(), argv
+    default = run_dibs(["orders", "list"], tmp_path)  # no --db, no DIBS_DB, no ./dibs.db
+    assert default.returncode == 2 and not (tmp_path / "dibs.db").exists()
+    assert "no database at dibs.db (the default, in this directory)" in default.stderr
+    typo("inventory", "set", "MUG", "1")  # a command that writes makes it, as before
+    assert (tmp_path / "TYPO.db").exists()
+    assert typo.json("inventory", "list")[0]["sku"] == "MUG"

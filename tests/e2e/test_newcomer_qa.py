@@ -143,7 +143,9 @@ def test_a_database_file_sqlite_cannot_create_is_named(tmp_path: Path) -> None:
     """A directory that exists but takes no new file (/proc here; a read-only mount or a
     directory of another user in production) said only `database: unable to open database
     file`, without the file or what to check."""
-    result = run_dibs(["--db", "sqlite:////proc/dibs-qa.db", "status"], tmp_path)
+    result = run_dibs(
+        ["--db", "sqlite:////proc/dibs-qa.db", "inventory", "set", "M", "1"], tmp_path
+    )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("dibs: error: database /proc/dibs-qa.db: SQLite cannot ")
     assert "the directory /proc" in result.stderr and "write" in result.stderr
@@ -220,17 +222,24 @@ def test_a_kit_csv_with_a_huge_cell_is_an_error_not_a_traceback(dibs: Dibs, tmp_
 
 def test_a_default_database_made_by_the_command_is_said_on_stderr(tmp_path: Path) -> None:
     """`dibs status` in the wrong directory (no --db, no DIBS_DB) quietly made an empty
-    ./dibs.db and reported 0 open orders: it looked as if the shop's orders were gone."""
-    first = run_dibs(["status", "--json"], tmp_path)
-    assert first.returncode == 0 and json.loads(first.stdout)["open_orders"] == {}
-    assert first.stderr == (
+    ./dibs.db and reported 0 open orders: it looked as if the shop's orders were gone. A
+    command that only reads now refuses (exit 2, nothing made); one that writes makes the
+    database and says so."""
+    refused = run_dibs(["status", "--json"], tmp_path)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "no database at dibs.db (the default, in this directory)" in refused.stderr
+    assert not (tmp_path / "dibs.db").exists()
+    first = run_dibs(["inventory", "set", "MUG", "1"], tmp_path)
+    assert first.returncode == 0
+    assert first.stderr.startswith(
         "dibs: note: there was no database at sqlite:///dibs.db (the default, in this "
         "directory), so a new empty one was made; give --db URL or set DIBS_DB to use yours\n"
     )
     again = run_dibs(["status"], tmp_path)  # it exists now: nothing more to say
     assert again.returncode == 0 and again.stderr == ""
-    chosen = run_dibs(["--db", f"sqlite:///{tmp_path / 'new.db'}", "status"], tmp_path)
-    assert chosen.stderr == ""  # a database named on purpose is not a surprise
+    chosen = run_dibs(["--db", f"sqlite:///{tmp_path / 'new.db'}", "inventory", "list"], tmp_path)
+    assert chosen.returncode == 2 and "no database at" in chosen.stderr
+    assert not (tmp_path / "new.db").exists()
 
 
 def test_an_allocation_that_changes_no_status_prints_no_empty_table(dibs: Dibs) -> None:

@@ -116,3 +116,72 @@ def test_a_tag_longer_than_an_order_can_hold_is_refused_by_rules_check_and_order
     assert dibs.json("orders", "show", "A")["tags"] == []
     dibs("orders", "tag", "A", "x" * 100)
     assert dibs.json("orders", "show", "A")["tags"] == ["x" * 100]
+
+
+BAD_TEST_ORDERS = """version: 1
+rules:
+  - name: ship
+    rule: when new order then allocate
+tests:
+  - name: bad address
+    inventory: {MUG: 2}
+    orders:
+      - {id: A1, channel: web, lines: [{sku: MUG, qty: 1}]}
+      - id: A2
+        channel: web
+        ship_to: {country: ZZZ}
+        lines: [{sku: MUG, qty: 1}]
+    steps:
+      - orders:
+          - {id: A3, lines: [{sku: MUG, qty: 1}]}
+      - tick
+    expect: {A1: allocated}
+"""
+
+
+def test_rules_check_reports_the_invalid_orders_of_the_tests_as_rules_test_does(
+    dibs: Dibs, tmp_path: Path
+) -> None:
+    """An order of a test that the import refuses (a country code of three letters, an order
+    with no channel) passed `rules check`: only `rules test` found it, and without a column.
+    Both commands now refuse the file the same way, each problem at file:line:column."""
+    rules = tmp_path / "bad.yaml"
+    rules.write_text(BAD_TEST_ORDERS)
+    check = dibs("rules", "check", str(rules), expect=2)
+    assert f"{rules}: 2 errors; the rule file was not loaded" in check.stderr
+    assert (
+        f"{rules}:12:28: error: test 'bad address': order 'A2': ship_to.country must be a "
+        "two-letter country code, got 'ZZZ'"
+    ) in check.stderr
+    assert (
+        f"{rules}:16:13: error: test 'bad address', step 1: order 'A3': channel is required"
+    ) in check.stderr
+    test = dibs("rules", "test", str(rules), expect=2)
+    assert test.stderr == check.stderr
+    assert test.stdout == ""  # refused before any test ran
+
+
+def test_an_unknown_warehouse_is_warned_at_its_name_with_a_did_you_mean(
+    dibs: Dibs, tmp_path: Path
+) -> None:
+    """`allocate from [...]` naming a warehouse without stock was warned at the start of the
+    rule (4:11), with no hint; in a folded rule of several actions the user had to hunt."""
+    dibs("inventory", "set", "MUG", "5", "--warehouse", "east")
+    dibs("inventory", "set", "MUG", "5", "--warehouse", "west")
+    rules = tmp_path / "typo.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - name: near\n"
+        '    rule: when new order then allocate from ["east", "eats"]\n'
+        "  - name: far\n    rule: >-\n      every 5 minutes\n"
+        '      then allocate by unit from ["west", "nowhere"]\n'
+    )
+    result = dibs("rules", "check", str(rules))
+    assert "2 warnings" in result.stdout
+    assert (
+        f"{rules}:4:54: warning: rule near: no stock row exists in warehouse 'eats' (yet); "
+        "check the name\n  hint: did you mean `east`?\n"
+    ) in result.stderr
+    assert (
+        f"{rules}:8:43: warning: rule far: no stock row exists in warehouse 'nowhere' (yet); "
+        "check the name\n  hint: the warehouses with stock: east, west\n"
+    ) in result.stderr

@@ -400,3 +400,21 @@ def test_health_says_when_the_database_is_unreachable(
         "pending_events": None,
         "last_tick": None,
     }
+
+
+def test_rules_check_refuses_an_invalid_order_of_a_test_as_the_command_line_does(
+    api: Api,
+) -> None:
+    """`dibs rules check` refuses a test order an import would refuse; the API answered the
+    same file `ok: true`."""
+    text = (
+        "version: 1\nrules:\n  - name: ship\n    rule: when new order then allocate\n"
+        "tests:\n  - name: t\n    orders:\n"
+        "      - {id: A1, channel: web, ship_to: {country: ZZZ}, lines: [{sku: M, qty: 1}]}\n"
+        "    expect: {A1: allocated}\n"
+    )
+    body = api.post("/api/v1/rules/check", content=text).json()
+    assert body["ok"] is False and body["ruleset"] is None
+    (found,) = body["diagnostics"]
+    assert (found["line"], found["column"], found["severity"]) == (8, 51, "error")
+    assert found["message"].startswith("test 't': order 'A1': ship_to.country must be a two-letter")

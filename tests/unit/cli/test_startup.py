@@ -116,6 +116,24 @@ def test_rules_check_reads_the_file_without_the_database(tmp_path: Path) -> None
     assert {"yaml", "lark", "rules"} <= names  # the guard sees what the command does use
 
 
+def test_rules_check_of_a_file_with_tests_checks_their_orders_without_the_database(
+    tmp_path: Path,
+) -> None:
+    """The orders of a file's tests are checked as an import would check them (engine.io's
+    validators, pure Python): still no SQLAlchemy, web stack, service or rule tick."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - name: ship\n    rule: when new order then allocate\n"
+        "tests:\n  - name: t\n    orders: [{id: A, lines: [{sku: W, qty: 1}]}]\n"
+        "    expect: {A: allocated}\n"
+    )
+    code, names = imported(tmp_path, "rules", "check", str(rules))
+    assert code == 2  # the order has no channel
+    forbidden = WEB | DATABASE | {"engine.web", "engine.run.ruletests", "rules.tick", "rich"}
+    assert not _offenders(names, forbidden)
+    assert "engine.io.fields" in names  # the guard sees what the command does use
+
+
 def test_orders_show_opens_the_database_and_nothing_else(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     assert main(["--db", url, "orders", "add", "A1", "--channel", "web", "--line", "MUG:2"]) == 0

@@ -197,7 +197,7 @@ def test_the_rules_page_warns_of_a_warehouse_without_stock_as_rules_check_does(
     )
     answer = signed.post("/rules/preview", {"text": text})
     assert answer.status_code == 200
-    assert "edited.yaml:4:11 rule east: no stock row exists in warehouse 'nowhere'" in page_text(
+    assert "edited.yaml:4:45 rule east: no stock row exists in warehouse 'nowhere'" in page_text(
         answer
     )
 
