@@ -31,6 +31,7 @@ from typing import TextIO
 
 from engine.errors import quoted
 from engine.io.fields import Invalid, check_order_mapping, order_id_of
+from engine.io.messages import json_reason
 from engine.io.quick import quick_order
 from engine.model import Order
 
@@ -68,7 +69,8 @@ def iter_json_array(
         try:
             obj, end = _DECODER.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            problems.append(f"{name}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}")
+            reason = json_reason(exc.msg)
+            problems.append(f"{name}:{exc.lineno}:{exc.colno}: invalid JSON: {reason}")
             return
         except (RecursionError, ValueError) as exc:
             at, col = _line_col(text, pos)
@@ -128,7 +130,7 @@ def iter_jsonl(
         try:
             obj = decode(raw)
         except json.JSONDecodeError as exc:
-            problems.append(f"{where}:{exc.colno}: invalid JSON: {exc.msg}")
+            problems.append(f"{where}:{exc.colno}: invalid JSON: {json_reason(exc.msg)}")
             continue
         except (RecursionError, ValueError) as exc:
             problems.append(f"{where}:1: invalid JSON: {_too_much(exc)}")

@@ -11,6 +11,13 @@ from typing import Any
 from engine.errors import QUOTE_LIMIT, quoted
 
 
+def json_reason(msg: str) -> str:
+    """A JSON decoder's message, whole: Python's leaves some hanging on the position it expects
+    its caller to add ("Unterminated string starting at", "Invalid control character at");
+    dibs puts LINE:COLUMN in front, so the column is "here"."""
+    return msg[: -len(" at")] + " here" if msg.endswith(" at") else msg
+
+
 def unknown_key(key: object, known: Sequence[str], prefix: str = "", what: str = "key") -> str:
     """'unknown key ...' with the closest known name as a hint, or the list of known ones."""
     text = str(key)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from engine.errors import BadInput, DibsError, StateConflict, UnknownOrder
-from engine.io.messages import unknown_key
+from engine.io.messages import json_reason, unknown_key
 
 log = logging.getLogger("dibs.serve")
 
@@ -190,7 +190,7 @@ def _invalid_json(exc: RequestValidationError, error: dict[str, Any]) -> str:
     line = text.count("\n", 0, pos) + 1
     column = pos - (text.rfind("\n", 0, pos) + 1) + 1
     why = (error.get("ctx") or {}).get("error")
-    return f"body:{line}:{column}: invalid JSON" + (f": {why}" if why else "")
+    return f"body:{line}:{column}: invalid JSON" + (f": {json_reason(str(why))}" if why else "")
 
 
 def unreadable_body(cause: BaseException) -> str:

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from engine.io.channels.common import ChannelError, Problem
 from engine.io.channels.values import Invalid, kind
+from engine.io.messages import json_reason
 
 #: Integers longer than this are decoded as Decimal instead of int: Python refuses to convert
 #: more than 4300 digits, and no real field needs more than 20.
@@ -62,7 +63,8 @@ def json_value(text: str) -> object:
     except json.JSONDecodeError as exc:
         # "Extra data": a whole JSON text, then more (`exc.pos`); maybe JSON Lines.
         end = exc.pos if exc.msg == "Extra data" else None
-        raise BadJson(f"is not valid JSON: {exc.msg}", exc.lineno, exc.colno, end) from None
+        reason = json_reason(exc.msg)
+        raise BadJson(f"is not valid JSON: {reason}", exc.lineno, exc.colno, end) from None
     except RecursionError:
         raise BadJson("is nested too deeply to be an order") from None
     except ValueError as exc:  # defensive: any other refusal by the decoder

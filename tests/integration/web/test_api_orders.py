@@ -172,6 +172,7 @@ def test_bad_orders_are_400_and_write_nothing(api: Api, body: Any) -> None:
         (b'{"id": ', "body:1:8: invalid JSON: Expecting value"),
         (b'{"id": "A",\n "lines": [}', "body:2:12: invalid JSON: Expecting value"),
         (b"\xff\xfe", "body:1:1: invalid JSON"),
+        (b'{"id": "A', "body:1:8: invalid JSON: Unterminated string starting here"),
     ],
 )
 def test_bad_json_is_400_naming_the_body_and_where(api: Api, content: bytes, message: str) -> None:
