@@ -17,7 +17,7 @@ from engine.service.release import release_orders
 from engine.service.tx import Tx
 from engine.store import orders
 from engine.store.bulk import ORDERS_ROWID
-from engine.store.kit_rows import known_warehouses
+from engine.store.kit_rows import known_warehouses, stock_warehouses
 from engine.store.ordering import needs_python_sort, order_by_clauses
 from engine.store.rows import CHUNK, case_hint, load_orders
 
@@ -100,10 +100,22 @@ def check_warehouses(
         raise BadInput(
             f"{label}: no stock row exists in warehouse {unknown[0]!r}"
             f"{'' if len(unknown) == 1 else f' (nor in {len(unknown) - 1} more)'}; "
-            "check the name (`dibs inventory list` shows every warehouse)",
+            + _closest_warehouse(unknown[0], stock_warehouses(tx.conn)),
             field="from",
         )
     return names
+
+
+def _closest_warehouse(name: str, known: Sequence[str]) -> str:
+    """`did you mean 'east'?`, else the warehouses with stock (ten at most): said by the
+    service, so the CLI's `--from` and the API's `from` hint alike."""
+    import difflib
+
+    close = difflib.get_close_matches(name[:100], known, n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    shown = ", ".join(known[:10]) + (f" and {len(known) - 10} more" if len(known) > 10 else "")
+    return f"the warehouses with stock: {shown}" if known else "no warehouse has stock yet"
 
 
 def _select(

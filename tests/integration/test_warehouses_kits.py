@@ -126,6 +126,20 @@ class TestChoosingWarehouses:
             svc.reallocate(["O1"], warehouses=names)
         assert dump(store) == before
 
+    def test_an_unknown_from_warehouse_hints_at_the_known_ones(self, svc: Service) -> None:
+        """The hint is the service's, so the API's `from` gets it too (not the CLI's
+        `dibs inventory list`): the closest warehouse with stock, else those there are."""
+        stocked(svc, {("A", "east"): 5, ("A", "west"): 5})
+        svc.add_orders([order("O1", ("A", 1))])
+        with pytest.raises(BadInput) as typo:
+            svc.allocate(["O1"], warehouses=["eats"])
+        assert str(typo.value).endswith("in warehouse 'eats'; did you mean 'east'?")
+        with pytest.raises(BadInput) as far:
+            svc.allocate(["O1"], warehouses=["east", "nowhere"])
+        assert str(far.value).endswith(
+            "in warehouse 'nowhere'; the warehouses with stock: east, west"
+        )
+
     def test_shipping_takes_reserved_units_from_their_warehouse_the_rest_from_home(
         self, svc: Service
     ) -> None:
