@@ -257,7 +257,7 @@ def open_service(args: argparse.Namespace, read_only: bool = False) -> Service:
 
 def _require_database(args: argparse.Namespace, url: str) -> None:
     """BadInput (exit 2, nothing created) when `url` names a SQLite file that does not exist."""
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
     if path is None or path.exists():
         return
     chosen = getattr(args, "db", None) or os.environ.get("DIBS_DB")
@@ -278,7 +278,7 @@ def _open_store(url: str) -> Store:
     try:
         return Store.open(url)
     except OperationalError as exc:
-        path = _sqlite_path(url)
+        path = sqlite_path(url)
         if path is None or "unable to open database file" not in str(exc):
             raise
         raise OperationFailed(
@@ -288,7 +288,8 @@ def _open_store(url: str) -> Store:
         ) from None
 
 
-def _sqlite_path(url: str) -> Path | None:
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite URL names; None for another database or an in-memory one."""
     scheme, _, rest = url.partition("://")
     if not scheme.lower().startswith("sqlite") or rest in ("", "/", "/:memory:"):
         return None

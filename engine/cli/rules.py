@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.cli import output
-from engine.cli.common import DEFAULT_URL, Parser, check_tick, open_service
+from engine.cli.common import Parser, check_tick, database_url, open_service, sqlite_path
 from engine.errors import BadInput, OperationFailed, plural
 
 if TYPE_CHECKING:
@@ -66,10 +66,10 @@ def _warehouse_warnings(args: argparse.Namespace, ruleset: RuleSet) -> list[str]
     Only against a database that exists: `rules check` never creates one."""
     if not any(a.warehouses for r in ruleset.rules for a in r.actions):
         return []  # nothing to look up: no database opened, no engine.run imported
-    url = str(args.db or os.environ.get("DIBS_DB") or DEFAULT_URL)
+    url = database_url(args)
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if not path or not Path(path).is_file():
+        path = sqlite_path(url)
+        if path is None or not path.is_file():
             return []
     from engine.run.filechecks import warehouse_warnings
     from engine.store import Store
