@@ -1,0 +1,60 @@
+"""The dry run of an action appears where it was asked for, and a keyboard user lands on it;
+narrow screens. Each test picks its orders through the API when it runs, so they do not
+depend on the journeys' order (they share the session's server)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import Server, shoot, sign_in
+
+pytestmark = pytest.mark.slow
+
+OPEN = "awaiting_fulfillment"
+
+
+def _an_allocated_order(server: Server) -> str:
+    return str(server.orders(status=OPEN, allocation_status="allocated")[0]["id"])
+
+
+def test_an_action_on_the_order_page_previews_in_place(page: Page, server: Server) -> None:
+    """The order page's buttons posted the whole page: the order vanished behind the dry run,
+    the address bar said /orders/actions, and reloading it showed "no order with id
+    'actions'"."""
+    sign_in(page, server)
+    oid = _an_allocated_order(server)
+    page.goto(server.url + f"/orders/{oid}")
+    page.get_by_role("button", name="Deallocate…", exact=True).focus()
+    page.keyboard.press("Enter")
+    panel = page.locator("#action-panel")
+    expect(panel).to_contain_text("dry run, nothing written yet")
+    expect(page.get_by_role("heading", name=f"Order {oid}")).to_be_visible()
+    assert page.url == server.url + f"/orders/{oid}"
+    expect(panel).to_be_focused()  # a keyboard user is taken to what it would change
+    shoot(page, "10-order-preview-in-place")
+    panel.get_by_role("link", name="Cancel").click()
+    expect(panel).to_be_empty()
+    page.reload()
+    expect(page.get_by_role("heading", name=f"Order {oid}")).to_be_visible()
+    assert server.order(oid)["allocation_status"] == "allocated"  # nothing written
+
+
+def test_the_keyboard_reaches_the_dry_run_on_the_orders_page(page: Page, server: Server) -> None:
+    """The dry run appears above the buttons while focus stayed on the button: Tab went on to
+    the table, away from Confirm."""
+    sign_in(page, server)
+    page.locator("table.orders tbody tr").first.get_by_role("checkbox").check()
+    page.get_by_role("button", name="Reallocate…", exact=True).focus()
+    page.keyboard.press("Enter")
+    panel = page.locator("#action-panel")
+    expect(panel).to_contain_text("dry run, nothing written yet")
+    expect(panel).to_be_focused()
+    for _ in range(10):  # the panel's links, then Confirm
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.textContent")
+        if re.match(r"Confirm", focused):
+            break
+    assert focused.startswith("Confirm: reallocate 1 order"), focused
