@@ -58,3 +58,20 @@ def test_the_keyboard_reaches_the_dry_run_on_the_orders_page(page: Page, server:
         if re.match(r"Confirm", focused):
             break
     assert focused.startswith("Confirm: reallocate 1 order"), focused
+
+
+def test_at_375_px_no_page_runs_off_the_right_edge(page: Page, server: Server) -> None:
+    """An order with a history ran 74 px off a 375 px screen: its History (and who holds the
+    stock) tables were not in a box of their own that scrolls."""
+    sign_in(page, server)
+    page.set_viewport_size({"width": 375, "height": 812})
+    oid = _an_allocated_order(server)
+    for path in ("/", "/inventory", "/rules", f"/orders/{oid}"):
+        page.goto(server.url + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, (path, width)
+    expect(page.get_by_role("region", name="History").locator("tbody tr").first).to_be_visible()
+    shoot(page, "phone-375-order")
+    page.get_by_role("button", name="Allocate…", exact=True).click()
+    expect(page.locator("#action-panel")).to_contain_text("dry run, nothing written yet")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
