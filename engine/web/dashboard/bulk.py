@@ -63,6 +63,23 @@ class Outcome:
         return [r for r in self.rows if r["changed"]]
 
     @property
+    def nothing_to_do(self) -> bool:
+        """Whether confirming would change nothing: every order skipped, or already as asked
+        (a reallocate that ends the same still re-queues its orders, so it only counts when
+        every order was skipped)."""
+        if self.error or self.changed or self.stock or self.others or self.created:
+            return False
+        return self.action != "reallocate" or len(self.skipped) >= len(self.rows)
+
+    def why_nothing(self) -> str:
+        """Why confirming would change nothing (when `nothing_to_do`)."""
+        if len(self.skipped) >= len(self.rows):
+            return "the order is skipped" if len(self.rows) == 1 else "every order is skipped"
+        if self.skipped:
+            return "each order is skipped or already as asked"
+        return "the order is already as asked" if len(self.rows) == 1 else "every order is as asked"
+
+    @property
     def transitions(self) -> list[tuple[str, str, int]]:
         tally = Counter((r["before"], r["after"]) for r in self.rows)
         return [(b, a, n) for (b, a), n in sorted(tally.items(), key=lambda x: -x[1])]

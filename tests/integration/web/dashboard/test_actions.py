@@ -218,3 +218,16 @@ def test_recent_ticks_show_on_the_rules_page(signed: Dash) -> None:
     text = page_text(signed.get("/rules"))
     assert "restock 2" in text and "2 allocated" in text
     assert "failed and was rolled back" in text
+
+
+def test_no_confirm_when_nothing_would_change(signed: Dash) -> None:
+    """A dry run where every order was skipped (or is already as asked) offered "Confirm: split
+    1 order", a button that did nothing; it says so instead, with the way back."""
+    seed(signed.service)
+    for action, oid in (("split", "C"), ("allocate", "A"), ("deallocate", "C")):
+        preview = _act(signed, action, [oid])
+        text = page_text(preview)
+        assert "Nothing would change" in text, (action, text)
+        assert 'name="confirm"' not in preview.text and "Confirm:" not in text, action
+    assert "cannot split order 'C'" in page_text(_act(signed, "split", ["C"]))  # and why
+    assert "Confirm: deallocate 1 order" in page_text(_act(signed, "deallocate", ["A"]))
