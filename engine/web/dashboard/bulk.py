@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement
 
-from engine.errors import DibsError, StateConflict
+from engine.errors import DibsError, StateConflict, plural
 from engine.model import Actor, Policy
 from engine.service import Service, Tx, allocation, overview, release
 from engine.service import orders as order_ops
@@ -94,13 +94,15 @@ class Outcome:
             return f"{verb}: refused — {self.error}"
         changed = len(self.changed)
         units = self.units_delta
-        moved = f"{abs(units)} units {'reserved' if units >= 0 else 'released'}"
+        moved = f"{plural(abs(units), 'unit')} {'reserved' if units >= 0 else 'released'}"
         would = "would change" if self.dry_run else "changed"
-        text = f"{verb}: {len(self.rows)} orders, {changed} {would}; {moved}"
+        text = f"{verb}: {plural(len(self.rows), 'order')}, {changed} {would}; {moved}"
         if self.skipped:
             text += f"; {len(self.skipped)} skipped"
         if self.others:
-            text += f"; {len(self.others)} other orders change status"
+            others = len(self.others)
+            text += f"; {plural(others, 'other order')} {'changes' if others == 1 else 'change'}"
+            text += " status"
         return text
 
 

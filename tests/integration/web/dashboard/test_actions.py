@@ -68,7 +68,7 @@ def test_reallocate_split_ship_and_cancel(signed: Dash) -> None:
     signed.service.change_stock("W", "main", 1, "set")  # A's two units lose cover: overallocated
     assert signed.status("A") == "overallocated"
     text = page_text(_act(signed, "reallocate", ["A"], policy="units"))
-    assert "Reallocate: 1 orders, 1 would change" in text
+    assert "Reallocate: 1 order, 1 would change; 1 unit released" in text  # not "1 orders"
     _act(signed, "reallocate", ["A"], policy="units", confirm="1")
     assert signed.status("A") == "partially_allocated"
 
