@@ -1,4 +1,4 @@
-"""The Order page of a closed order, through Starlette's client, on SQLite and PostgreSQL."""
+"""What the Order and Orders pages say, through Starlette's client, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -23,3 +23,12 @@ def test_a_shipped_order_lacks_nothing(signed: Dash) -> None:
     assert line, page.text
     cells = re.findall(r"<td[^>]*>(.*?)</td>", line.group(0), re.S)
     assert cells[-1].strip() == "—", cells  # missing: nothing, not the quantity
+
+
+def test_the_orders_heading_counts_the_tab_in_view(signed: Dash) -> None:
+    """On the "Could not allocate" tab (1 order) the heading said "3 in view": every open
+    order, not the ones the page lists."""
+    seed(signed.service)
+    assert "Open orders (awaiting fulfillment), 3 in view." in page_text(signed.get("/"))
+    tab = page_text(signed.get("/?tab=could_not_allocate"))
+    assert "Open orders (awaiting fulfillment), 1 in view." in tab, tab
