@@ -35,7 +35,7 @@ def test_an_action_on_the_order_page_previews_in_place(page: Page, server: Serve
     assert page.url == server.url + f"/orders/{oid}"
     expect(panel).to_be_focused()  # a keyboard user is taken to what it would change
     shoot(page, "10-order-preview-in-place")
-    panel.get_by_role("link", name="Cancel").click()
+    panel.get_by_role("link", name="Back, change nothing").click()
     expect(panel).to_be_empty()
     page.reload()
     expect(page.get_by_role("heading", name=f"Order {oid}")).to_be_visible()

@@ -231,3 +231,17 @@ def test_no_confirm_when_nothing_would_change(signed: Dash) -> None:
         assert 'name="confirm"' not in preview.text and "Confirm:" not in text, action
     assert "cannot split order 'C'" in page_text(_act(signed, "split", ["C"]))  # and why
     assert "Confirm: deallocate 1 order" in page_text(_act(signed, "deallocate", ["A"]))
+
+
+def test_the_way_back_from_a_cancel_is_not_called_cancel(signed: Dash) -> None:
+    """The dry run of Cancel offered "Confirm: cancel 1 order" beside a "Cancel" link (which
+    cancels nothing): which one cancels the order? The way back says what it does, and the
+    confirm of a cancel looks dangerous."""
+    seed(signed.service)
+    preview = _act(signed, "cancel", ["B"])
+    assert re.search(
+        r'<button type="submit" class="danger">Confirm: cancel 1 order</button>', preview.text
+    ), preview.text
+    assert re.search(r'<a class="button" href="/">Back, change nothing</a>', preview.text)
+    assert ">Cancel</a>" not in preview.text
+    assert 'class="primary">Confirm: ship 1 order' in _act(signed, "ship", ["A"]).text
