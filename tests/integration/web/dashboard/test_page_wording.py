@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from engine.model import Policy
@@ -32,3 +33,23 @@ def test_the_orders_heading_counts_the_tab_in_view(signed: Dash) -> None:
     assert "Open orders (awaiting fulfillment), 3 in view." in page_text(signed.get("/"))
     tab = page_text(signed.get("/?tab=could_not_allocate"))
     assert "Open orders (awaiting fulfillment), 1 in view." in tab, tab
+
+
+def _status_line(page: str) -> list[str]:
+    found = re.search(r'<p class="status-line">(.*?)</p>', page, re.S)
+    assert found, page
+    return html.unescape(re.sub(r"<[^>]+>", " ", found.group(1))).split()
+
+
+def test_a_shipped_order_is_shown_shipped_not_unallocated(signed: Dash) -> None:
+    """A shipped order's page led with "○ Unallocated" (what a closed order's allocation status
+    is) beside "➜ Shipped", under "Why it is unallocated"; and "… Awaiting fulfillment" read as
+    text cut short."""
+    seed(signed.service)
+    signed.service.finish(["A"], "ship")
+    shipped = signed.get("/orders/A").text
+    assert _status_line(shipped) == ["➜", "Shipped"]
+    assert "Why it holds no stock" in page_text(signed.get("/orders/A"))
+    waiting = _status_line(signed.get("/orders/B").text)
+    assert waiting[:3] == ["✕", "Could", "not"] and "…" not in waiting
+    assert waiting[-2:] == ["Awaiting", "fulfillment"]
