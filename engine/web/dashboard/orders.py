@@ -217,7 +217,14 @@ def render_order(
         history = service.history(order_id)
         held = service.reservations_of(order_id)
     except UnknownOrder as exc:
-        return render(request, "dashboard/error.html", 404, title="No such order", error=str(exc))
+        return render(
+            request,
+            "dashboard/error.html",
+            404,
+            title="No such order",
+            error=str(exc),
+            search=order_id.strip(),
+        )
     except DibsError as exc:
         return render(request, "dashboard/error.html", 409, title="Order", error=str(exc))
     by_line: dict[int, list[dict[str, Any]]] = {}

@@ -53,3 +53,15 @@ def test_a_shipped_order_is_shown_shipped_not_unallocated(signed: Dash) -> None:
     waiting = _status_line(signed.get("/orders/B").text)
     assert waiting[:3] == ["✕", "Could", "not"] and "…" not in waiting
     assert waiting[-2:] == ["Awaiting", "fulfillment"]
+
+
+def test_an_unknown_order_offers_a_search(signed: Dash) -> None:
+    """/orders/10023 (the number without its SH- prefix) said only "no order with id '10023'":
+    the page offers to search the open orders whose id contains it."""
+    seed(signed.service)
+    answer = signed.get("/orders/B%3Cx%3E")
+    assert answer.status_code == 404
+    assert "no order with id 'B<x>'" in page_text(answer)
+    assert 'href="/?q=B%3Cx%3E">Search the open orders whose id contains “B&lt;x&gt;”</a>' in (
+        answer.text
+    ), answer.text
