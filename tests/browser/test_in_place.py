@@ -62,11 +62,12 @@ def test_the_keyboard_reaches_the_dry_run_on_the_orders_page(page: Page, server:
 
 def test_at_375_px_no_page_runs_off_the_right_edge(page: Page, server: Server) -> None:
     """An order with a history ran 74 px off a 375 px screen: its History (and who holds the
-    stock) tables were not in a box of their own that scrolls."""
+    stock) tables were not in a box of their own that scrolls. A long unknown id in the address
+    (300 characters) ran the error message 500 px off it."""
     sign_in(page, server)
     page.set_viewport_size({"width": 375, "height": 812})
     oid = _an_allocated_order(server)
-    for path in ("/", "/inventory", "/rules", f"/orders/{oid}"):
+    for path in ("/", "/inventory", "/rules", "/orders/" + "X" * 300, f"/orders/{oid}"):
         page.goto(server.url + path)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, (path, width)
