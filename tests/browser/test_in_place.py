@@ -76,3 +76,19 @@ def test_at_375_px_no_page_runs_off_the_right_edge(page: Page, server: Server) -
     page.get_by_role("button", name="Allocate…", exact=True).click()
     expect(page.locator("#action-panel")).to_contain_text("dry run, nothing written yet")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_on_a_phone_an_order_id_stays_on_one_line(page: Page, server: Server) -> None:
+    """At 375 px the Orders table broke ids at their hyphen ("AMZ-" above "10281", "SH-10017-"
+    above "1"), which reads as two ids; the table scrolls sideways instead."""
+    sign_in(page, server)
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(server.url + "/")
+    link = page.locator("table.orders tbody tr th a").first
+    box = link.bounding_box()
+    line = page.evaluate(
+        "e => parseFloat(getComputedStyle(e).lineHeight) || 1.5 * parseFloat("
+        "getComputedStyle(e).fontSize)",
+        link.element_handle(),
+    )
+    assert box is not None and box["height"] < 1.5 * line, (box, line)
