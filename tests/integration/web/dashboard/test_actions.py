@@ -43,7 +43,7 @@ def test_allocate_shows_the_dry_run_then_applies_on_confirm(signed: Dash) -> Non
     assert signed.status("B") == "allocated" and signed.status("C") == "allocated"
     after = page_text(signed.get("/"))  # the result, once, on the page it returns to
     assert "Allocate: 2 orders, 2 changed; 6 units reserved" in after
-    assert "B: could_not_allocate → allocated (reserved 0 → 5)" in after
+    assert "B: Could not allocate → Allocated (reserved 0 → 5)" in after  # words, not names
     assert "Allocate: 2 orders" not in page_text(signed.get("/"))
 
 
