@@ -92,3 +92,18 @@ def test_on_a_phone_an_order_id_stays_on_one_line(page: Page, server: Server) ->
         link.element_handle(),
     )
     assert box is not None and box["height"] < 1.5 * line, (box, line)
+
+
+def test_an_expired_form_says_so_where_the_dry_run_would_be(page: Page, server: Server) -> None:
+    """An action from a page whose form token is out of date (signed in again in another tab)
+    is refused (403): the answer had no dry-run panel for htmx to take, so the button did
+    nothing visible and the panel was gone from the page."""
+    sign_in(page, server)
+    page.locator("table.orders tbody tr").first.get_by_role("checkbox").check()
+    page.evaluate("document.querySelectorAll('[name=csrf_token]').forEach(e => e.value = 'old')")
+    page.get_by_role("button", name="Deallocate…", exact=True).click()
+    panel = page.locator("#action-panel")
+    expect(panel).to_contain_text("This form is out of date")
+    expect(panel).to_contain_text("Reload the page and try again")
+    expect(panel).to_be_focused()
+    expect(page.get_by_role("heading", name="Orders", exact=True)).to_be_visible()
