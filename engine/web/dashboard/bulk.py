@@ -94,7 +94,9 @@ class Outcome:
             return f"{verb}: refused — {self.error}"
         changed = len(self.changed)
         units = self.units_delta
-        moved = f"{plural(abs(units), 'unit')} {'reserved' if units >= 0 else 'released'}"
+        moved = f"{plural(abs(units), 'unit')} {'reserved' if units > 0 else 'released'}"
+        if not units:
+            moved = "no units reserved or released"
         would = "would change" if self.dry_run else "changed"
         text = f"{verb}: {plural(len(self.rows), 'order')}, {changed} {would}; {moved}"
         if self.skipped:

@@ -244,4 +244,6 @@ def test_the_way_back_from_a_cancel_is_not_called_cancel(signed: Dash) -> None:
     ), preview.text
     assert re.search(r'<a class="button" href="/">Back, change nothing</a>', preview.text)
     assert ">Cancel</a>" not in preview.text
+    # B holds nothing: "0 units reserved" read as if cancelling were to reserve something
+    assert "Cancel: 1 order, 1 would change; no units reserved or released" in page_text(preview)
     assert 'class="primary">Confirm: ship 1 order' in _act(signed, "ship", ["A"]).text
