@@ -64,7 +64,7 @@ class Outcome:
 
     @property
     def nothing_to_do(self) -> bool:
-        """Whether confirming would change nothing: every order skipped, or already as asked
+        """Whether confirming would change nothing: every order skipped, or staying as it is
         (a reallocate that ends the same still re-queues its orders, so it only counts when
         every order was skipped)."""
         if self.error or self.changed or self.stock or self.others or self.created:
@@ -76,8 +76,10 @@ class Outcome:
         if len(self.skipped) >= len(self.rows):
             return "the order is skipped" if len(self.rows) == 1 else "every order is skipped"
         if self.skipped:
-            return "each order is skipped or already as asked"
-        return "the order is already as asked" if len(self.rows) == 1 else "every order is as asked"
+            return "each order is skipped or would stay as it is"
+        # not "already as asked": an allocate short of stock stays "could not allocate"
+        one = len(self.rows) == 1
+        return "the order would stay as it is" if one else "every order would stay as it is"
 
     @property
     def transitions(self) -> list[tuple[str, str, int]]:

@@ -221,13 +221,20 @@ def test_recent_ticks_show_on_the_rules_page(signed: Dash) -> None:
 
 
 def test_no_confirm_when_nothing_would_change(signed: Dash) -> None:
-    """A dry run where every order was skipped (or is already as asked) offered "Confirm: split
-    1 order", a button that did nothing; it says so instead, with the way back."""
+    """A dry run where every order was skipped (or would stay as it is) offered "Confirm: split
+    1 order", a button that did nothing; it says so instead, with the way back. B (5 W, 3 on
+    hand) cannot be allocated: that is no "already as asked"."""
     seed(signed.service)
-    for action, oid in (("split", "C"), ("allocate", "A"), ("deallocate", "C")):
+    for action, oid, why in (
+        ("split", "C", "the order is skipped"),
+        ("allocate", "A", "the order would stay as it is"),
+        ("allocate", "B", "the order would stay as it is"),
+        ("deallocate", "C", "the order would stay as it is"),
+    ):
         preview = _act(signed, action, [oid])
         text = page_text(preview)
-        assert "Nothing would change" in text, (action, text)
+        assert f"Nothing would change: {why}" in text, (action, text)
+        assert "as asked" not in text, (action, oid)
         assert 'name="confirm"' not in preview.text and "Confirm:" not in text, action
     assert "cannot split order 'C'" in page_text(_act(signed, "split", ["C"]))  # and why
     assert "Confirm: deallocate 1 order" in page_text(_act(signed, "deallocate", ["A"]))
