@@ -92,6 +92,15 @@ def test_on_a_phone_an_order_id_stays_on_one_line(page: Page, server: Server) ->
         link.element_handle(),
     )
     assert box is not None and box["height"] < 1.5 * line, (box, line)
+    # and its allocation status is on the screen, not behind Placed and Channel (it began at
+    # 440 px, so a phone showed a list of ids and dates without the one thing it is for)
+    right, edge = page.evaluate(
+        "[Math.max(...[...document.querySelectorAll('table.orders tbody .badge')]"
+        ".map(b => b.getBoundingClientRect().right)),"
+        " document.querySelector('#bulk .table-wrap').getBoundingClientRect().right]"
+    )
+    assert right <= edge, (right, edge)  # "Could not allocate" and "Partially allocated" too
+    shoot(page, "phone-375-orders")
 
 
 def test_an_expired_form_says_so_where_the_dry_run_would_be(page: Page, server: Server) -> None:

@@ -31,12 +31,13 @@ router = APIRouter(
 )
 
 PAGE_SIZE = 50
-#: Sortable columns: the column heading's field and its label.
+#: Sortable columns, in the table's order: the column heading's field and its label. The
+#: allocation status comes next to the id, so a phone shows it without scrolling sideways.
 SORTABLE = {
     "id": "Order",
+    "allocation_status": "Allocation",
     "placed_at": "Placed",
     "channel": "Channel",
-    "allocation_status": "Allocation",
     "shipping_method": "Shipping",
     "ship_to.country": "Country",
     "unit_count": "Units",
