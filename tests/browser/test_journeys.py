@@ -189,16 +189,16 @@ def test_overallocated_order_shows_who_holds_its_stock(
     check_axe(page, "order", axe_report)
 
     page.get_by_role("button", name="Deallocate…", exact=True).click()
-    expect(page.locator("#action-panel")).to_contain_text("Deallocate: 1 orders")
+    expect(page.locator("#action-panel")).to_contain_text("Deallocate: 1 order,")
     page.get_by_role("button", name="Confirm: deallocate 1 order").click()
     expect(page.locator(".status-line")).to_contain_text("Unallocated")
     assert server.order(oid)["allocation_status"] == "unallocated"
 
     page.get_by_role("button", name="Reallocate…", exact=True).click()
-    expect(page.locator("#action-panel")).to_contain_text("Reallocate: 1 orders")
+    expect(page.locator("#action-panel")).to_contain_text("Reallocate: 1 order,")
     shoot(page, "07-reallocate-preview")
     page.get_by_role("button", name="Confirm: reallocate 1 order").click()
-    expect(page.get_by_role("status").first).to_contain_text("Reallocate: 1 orders")
+    expect(page.get_by_role("status").first).to_contain_text("Reallocate: 1 order,")
     assert server.order(oid)["allocation_status"] != "unallocated"
 
 

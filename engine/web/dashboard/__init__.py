@@ -41,7 +41,10 @@ def install(app: FastAPI) -> None:
 
 
 def _error_page(request: Request, status: int, title: str, error: str) -> HTMLResponse:
-    return render(request, "dashboard/error.html", status, title=title, error=error)
+    # Asked for an action's dry run (htmx swaps `#action-panel` in): the error is that panel,
+    # else htmx finds nothing to swap and the button seems to do nothing.
+    panel = request.headers.get("hx-target") == "action-panel"
+    return render(request, "dashboard/error.html", status, title=title, error=error, panel=panel)
 
 
 __all__ = ["install"]

@@ -19,8 +19,10 @@ from engine.store import orders
 from engine.web.dashboard import bulk
 from engine.web.dashboard.common import (
     DASHBOARD_ACTOR,
+    STATUS_LOOKS,
     checked_form,
     local_path,
+    look,
     render,
     service_of,
     set_notice,
@@ -100,13 +102,16 @@ async def order_action(request: Request) -> Response:
 
 
 def _notice(outcome: bulk.Outcome) -> dict[str, Any]:
+    def label(status: str) -> str:  # "Could not allocate", as the badges say, not the name
+        return look(status).label if status in STATUS_LOOKS else status
+
     details = [
-        f"{r['id']}: {r['before']} → {r['after']}"
+        f"{r['id']}: {label(r['before'])} → {label(r['after'])}"
         + (f" (reserved {r['reserved_before']} → {r['reserved_after']})" if r["changed"] else "")
         for r in outcome.changed[:8]
     ]
     details += [f"{s['id']} skipped: {s['reason']}" for s in outcome.skipped[:4]]
-    details += [f"{o['id']}: {o['before']} → {o['after']}" for o in outcome.others[:4]]
+    details += [f"{o['id']}: {o['before']} → {label(o['after'])}" for o in outcome.others[:4]]
     return {
         "kind": "error" if outcome.error else "ok",
         "text": outcome.headline(),

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement
 
-from engine.errors import DibsError, StateConflict
+from engine.errors import DibsError, StateConflict, plural
 from engine.model import Actor, Policy
 from engine.service import Service, Tx, allocation, overview, release
 from engine.service import orders as order_ops
@@ -63,6 +63,25 @@ class Outcome:
         return [r for r in self.rows if r["changed"]]
 
     @property
+    def nothing_to_do(self) -> bool:
+        """Whether confirming would change nothing: every order skipped, or staying as it is
+        (a reallocate that ends the same still re-queues its orders, so it only counts when
+        every order was skipped)."""
+        if self.error or self.changed or self.stock or self.others or self.created:
+            return False
+        return self.action != "reallocate" or len(self.skipped) >= len(self.rows)
+
+    def why_nothing(self) -> str:
+        """Why confirming would change nothing (when `nothing_to_do`)."""
+        if len(self.skipped) >= len(self.rows):
+            return "the order is skipped" if len(self.rows) == 1 else "every order is skipped"
+        if self.skipped:
+            return "each order is skipped or would stay as it is"
+        # not "already as asked": an allocate short of stock stays "could not allocate"
+        one = len(self.rows) == 1
+        return "the order would stay as it is" if one else "every order would stay as it is"
+
+    @property
     def transitions(self) -> list[tuple[str, str, int]]:
         tally = Counter((r["before"], r["after"]) for r in self.rows)
         return [(b, a, n) for (b, a), n in sorted(tally.items(), key=lambda x: -x[1])]
@@ -77,13 +96,17 @@ class Outcome:
             return f"{verb}: refused — {self.error}"
         changed = len(self.changed)
         units = self.units_delta
-        moved = f"{abs(units)} units {'reserved' if units >= 0 else 'released'}"
+        moved = f"{plural(abs(units), 'unit')} {'reserved' if units > 0 else 'released'}"
+        if not units:
+            moved = "no units reserved or released"
         would = "would change" if self.dry_run else "changed"
-        text = f"{verb}: {len(self.rows)} orders, {changed} {would}; {moved}"
+        text = f"{verb}: {plural(len(self.rows), 'order')}, {changed} {would}; {moved}"
         if self.skipped:
             text += f"; {len(self.skipped)} skipped"
         if self.others:
-            text += f"; {len(self.others)} other orders change status"
+            others = len(self.others)
+            text += f"; {plural(others, 'other order')} {'changes' if others == 1 else 'change'}"
+            text += " status"
         return text
 
 

@@ -54,7 +54,8 @@ STATUS_LOOKS: dict[str, StatusLook] = {
     "short": StatusLook("Short", "✕", "could_not_allocate"),
     "ok": StatusLook("Covered", "✓", "allocated"),
     # order statuses
-    "awaiting_fulfillment": StatusLook("Awaiting fulfillment", "…", "unallocated"),
+    # a clock face ("…" read as a label cut short)
+    "awaiting_fulfillment": StatusLook("Awaiting fulfillment", "◷", "unallocated"),
     "shipped": StatusLook("Shipped", "➜", "allocated"),
     "cancelled": StatusLook("Cancelled", "✕", "unallocated"),
     "dropshipped": StatusLook("Dropshipped", "➜", "allocated"),

@@ -31,12 +31,13 @@ router = APIRouter(
 )
 
 PAGE_SIZE = 50
-#: Sortable columns: the column heading's field and its label.
+#: Sortable columns, in the table's order: the column heading's field and its label. The
+#: allocation status comes next to the id, so a phone shows it without scrolling sideways.
 SORTABLE = {
     "id": "Order",
+    "allocation_status": "Allocation",
     "placed_at": "Placed",
     "channel": "Channel",
-    "allocation_status": "Allocation",
     "shipping_method": "Shipping",
     "ship_to.country": "Country",
     "unit_count": "Units",
@@ -217,7 +218,14 @@ def render_order(
         history = service.history(order_id)
         held = service.reservations_of(order_id)
     except UnknownOrder as exc:
-        return render(request, "dashboard/error.html", 404, title="No such order", error=str(exc))
+        return render(
+            request,
+            "dashboard/error.html",
+            404,
+            title="No such order",
+            error=str(exc),
+            search=order_id.strip(),
+        )
     except DibsError as exc:
         return render(request, "dashboard/error.html", 409, title="Order", error=str(exc))
     by_line: dict[int, list[dict[str, Any]]] = {}

@@ -1,5 +1,7 @@
-// dibs dashboard: the one convenience that needs a script — a "select every order on this
-// page" checkbox and a count of the selected orders. Everything works without it.
+// dibs dashboard: the conveniences that need a script — a "select every order on this page"
+// checkbox, a count of the selected orders, and focus moved to an action's dry run when htmx
+// swaps it in (it appears above the buttons; a keyboard user would otherwise Tab away from its
+// Confirm). Everything works without it.
 (function () {
   function wire(root) {
     var all = root.querySelector("#select-page");
@@ -23,5 +25,14 @@
     show();
   }
   document.addEventListener("DOMContentLoaded", function () { wire(document); });
-  document.addEventListener("htmx:afterSettle", function () { wire(document); });
+  function focusPanel(evt) {
+    var config = evt.detail && evt.detail.requestConfig;
+    if (!config || !config.headers || config.headers["HX-Target"] !== "action-panel") return;
+    var panel = document.getElementById("action-panel");
+    if (panel && panel.hasAttribute("tabindex")) panel.focus();
+  }
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    wire(document);
+    focusPanel(evt);
+  });
 })();

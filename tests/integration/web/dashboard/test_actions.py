@@ -43,7 +43,7 @@ def test_allocate_shows_the_dry_run_then_applies_on_confirm(signed: Dash) -> Non
     assert signed.status("B") == "allocated" and signed.status("C") == "allocated"
     after = page_text(signed.get("/"))  # the result, once, on the page it returns to
     assert "Allocate: 2 orders, 2 changed; 6 units reserved" in after
-    assert "B: could_not_allocate → allocated (reserved 0 → 5)" in after
+    assert "B: Could not allocate → Allocated (reserved 0 → 5)" in after  # words, not names
     assert "Allocate: 2 orders" not in page_text(signed.get("/"))
 
 
@@ -68,7 +68,7 @@ def test_reallocate_split_ship_and_cancel(signed: Dash) -> None:
     signed.service.change_stock("W", "main", 1, "set")  # A's two units lose cover: overallocated
     assert signed.status("A") == "overallocated"
     text = page_text(_act(signed, "reallocate", ["A"], policy="units"))
-    assert "Reallocate: 1 orders, 1 would change" in text
+    assert "Reallocate: 1 order, 1 would change; 1 unit released" in text  # not "1 orders"
     _act(signed, "reallocate", ["A"], policy="units", confirm="1")
     assert signed.status("A") == "partially_allocated"
 
@@ -218,3 +218,39 @@ def test_recent_ticks_show_on_the_rules_page(signed: Dash) -> None:
     text = page_text(signed.get("/rules"))
     assert "restock 2" in text and "2 allocated" in text
     assert "failed and was rolled back" in text
+
+
+def test_no_confirm_when_nothing_would_change(signed: Dash) -> None:
+    """A dry run where every order was skipped (or would stay as it is) offered "Confirm: split
+    1 order", a button that did nothing; it says so instead, with the way back. B (5 W, 3 on
+    hand) cannot be allocated: that is no "already as asked"."""
+    seed(signed.service)
+    for action, oid, why in (
+        ("split", "C", "the order is skipped"),
+        ("allocate", "A", "the order would stay as it is"),
+        ("allocate", "B", "the order would stay as it is"),
+        ("deallocate", "C", "the order would stay as it is"),
+    ):
+        preview = _act(signed, action, [oid])
+        text = page_text(preview)
+        assert f"Nothing would change: {why}" in text, (action, text)
+        assert "as asked" not in text, (action, oid)
+        assert 'name="confirm"' not in preview.text and "Confirm:" not in text, action
+    assert "cannot split order 'C'" in page_text(_act(signed, "split", ["C"]))  # and why
+    assert "Confirm: deallocate 1 order" in page_text(_act(signed, "deallocate", ["A"]))
+
+
+def test_the_way_back_from_a_cancel_is_not_called_cancel(signed: Dash) -> None:
+    """The dry run of Cancel offered "Confirm: cancel 1 order" beside a "Cancel" link (which
+    cancels nothing): which one cancels the order? The way back says what it does, and the
+    confirm of a cancel looks dangerous."""
+    seed(signed.service)
+    preview = _act(signed, "cancel", ["B"])
+    assert re.search(
+        r'<button type="submit" class="danger">Confirm: cancel 1 order</button>', preview.text
+    ), preview.text
+    assert re.search(r'<a class="button" href="/">Back, change nothing</a>', preview.text)
+    assert ">Cancel</a>" not in preview.text
+    # B holds nothing: "0 units reserved" read as if cancelling were to reserve something
+    assert "Cancel: 1 order, 1 would change; no units reserved or released" in page_text(preview)
+    assert 'class="primary">Confirm: ship 1 order' in _act(signed, "ship", ["A"]).text
