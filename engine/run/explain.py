@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from engine.errors import plural
-from engine.model import AllocationStatus, Kits, Order, kit_units, parts_of
+from engine.model import AllocationStatus, Kits, Order, OrderStatus, kit_units, parts_of
 from engine.service import Service
 from engine.service.allocation import check_warehouses
 from engine.service.read import line_warehouses
@@ -98,7 +98,7 @@ def _warehouses_tried(
     and what it lacks (per SKU of stock: a kit line's needs are its components')."""
     need: dict[str, int] = {}
     for line in order.lines:
-        for sku, qty in parts_of(line.sku, kits) if line.missing > 0 else ():
+        for sku, qty in parts_of(line.sku, kits) if _wanted(order, line.missing) else ():
             need[sku] = need.get(sku, 0) + line.missing * qty
     if not need:
         return []
@@ -112,6 +112,12 @@ def _warehouses_tried(
                 lacks.append({"sku": sku, "need": units, "available": on_hand - allocated})
         out.append({"warehouse": wh, "complete": not lacks, "lacks": lacks})
     return out
+
+
+def _wanted(order: Order, missing: int) -> int:
+    """The units a line still wants: none once the order is closed (shipped, cancelled,
+    dropshipped), whatever its lines say they hold."""
+    return missing if order.status == OrderStatus.AWAITING_FULFILLMENT and missing > 0 else 0
 
 
 def _summary(order: Order, lines: list[dict[str, Any]], tried: list[dict[str, Any]]) -> str:
@@ -160,17 +166,19 @@ def _explain_line(
     wh: str,
 ) -> dict[str, Any]:
     """One line in warehouse `wh` (the first it may reserve in); a kit line shows its
-    components, which of them is short, and who holds that one."""
+    components, which of them is short, and who holds that one. A closed order's lines lack
+    nothing: it wants no stock."""
+    missing = _wanted(order, qty - reserved)
     out: dict[str, Any] = {
         "line": line_no,
         "sku": sku,
         "warehouse": wh,
         "qty": qty,
         "reserved": reserved,
-        "shortfall": qty - reserved,
+        "shortfall": missing,
     }
     if sku in kits:
-        out.update(_kit_line(conn, kits[sku], wh, qty - reserved))
+        out.update(_kit_line(conn, kits[sku], wh, missing))
         short = out["short_components"]
         sku = out["holder_sku"] = short[0] if short else kits[sku][0][0]
     else:
@@ -187,7 +195,7 @@ def _explain_line(
             for r in mine
         ]
     uncovered = [r for r in mine if not r.covered]
-    if qty > reserved or uncovered:
+    if missing or uncovered:
         out["held_by"] = _holders(conn, order.id, sku, wh)
     if uncovered:
         out["uncovered"] = _uncovered_units(uncovered, kits.get(out["sku"]))

@@ -55,6 +55,34 @@ def test_explain_counts_the_uncovered_units_of_a_line_not_its_reservations(svc: 
     assert kit["uncovered"] == 2  # both gift boxes lack their mug and their teas
 
 
+def test_explain_of_a_closed_order_says_it_lacks_nothing(svc: Service) -> None:
+    """A shipped, cancelled or dropshipped order wants no stock: its lines lack nothing, no
+    holders are listed and no warehouse is tried (its page, `dibs explain` and the API said
+    every line lacked its whole quantity, named who held that stock and which warehouse "can
+    complete the order")."""
+    svc.change_stock("MUG", "main", 2, "set")
+    svc.set_kits({"GIFTBOX": [("MUG", 1), ("TEA", 2)]})
+    svc.add_orders(
+        [
+            order("S", ("MUG", 1)),
+            order("C", ("MUG", 3), ("GIFTBOX", 1), minutes=1),
+            order("H", ("MUG", 1), minutes=2),
+        ]
+    )
+    svc.allocate(["S", "H"])
+    svc.finish(["S"], "ship")
+    svc.finish(["C"], "cancel")
+    for oid in ("S", "C"):
+        doc = explain(svc, oid, None)
+        assert doc["warehouses"] == []
+        assert [line["shortfall"] for line in doc["lines"]] == [0] * len(doc["lines"])
+        assert not any("held_by" in line for line in doc["lines"])
+        assert doc["summary"].endswith("it holds no stock")
+    assert explain(svc, "H", None)["lines"][0]["shortfall"] == 0  # open, allocated
+    svc.add_orders([order("W", ("MUG", 5), minutes=3)])
+    assert explain(svc, "W", None)["lines"][0]["shortfall"] == 5  # open, waiting
+
+
 @contextmanager
 def dripping_receiver(seconds: float) -> Iterator[str]:
     """Answers `200` at once, then sends its 10-byte body a byte at a time over `seconds`."""
