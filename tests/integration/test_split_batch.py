@@ -24,6 +24,7 @@ from engine.run.runner import Runner
 from engine.service import Service, splits
 from engine.service.tx import Tx
 from engine.store import Store, metadata
+from engine.store.bulk import Bulk
 from tests.integration.helpers import wipe
 from tests.integration.test_runner import rule, ruleset
 
@@ -135,9 +136,12 @@ def test_splitting_at_once_does_what_one_split_after_another_does(
     assert many == one
 
 
-def test_a_ticks_splits_take_a_few_statements_per_batch(store: Store, tmp_path: Path) -> None:
-    """100 partially allocated orders split by one tick: about 20 statements for all of them
-    (a split took about 15 of its own, 1,500 here), and each split as `split` makes it."""
+def test_a_ticks_splits_take_a_few_statements_per_batch(
+    store: Store, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """100 partially allocated orders allocated and split by one tick: 55 statements in all on
+    SQLite, 66 on PostgreSQL (a split took about two dozen of its own: 2,437 here), and each
+    split as `split` makes it."""
     svc = Service(store, lambda: T0)
     svc.import_inventory([("A", "main", 100)])
     lines = (Line("B", 1), Line("A", 1), Line("B", 2))
@@ -148,9 +152,17 @@ def test_a_ticks_splits_take_a_few_statements_per_batch(store: Store, tmp_path: 
     seen: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "order_lines" in statement or "reservations" in statement or "orders" in statement:
-            seen.append(statement)
+        seen.append(statement)
 
+    def spied(method: Any) -> Any:  # the raw-cursor statements, which SQLAlchemy never sees
+        def spy(self: Bulk, sql: Any, *args: Any) -> Any:
+            seen.append(str(sql))
+            return method(self, sql, *args)
+
+        return spy
+
+    for name in ("executemany", "run_many", "query", "copy"):
+        monkeypatch.setattr(Bulk, name, spied(getattr(Bulk, name)))
     engine = store.engine
     event.listen(engine, "before_cursor_execute", count)
     try:
@@ -162,5 +174,4 @@ def test_a_ticks_splits_take_a_few_statements_per_batch(store: Store, tmp_path: 
     kept, child = svc.get_order("P008"), svc.get_order("P008-1")
     assert [(x.sku, x.qty, x.reserved) for x in kept.lines] == [("A", 1, 1)]
     assert [(x.sku, x.qty) for x in child.lines] == [("B", 1), ("B", 2)]
-    split_statements = len(seen)
-    assert split_statements < 60, split_statements
+    assert len(seen) < 120, len(seen)
