@@ -48,11 +48,29 @@ def plan_edit(old: Sequence[Line], new: Sequence[tuple[str, int]]) -> EditPlan:
     return EditPlan(tuple(lines), tuple(kept_from), tuple(release))
 
 
+@dataclass(frozen=True)
+class SplitPlan:
+    """What a split does: the lines the original keeps (its reserved units), the lines of the
+    new order (the rest), and `kept_numbers[i]`, the old line number (from 1) of kept line
+    `i`: the kept lines are renumbered 1, 2, … in their original order, and their
+    reservations follow them."""
+
+    kept: tuple[Line, ...]
+    moved: tuple[Line, ...]
+    kept_numbers: tuple[int, ...]
+
+
 def plan_split(lines: Sequence[Line]) -> tuple[tuple[Line, ...], tuple[Line, ...]]:
     """Split into (what the original keeps: its reserved units, the new order: the rest).
 
     Raises ValueError when there is nothing to split: nothing reserved or nothing missing.
     """
+    plan = split_plan(lines)
+    return plan.kept, plan.moved
+
+
+def split_plan(lines: Sequence[Line]) -> SplitPlan:
+    """`plan_split` with the renumbering of the kept lines; the same ValueError."""
     refusal = split_refusal(
         any(line.reserved for line in lines), any(line.missing for line in lines)
     )
@@ -60,7 +78,8 @@ def plan_split(lines: Sequence[Line]) -> tuple[tuple[Line, ...], tuple[Line, ...
         raise ValueError(refusal)
     kept = tuple(Line(line.sku, line.reserved, line.reserved) for line in lines if line.reserved)
     moved = tuple(Line(line.sku, line.missing, 0) for line in lines if line.missing > 0)
-    return kept, moved
+    numbers = tuple(n for n, line in enumerate(lines, start=1) if line.reserved)
+    return SplitPlan(kept, moved, numbers)
 
 
 def split_refusal(any_reserved: bool, any_missing: bool) -> str | None:

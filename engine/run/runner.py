@@ -18,13 +18,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.engine import Connection
 
-from engine.errors import OperationFailed
 from engine.model import Actor, OrderStatus, Policy
 from engine.run import stream
 from engine.run.deliveries import RETRY_FOR, queue_rows
 from engine.run.offers import READ_PAYLOAD, Offering
 from engine.run.scheduler import due_slot, wait_until_next
-from engine.service import Service
+from engine.service import Service, splits
 from engine.service import orders as order_ops
 from engine.service.allocation import allocate_queue
 from engine.service.batch import allocate_selected
@@ -271,17 +270,14 @@ class Runner:
             release_orders(tx, ids, "reallocate", self._actor(rule))
         queue = self._allocate(tx, tables, streamed, result) if length else []
         for rule, ids in streamed.splits.items():
-            refused = order_ops.split_refusals(tx, ids)
-            for oid in ids:
-                if oid in refused:  # allocated whole, or not at all: nothing went wrong
-                    result.not_split += 1
-                    continue
-                try:
-                    kept, child = order_ops.split(tx, oid, self._actor(rule))
-                except OperationFailed as exc:
-                    result.problems.append(f"split {oid}: {exc}")
-                else:
-                    result.splits.append((kept, child))
+            refused = splits.split_refusals(tx, ids)
+            # Allocated whole, or not at all: nothing went wrong.
+            result.not_split += sum(1 for oid in ids if oid in refused)
+            done = splits.split_orders(
+                tx, [oid for oid in ids if oid not in refused], self._actor(rule)
+            )
+            result.splits.extend(done.splits)
+            result.problems.extend(f"split {oid}: {exc}" for oid, exc in done.failed)
         return queue
 
     def _allocate(

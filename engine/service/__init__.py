@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.engine import Connection
 
 from engine.model import Actor, Order, Policy
-from engine.service import edits, kits, read, release, stock
+from engine.service import edits, kits, read, release, splits, stock
 from engine.service import orders as order_ops
 from engine.service.records import AllocationReport, Clock, Progress, QueueEntry, utcnow
 from engine.service.shapes import iso, order_json
@@ -218,7 +218,7 @@ class Service:
         """Move the unreserved units into a new order `<id>-N`; the original keeps the rest."""
 
         def work(tx: Tx) -> tuple[Order, Order]:
-            kept, child = order_ops.split(tx, order_id, actor)
+            kept, child = splits.split(tx, order_id, actor)
             return order_ops.get(tx, kept), order_ops.get(tx, child)
 
         return self.run(work)

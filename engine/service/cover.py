@@ -91,8 +91,9 @@ def refresh_status(
         found = load_orders(tx.conn, chunk)
         uncovered = orders_with_uncovered(tx.conn, chunk)
         changes = {}
-        for oid, order in found.items():
-            if order.status != OrderStatus.AWAITING_FULFILLMENT:
+        for oid in dict.fromkeys(chunk):  # the notes in the order of `ids`
+            order = found.get(oid)
+            if order is None or order.status != OrderStatus.AWAITING_FULFILLMENT:
                 continue
             previous = AllocationStatus.UNALLOCATED if oid in fresh else order.allocation_status
             status = model.status_from_reservations(order.lines, oid in uncovered, previous)

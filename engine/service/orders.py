@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from engine import model
 from engine.errors import BadInput, OrdersExist, StateConflict, UnknownOrder, check_text, quoted
@@ -22,7 +21,7 @@ from engine.model import (
     edits,
     routing,
 )
-from engine.service.cover import recover, refresh_status
+from engine.service.cover import recover
 from engine.service.records import Progress
 from engine.service.release import released_events
 from engine.service.tx import Tx
@@ -278,116 +277,3 @@ def _trim_line(tx: Tx, order: Order, line_no: int, units: int, actor: Actor, kit
             for (sku, wh), qty in sorted(given.items())
         ],
     )
-
-
-def _too_long(new_id: str) -> str:
-    return f"the new order's id {quoted(new_id)} would be longer than {Length.ORDER_ID} characters"
-
-
-#: Orders a `split_refusals` query asks about at once.
-_REFUSALS_AT_ONCE = 5000
-#: Candidate ids of a split-off order looked up at once (`_free_split_id`).
-_SPLIT_IDS_AT_ONCE = 20
-
-
-def split_refusals(tx: Tx, ids: Sequence[str]) -> dict[str, str]:
-    """The orders of `ids` that `split` refuses for what their lines hold (nothing reserved,
-    or nothing missing), each with the message `split` raises: one grouped query per 5,000
-    orders. A tick's `split` rule (`then allocate, split`) is refused for most orders, those
-    allocated whole or not at all, and `split` loaded and locked each of them first: 3 ms an
-    order."""
-    refused: dict[str, str] = {}
-    reserved = order_lines.c.reserved
-    for start in range(0, len(ids), _REFUSALS_AT_ONCE):
-        chunk = ids[start : start + _REFUSALS_AT_ONCE]
-        rows = tx.conn.execute(
-            select(
-                order_lines.c.order_id,
-                func.max(case((reserved != 0, 1), else_=0)),
-                func.max(case((order_lines.c.qty != reserved, 1), else_=0)),
-            )
-            .where(order_lines.c.order_id.in_(chunk))
-            .group_by(order_lines.c.order_id)
-        )
-        for order_id, any_reserved, any_missing in rows:
-            reason = edits.split_refusal(bool(any_reserved), bool(any_missing))
-            if reason is not None:
-                refused[order_id] = _split_refused(order_id, reason)
-    return refused
-
-
-def _free_split_id(tx: Tx, order_id: str) -> str:
-    """The first free `<id>-N` (`edits.split_id`), looked up by exact ids, 20 at a time, in
-    the primary key: a LIKE over the ids read every order (SQLite's LIKE ignores case, so it
-    cannot use the index), which made a tick's thousands of splits quadratic."""
-    taken: set[str] = set()
-    for start in itertools.count(1, _SPLIT_IDS_AT_ONCE):
-        window = [f"{order_id}-{n}" for n in range(start, start + _SPLIT_IDS_AT_ONCE)]
-        found = set(tx.conn.execute(select(orders.c.id).where(orders.c.id.in_(window))).scalars())
-        taken |= found
-        if len(found) < len(window):
-            break
-    return edits.split_id(order_id, taken)
-
-
-def _split_refused(order_id: str, reason: str) -> str:
-    return f"cannot split order {quoted(order_id)}: {reason}"
-
-
-def split(tx: Tx, order_id: str, actor: Actor) -> tuple[str, str]:
-    """Move the unreserved units into a new order `<id>-N`; the original keeps the rest. The
-    ids of both (a tick's or the dashboard's thousands of splits need no more; `get` them)."""
-    conn = tx.conn
-    order, _ = open_order(tx, order_id, "split")
-    try:
-        kept, moved = edits.plan_split(order.lines)
-    except ValueError as exc:
-        raise StateConflict(_split_refused(order_id, str(exc))) from exc
-    new_id = _free_split_id(tx, order_id)
-    if len(new_id) > Length.ORDER_ID:
-        raise StateConflict(_split_refused(order_id, _too_long(new_id)))
-    now = tx.now()
-    # Keep the reserved lines, renumbered in their original order.
-    kept_numbers = [n for n, line in enumerate(order.lines, start=1) if line.reserved]
-    conn.execute(
-        delete(order_lines).where(
-            order_lines.c.order_id == order_id, order_lines.c.line_no.not_in(kept_numbers)
-        )
-    )
-    for new_no, old_no in enumerate(kept_numbers, start=1):
-        conn.execute(
-            update(order_lines)
-            .where(order_lines.c.order_id == order_id, order_lines.c.line_no == old_no)
-            .values(line_no=new_no, qty=kept[new_no - 1].qty)
-        )
-        conn.execute(
-            update(reservations)
-            .where(reservations.c.order_id == order_id, reservations.c.line_no == old_no)
-            .values(line_no=new_no)
-        )
-    conn.execute(
-        update(orders)
-        .where(orders.c.id == order_id)
-        .values(line_count=len(kept), unit_count=sum(x.qty for x in kept), updated_at=now)
-    )
-    child = Order(
-        id=new_id,
-        channel=order.channel,
-        placed_at=order.placed_at,
-        lines=moved,
-        ship_to=order.ship_to,
-        shipping_method=order.shipping_method,
-        total=None,
-        tags=order.tags,
-        warehouse=order.warehouse,
-        attributes=order.attributes,
-    )
-    insert_orders(conn, [child], now, EventType.ORDER_CREATED)
-    # Its reservations keep their units and their place in the coverage order, so no cover
-    # changes (`recover` would read every reservation of its stock to find that out); only its
-    # own status does: it now wants exactly what it holds.
-    refresh_status(tx, [order_id], "split", actor.rule)
-    outbox.record(
-        conn, [outbox.event_row(now, EventType.ORDER_UPDATED, order_id, {"split_into": new_id})]
-    )
-    return order_id, new_id

@@ -491,10 +491,10 @@ def test_a_split_rule_loads_only_the_orders_it_can_split(
     store: Store, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`then allocate, split` over orders allocated whole, not at all, and in part: the refused
-    ones are found by one query (`orders.split_refusals`), with the words `split` itself uses,
-    and only the one it can split goes through `split`."""
+    ones are found by one query (`splits.split_refusals`), with the words `split` itself uses,
+    and only the one it can split goes to `split_orders`."""
     from engine.errors import OperationFailed
-    from engine.service import orders as order_ops
+    from engine.service import splits
 
     svc = Service(store, clock)
     svc.import_inventory([("MUG", "main", 3)])
@@ -506,13 +506,13 @@ def test_a_split_rule_loads_only_the_orders_it_can_split(
         ]
     )
     called: list[str] = []
-    split = order_ops.split
+    split_orders = splits.split_orders
 
-    def spy(tx: Any, oid: str, actor: Any) -> Any:
-        called.append(oid)
-        return split(tx, oid, actor)
+    def spy(tx: Any, ids: Any, actor: Any) -> Any:
+        called.extend(ids)
+        return split_orders(tx, ids, actor)
 
-    monkeypatch.setattr(order_ops, "split", spy)
+    monkeypatch.setattr(splits, "split_orders", spy)
     rs = ruleset(tmp_path, rule("ship-what-you-can", "when new order then allocate, split"))
     result = Runner(svc, rs, clock).tick()
     assert called == ["PART"]

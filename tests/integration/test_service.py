@@ -823,7 +823,7 @@ class TestSplit:
         assert [(x.sku, x.qty) for x in original.lines] == [("A", 1)]
 
     def test_a_split_takes_the_first_free_number_past_a_full_window(self, svc: Service) -> None:
-        """The free `<id>-N` is looked up 20 ids at a time (`orders._free_split_id`): with
+        """The free `<id>-N` is looked up 20 ids at a time (`splits._free_split_ids`): with
         -1 to -25 taken the next is -26; with -1 free it is -1, whatever else exists; an id
         with LIKE's wildcards in it is only itself."""
         taken = [order(f"O_1-{n}", ("A", 1)) for n in range(1, 26)]

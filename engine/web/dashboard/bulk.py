@@ -18,8 +18,7 @@ from sqlalchemy import ColumnElement
 
 from engine.errors import DibsError, StateConflict, plural
 from engine.model import Actor, Policy
-from engine.service import Service, Tx, allocation, overview, release
-from engine.service import orders as order_ops
+from engine.service import Service, Tx, allocation, overview, release, splits
 
 ACTIONS = ("allocate", "deallocate", "reallocate", "split", "ship", "cancel")
 VERBS = {
@@ -137,7 +136,7 @@ def _split(tx: Tx, sel: Selection, policy: Policy, actor: Actor) -> Any:
     skipped, created = [], []
     for oid in sel.ids:
         try:  # split checks before it writes: a refusal leaves the transaction clean
-            _, child = order_ops.split(tx, oid, actor)
+            _, child = splits.split(tx, oid, actor)
         except StateConflict as exc:
             skipped.append({"id": oid, "reason": str(exc)})
         else:
