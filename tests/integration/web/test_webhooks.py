@@ -494,3 +494,23 @@ def test_a_second_shops_order_of_the_same_number_never_rewrites_the_first_shops(
     assert {k: v for k, v in after.items() if k != "webhook_deliveries"} == {
         k: v for k, v in before.items() if k != "webhook_deliveries"
     }
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("?chanel=shop-eu", "unknown query parameter 'chanel'; did you mean 'channel'?"),
+        ("?channel=shop-eu&channel=shop-us", "query parameter 'channel' is given 2 times"),
+    ],
+)
+def test_a_mistyped_or_repeated_channel_on_the_url_is_400_not_another_channel(
+    api: Api, query: str, says: str
+) -> None:
+    """`?chanel=shop-eu` put the orders in channel `shopify`, `?channel=a&channel=b` in `b`:
+    silently, so the shop's later deliveries met orders of the wrong channel."""
+    before = snapshot(api.store)
+    for platform in ("shopify", "woocommerce"):
+        send = shopify if platform == "shopify" else woo
+        error = error_of(send(api, SHOPIFY if platform == "shopify" else WOO, query=query), 400)
+        assert error["message"].startswith(says), error
+    assert snapshot(api.store) == before
