@@ -213,7 +213,8 @@ def test_a_line_item_needing_shipping_without_a_sku_is_a_problem_on_its_row() ->
     )
     assert problems_of(data) == [
         "export.csv:3: order '#1001': Lineitem sku is missing: the item 'Poster' requires "
-        "shipping, so it needs a SKU to reserve stock for"
+        "shipping, so it needs a SKU to reserve stock for: give the variant a SKU in Shopify, "
+        "or mark it as not a physical product"
     ]
 
 

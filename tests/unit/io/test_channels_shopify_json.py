@@ -225,6 +225,7 @@ def test_an_item_that_ships_without_a_sku_names_the_order_and_the_item(
     assert problems_of(shopify_order) == [
         "orders.json: order '#1001': line_items[1].sku is missing: the item "
         "'Wool blanket - Grey' requires shipping, so it needs a SKU to reserve stock for"
+        ": give the variant a SKU in Shopify, or mark it as not a physical product"
     ]
 
 

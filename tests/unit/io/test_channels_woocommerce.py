@@ -156,7 +156,8 @@ def test_an_item_without_a_sku_names_the_order_and_the_item(
     woocommerce_order["line_items"][1]["sku"] = ""
     assert problems_of(woocommerce_order) == [
         "wc.json: order '727': line_items[1].sku is missing: the item 'Water bottle' needs a "
-        "SKU to reserve stock for"
+        "SKU to reserve stock for: give the product a SKU in WooCommerce (Product data, "
+        "Inventory), a virtual one too"
     ]
 
 
