@@ -94,7 +94,7 @@ def read_woocommerce_json(data: bytes | str, name: str, channel: str | None = No
             orders.append(built)
         elif isinstance(built, Skipped):
             skipped.append(built)
-    return finish(orders, skipped, problems)
+    return finish(orders, skipped, problems, "date_modified_gmt")
 
 
 def woocommerce_order(
