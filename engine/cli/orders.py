@@ -313,7 +313,7 @@ def add_commands(parsers: Mapping[str, Parser]) -> None:
     p = orders.add_parser("import", help="new orders, or --sync with a channel's export")
     p.add_argument("file", help="dibs .json/.jsonl/.csv, a Shopify export or Shopify/Woo JSON")
     p.add_argument("--format", choices=FORMATS, help="default: detected from the file")
-    p.add_argument("--sync", action="store_true", help="create, update, close (SPEC §9)")
+    p.add_argument("--sync", action="store_true", help="update/close known ids as the file says")
     p.add_argument("--channel", help="the orders' channel (default: the format's own)")
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.set_defaults(handler=cmd_orders_import)

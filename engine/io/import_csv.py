@@ -1,11 +1,9 @@
-"""Reading CSV files: orders (one row per order *line*) and inventory.
+"""Reading orders CSV files: one row per order *line*.
 
-- Orders: required columns `id,channel,placed_at,sku,qty`; optional
-  `ship_to_name,country,state,city,postal_code,shipping_method,total,tags,warehouse`
-  (also spelled `ship_to.<part>` / `ship_to_<part>`), and `attr.<key>` or `attributes.<key>` for
-  attributes. Rows sharing an `id` form one order. Line 1 is the header.
-- Inventory: `sku,on_hand[,warehouse]`, header required. The warehouse defaults to `main`; the
-  same `(sku, warehouse)` twice is a problem.
+Required columns `id,channel,placed_at,sku,qty`; optional
+`ship_to_name,country,state,city,postal_code,shipping_method,total,tags,warehouse` (also spelled
+`ship_to.<part>` / `ship_to_<part>`), and `attr.<key>` or `attributes.<key>` for attributes.
+Rows sharing an `id` form one order. Line 1 is the header (inventory: `import_inventory`).
 
 Every problem is appended as `<file>:<line>: <message>` (the physical line a row starts on) for
 `engine.imports`, which refuses the whole file. Cells are validated by `engine.fields`.
@@ -13,7 +11,8 @@ Every problem is appended as `<file>:<line>: <message>` (the physical line a row
 Decisions (also in tests/unit/engine/test_imports.py):
 
 - Order-level cells may be left blank on an order's continuation rows (as shop exports do);
-  a non-blank cell must equal the order's other non-blank cells for that column.
+  a non-blank cell must mean what the order's other non-blank cells for that column mean:
+  `vip,rush` and `rush;vip`, `123.00` and `123`, `gb` and `GB`, `…Z` and `…+00:00` agree.
 - `tags` are separated by `,`, `;` or `|` (all accepted, so none can appear inside a tag; a
   comma-separated list is how shop exports and spreadsheets write one), each trimmed.
 - Attribute values stay strings (no type guessing: "00123" must not become 123); use JSON
@@ -50,11 +49,6 @@ from engine.model import DEFAULT_WAREHOUSE, MAX_QTY, Length, Line, Order, ShipTo
 
 _TAG_SPLIT = re.compile(r"[,;|]")
 _SKU_LENGTH = Length.SKU
-
-
-def storable_cell(text: str) -> str:
-    """An attribute cell, kept as text; a NUL in it is a problem (see `fields.storable`)."""
-    return storable(text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,11 +310,32 @@ def _merge_row(
         if known is None:
             values[pos] = (value, line)
         elif known[0] != value:
+            header, convert = columns[pos].header, columns[pos].convert
+            prefix = f"{where}: order {quoted(order_id)}: {header}"
+            try:
+                if _same_meaning(convert, known[0], value):
+                    continue
+            except Invalid as exc:  # this row's cell is wrong in itself: say how
+                problems.append(f"{prefix} {exc}")
+                continue
             problems.append(
-                f"{where}: order {quoted(order_id)}: {columns[pos].header} {quoted(value)} "
-                "differs from "
-                f"{quoted(known[0])} on line {known[1]} (every row of an order must agree)"
+                f"{prefix} {quoted(value)} differs from {quoted(known[0])} on line {known[1]} "
+                "(every row of an order must agree)"
             )
+
+
+def _same_meaning(convert: Callable[[str], object] | None, known: str, value: str) -> bool:
+    """Whether two texts of a column give the same value (`vip,rush` and `rush;vip` name the
+    same tags; `123.00` and `123` the same total). `Invalid` when `value` is not a value; an
+    invalid `known` is reported where the order is built, so it is taken as no disagreement."""
+    if convert is None:  # attribute cells stay text: only the same text is the same value
+        return False
+    try:
+        meaning = convert(known)
+    except Invalid:
+        convert(value)  # a bad `value` is reported, too
+        return True
+    return convert(value) == meaning
 
 
 def _csv_order(
@@ -357,7 +372,7 @@ def _csv_order(
             continue
         header, target, key, convert = columns[pos]
         if convert is None:
-            targets[target][key] = storable_cell(text)
+            targets[target][key] = storable(text)  # attributes stay text
             continue
         try:
             targets[target][key] = convert(text)

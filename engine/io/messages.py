@@ -36,7 +36,13 @@ def unknown_column(cell: str, position: int, known: Sequence[str]) -> str:
             f"column {position + 1} of the header has no name (a trailing comma, or an empty "
             "column the spreadsheet kept?): name it or delete it"
         )
-    return unknown_key(cell.strip(), known, what="column")
+    name = cell.strip()
+    # Header cells match without regard to case, so the hint does too (`On Hand` -> on_hand).
+    folded = "_".join(name.lower().replace("-", " ").split())
+    close = difflib.get_close_matches(folded, known, n=1, cutoff=0.6)
+    if close and len(name) <= QUOTE_LIMIT:
+        return f"unknown column {quoted(name)}; did you mean '{close[0]}'?"
+    return unknown_key(name, known, what="column")
 
 
 def order_ref(obj: Mapping[str, Any]) -> str:

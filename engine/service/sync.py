@@ -13,6 +13,9 @@ a whole file, `dibs serve`'s webhooks one delivery. For each incoming order:
 - the same content as last received (a hash; the status is part of it) -> **unchanged**: nothing
   written, no event. A newer `updated_at` on the same content is remembered (sync's own
   bookkeeping, no event), so an older copy arriving later is still recognised as stale.
+- an order of another channel in dibs -> **conflict**: two shops numbering their orders alike
+  (both Shopify stores start at #1001) must not rewrite each other's orders, and a webhook
+  signed with one shop's secret must not write into another shop's channel.
 - closed in dibs (shipped, cancelled, dropshipped) and the channel shows another status ->
   **conflict**, left as it is and reported. A channel showing the same closed status is
   unchanged; a dibs `dropshipped` order the channel shows fulfilled (`shipped`) agrees too.
@@ -259,6 +262,8 @@ def _warehouses(order: Order, item: IncomingOrder) -> tuple[str, ...]:
 
 
 def _apply_one(tx: Tx, order: Order, item: IncomingOrder, actor: Actor) -> str | dict[str, str]:
+    if item.order.channel != order.channel:  # another shop's order of the same id
+        return {"id": order.id, "reason": _other_channel(order.channel, item.order.channel)}
     if order.status != OrderStatus.AWAITING_FULFILLMENT:
         if item.status == order.status or (item.status, order.status) in _AGREE:
             return "unchanged"
@@ -277,3 +282,10 @@ def _apply_one(tx: Tx, order: Order, item: IncomingOrder, actor: Actor) -> str |
         finish(tx, [order.id], how, actor)
         return str(item.status)
     return "updated" if changed else "unchanged"
+
+
+def _other_channel(stored: str, copy: str) -> str:
+    return (
+        f"an order of channel {stored!r} in dibs, the copy is from channel {copy!r} "
+        "(two shops with the same order numbers? give each its own order-number prefix)"
+    )

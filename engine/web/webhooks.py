@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import difflib
 import hashlib
 import hmac
 import re
@@ -141,7 +142,17 @@ def _note(request: Request, topic: str, delivery_id: str | None) -> None:
 
 def _channel(request: Request) -> str | None:
     """`?channel=NAME` on the webhook's URL, trimmed: the channel of its orders, as `orders
-    import --channel` names it (None: the platform's name)."""
+    import --channel` names it (None: the platform's name). Any other parameter, or the channel
+    twice, is 400: `?chanel=shop-eu` would put the shop's orders in the platform's channel."""
+    for name in request.query_params:
+        if name != "channel":
+            hint = "did you mean 'channel'?" if _close_to_channel(name) else "it takes channel"
+            raise ApiError(400, f"unknown query parameter {name[:100]!r}; {hint}", name[:100])
+    given = request.query_params.getlist("channel")
+    if len(given) > 1:
+        raise ApiError(
+            400, f"query parameter 'channel' is given {len(given)} times; it takes one", "channel"
+        )
     channel = request.query_params.get("channel")
     if channel is None:
         return None
@@ -152,6 +163,10 @@ def _channel(request: Request) -> str | None:
             400, f"channel: {quoted(channel)} is longer than {Length.CHANNEL} characters", "channel"
         )
     return channel.strip()
+
+
+def _close_to_channel(name: str) -> bool:
+    return bool(difflib.get_close_matches(name[:100].lower(), ["channel"], n=1))
 
 
 def _read(reader: Any, body: bytes, name: str, channel: str | None) -> ChannelRead:

@@ -48,8 +48,15 @@ def test_shopify_and_woocommerce_json_sync_with_a_channel_name(dibs: Dibs) -> No
         "orders", "import", WOO_JSON, "--format", "woocommerce-json", "--sync", "--channel", "wc-eu"
     )
     assert "1 unchanged" in forced.stdout
-    # Without --channel the channel is WooCommerce's own: a changed field, so an update.
-    assert "1 updated" in dibs("orders", "import", WOO_JSON, "--sync").stdout
+    # Without --channel the copy is from channel `woocommerce`, not the order's: another shop's
+    # order of the same number as far as dibs can tell, so a conflict that changes nothing.
+    other = dibs("orders", "import", WOO_JSON, "--sync")
+    assert "0 updated" in other.stdout and "1 conflicts" in other.stdout
+    assert (
+        "conflict: order '727': an order of channel 'wc-eu' in dibs, the copy is from channel "
+        "'woocommerce'" in other.stdout + other.stderr
+    )
+    assert dibs.json("orders", "show", "727")["channel"] == "wc-eu"
 
 
 def test_a_newer_copy_updates_and_a_cancelled_one_cancels(dibs: Dibs, tmp_path: Path) -> None:

@@ -209,22 +209,62 @@ def channel_name(channel: str | None, default: str) -> str:
     return cleaned
 
 
-def note_duplicates(orders: list[ChannelOrder], problems: list[Problem]) -> None:
-    """The same order twice in one file is a problem on the second, naming the first."""
-    first: dict[str, str] = {}
+def one_copy_each(
+    orders: list[ChannelOrder], problems: list[Problem], changed_at: str
+) -> list[ChannelOrder]:
+    """One order per id: of several copies (a log of webhook bodies holds an order's create,
+    then its updates) the newest by the channel's change time (`changed_at` names it), in the
+    place of the first; the same copy twice is one. Copies the time cannot tell apart (none,
+    or the newest time on two different copies) are a problem on each later one."""
+    copies: dict[str, list[ChannelOrder]] = {}
     for order in orders:
-        seen = first.setdefault(order.id, order.where)
-        if seen is not order.where:
+        copies.setdefault(order.id, []).append(order)
+    kept: list[ChannelOrder] = []
+    for group in copies.values():
+        newest = _newest(group)
+        if newest is not None:
+            kept.append(newest)
+            continue
+        for order in group[1:]:
             problems.append(
-                Problem(order.where, None, f"appears twice in the file (first at {seen})", order.id)
+                Problem(
+                    order.where,
+                    None,
+                    f"appears twice in the file (first at {group[0].where}), "
+                    f"and {changed_at} does not say which copy is newer",
+                    order.id,
+                )
             )
+    return kept
+
+
+def _newest(group: list[ChannelOrder]) -> ChannelOrder | None:
+    """The copy to keep, or None when the copies' times cannot decide."""
+    first = group[0]
+    if len(group) == 1:
+        return first
+    if any(order.updated_at is None for order in group):
+        same = all(_content(order) == _content(first) for order in group)
+        return first if same else None
+    latest = max(order.updated_at for order in group if order.updated_at is not None)
+    candidates = [order for order in group if order.updated_at == latest]
+    if any(_content(order) != _content(candidates[0]) for order in candidates):
+        return None
+    return candidates[0]
+
+
+def _content(order: ChannelOrder) -> tuple[object, ...]:
+    return (order.mapping, order.status, order.updated_at)
 
 
 def finish(
-    orders: list[ChannelOrder], skipped: list[Skipped], problems: list[Problem]
+    orders: list[ChannelOrder],
+    skipped: list[Skipped],
+    problems: list[Problem],
+    changed_at: str = "updated_at",
 ) -> ChannelRead:
     """The file's result, or `ChannelError` with every problem: a file is taken whole or not."""
-    note_duplicates(orders, problems)
+    kept = one_copy_each(orders, problems, changed_at)
     if problems:
         raise ChannelError(problems)
-    return ChannelRead(tuple(orders), tuple(skipped))
+    return ChannelRead(tuple(kept), tuple(skipped))

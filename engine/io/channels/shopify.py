@@ -220,7 +220,8 @@ def _lines(items: Sequence[RawItem], fields: Fields) -> list[dict[str, Any]]:
             about = f"the item {title!r}" if title else "the item"
             item_fields.problem(
                 item.sku.label,
-                f"is missing: {about} requires shipping, so it needs a SKU to reserve stock for",
+                f"is missing: {about} requires shipping, so it needs a SKU to reserve stock for: "
+                "give the variant a SKU in Shopify, or mark it as not a physical product",
             )
         qty = item_fields.check(item.quantity.label, quantity, item.quantity.raw)
         if item_fields.ok:

@@ -126,6 +126,7 @@ def _csv_groups(text_: str, name: str, problems: list[Problem]) -> list[RawOrder
     columns = _header(reader, name)
     groups: dict[str, RawOrder] = {}
     previous_end = reader.line_num
+    previous: list[str | None] = [None]  # the Name of the row before
     while True:
         try:
             row = next(reader, None)
@@ -138,12 +139,34 @@ def _csv_groups(text_: str, name: str, problems: list[Problem]) -> list[RawOrder
         where = f"{name}:{previous_end + 1}"
         previous_end = reader.line_num
         if any(value.strip() for value in row):
-            _add_row(groups, row, where, columns, problems)
+            _add_row(groups, row, where, columns, problems, previous)
     for key, raw in groups.items():
         raw.values.setdefault("name", RawValue(key, "Name"))
         for field_key, column in CSV_COLUMNS.items():
             raw.values.setdefault(field_key, RawValue(None, column))
     return list(groups.values())
+
+
+_AGAIN = (
+    "appears twice in the file (first at {}): the same export appended twice, or two shops' "
+    "orders of one name? import each shop's export on its own, with its own --channel"
+)
+
+
+def _starts_again(raw: RawOrder, row: Sequence[str], columns: _Columns, follows: bool) -> bool:
+    """Whether a row of a name already read is the first row of another order of that name:
+    it fills `Created at` (Shopify fills it on an order's first row only) after rows of other
+    orders, or with another `Created at` or `Id` than the order's. Merged, its lines would be
+    counted twice (the export appended twice) or two shops' orders made one."""
+    created = (columns.value(row, "Created at") or "").strip()
+    if not created or "created_at" not in raw.values:
+        return False
+    if not follows:
+        return True
+    known_id = raw.values.get("id")
+    row_id = (columns.value(row, "Id") or "").strip()
+    differs_id = bool(row_id) and known_id is not None and str(known_id.raw).strip() != row_id
+    return differs_id or str(raw.values["created_at"].raw).strip() != created
 
 
 def _add_row(
@@ -152,6 +175,7 @@ def _add_row(
     where: str,
     columns: _Columns,
     problems: list[Problem],
+    previous: list[str | None],
 ) -> None:
     """One non-blank row: the order's columns it fills first, and its line item if any."""
     try:
@@ -159,9 +183,13 @@ def _add_row(
     except Invalid as exc:
         problems.append(Problem(where, "Name", f"{exc} (the order's name, e.g. #1001)"))
         return
+    follows, previous[0] = previous[0] == key, key
     raw = groups.get(key)
     if raw is None:
         raw = groups[key] = RawOrder(where)
+    elif _starts_again(raw, row, columns, follows):
+        problems.append(Problem(where, None, _AGAIN.format(raw.where), key))
+        return
     for field_key, column in CSV_COLUMNS.items():
         value = columns.value(row, column)
         if field_key not in raw.values and value is not None and value.strip():

@@ -94,7 +94,7 @@ def read_woocommerce_json(data: bytes | str, name: str, channel: str | None = No
             orders.append(built)
         elif isinstance(built, Skipped):
             skipped.append(built)
-    return finish(orders, skipped, problems)
+    return finish(orders, skipped, problems, "date_modified_gmt")
 
 
 def woocommerce_order(
@@ -207,7 +207,11 @@ def _lines(items: Sequence[object], fields: Fields) -> list[dict[str, Any]]:
         if sku is None and (raw_sku is None or (isinstance(raw_sku, str) and not raw_sku.strip())):
             title = _name(item.get("name"))
             about = f"the item {title!r}" if title else "the item"
-            fields.problem(f"{label}.sku", f"is missing: {about} needs a SKU to reserve stock for")
+            fields.problem(
+                f"{label}.sku",
+                f"is missing: {about} needs a SKU to reserve stock for: give the product a SKU "
+                "in WooCommerce (Product data, Inventory), a virtual one too",
+            )
         qty = fields.check(f"{label}.quantity", quantity, item.get("quantity"))
         if len(fields.problems) == start:
             lines.append({"sku": sku, "qty": qty})

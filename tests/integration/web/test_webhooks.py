@@ -473,3 +473,44 @@ def test_an_order_deleted_body_that_is_not_json_names_its_line_and_column(api: A
     assert error_of(answer, 400)["problems"] == [
         "woocommerce webhook:2:5: is not valid JSON: Expecting ',' delimiter"
     ]
+
+
+def test_a_second_shops_order_of_the_same_number_never_rewrites_the_first_shops(
+    api: Api,
+) -> None:
+    """Two Shopify stores both start at #1001: the second store's delivery (its own channel,
+    signed as that channel) is a conflict, and the first store's order stays as it was."""
+    assert shopify(api, SHOPIFY).json()["report"]["created"] == ["#1001"]
+    before = snapshot(api.store)
+    other = {**SHOPIFY, "id": 42, "shipping_address": {"name": "Zed", "country_code": "DE"}}
+    answer = shopify(api, other, delivery="eu-1", query="?channel=shop-eu")
+    assert answer.status_code == 200, answer.text
+    report = answer.json()["report"]
+    assert report["updated"] == [] and [c["id"] for c in report["conflicts"]] == ["#1001"]
+    assert "channel 'shopify' in dibs" in report["conflicts"][0]["reason"]
+    kept = api.get("/api/v1/orders/%231001").json()
+    assert (kept["channel"], kept["ship_to"]["country"]) == ("shopify", "US")
+    after = snapshot(api.store)
+    assert {k: v for k, v in after.items() if k != "webhook_deliveries"} == {
+        k: v for k, v in before.items() if k != "webhook_deliveries"
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("?chanel=shop-eu", "unknown query parameter 'chanel'; did you mean 'channel'?"),
+        ("?channel=shop-eu&channel=shop-us", "query parameter 'channel' is given 2 times"),
+    ],
+)
+def test_a_mistyped_or_repeated_channel_on_the_url_is_400_not_another_channel(
+    api: Api, query: str, says: str
+) -> None:
+    """`?chanel=shop-eu` put the orders in channel `shopify`, `?channel=a&channel=b` in `b`:
+    silently, so the shop's later deliveries met orders of the wrong channel."""
+    before = snapshot(api.store)
+    for platform in ("shopify", "woocommerce"):
+        send = shopify if platform == "shopify" else woo
+        error = error_of(send(api, SHOPIFY if platform == "shopify" else WOO, query=query), 400)
+        assert error["message"].startswith(says), error
+    assert snapshot(api.store) == before

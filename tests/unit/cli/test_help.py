@@ -47,6 +47,18 @@ def test_every_command_and_option_has_a_help_line(
     assert not problems, problems
 
 
+def test_no_help_points_at_a_document_the_user_does_not_have(
+    leaves: dict[str, argparse.ArgumentParser],
+) -> None:
+    """Help speaks of what a command does; "SPEC §9" names a text that ships with no install."""
+    said = {
+        command: parser.format_help()
+        for command, parser in leaves.items()
+        if "SPEC" in parser.format_help()
+    }
+    assert said == {}
+
+
 def test_every_command_shows_examples_of_itself(
     leaves: dict[str, argparse.ArgumentParser],
 ) -> None:

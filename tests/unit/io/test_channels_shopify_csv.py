@@ -137,6 +137,43 @@ def test_rows_belong_together_by_name_even_when_apart() -> None:
     assert two.mapping["lines"] == [{"sku": "SOCK", "qty": 1}]
 
 
+AGAIN = (
+    "appears twice in the file (first at e.csv:2): the same export appended twice, or two "
+    "shops' orders of one name? import each shop's export on its own, with its own --channel"
+)
+
+
+def test_the_same_export_twice_in_one_file_is_refused_not_doubled() -> None:
+    """An order's first row (the one with `Created at`) again after other orders is the same
+    order a second time: merged, every line would count twice and reserve twice the stock."""
+    rows = (
+        first_row(Id="1"),
+        {"Name": "#1001", "Lineitem quantity": "2", "Lineitem sku": "BOTTLE"},
+        first_row(Name="#1002", Id="2"),
+    )
+    assert problems_of(export(*rows, *rows), "e.csv") == [
+        f"e.csv:5: order '#1001': {AGAIN}",
+        "e.csv:7: order '#1002': appears twice in the file (first at e.csv:4): the same export "
+        "appended twice, or two shops' orders of one name? import each shop's export on its "
+        "own, with its own --channel",
+    ]
+
+
+def test_two_shops_orders_of_one_name_are_refused_not_merged() -> None:
+    data = export(
+        first_row(Id="5001", **{"Shipping Name": "Ann"}),
+        first_row(Id="9001", **{"Shipping Name": "Zed", "Lineitem sku": "HOODIE"}),
+    )
+    assert problems_of(data, "e.csv") == [f"e.csv:3: order '#1001': {AGAIN}"]
+
+
+def test_an_order_whose_rows_all_repeat_its_order_columns_is_one_order() -> None:
+    """A spreadsheet's fill-down repeats `Created at` on every row of an order: still one."""
+    data = export(first_row(Id="1"), first_row(Id="1", **{"Lineitem sku": "BOTTLE"}))
+    [one] = read_shopify_csv(data, "e.csv").orders
+    assert [line["sku"] for line in one.mapping["lines"]] == ["MUG-12OZ", "BOTTLE"]
+
+
 def test_order_columns_come_from_the_first_row_that_fills_them() -> None:
     data = export(
         first_row(Total="10.00"),
@@ -213,7 +250,8 @@ def test_a_line_item_needing_shipping_without_a_sku_is_a_problem_on_its_row() ->
     )
     assert problems_of(data) == [
         "export.csv:3: order '#1001': Lineitem sku is missing: the item 'Poster' requires "
-        "shipping, so it needs a SKU to reserve stock for"
+        "shipping, so it needs a SKU to reserve stock for: give the variant a SKU in Shopify, "
+        "or mark it as not a physical product"
     ]
 
 

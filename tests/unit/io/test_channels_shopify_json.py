@@ -225,20 +225,23 @@ def test_an_item_that_ships_without_a_sku_names_the_order_and_the_item(
     assert problems_of(shopify_order) == [
         "orders.json: order '#1001': line_items[1].sku is missing: the item "
         "'Wool blanket - Grey' requires shipping, so it needs a SKU to reserve stock for"
+        ": give the variant a SKU in Shopify, or mark it as not a physical product"
     ]
 
 
 def test_every_problem_of_the_file_is_listed(shopify_order: dict[str, Any]) -> None:
     bad = dict(shopify_order, name="#1002", created_at="yesterday", total_price="-1")
     bad["line_items"] = [{"sku": "MUG", "quantity": 0, "requires_shipping": True}]
-    problems = problems_of([shopify_order, bad, shopify_order, 7])
+    other = dict(shopify_order, total_price="1.00")  # another copy, the same updated_at
+    problems = problems_of([shopify_order, bad, other, 7])
     assert problems == [
         "orders.json:[1]: order '#1002': created_at must be an ISO-8601 timestamp such as "
         "2026-03-02T09:15:00-05:00, got 'yesterday'",
         "orders.json:[1]: order '#1002': total_price must not be negative, got '-1'",
         "orders.json:[1]: order '#1002': line_items[0].quantity must be a positive integer, got 0",
         "orders.json:[3]: expected an order object, got a number",
-        "orders.json:[2]: order '#1001': appears twice in the file (first at orders.json:[0])",
+        "orders.json:[2]: order '#1001': appears twice in the file (first at orders.json:[0]), "
+        "and updated_at does not say which copy is newer",
     ]
 
 

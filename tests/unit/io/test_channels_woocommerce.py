@@ -156,7 +156,8 @@ def test_an_item_without_a_sku_names_the_order_and_the_item(
     woocommerce_order["line_items"][1]["sku"] = ""
     assert problems_of(woocommerce_order) == [
         "wc.json: order '727': line_items[1].sku is missing: the item 'Water bottle' needs a "
-        "SKU to reserve stock for"
+        "SKU to reserve stock for: give the product a SKU in WooCommerce (Product data, "
+        "Inventory), a virtual one too"
     ]
 
 
@@ -174,14 +175,16 @@ def test_every_problem_is_listed(woocommerce_order: dict[str, Any]) -> None:
         shipping={"country": "Germany"},
         line_items=[{"sku": "X", "quantity": "1.5"}],
     )
-    assert problems_of([woocommerce_order, bad, woocommerce_order]) == [
+    other = dict(woocommerce_order, total="1.00")  # another copy, the same date_modified_gmt
+    assert problems_of([woocommerce_order, bad, other]) == [
         "wc.json:[1]: number is required",
         "wc.json:[1]: date_created_gmt is required",
         "wc.json:[1]: total must be a decimal amount such as \"19.99\", got 'abc'",
         "wc.json:[1]: shipping.country must be a two-letter country code such as US or DE, "
         "got 'Germany'",
         "wc.json:[1]: line_items[0].quantity must be a positive integer, got '1.5'",
-        "wc.json:[2]: order '727': appears twice in the file (first at wc.json:[0])",
+        "wc.json:[2]: order '727': appears twice in the file (first at wc.json:[0]), "
+        "and date_modified_gmt does not say which copy is newer",
     ]
 
 
