@@ -34,7 +34,7 @@ class AllocationStatus(StrEnum):
 
 
 class Policy(StrEnum):
-    """How many of a line's missing units one allocation attempt may reserve (SPEC §4)."""
+    """How many of a line's missing units one allocation attempt may reserve (docs/concepts.md)."""
 
     LINES = "lines"
     UNITS = "units"

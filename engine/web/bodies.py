@@ -97,8 +97,8 @@ class ShipToIn(_Body):
 
 class OrderPatch(_Body):
     """PATCH /orders/{id}: only the fields given change. `lines` is the new full set of
-    lines (SPEC §4 edit); `tags` the new full set of tags; `ship_to` changes the parts given
-    (null clears one); `shipping_method` null clears it."""
+    lines (an edit, as `dibs orders edit` makes it); `tags` the new full set of tags;
+    `ship_to` changes the parts given (null clears one); `shipping_method` null clears it."""
 
     lines: list[LineIn] | None = None
     tags: list[Text] | None = None

@@ -288,6 +288,8 @@ def test_openapi_and_docs_page(api: Api) -> None:
         assert path in paths, path
     # The answers dibs gives, not FastAPI's 422 `{"detail": …}`, which it never sends.
     assert "HTTPValidationError" not in json.dumps(document)
+    # Its descriptions are the docstrings: none may send a reader to a document no install has.
+    assert "SPEC" not in json.dumps(document)
     error = {"$ref": "#/components/schemas/Error"}
     patch = paths["/api/v1/orders/{order_id}"]["patch"]["responses"]
     assert set(patch) == {"200", "400", "401", "404", "409", "413"}
